@@ -1,0 +1,353 @@
+//! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics (and describing the
+//! broker's static configs).
+//!
+//! Every known config is returned with its value, its source and, when asked, its synonyms,
+//! as Kafka does; clients doing read-modify-write with AlterConfigs rely on it.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+
+use super::str_bytes;
+use super::topics::check_topic_config;
+use crate::cluster::Refusal;
+use crate::config::defs::{ConfigType, BROKER_KEYS, TOPIC_KEYS};
+use crate::config::ConfigSource;
+use crate::error::Result;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+const RESOURCE_TOPIC: i8 = 2;
+const RESOURCE_BROKER: i8 = 4;
+/// DescribeConfigs v3 added config types and documentation.
+const TYPES_VERSION: i16 = 3;
+
+/// One config entry before encoding.
+struct Entry {
+    name: &'static str,
+    value: Option<String>,
+    source: ConfigSource,
+    read_only: bool,
+    kind: ConfigType,
+    doc: &'static str,
+    synonyms: Vec<(String, Option<String>, ConfigSource)>,
+}
+
+pub async fn describe(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: DescribeConfigsRequest,
+) -> Result<DescribeConfigsResponse> {
+    let results = request
+        .resources
+        .iter()
+        .map(|res| {
+            let base = DescribeConfigsResult::default()
+                .with_resource_type(res.resource_type)
+                .with_resource_name(res.resource_name.clone());
+            match entries_for(broker, res.resource_type, &res.resource_name) {
+                Ok(entries) => {
+                    let wanted = |name: &str| {
+                        res.configuration_keys
+                            .as_ref()
+                            .is_none_or(|keys| keys.iter().any(|k| k.as_str() == name))
+                    };
+                    let configs = entries
+                        .into_iter()
+                        .filter(|e| wanted(e.name))
+                        .map(|e| encode_entry(ctx.version, &request, e))
+                        .collect();
+                    base.with_configs(configs)
+                }
+                Err(r) => base
+                    .with_error_code(r.error.code())
+                    .with_error_message(Some(str_bytes(r.message))),
+            }
+        })
+        .collect();
+    Ok(DescribeConfigsResponse::default().with_results(results))
+}
+
+fn entries_for(broker: &Broker, resource_type: i8, name: &StrBytes) -> Result<Vec<Entry>, Refusal> {
+    match resource_type {
+        RESOURCE_TOPIC => {
+            let overrides = topic_overrides(broker, name)?;
+            Ok(TOPIC_KEYS
+                .iter()
+                .map(|key| {
+                    let r = broker.config.resolve_topic(key, &overrides);
+                    Entry {
+                        name: key.name,
+                        value: r.value,
+                        source: r.source,
+                        read_only: false,
+                        kind: key.kind,
+                        doc: key.doc,
+                        synonyms: r.synonyms,
+                    }
+                })
+                .collect())
+        }
+        RESOURCE_BROKER => {
+            check_broker_name(broker, name)?;
+            Ok(BROKER_KEYS
+                .iter()
+                .map(|key| {
+                    let explicit = broker.config.explicit(key.name).map(str::to_string);
+                    let source = if explicit.is_some() {
+                        ConfigSource::StaticBroker
+                    } else {
+                        ConfigSource::Default
+                    };
+                    let value = explicit.or_else(|| key.default.map(str::to_string));
+                    let synonyms = vec![(key.name.to_string(), value.clone(), source)];
+                    Entry {
+                        name: key.name,
+                        value,
+                        source,
+                        read_only: true,
+                        kind: key.kind,
+                        doc: key.doc,
+                        synonyms,
+                    }
+                })
+                .collect())
+        }
+        other => Err(Refusal {
+            error: ResponseError::InvalidRequest,
+            message: format!("Unsupported resource type {other}."),
+        }),
+    }
+}
+
+fn encode_entry(
+    version: i16,
+    request: &DescribeConfigsRequest,
+    e: Entry,
+) -> DescribeConfigsResourceResult {
+    let mut out = DescribeConfigsResourceResult::default()
+        .with_name(str_bytes(e.name))
+        .with_value(e.value.map(str_bytes))
+        .with_read_only(e.read_only)
+        .with_config_source(e.source as i8);
+    if request.include_synonyms {
+        let synonyms = e
+            .synonyms
+            .into_iter()
+            .map(|(n, v, s)| {
+                DescribeConfigsSynonym::default()
+                    .with_name(str_bytes(n))
+                    .with_value(v.map(str_bytes))
+                    .with_source(s as i8)
+            })
+            .collect();
+        out = out.with_synonyms(synonyms);
+    }
+    if version >= TYPES_VERSION {
+        out = out.with_config_type(e.kind as i8);
+        if request.include_documentation {
+            out = out.with_documentation(Some(str_bytes(e.doc)));
+        }
+    }
+    out
+}
+
+fn topic_overrides(broker: &Broker, name: &StrBytes) -> Result<BTreeMap<String, String>, Refusal> {
+    broker
+        .cluster
+        .read(|i| i.topics.get(name.as_str()).map(|t| t.configs.clone()))
+        .ok_or_else(|| Refusal {
+            error: ResponseError::UnknownTopicOrPartition,
+            message: format!("Topic '{name}' does not exist."),
+        })
+}
+
+fn check_broker_name(broker: &Broker, name: &StrBytes) -> Result<(), Refusal> {
+    if name.is_empty() || name.as_str() == broker.config.node_id.to_string() {
+        Ok(())
+    } else {
+        Err(Refusal {
+            error: ResponseError::InvalidRequest,
+            message: format!(
+                "Unexpected broker id, expected {} but received {name}",
+                broker.config.node_id
+            ),
+        })
+    }
+}
+
+pub async fn alter(
+    broker: &Broker,
+    _ctx: &RequestContext,
+    request: AlterConfigsRequest,
+) -> Result<AlterConfigsResponse> {
+    let responses = request
+        .resources
+        .iter()
+        .map(|res| {
+            let configs: Vec<(String, Option<String>)> = res
+                .configs
+                .iter()
+                .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+                .collect();
+            let outcome = change_topic(
+                broker,
+                res.resource_type,
+                &res.resource_name,
+                request.validate_only,
+                |_| {
+                    let mut next = BTreeMap::new();
+                    for (name, value) in &configs {
+                        check_topic_config(name, value.as_deref())?;
+                        if let Some(v) = value {
+                            next.insert(name.clone(), v.clone());
+                        }
+                    }
+                    Ok(next)
+                },
+            );
+            let base = alter_configs_response::AlterConfigsResourceResponse::default()
+                .with_resource_type(res.resource_type)
+                .with_resource_name(res.resource_name.clone());
+            match outcome {
+                Ok(()) => base,
+                Err(r) => base
+                    .with_error_code(r.error.code())
+                    .with_error_message(Some(str_bytes(r.message))),
+            }
+        })
+        .collect();
+    Ok(AlterConfigsResponse::default().with_responses(responses))
+}
+
+const OP_SET: i8 = 0;
+const OP_DELETE: i8 = 1;
+const OP_APPEND: i8 = 2;
+const OP_SUBTRACT: i8 = 3;
+
+pub async fn incremental_alter(
+    broker: &Broker,
+    _ctx: &RequestContext,
+    request: IncrementalAlterConfigsRequest,
+) -> Result<IncrementalAlterConfigsResponse> {
+    let responses = request
+        .resources
+        .iter()
+        .map(|res| {
+            let ops: Vec<(String, i8, Option<String>)> = res
+                .configs
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.to_string(),
+                        c.config_operation,
+                        c.value.as_ref().map(|v| v.to_string()),
+                    )
+                })
+                .collect();
+            let outcome = change_topic(
+                broker,
+                res.resource_type,
+                &res.resource_name,
+                request.validate_only,
+                |current| {
+                    let mut next = current.clone();
+                    for (name, op, value) in &ops {
+                        apply_op(broker, &mut next, name, *op, value.as_deref())?;
+                    }
+                    Ok(next)
+                },
+            );
+            let base = incremental_alter_configs_response::AlterConfigsResourceResponse::default()
+                .with_resource_type(res.resource_type)
+                .with_resource_name(res.resource_name.clone());
+            match outcome {
+                Ok(()) => base,
+                Err(r) => base
+                    .with_error_code(r.error.code())
+                    .with_error_message(Some(str_bytes(r.message))),
+            }
+        })
+        .collect();
+    Ok(IncrementalAlterConfigsResponse::default().with_responses(responses))
+}
+
+/// Applies one incremental operation to a topic's overrides.
+fn apply_op(
+    broker: &Broker,
+    next: &mut BTreeMap<String, String>,
+    name: &str,
+    op: i8,
+    value: Option<&str>,
+) -> Result<(), Refusal> {
+    let invalid = |message: String| Refusal {
+        error: ResponseError::InvalidConfig,
+        message,
+    };
+    check_topic_config(name, value)?;
+    let is_list = crate::config::defs::topic_key(name).is_some_and(|k| k.kind == ConfigType::List);
+    match op {
+        OP_SET => {
+            let v = value.ok_or_else(|| invalid(format!("Null value not supported for SET of {name}")))?;
+            next.insert(name.to_string(), v.to_string());
+        }
+        OP_DELETE => {
+            next.remove(name);
+        }
+        OP_APPEND | OP_SUBTRACT if is_list => {
+            let current = broker.config.topic_value(name, next).unwrap_or_default();
+            let mut items: Vec<String> = current.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+            let given: Vec<&str> = value.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+            if op == OP_APPEND {
+                items.extend(given.iter().filter(|g| !items.iter().any(|i| i == *g)).map(|g| g.to_string()).collect::<Vec<_>>());
+            } else {
+                items.retain(|i| !given.contains(&i.as_str()));
+            }
+            let joined = items.join(",");
+            check_topic_config(name, Some(&joined))?;
+            next.insert(name.to_string(), joined);
+        }
+        OP_APPEND | OP_SUBTRACT => return Err(invalid(format!("Config value append/subtract is not allowed for config key {name}, which is not a list."))),
+        other => return Err(Refusal { error: ResponseError::InvalidRequest, message: format!("Unknown config operation {other}.") }),
+    }
+    Ok(())
+}
+
+/// Computes a topic's next overrides with `f` and applies them unless `validate_only`.
+fn change_topic(
+    broker: &Broker,
+    resource_type: i8,
+    name: &StrBytes,
+    validate_only: bool,
+    f: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Refusal>,
+) -> Result<(), Refusal> {
+    if resource_type == RESOURCE_BROKER {
+        check_broker_name(broker, name)?;
+        return Err(Refusal {
+            error: ResponseError::InvalidRequest,
+            message: "Broker configs are static here; edit server.properties.".into(),
+        });
+    }
+    if resource_type != RESOURCE_TOPIC {
+        return Err(Refusal {
+            error: ResponseError::InvalidRequest,
+            message: format!("Unsupported resource type {resource_type}."),
+        });
+    }
+    let current = topic_overrides(broker, name)?;
+    let next = f(&current)?;
+    if validate_only {
+        return Ok(());
+    }
+    broker.cluster.set_topic_configs(name, next.clone())?;
+    broker
+        .replicas
+        .update_topic_configs(&broker.config, name, &next);
+    tracing::info!(topic = %name, "topic configs changed");
+    Ok(())
+}

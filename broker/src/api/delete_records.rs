@@ -1,0 +1,74 @@
+//! DeleteRecords: move a partition's log start offset (low watermark) forward.
+
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
+use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
+use kafka_protocol::ResponseError;
+
+use crate::error::Result;
+use crate::log::LogError;
+use crate::replica::lock;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+/// An offset of -1 means "up to the high watermark".
+const HIGH_WATERMARK: i64 = -1;
+
+pub async fn handle(
+    broker: &Broker,
+    _ctx: &RequestContext,
+    request: DeleteRecordsRequest,
+) -> Result<DeleteRecordsResponse> {
+    let topics = request
+        .topics
+        .iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let base = DeleteRecordsPartitionResult::default()
+                        .with_partition_index(p.partition_index);
+                    match delete_partition(broker, &t.name.0, p.partition_index, p.offset) {
+                        Ok(low) => base.with_low_watermark(low),
+                        Err(e) => base.with_error_code(e.code()).with_low_watermark(-1),
+                    }
+                })
+                .collect();
+            DeleteRecordsTopicResult::default()
+                .with_name(t.name.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    Ok(DeleteRecordsResponse::default().with_topics(topics))
+}
+
+fn delete_partition(
+    broker: &Broker,
+    topic: &str,
+    index: i32,
+    offset: i64,
+) -> Result<i64, ResponseError> {
+    let shared = broker
+        .replicas
+        .get(topic, index)
+        .ok_or(ResponseError::UnknownTopicOrPartition)?;
+    let mut partition = lock(&shared);
+    let log = partition.log_mut();
+    let target = if offset == HIGH_WATERMARK {
+        log.log_end_offset()
+    } else {
+        offset
+    };
+    if target < 0 || target > log.log_end_offset() {
+        return Err(ResponseError::OffsetOutOfRange);
+    }
+    log.delete_records_before(target).map_err(|e| match e {
+        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        other => {
+            tracing::error!(error = %other, "delete records failed");
+            ResponseError::KafkaStorageError
+        }
+    })
+}

@@ -1,0 +1,44 @@
+//! DescribeCluster: cluster id, controller and brokers.
+
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
+
+use super::str_bytes;
+use crate::error::Result;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+/// Kafka's "authorized operations not requested" marker.
+const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
+
+pub async fn handle(
+    broker: &Broker,
+    _ctx: &RequestContext,
+    request: DescribeClusterRequest,
+) -> Result<DescribeClusterResponse> {
+    let (cluster_id, controller, brokers) = broker.cluster.read(|image| {
+        let brokers: Vec<DescribeClusterBroker> = image
+            .brokers
+            .values()
+            .map(|b| {
+                DescribeClusterBroker::default()
+                    .with_broker_id(BrokerId(b.node_id))
+                    .with_host(str_bytes(b.host.clone()))
+                    .with_port(i32::from(b.port))
+                    .with_rack(b.rack.clone().map(str_bytes))
+            })
+            .collect();
+        (image.cluster_id.clone(), image.controller_id, brokers)
+    });
+    let operations = if request.include_cluster_authorized_operations {
+        0
+    } else {
+        AUTHORIZED_OPERATIONS_OMITTED
+    };
+    Ok(DescribeClusterResponse::default()
+        .with_cluster_id(str_bytes(cluster_id))
+        .with_controller_id(BrokerId(controller))
+        .with_brokers(brokers)
+        .with_endpoint_type(request.endpoint_type)
+        .with_cluster_authorized_operations(operations))
+}

@@ -1,0 +1,158 @@
+//! Fetch: serve stored batches byte-for-byte, long-polling until `min_bytes` are available or
+//! `max_wait_ms` has passed.
+//!
+//! Limits follow Kafka: each partition gets at most `partition_max_bytes`, the response at most
+//! `max_bytes`, except that the first batch found is returned whole even when larger (KIP-74),
+//! so a consumer can always make progress. A fetch offset inside a batch returns that whole
+//! batch; the client skips the records before its offset. Sessions (KIP-227) are not kept:
+//! every response has session id 0, which tells clients to send full requests.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::ResponseError;
+use tokio::time::Instant;
+
+use crate::error::Result;
+use crate::limits::FETCH_WAIT_MS_MAX;
+use crate::replica::lock;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+/// Fetch v13 names topics by id.
+const TOPIC_ID_VERSION: i16 = 13;
+/// Fetch v9 carries the consumer's view of the leader epoch.
+const LEADER_EPOCH_VERSION: i16 = 9;
+const READ_COMMITTED: i8 = 1;
+
+pub async fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: FetchRequest,
+) -> Result<FetchResponse> {
+    let wait_ms = request.max_wait_ms.clamp(0, FETCH_WAIT_MS_MAX);
+    let deadline = Instant::now() + Duration::from_millis(wait_ms as u64);
+    let min_bytes = request.min_bytes.max(0) as usize;
+    loop {
+        let mut appended = broker.replicas.watch_appends();
+        let (responses, bytes, any_error) = read_all(broker, ctx, &request);
+        if bytes >= min_bytes || any_error || Instant::now() >= deadline {
+            return Ok(FetchResponse::default()
+                .with_responses(responses)
+                .with_session_id(0));
+        }
+        tokio::select! {
+            changed = appended.changed() => if changed.is_err() {
+                return Ok(FetchResponse::default().with_responses(responses));
+            },
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
+/// Reads every requested partition once; returns the responses, the bytes read and whether any
+/// partition had an error.
+fn read_all(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &FetchRequest,
+) -> (Vec<FetchableTopicResponse>, usize, bool) {
+    let mut budget = request.max_bytes.max(0) as usize;
+    let mut total = 0usize;
+    let mut any_error = false;
+    let read_committed = request.isolation_level == READ_COMMITTED;
+    let mut responses = Vec::with_capacity(request.topics.len());
+    for topic in &request.topics {
+        let name = topic_name_of(broker, ctx, topic);
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for p in &topic.partitions {
+            let data = match &name {
+                Ok(name) => read_partition(broker, ctx, name, p, budget, total == 0),
+                Err(e) => Err(*e),
+            };
+            let data = data.unwrap_or_else(|e| {
+                PartitionData::default()
+                    .with_error_code(e.code())
+                    .with_high_watermark(-1)
+            });
+            any_error |= data.error_code != 0;
+            let n = data.records.as_ref().map_or(0, Bytes::len);
+            total += n;
+            budget = budget.saturating_sub(n);
+            let data = if read_committed {
+                data
+            } else {
+                data.with_aborted_transactions(None)
+            };
+            partitions.push(data.with_partition_index(p.partition));
+        }
+        responses.push(
+            FetchableTopicResponse::default()
+                .with_topic(topic.topic.clone())
+                .with_topic_id(topic.topic_id)
+                .with_partitions(partitions),
+        );
+    }
+    (responses, total, any_error)
+}
+
+fn topic_name_of(
+    broker: &Broker,
+    ctx: &RequestContext,
+    topic: &FetchTopic,
+) -> Result<String, ResponseError> {
+    if ctx.version >= TOPIC_ID_VERSION {
+        broker
+            .cluster
+            .read(|i| i.topic_by_id(&topic.topic_id).map(|(n, _)| n.clone()))
+            .ok_or(ResponseError::UnknownTopicId)
+    } else {
+        Ok(topic.topic.0.to_string())
+    }
+}
+
+fn read_partition(
+    broker: &Broker,
+    ctx: &RequestContext,
+    name: &str,
+    p: &FetchPartition,
+    budget: usize,
+    first: bool,
+) -> Result<PartitionData, ResponseError> {
+    let shared = broker
+        .replicas
+        .get(name, p.partition)
+        .ok_or(ResponseError::UnknownTopicOrPartition)?;
+    let partition = lock(&shared);
+    if ctx.version >= LEADER_EPOCH_VERSION {
+        check_leader_epoch(p.current_leader_epoch, partition.leader_epoch())?;
+    }
+    let log = partition.log();
+    let (start, end) = (log.log_start_offset(), log.log_end_offset());
+    let base = PartitionData::default()
+        .with_high_watermark(end)
+        .with_last_stable_offset(end)
+        .with_log_start_offset(start);
+    if p.fetch_offset < start || p.fetch_offset > end {
+        return Ok(base
+            .with_error_code(ResponseError::OffsetOutOfRange.code())
+            .with_records(None));
+    }
+    let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
+    let records = partition.read(p.fetch_offset, limit, first)?;
+    Ok(base.with_records(Some(records)))
+}
+
+/// Kafka's leader epoch fencing: a client behind us is fenced, one ahead of us must refresh.
+pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), ResponseError> {
+    if requested < 0 || requested == current {
+        Ok(())
+    } else if requested < current {
+        Err(ResponseError::FencedLeaderEpoch)
+    } else {
+        Err(ResponseError::UnknownLeaderEpoch)
+    }
+}

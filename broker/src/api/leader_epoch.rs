@@ -1,0 +1,74 @@
+//! OffsetForLeaderEpoch: the end offset of a leader epoch, which clients use to detect log
+//! truncation (KIP-320). Every batch here carries the partition's current epoch, so the end
+//! offset of the current (or any earlier) epoch is the log end offset.
+
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
+use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
+use kafka_protocol::ResponseError;
+
+use super::fetch::check_leader_epoch;
+use crate::error::Result;
+use crate::replica::lock;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+pub async fn handle(
+    broker: &Broker,
+    _ctx: &RequestContext,
+    request: OffsetForLeaderEpochRequest,
+) -> Result<OffsetForLeaderEpochResponse> {
+    let topics = request
+        .topics
+        .iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let base = EpochEndOffset::default().with_partition(p.partition);
+                    match end_offset(
+                        broker,
+                        &t.topic.0,
+                        p.partition,
+                        p.current_leader_epoch,
+                        p.leader_epoch,
+                    ) {
+                        Ok((epoch, offset)) => {
+                            base.with_leader_epoch(epoch).with_end_offset(offset)
+                        }
+                        Err(e) => base
+                            .with_error_code(e.code())
+                            .with_leader_epoch(-1)
+                            .with_end_offset(-1),
+                    }
+                })
+                .collect();
+            OffsetForLeaderTopicResult::default()
+                .with_topic(t.topic.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    Ok(OffsetForLeaderEpochResponse::default().with_topics(topics))
+}
+
+fn end_offset(
+    broker: &Broker,
+    topic: &str,
+    index: i32,
+    current: i32,
+    wanted: i32,
+) -> Result<(i32, i64), ResponseError> {
+    let shared = broker
+        .replicas
+        .get(topic, index)
+        .ok_or(ResponseError::UnknownTopicOrPartition)?;
+    let partition = lock(&shared);
+    let epoch = partition.leader_epoch();
+    check_leader_epoch(current, epoch)?;
+    if wanted > epoch {
+        return Ok((-1, -1));
+    }
+    Ok((epoch, partition.log().log_end_offset()))
+}

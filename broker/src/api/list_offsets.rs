@@ -1,0 +1,91 @@
+//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3, v7+), earliest local (-4) and
+//! offsets for a timestamp.
+
+use kafka_protocol::messages::list_offsets_request::ListOffsetsPartition;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::ResponseError;
+
+use super::fetch::check_leader_epoch;
+use crate::error::Result;
+use crate::replica::lock;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+const EARLIEST_LOCAL: i64 = -4;
+const LATEST_TIERED: i64 = -5;
+/// ListOffsets v4 added the leader epoch to requests and responses.
+const LEADER_EPOCH_VERSION: i16 = 4;
+
+pub async fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: ListOffsetsRequest,
+) -> Result<ListOffsetsResponse> {
+    let topics = request
+        .topics
+        .iter()
+        .map(|topic| {
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|p| {
+                    let base = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index);
+                    match list_partition(broker, ctx, &topic.name.0, p) {
+                        Ok((offset, timestamp, epoch)) => base
+                            .with_offset(offset)
+                            .with_timestamp(timestamp)
+                            .with_leader_epoch(epoch),
+                        Err(e) => base
+                            .with_error_code(e.code())
+                            .with_offset(-1)
+                            .with_timestamp(-1),
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(topic.name.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    Ok(ListOffsetsResponse::default().with_topics(topics))
+}
+
+/// (offset, timestamp, leader epoch) for one partition's query.
+fn list_partition(
+    broker: &Broker,
+    ctx: &RequestContext,
+    name: &str,
+    p: &ListOffsetsPartition,
+) -> Result<(i64, i64, i32), ResponseError> {
+    let shared = broker
+        .replicas
+        .get(name, p.partition_index)
+        .ok_or(ResponseError::UnknownTopicOrPartition)?;
+    let partition = lock(&shared);
+    let epoch = partition.leader_epoch();
+    if ctx.version >= LEADER_EPOCH_VERSION {
+        check_leader_epoch(p.current_leader_epoch, epoch)?;
+    }
+    let log = partition.log();
+    let found = match p.timestamp {
+        LATEST => Some((log.log_end_offset(), -1)),
+        EARLIEST | EARLIEST_LOCAL => Some((log.log_start_offset(), -1)),
+        MAX_TIMESTAMP => log.max_timestamp_offset(),
+        LATEST_TIERED => None,
+        ts if ts >= 0 => log
+            .offset_for_timestamp(ts)
+            .map_err(crate::partition::log_error_code)?,
+        _ => return Err(ResponseError::InvalidRequest),
+    };
+    Ok(match found {
+        Some((offset, timestamp)) => (offset, timestamp, epoch),
+        None => (-1, -1, -1),
+    })
+}

@@ -1,0 +1,150 @@
+//! Metadata: brokers, cluster id, controller, and topics with partitions, leaders, leader
+//! epochs, replicas and ISR. Topics named in a request are auto-created when the broker's
+//! `auto.create.topics.enable` and the request (v4+: `allow_auto_topic_creation`) allow it.
+
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
+use kafka_protocol::ResponseError;
+use uuid::Uuid;
+
+use super::{str_bytes, topic_name};
+use crate::cluster::{validate_topic_name, ClusterImage, TopicInfo};
+use crate::error::Result;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+pub async fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: MetadataRequest,
+) -> Result<MetadataResponse> {
+    let all_topics = match &request.topics {
+        None => true,
+        Some(list) => ctx.version == 0 && list.is_empty(),
+    };
+    let allow_create = ctx.version < 4 || request.allow_auto_topic_creation;
+    let mut topics = Vec::new();
+    if all_topics {
+        topics = broker.cluster.read(|image| {
+            image
+                .topics
+                .iter()
+                .map(|(n, t)| describe_topic(n, t))
+                .collect()
+        });
+    } else {
+        for wanted in request.topics.iter().flatten() {
+            topics.push(lookup(
+                broker,
+                wanted.name.as_ref().map(|n| n.0.as_str()),
+                wanted.topic_id,
+                allow_create,
+            ));
+        }
+    }
+    let (brokers, cluster_id, controller) = broker.cluster.read(brokers_of);
+    Ok(MetadataResponse::default()
+        .with_brokers(brokers)
+        .with_cluster_id(Some(str_bytes(cluster_id)))
+        .with_controller_id(BrokerId(controller))
+        .with_topics(topics))
+}
+
+fn brokers_of(image: &ClusterImage) -> (Vec<MetadataResponseBroker>, String, i32) {
+    let brokers = image
+        .brokers
+        .values()
+        .map(|b| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(b.node_id))
+                .with_host(str_bytes(b.host.clone()))
+                .with_port(i32::from(b.port))
+                .with_rack(b.rack.clone().map(str_bytes))
+        })
+        .collect();
+    (brokers, image.cluster_id.clone(), image.controller_id)
+}
+
+/// One requested topic, by name or (v10+) by id, auto-creating by name where allowed.
+fn lookup(
+    broker: &Broker,
+    name: Option<&str>,
+    id: Uuid,
+    allow_create: bool,
+) -> MetadataResponseTopic {
+    let Some(name) = name else {
+        let found = broker
+            .cluster
+            .read(|i| i.topic_by_id(&id).map(|(n, t)| describe_topic(n, t)));
+        return found.unwrap_or_else(|| error_topic(None, id, ResponseError::UnknownTopicId));
+    };
+    if let Some(found) = broker
+        .cluster
+        .read(|i| i.topics.get(name).map(|t| describe_topic(name, t)))
+    {
+        return found;
+    }
+    if validate_topic_name(name).is_err() {
+        return error_topic(
+            Some(name),
+            Uuid::nil(),
+            ResponseError::InvalidTopicException,
+        );
+    }
+    if !(allow_create && broker.config.auto_create_topics_enable) {
+        return error_topic(
+            Some(name),
+            Uuid::nil(),
+            ResponseError::UnknownTopicOrPartition,
+        );
+    }
+    match broker.create_topic(&broker.default_topic_spec(name)) {
+        Ok(topic) => describe_topic(name, &topic),
+        // Another request created it first.
+        Err(r) if r.error == ResponseError::TopicAlreadyExists => broker
+            .cluster
+            .read(|i| i.topics.get(name).map(|t| describe_topic(name, t)))
+            .unwrap_or_else(|| {
+                error_topic(Some(name), Uuid::nil(), ResponseError::LeaderNotAvailable)
+            }),
+        Err(r) => {
+            tracing::warn!(topic = name, error = %r.message, "auto-creation failed");
+            error_topic(
+                Some(name),
+                Uuid::nil(),
+                ResponseError::UnknownTopicOrPartition,
+            )
+        }
+    }
+}
+
+fn error_topic(name: Option<&str>, id: Uuid, error: ResponseError) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_error_code(error.code())
+        .with_name(name.map(topic_name))
+        .with_topic_id(id)
+}
+
+/// A topic's metadata as clients see it.
+pub fn describe_topic(name: &str, topic: &TopicInfo) -> MetadataResponseTopic {
+    let partitions = topic
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            MetadataResponsePartition::default()
+                .with_partition_index(index as i32)
+                .with_leader_id(BrokerId(p.leader))
+                .with_leader_epoch(p.leader_epoch)
+                .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())
+                .with_isr_nodes(p.isr.iter().copied().map(BrokerId).collect())
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(topic_name(name)))
+        .with_topic_id(topic.id)
+        .with_is_internal(topic.internal)
+        .with_partitions(partitions)
+}

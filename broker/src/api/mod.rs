@@ -1,0 +1,29 @@
+//! Request handlers, one module per API family. A handler takes the broker, the request
+//! context and the decoded request, and returns the response; it never touches a socket.
+//! Errors a client can act on go into the response as Kafka error codes, limited to those the
+//! request's version knows.
+
+pub mod api_versions;
+pub mod configs;
+pub mod delete_records;
+pub mod describe_cluster;
+pub mod fetch;
+pub mod leader_epoch;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;
+pub mod producer_id;
+pub mod topics;
+
+use kafka_protocol::messages::TopicName;
+use kafka_protocol::protocol::StrBytes;
+
+/// A `StrBytes` from any string.
+pub(crate) fn str_bytes(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
+
+/// A `TopicName` from any string.
+pub(crate) fn topic_name(s: impl Into<String>) -> TopicName {
+    TopicName(str_bytes(s))
+}

@@ -1,0 +1,149 @@
+//! Produce: validate each partition's record batch and append it as received.
+//!
+//! acks=0 gets no response at all; acks=1 and acks=-1 are answered after the local append (a
+//! single replica is the whole ISR; `min.insync.replicas` above the ISR size is refused with
+//! NOT_ENOUGH_REPLICAS, as Kafka does). Produce v13 names topics by id.
+
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::ResponseError;
+
+use crate::error::Result;
+use crate::partition::Appended;
+use crate::replica::lock;
+use crate::server::dispatch::RequestContext;
+use crate::{now_ms, Broker};
+
+/// Produce v13 moved from topic names to topic ids.
+const TOPIC_ID_VERSION: i16 = 13;
+/// INVALID_RECORD exists from v8; older clients get CORRUPT_MESSAGE for the same failure.
+const INVALID_RECORD_VERSION: i16 = 8;
+
+pub async fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: ProduceRequest,
+) -> Result<Option<ProduceResponse>> {
+    let acks = request.acks;
+    let bad_acks = !matches!(acks, -1..=1);
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    let now = now_ms();
+    for topic in &request.topic_data {
+        responses.push(produce_topic(broker, ctx, topic, acks, bad_acks, now));
+    }
+    broker.replicas.notify_appended();
+    if acks == 0 {
+        return Ok(None);
+    }
+    Ok(Some(ProduceResponse::default().with_responses(responses)))
+}
+
+fn produce_topic(
+    broker: &Broker,
+    ctx: &RequestContext,
+    topic: &TopicProduceData,
+    acks: i16,
+    bad_acks: bool,
+    now: i64,
+) -> TopicProduceResponse {
+    let by_id = ctx.version >= TOPIC_ID_VERSION;
+    let name = if by_id {
+        broker
+            .cluster
+            .read(|i| i.topic_by_id(&topic.topic_id).map(|(n, _)| n.clone()))
+    } else {
+        Some(topic.name.0.to_string())
+    };
+    let partitions = topic
+        .partition_data
+        .iter()
+        .map(|data| {
+            let result = if bad_acks {
+                Err(ResponseError::InvalidRequiredAcks)
+            } else {
+                match &name {
+                    Some(name) => produce_partition(broker, name, data, acks, now),
+                    None => Err(ResponseError::UnknownTopicId),
+                }
+            };
+            partition_response(ctx.version, data.index, result)
+        })
+        .collect();
+    TopicProduceResponse::default()
+        .with_name(topic.name.clone())
+        .with_topic_id(topic.topic_id)
+        .with_partition_responses(partitions)
+}
+
+fn produce_partition(
+    broker: &Broker,
+    name: &str,
+    data: &PartitionProduceData,
+    acks: i16,
+    now: i64,
+) -> Result<Appended, ResponseError> {
+    let (internal, isr) = broker
+        .cluster
+        .read(|i| {
+            let t = i.topics.get(name)?;
+            let p = t.partitions.get(usize::try_from(data.index).ok()?)?;
+            Some((t.internal, p.isr.len()))
+        })
+        .ok_or(ResponseError::UnknownTopicOrPartition)?;
+    if internal {
+        return Err(ResponseError::InvalidTopicException);
+    }
+    let shared = broker
+        .replicas
+        .get(name, data.index)
+        .ok_or(ResponseError::NotLeaderOrFollower)?;
+    if acks == -1 {
+        let overrides = broker
+            .cluster
+            .read(|i| i.topics.get(name).map(|t| t.configs.clone()))
+            .unwrap_or_default();
+        let min_isr: usize = broker
+            .config
+            .topic_value("min.insync.replicas", &overrides)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        if isr < min_isr {
+            return Err(ResponseError::NotEnoughReplicas);
+        }
+    }
+    let records = data
+        .records
+        .as_deref()
+        .ok_or(ResponseError::CorruptMessage)?;
+    let appended = lock(&shared).append(records, now);
+    appended
+}
+
+fn partition_response(
+    version: i16,
+    index: i32,
+    result: Result<Appended, ResponseError>,
+) -> PartitionProduceResponse {
+    let base = PartitionProduceResponse::default().with_index(index);
+    match result {
+        Ok(a) => base
+            .with_base_offset(a.base_offset)
+            .with_log_append_time_ms(a.log_append_time)
+            .with_log_start_offset(a.log_start_offset),
+        Err(e) => {
+            let e = match e {
+                ResponseError::InvalidRecord if version < INVALID_RECORD_VERSION => {
+                    ResponseError::CorruptMessage
+                }
+                ResponseError::UnknownTopicId if version < TOPIC_ID_VERSION => {
+                    ResponseError::UnknownTopicOrPartition
+                }
+                other => other,
+            };
+            base.with_error_code(e.code())
+                .with_base_offset(-1)
+                .with_log_start_offset(-1)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! InitProducerId for idempotent producers: a fresh producer id at epoch 0. Transactional ids
+//! are refused until transactions are implemented (we do not advertise the transaction APIs).
+
+use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+use kafka_protocol::ResponseError;
+
+use crate::error::Result;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+pub async fn handle(
+    broker: &Broker,
+    _ctx: &RequestContext,
+    request: InitProducerIdRequest,
+) -> Result<InitProducerIdResponse> {
+    let refuse = |e: ResponseError| {
+        InitProducerIdResponse::default()
+            .with_error_code(e.code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1)
+    };
+    if request.transactional_id.is_some() {
+        return Ok(refuse(ResponseError::TransactionalIdAuthorizationFailed));
+    }
+    // An idempotent producer that asks to bump its epoch keeps its id at the next epoch.
+    if request.producer_id.0 >= 0 && request.producer_epoch >= 0 {
+        let epoch = request.producer_epoch.checked_add(1);
+        return Ok(match epoch {
+            Some(epoch) => InitProducerIdResponse::default()
+                .with_producer_id(request.producer_id)
+                .with_producer_epoch(epoch),
+            None => {
+                let id = broker
+                    .cluster
+                    .allocate_producer_id()
+                    .map_err(|r| crate::error::Error::Storage(r.message))?;
+                InitProducerIdResponse::default()
+                    .with_producer_id(ProducerId(id))
+                    .with_producer_epoch(0)
+            }
+        });
+    }
+    match broker.cluster.allocate_producer_id() {
+        Ok(id) => Ok(InitProducerIdResponse::default()
+            .with_producer_id(ProducerId(id))
+            .with_producer_epoch(0)),
+        Err(_) => Ok(refuse(ResponseError::CoordinatorNotAvailable)),
+    }
+}

@@ -1,0 +1,211 @@
+//! The broker as a whole: configuration, cluster metadata and hosted partitions, plus the
+//! start-up and shutdown of the listener and the background tasks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::{BrokerInfo, Cluster, Refusal, TopicInfo, TopicSpec};
+use crate::config::BrokerConfig;
+use crate::replica::ReplicaManager;
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("opening metadata in '{dir}': {source}")]
+    Metadata { dir: String, source: std::io::Error },
+    #[error("opening the log of '{topic}': {message}")]
+    Log { topic: String, message: String },
+}
+
+/// Shared state every request handler sees.
+#[derive(Debug)]
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub cluster: Cluster,
+    pub replicas: ReplicaManager,
+}
+
+impl Broker {
+    /// Opens the metadata and every hosted partition (recovering their logs).
+    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, StartError> {
+        let advertised = &config.advertised_listeners[0];
+        let me = BrokerInfo {
+            node_id: config.node_id,
+            host: advertised.host.clone(),
+            port: advertised.port,
+            rack: None,
+        };
+        let dir = config.log_dir.clone();
+        let cluster = Cluster::open(&dir, me).map_err(|source| StartError::Metadata {
+            dir: dir.display().to_string(),
+            source,
+        })?;
+        let replicas = ReplicaManager::new(&dir, config.node_id);
+        let broker = Broker {
+            config,
+            cluster,
+            replicas,
+        };
+        let topics: Vec<(String, TopicInfo)> = broker
+            .cluster
+            .read(|i| i.topics.clone().into_iter().collect());
+        for (name, topic) in &topics {
+            broker.open_logs(name, topic).map_err(|r| StartError::Log {
+                topic: name.clone(),
+                message: r.message,
+            })?;
+        }
+        tracing::info!(topics = topics.len(), dir = %dir.display(), "broker state loaded");
+        Ok(Arc::new(broker))
+    }
+
+    /// Creates a topic (metadata first, then its logs).
+    pub fn create_topic(&self, spec: &TopicSpec) -> Result<TopicInfo, Refusal> {
+        let topic = self.cluster.create_topic(spec)?;
+        self.open_logs(&spec.name, &topic)?;
+        tracing::info!(topic = %spec.name, partitions = topic.partitions.len(), "topic created");
+        Ok(topic)
+    }
+
+    /// Opens the logs of a topic's partitions hosted here.
+    pub fn open_logs(&self, name: &str, topic: &TopicInfo) -> Result<(), Refusal> {
+        self.replicas
+            .open_topic(&self.config, name, topic)
+            .map_err(|e| Refusal {
+                error: kafka_protocol::ResponseError::KafkaStorageError,
+                message: e.to_string(),
+            })
+    }
+
+    /// A spec with the broker's defaults for `name`, as auto-creation uses.
+    pub fn default_topic_spec(&self, name: &str) -> TopicSpec {
+        TopicSpec {
+            name: name.to_string(),
+            partitions: self.config.num_partitions,
+            replication_factor: self.config.default_replication_factor,
+            assignments: Vec::new(),
+            configs: Default::default(),
+            internal: false,
+        }
+    }
+}
+
+/// A broker serving on its listener, until `shutdown`.
+#[derive(Debug)]
+pub struct RunningBroker {
+    addr: SocketAddr,
+    broker: Arc<Broker>,
+    token: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl RunningBroker {
+    /// Binds the first listener, opens the state and starts serving.
+    pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError> {
+        let listener = &config.listeners[0];
+        let addr = format!("{}:{}", listener.host, listener.port);
+        let socket = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let local = socket
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        config.set_bound_port(local.port());
+        let broker = Broker::open(config)?;
+        let token = CancellationToken::new();
+        let task = tokio::spawn(run(socket, broker.clone(), token.clone()));
+        tracing::info!(addr = %local, "broker listening");
+        Ok(RunningBroker {
+            addr: local,
+            broker,
+            token,
+            task,
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared broker state.
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// A token whose cancellation stops the broker.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.token.clone()
+    }
+
+    /// Stops accepting, drains connections, flushes and fsyncs every log.
+    pub async fn shutdown(self) {
+        self.token.cancel();
+        self.wait().await;
+    }
+
+    /// Waits until the broker has stopped (after its token was cancelled).
+    pub async fn wait(self) {
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "broker task failed");
+        }
+    }
+}
+
+async fn run(socket: TcpListener, broker: Arc<Broker>, token: CancellationToken) {
+    let background = tokio::spawn(background(broker.clone(), token.clone()));
+    crate::server::run(socket, broker.clone(), token).await;
+    let _ = background.await;
+    let b = broker.clone();
+    let flushed = tokio::task::spawn_blocking(move || b.replicas.flush(now_ms(), true)).await;
+    if flushed.is_err() {
+        tracing::error!("final flush panicked");
+    }
+    tracing::info!("broker stopped; logs flushed");
+}
+
+/// Retention and time-based flush, each on its own period, until shutdown.
+async fn background(broker: Arc<Broker>, token: CancellationToken) {
+    let retention_every = Duration::from_millis(broker.config.retention_check_interval_ms.max(1));
+    let flush_every = Duration::from_millis(
+        broker
+            .config
+            .flush_scheduler_interval_ms
+            .clamp(1, 86_400_000),
+    );
+    let mut retention = tokio::time::interval(retention_every);
+    let mut flush = tokio::time::interval(flush_every);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = retention.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.apply_retention(now_ms())).await;
+            }
+            _ = flush.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.flush(now_ms(), false)).await;
+            }
+        }
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch, as Kafka timestamps are.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

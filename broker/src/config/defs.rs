@@ -1,0 +1,518 @@
+//! The tables of config keys the broker knows: Kafka's names, defaults, types and docs.
+//!
+//! Broker keys come from `server.properties`; topic keys are per-topic overrides whose default
+//! comes from a broker key (a "synonym", in Kafka's words). DescribeConfigs is answered from
+//! these tables, so every key listed here is one we honour or report exactly as Kafka does.
+
+/// Kafka's config types, numbered as DescribeConfigs v3+ reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Short = 4,
+    Long = 5,
+    Double = 6,
+    List = 7,
+    Class = 8,
+    Password = 9,
+}
+
+/// One broker key.
+#[derive(Debug)]
+pub struct BrokerKey {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub kind: ConfigType,
+    pub doc: &'static str,
+}
+
+/// A broker synonym of a topic key, with the factor that turns its unit into the topic key's.
+#[derive(Debug)]
+pub struct Synonym {
+    pub name: &'static str,
+    pub factor: i64,
+}
+
+/// One topic key: its default comes from the first synonym set in `server.properties`, else
+/// from `default`.
+#[derive(Debug)]
+pub struct TopicKey {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub kind: ConfigType,
+    pub synonyms: &'static [Synonym],
+    pub doc: &'static str,
+}
+
+const fn syn(name: &'static str) -> Synonym {
+    Synonym { name, factor: 1 }
+}
+
+const fn b(
+    name: &'static str,
+    default: Option<&'static str>,
+    kind: ConfigType,
+    doc: &'static str,
+) -> BrokerKey {
+    BrokerKey {
+        name,
+        default,
+        kind,
+        doc,
+    }
+}
+
+use ConfigType::*;
+
+/// Broker keys from `server.properties` that this broker reads or reports.
+pub const BROKER_KEYS: &[BrokerKey] = &[
+    b(
+        "node.id",
+        Some("1"),
+        Int,
+        "The id of this broker (Kafka's broker.id is a synonym).",
+    ),
+    b("broker.id", None, Int, "Old name of node.id."),
+    b(
+        "listeners",
+        Some("PLAINTEXT://127.0.0.1:9092"),
+        List,
+        "Addresses the broker listens on.",
+    ),
+    b(
+        "advertised.listeners",
+        None,
+        List,
+        "Addresses given to clients; defaults to listeners.",
+    ),
+    b(
+        "log.dirs",
+        None,
+        List,
+        "Directories holding the partition logs; the first one is used.",
+    ),
+    b(
+        "log.dir",
+        Some("/tmp/kafka-logs"),
+        String,
+        "Used when log.dirs is not set.",
+    ),
+    b(
+        "num.partitions",
+        Some("1"),
+        Int,
+        "Default partition count of new topics.",
+    ),
+    b(
+        "default.replication.factor",
+        Some("1"),
+        Int,
+        "Default replication factor of new topics.",
+    ),
+    b(
+        "auto.create.topics.enable",
+        Some("true"),
+        Boolean,
+        "Create topics named in Metadata.",
+    ),
+    b(
+        "delete.topic.enable",
+        Some("true"),
+        Boolean,
+        "Allow DeleteTopics.",
+    ),
+    b(
+        "log.segment.bytes",
+        Some("1073741824"),
+        Int,
+        "Size at which a segment is rolled.",
+    ),
+    b(
+        "log.roll.ms",
+        None,
+        Long,
+        "Age at which a segment is rolled (ms).",
+    ),
+    b(
+        "log.roll.hours",
+        Some("168"),
+        Int,
+        "Age at which a segment is rolled (hours).",
+    ),
+    b(
+        "log.retention.ms",
+        None,
+        Long,
+        "How long a segment is kept (ms).",
+    ),
+    b(
+        "log.retention.minutes",
+        None,
+        Int,
+        "How long a segment is kept (minutes).",
+    ),
+    b(
+        "log.retention.hours",
+        Some("168"),
+        Int,
+        "How long a segment is kept (hours).",
+    ),
+    b(
+        "log.retention.bytes",
+        Some("-1"),
+        Long,
+        "Partition size above which old segments go.",
+    ),
+    b(
+        "log.retention.check.interval.ms",
+        Some("300000"),
+        Long,
+        "Retention check period.",
+    ),
+    b(
+        "log.flush.interval.messages",
+        Some("9223372036854775807"),
+        Long,
+        "Flush every N messages.",
+    ),
+    b(
+        "log.flush.interval.ms",
+        None,
+        Long,
+        "Flush after this long (ms); unset means never.",
+    ),
+    b(
+        "log.flush.scheduler.interval.ms",
+        Some("9223372036854775807"),
+        Long,
+        "Flush check period.",
+    ),
+    b(
+        "log.index.interval.bytes",
+        Some("4096"),
+        Int,
+        "Bytes between offset index entries.",
+    ),
+    b(
+        "log.cleanup.policy",
+        Some("delete"),
+        List,
+        "Default cleanup policy of topics.",
+    ),
+    b(
+        "log.message.timestamp.type",
+        Some("CreateTime"),
+        String,
+        "CreateTime or LogAppendTime.",
+    ),
+    b(
+        "compression.type",
+        Some("producer"),
+        String,
+        "Final compression of topics' data.",
+    ),
+    b(
+        "min.insync.replicas",
+        Some("1"),
+        Int,
+        "Replicas that must ack an acks=all write.",
+    ),
+    b(
+        "message.max.bytes",
+        Some("1048588"),
+        Int,
+        "Largest record batch accepted.",
+    ),
+    b(
+        "socket.request.max.bytes",
+        Some("104857600"),
+        Int,
+        "Largest request accepted.",
+    ),
+    b(
+        "max.connections",
+        Some("2147483647"),
+        Int,
+        "Most connections at once.",
+    ),
+    b(
+        "offsets.topic.num.partitions",
+        Some("50"),
+        Int,
+        "Partitions of __consumer_offsets.",
+    ),
+    b(
+        "offsets.retention.minutes",
+        Some("10080"),
+        Int,
+        "Offsets kept for empty groups.",
+    ),
+    b(
+        "unclean.leader.election.enable",
+        Some("false"),
+        Boolean,
+        "Elect out-of-sync replicas.",
+    ),
+];
+
+/// Topic keys, with their broker synonyms, as Kafka 4.x lists them.
+pub const TOPIC_KEYS: &[TopicKey] = &[
+    t(
+        "cleanup.policy",
+        "delete",
+        List,
+        &[syn("log.cleanup.policy")],
+        "delete or compact.",
+    ),
+    t(
+        "compression.type",
+        "producer",
+        String,
+        &[syn("compression.type")],
+        "Final codec.",
+    ),
+    t(
+        "delete.retention.ms",
+        "86400000",
+        Long,
+        &[syn("log.cleaner.delete.retention.ms")],
+        "Tombstone retention.",
+    ),
+    t(
+        "file.delete.delay.ms",
+        "60000",
+        Long,
+        &[syn("log.segment.delete.delay.ms")],
+        "Delay before a file is deleted.",
+    ),
+    t(
+        "flush.messages",
+        "9223372036854775807",
+        Long,
+        &[syn("log.flush.interval.messages")],
+        "Flush every N messages.",
+    ),
+    t(
+        "flush.ms",
+        "9223372036854775807",
+        Long,
+        &[syn("log.flush.interval.ms")],
+        "Flush after this long.",
+    ),
+    t(
+        "index.interval.bytes",
+        "4096",
+        Int,
+        &[syn("log.index.interval.bytes")],
+        "Bytes between index entries.",
+    ),
+    t(
+        "max.compaction.lag.ms",
+        "9223372036854775807",
+        Long,
+        &[syn("log.cleaner.max.compaction.lag.ms")],
+        "Max time uncompacted.",
+    ),
+    t(
+        "max.message.bytes",
+        "1048588",
+        Int,
+        &[syn("message.max.bytes")],
+        "Largest record batch.",
+    ),
+    t(
+        "message.timestamp.after.max.ms",
+        "3600000",
+        Long,
+        &[syn("log.message.timestamp.after.max.ms")],
+        "Future timestamp bound.",
+    ),
+    t(
+        "message.timestamp.before.max.ms",
+        "9223372036854775807",
+        Long,
+        &[syn("log.message.timestamp.before.max.ms")],
+        "Past timestamp bound.",
+    ),
+    t(
+        "message.timestamp.type",
+        "CreateTime",
+        String,
+        &[syn("log.message.timestamp.type")],
+        "CreateTime or LogAppendTime.",
+    ),
+    t(
+        "min.cleanable.dirty.ratio",
+        "0.5",
+        Double,
+        &[syn("log.cleaner.min.cleanable.ratio")],
+        "Dirty ratio to compact.",
+    ),
+    t(
+        "min.compaction.lag.ms",
+        "0",
+        Long,
+        &[syn("log.cleaner.min.compaction.lag.ms")],
+        "Min time uncompacted.",
+    ),
+    t(
+        "min.insync.replicas",
+        "1",
+        Int,
+        &[syn("min.insync.replicas")],
+        "Replicas for acks=all.",
+    ),
+    t(
+        "preallocate",
+        "false",
+        Boolean,
+        &[syn("log.preallocate")],
+        "Preallocate segment files.",
+    ),
+    t(
+        "retention.bytes",
+        "-1",
+        Long,
+        &[syn("log.retention.bytes")],
+        "Partition size bound.",
+    ),
+    t(
+        "retention.ms",
+        "604800000",
+        Long,
+        RETENTION_SYNONYMS,
+        "How long data is kept.",
+    ),
+    t(
+        "segment.bytes",
+        "1073741824",
+        Int,
+        &[syn("log.segment.bytes")],
+        "Segment size.",
+    ),
+    t(
+        "segment.index.bytes",
+        "10485760",
+        Int,
+        &[syn("log.index.size.max.bytes")],
+        "Index size.",
+    ),
+    t(
+        "segment.jitter.ms",
+        "0",
+        Long,
+        &[
+            syn("log.roll.jitter.ms"),
+            Synonym {
+                name: "log.roll.jitter.hours",
+                factor: 3_600_000,
+            },
+        ],
+        "Roll jitter.",
+    ),
+    t(
+        "segment.ms",
+        "604800000",
+        Long,
+        ROLL_SYNONYMS,
+        "Segment age before roll.",
+    ),
+    t(
+        "unclean.leader.election.enable",
+        "false",
+        Boolean,
+        &[syn("unclean.leader.election.enable")],
+        "Unclean election.",
+    ),
+];
+
+const RETENTION_SYNONYMS: &[Synonym] = &[
+    Synonym {
+        name: "log.retention.ms",
+        factor: 1,
+    },
+    Synonym {
+        name: "log.retention.minutes",
+        factor: 60_000,
+    },
+    Synonym {
+        name: "log.retention.hours",
+        factor: 3_600_000,
+    },
+];
+
+const ROLL_SYNONYMS: &[Synonym] = &[
+    Synonym {
+        name: "log.roll.ms",
+        factor: 1,
+    },
+    Synonym {
+        name: "log.roll.hours",
+        factor: 3_600_000,
+    },
+];
+
+const fn t(
+    name: &'static str,
+    default: &'static str,
+    kind: ConfigType,
+    synonyms: &'static [Synonym],
+    doc: &'static str,
+) -> TopicKey {
+    TopicKey {
+        name,
+        default: Some(default),
+        kind,
+        synonyms,
+        doc,
+    }
+}
+
+/// The broker key of this name, if we know it.
+pub fn broker_key(name: &str) -> Option<&'static BrokerKey> {
+    BROKER_KEYS.iter().find(|k| k.name == name)
+}
+
+/// The topic key of this name, if we know it.
+pub fn topic_key(name: &str) -> Option<&'static TopicKey> {
+    TOPIC_KEYS.iter().find(|k| k.name == name)
+}
+
+/// Checks a value against a key's type; returns a message naming the problem.
+pub fn check_value(kind: ConfigType, value: &str) -> Result<(), std::string::String> {
+    let ok = match kind {
+        Boolean => matches!(value, "true" | "false"),
+        Int => value.trim().parse::<i32>().is_ok(),
+        Short => value.trim().parse::<i16>().is_ok(),
+        Long => value.trim().parse::<i64>().is_ok(),
+        Double => value.trim().parse::<f64>().is_ok(),
+        String | List | Class | Password => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("'{value}' is not a valid {kind:?}"))
+    }
+}
+
+/// Checks the values Kafka restricts to a set or a range.
+pub fn check_topic_value(key: &TopicKey, value: &str) -> Result<(), std::string::String> {
+    check_value(key.kind, value)?;
+    let allowed: Option<&[&str]> = match key.name {
+        "cleanup.policy" => {
+            let bad = value
+                .split(',')
+                .map(str::trim)
+                .find(|p| !matches!(*p, "delete" | "compact"));
+            return bad.map_or(Ok(()), |p| Err(format!("'{p}' is not delete or compact")));
+        }
+        "compression.type" => Some(&["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"]),
+        "message.timestamp.type" => Some(&["CreateTime", "LogAppendTime"]),
+        _ => None,
+    };
+    match allowed {
+        Some(set) if !set.contains(&value) => Err(format!("'{value}' is not one of {set:?}")),
+        _ => Ok(()),
+    }
+}

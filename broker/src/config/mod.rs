@@ -1,0 +1,366 @@
+//! The broker's configuration: `server.properties` with Kafka's key names and defaults.
+//!
+//! `BrokerConfig` is built once at start-up from a properties file plus `--override key=value`
+//! pairs, checked against the key table in `defs.rs`, and read-only afterwards. Topic configs are
+//! resolved here too (override, else broker synonym, else default) so that the log, the produce
+//! path and DescribeConfigs agree on every value.
+
+pub mod defs;
+mod properties;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use defs::{ConfigType, TopicKey};
+pub use properties::parse_properties;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config '{key}': {message}")]
+    Invalid { key: String, message: String },
+    #[error("reading '{path}': {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// One listener, `NAME://host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// Where a config value came from, numbered as DescribeConfigs reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    DynamicTopic = 1,
+    StaticBroker = 4,
+    Default = 5,
+}
+
+/// A resolved config value with the synonyms Kafka lists for it, most specific first.
+#[derive(Debug, Clone)]
+pub struct ResolvedValue {
+    pub value: Option<String>,
+    pub source: ConfigSource,
+    pub synonyms: Vec<(String, Option<String>, ConfigSource)>,
+}
+
+/// The broker's static configuration.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Every key set in the file or by an override, as written.
+    values: BTreeMap<String, String>,
+    pub node_id: i32,
+    pub listeners: Vec<Listener>,
+    pub advertised_listeners: Vec<Listener>,
+    pub log_dir: PathBuf,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics_enable: bool,
+    pub delete_topic_enable: bool,
+    pub retention_check_interval_ms: u64,
+    pub flush_scheduler_interval_ms: u64,
+    pub socket_request_max_bytes: usize,
+    pub max_connections: usize,
+    pub offsets_topic_num_partitions: i32,
+}
+
+impl BrokerConfig {
+    /// Builds the config from properties text and overrides (later wins).
+    pub fn from_properties(
+        text: &str,
+        overrides: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
+        let mut values: BTreeMap<String, String> = parse_properties(text).into_iter().collect();
+        for (key, value) in overrides {
+            values.insert(key.clone(), value.clone());
+        }
+        for (key, value) in &values {
+            match defs::broker_key(key) {
+                Some(def) => check(key, def.kind, value)?,
+                None => tracing::warn!(key = %key, "unknown config key ignored"),
+            }
+        }
+        Self::from_values(values)
+    }
+
+    /// Reads `path` (if any) and applies the overrides.
+    pub fn load(
+        path: Option<&std::path::Path>,
+        overrides: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        Self::from_properties(&text, overrides)
+    }
+
+    fn from_values(values: BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let mut config = BrokerConfig {
+            values,
+            node_id: 1,
+            listeners: Vec::new(),
+            advertised_listeners: Vec::new(),
+            log_dir: PathBuf::new(),
+            num_partitions: 1,
+            default_replication_factor: 1,
+            auto_create_topics_enable: true,
+            delete_topic_enable: true,
+            retention_check_interval_ms: 300_000,
+            flush_scheduler_interval_ms: u64::MAX,
+            socket_request_max_bytes: crate::limits::FRAME_BYTES_MAX_DEFAULT,
+            max_connections: crate::limits::CONNECTIONS_MAX_DEFAULT,
+            offsets_topic_num_partitions: 50,
+        };
+        config.node_id = match config
+            .values
+            .get("node.id")
+            .or(config.values.get("broker.id"))
+        {
+            Some(v) => parse_num("node.id", v)?,
+            None => 1,
+        };
+        config.listeners = parse_listeners("listeners", &config.str_value("listeners"))?;
+        config.advertised_listeners = match config.values.get("advertised.listeners") {
+            Some(v) => parse_listeners("advertised.listeners", v)?,
+            None => config.listeners.clone(),
+        };
+        let dirs = config
+            .values
+            .get("log.dirs")
+            .cloned()
+            .unwrap_or_else(|| config.str_value("log.dir"));
+        let first = dirs.split(',').map(str::trim).find(|d| !d.is_empty());
+        config.log_dir = PathBuf::from(first.unwrap_or("/tmp/kafka-logs"));
+        config.num_partitions = config.num("num.partitions")?;
+        config.default_replication_factor = config.num("default.replication.factor")?;
+        config.auto_create_topics_enable = config.str_value("auto.create.topics.enable") == "true";
+        config.delete_topic_enable = config.str_value("delete.topic.enable") == "true";
+        config.retention_check_interval_ms = config.num("log.retention.check.interval.ms")?;
+        config.flush_scheduler_interval_ms = config.num("log.flush.scheduler.interval.ms")?;
+        config.socket_request_max_bytes = config.num("socket.request.max.bytes")?;
+        config.max_connections = config
+            .num::<usize>("max.connections")?
+            .min(crate::limits::CONNECTIONS_MAX_DEFAULT);
+        config.offsets_topic_num_partitions = config.num("offsets.topic.num.partitions")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        if self.listeners.is_empty() {
+            return bad("listeners", "at least one listener is needed");
+        }
+        if self.num_partitions < 1 {
+            return bad("num.partitions", "must be at least 1");
+        }
+        if self.default_replication_factor < 1 {
+            return bad("default.replication.factor", "must be at least 1");
+        }
+        if self.socket_request_max_bytes < crate::limits::REQUEST_HEADER_BYTES_MIN {
+            return bad("socket.request.max.bytes", "too small to hold a request");
+        }
+        Ok(())
+    }
+
+    /// The value set for a broker key, else its default.
+    pub fn str_value(&self, key: &str) -> String {
+        self.values
+            .get(key)
+            .cloned()
+            .or_else(|| defs::broker_key(key).and_then(|k| k.default.map(str::to_string)))
+            .unwrap_or_default()
+    }
+
+    /// The value explicitly set for a key in the file or an override.
+    pub fn explicit(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    fn num<T: std::str::FromStr>(&self, key: &str) -> Result<T, ConfigError> {
+        parse_num(key, &self.str_value(key))
+    }
+
+    /// Resolves a topic key given the topic's own overrides.
+    pub fn resolve_topic(
+        &self,
+        key: &TopicKey,
+        overrides: &BTreeMap<String, String>,
+    ) -> ResolvedValue {
+        let mut synonyms = Vec::new();
+        if let Some(v) = overrides.get(key.name) {
+            synonyms.push((
+                key.name.to_string(),
+                Some(v.clone()),
+                ConfigSource::DynamicTopic,
+            ));
+        }
+        for syn in key.synonyms {
+            if let Some(v) = self.values.get(syn.name) {
+                synonyms.push((
+                    syn.name.to_string(),
+                    Some(v.clone()),
+                    ConfigSource::StaticBroker,
+                ));
+            }
+        }
+        let default_synonym = key.synonyms.iter().find_map(|s| {
+            defs::broker_key(s.name)
+                .and_then(|k| k.default)
+                .map(|d| (s.name, d))
+        });
+        if let Some((name, d)) = default_synonym {
+            synonyms.push((name.to_string(), Some(d.to_string()), ConfigSource::Default));
+        }
+        let (value, source) = match overrides.get(key.name) {
+            Some(v) => (Some(v.clone()), ConfigSource::DynamicTopic),
+            None => match self.broker_synonym_value(key) {
+                Some(v) => (Some(v), ConfigSource::StaticBroker),
+                None => (key.default.map(str::to_string), ConfigSource::Default),
+            },
+        };
+        ResolvedValue {
+            value,
+            source,
+            synonyms,
+        }
+    }
+
+    /// The topic key's value from the first broker synonym set, converted to the topic unit.
+    fn broker_synonym_value(&self, key: &TopicKey) -> Option<String> {
+        key.synonyms.iter().find_map(|syn| {
+            let raw = self.values.get(syn.name)?;
+            if syn.factor == 1 {
+                return Some(raw.clone());
+            }
+            let n: i64 = raw.trim().parse().ok()?;
+            Some(n.saturating_mul(syn.factor).to_string())
+        })
+    }
+
+    /// The effective value of a topic key as a string.
+    pub fn topic_value(&self, name: &str, overrides: &BTreeMap<String, String>) -> Option<String> {
+        defs::topic_key(name).and_then(|k| self.resolve_topic(k, overrides).value)
+    }
+
+    /// A config for tests and the embedded broker: one listener on `127.0.0.1:port`, logs in `dir`.
+    pub fn for_dir(dir: &std::path::Path, port: u16) -> Self {
+        let overrides = vec![
+            ("log.dirs".to_string(), dir.display().to_string()),
+            (
+                "listeners".to_string(),
+                format!("PLAINTEXT://127.0.0.1:{port}"),
+            ),
+        ];
+        match Self::from_properties("", &overrides) {
+            Ok(config) => config,
+            Err(e) => panic!("built-in test config is invalid: {e}"),
+        }
+    }
+
+    /// Sets the advertised port, used when the listener was bound to port 0.
+    pub fn set_bound_port(&mut self, port: u16) {
+        for l in self
+            .listeners
+            .iter_mut()
+            .chain(self.advertised_listeners.iter_mut())
+        {
+            if l.port == 0 {
+                l.port = port;
+            }
+        }
+    }
+}
+
+fn check(key: &str, kind: ConfigType, value: &str) -> Result<(), ConfigError> {
+    defs::check_value(kind, value).map_err(|message| ConfigError::Invalid {
+        key: key.into(),
+        message,
+    })
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::Invalid {
+        key: key.into(),
+        message: format!("'{value}' is not a number in range"),
+    })
+}
+
+/// Parses `PLAINTEXT://host:port,OTHER://host:port`.
+pub fn parse_listeners(key: &str, value: &str) -> Result<Vec<Listener>, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        key: key.into(),
+        message,
+    };
+    let mut out = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, rest) = item
+            .split_once("://")
+            .ok_or_else(|| invalid(format!("'{item}' is not NAME://host:port")))?;
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| invalid(format!("'{item}' has no port")))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| invalid(format!("'{port}' is not a port")))?;
+        if name != "PLAINTEXT" {
+            return Err(invalid(format!(
+                "listener '{name}': only PLAINTEXT is supported so far"
+            )));
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = if host.is_empty() { "127.0.0.1" } else { host };
+        out.push(Listener {
+            name: name.to_string(),
+            host: host.to_string(),
+            port,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafka_defaults_and_synonyms() {
+        let c = BrokerConfig::from_properties("log.retention.hours=1\nlog.dirs=/x,/y\n", &[])
+            .expect("config");
+        assert_eq!(c.log_dir, PathBuf::from("/x"));
+        assert_eq!(c.listeners[0].host, "127.0.0.1");
+        assert_eq!(c.listeners[0].port, 9092);
+        let key = defs::topic_key("retention.ms").expect("key");
+        let r = c.resolve_topic(key, &BTreeMap::new());
+        assert_eq!(r.value.as_deref(), Some("3600000"));
+        assert_eq!(r.source, ConfigSource::StaticBroker);
+        let mut topic = BTreeMap::new();
+        topic.insert("retention.ms".to_string(), "5".to_string());
+        let r = c.resolve_topic(key, &topic);
+        assert_eq!(r.value.as_deref(), Some("5"));
+        assert_eq!(r.synonyms.len(), 3);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(BrokerConfig::from_properties("num.partitions=x", &[]).is_err());
+        assert!(BrokerConfig::from_properties("listeners=SSL://:9093", &[]).is_err());
+        assert!(BrokerConfig::from_properties("num.partitions=0", &[]).is_err());
+        assert!(BrokerConfig::from_properties("some.unknown.key=1", &[]).is_ok());
+    }
+}

@@ -1,0 +1,540 @@
+//! One log segment: the `.log` file of concatenated batches plus its offset and time indexes
+//! (Kafka's `LogSegment`). This module owns writing batches at the segment's end, keeping the
+//! indexes in step (one offset index entry per `index_interval_bytes`, a time index entry
+//! whenever the running max timestamp grew), deciding whether an append must roll to a new
+//! segment, and reading whole batches back by offset or timestamp. Opening existing segments
+//! (with recovery) lives in `recovery.rs`; choosing which segment to use lives in `mod.rs`.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::batch::{parse_header_prefix, BatchHeader, BATCH_HEADER_BYTES};
+use super::file_name::{file_path, SegmentFile};
+use super::index::{
+    relative_offset, OffsetEntry, OffsetIndex, TimeEntry, TimeIndex, RELATIVE_OFFSET_MAX,
+};
+use super::scan::{ScanError, Scanner, LOOKUP_WINDOW_BYTES};
+use super::{LogConfig, LogError};
+
+/// Largest `.log` file: positions are 4-byte fields in the offset index, and Kafka's
+/// `segment.bytes` is an int.
+pub(crate) const SEGMENT_BYTES_MAX: u64 = i32::MAX as u64;
+/// Kafka's `RecordBatch.NO_TIMESTAMP`.
+pub(crate) const NO_TIMESTAMP: i64 = -1;
+
+/// The facts about one batch that the segment needs, taken from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchMeta {
+    pub(crate) base_offset: i64,
+    pub(crate) last_offset: i64,
+    pub(crate) max_timestamp: i64,
+    pub(crate) bytes: u32,
+}
+
+impl BatchMeta {
+    pub(crate) fn of(header: &BatchHeader) -> Self {
+        let bytes = u32::try_from(header.total_bytes()).unwrap_or(u32::MAX);
+        Self {
+            base_offset: header.base_offset,
+            last_offset: header.last_offset(),
+            max_timestamp: header.max_timestamp,
+            bytes,
+        }
+    }
+}
+
+/// Running state derived from a segment's batches: maintained by append, rebuilt by recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SegmentState {
+    pub(crate) base_offset: i64,
+    /// Bytes of valid batches in the `.log` file.
+    pub(crate) size: u64,
+    /// Offset the next appended batch gets: last offset + 1, or the base offset when empty.
+    pub(crate) next_offset: i64,
+    /// Max timestamp of the first batch; `segment.ms` is measured from it (Kafka's
+    /// `rollingBasedTimestamp`).
+    pub(crate) first_batch_timestamp: Option<i64>,
+    pub(crate) max_timestamp: i64,
+    /// Last offset of the first batch carrying `max_timestamp`, or -1.
+    pub(crate) offset_of_max_timestamp: i64,
+    /// Timestamp of the last time index entry; a new entry needs a larger one.
+    pub(crate) time_index_max: i64,
+    /// Bytes appended since the last offset index entry.
+    pub(crate) bytes_since_index_entry: u64,
+}
+
+/// Index entries produced while observing batches, written once per append.
+#[derive(Debug, Default)]
+pub(crate) struct NewEntries {
+    pub(crate) offsets: Vec<OffsetEntry>,
+    pub(crate) times: Vec<TimeEntry>,
+}
+
+impl SegmentState {
+    pub(crate) fn empty(base_offset: i64) -> Self {
+        Self {
+            base_offset,
+            size: 0,
+            next_offset: base_offset,
+            first_batch_timestamp: None,
+            max_timestamp: NO_TIMESTAMP,
+            offset_of_max_timestamp: -1,
+            time_index_max: NO_TIMESTAMP,
+            bytes_since_index_entry: 0,
+        }
+    }
+
+    /// Accounts for `batch` written at the current end of the segment, following Kafka's
+    /// `LogSegment.append`: an index entry goes to a batch once more than `interval` bytes
+    /// were appended since the previous entry.
+    pub(crate) fn observe(&mut self, batch: &BatchMeta, interval: u32, out: &mut NewEntries) {
+        assert_eq!(
+            batch.base_offset, self.next_offset,
+            "batch offsets must be contiguous"
+        );
+        assert!(batch.last_offset >= batch.base_offset);
+        let position = u32::try_from(self.size).unwrap_or(u32::MAX);
+        assert!(u64::from(position) == self.size && self.size <= SEGMENT_BYTES_MAX);
+        if batch.max_timestamp > self.max_timestamp {
+            self.max_timestamp = batch.max_timestamp;
+            self.offset_of_max_timestamp = batch.last_offset;
+        }
+        if self.bytes_since_index_entry > u64::from(interval) {
+            let relative = relative_offset(self.base_offset, batch.last_offset);
+            out.offsets.push(OffsetEntry {
+                relative_offset: relative,
+                position,
+            });
+            self.push_time_entry(out);
+            self.bytes_since_index_entry = 0;
+        }
+        if self.first_batch_timestamp.is_none() {
+            self.first_batch_timestamp = Some(batch.max_timestamp);
+        }
+        self.size += u64::from(batch.bytes);
+        self.bytes_since_index_entry += u64::from(batch.bytes);
+        self.next_offset = batch.last_offset + 1;
+    }
+
+    /// Adds a time index entry if the running max timestamp grew since the last one.
+    pub(crate) fn push_time_entry(&mut self, out: &mut NewEntries) {
+        if self.max_timestamp > self.time_index_max {
+            let relative = relative_offset(self.base_offset, self.offset_of_max_timestamp);
+            out.times.push(TimeEntry {
+                timestamp: self.max_timestamp,
+                relative_offset: relative,
+            });
+            self.time_index_max = self.max_timestamp;
+        }
+    }
+}
+
+/// What an append about to happen looks like, for the roll decision.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingAppend {
+    pub(crate) bytes: u64,
+    /// Offset the last batch will get once assigned.
+    pub(crate) last_offset: i64,
+    pub(crate) max_timestamp: i64,
+    pub(crate) now_ms: i64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Segment {
+    log_path: PathBuf,
+    /// Opened read/write, never in append mode: writes go to `state.size` with `write_all_at`,
+    /// so bytes past a crash-torn tail can never be appended after.
+    log: File,
+    state: SegmentState,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    /// When this process created the segment; `None` for segments found on disk, which then
+    /// start their `segment.ms` clock at their first append.
+    created_ms: Option<i64>,
+    /// Written since the last fsync.
+    dirty: bool,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> LogError + '_ {
+    move |source| LogError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn scan_error(path: &Path, err: ScanError) -> LogError {
+    match err {
+        ScanError::Io(source) => LogError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        ScanError::Invalid { position, error } => LogError::Corrupt {
+            path: path.to_path_buf(),
+            position,
+            reason: error.to_string(),
+        },
+        ScanError::Misplaced { position, reason } => LogError::Corrupt {
+            path: path.to_path_buf(),
+            position,
+            reason,
+        },
+    }
+}
+
+impl Segment {
+    /// Creates a new, empty segment. Fails if its files already exist with data.
+    pub(crate) fn create(
+        dir: &Path,
+        base_offset: i64,
+        now_ms: Option<i64>,
+    ) -> Result<Self, LogError> {
+        let log_path = file_path(dir, base_offset, SegmentFile::Log);
+        let log = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&log_path)
+            .map_err(io_error(&log_path))?;
+        let mut segment = Self::assemble(
+            dir,
+            log_path,
+            log,
+            SegmentState::empty(base_offset),
+            NewEntries::default(),
+        )?;
+        segment.created_ms = now_ms;
+        Ok(segment)
+    }
+
+    /// Builds a segment around an open `.log` file, (re)writing both index files from `entries`.
+    pub(crate) fn assemble(
+        dir: &Path,
+        log_path: PathBuf,
+        log: File,
+        state: SegmentState,
+        entries: NewEntries,
+    ) -> Result<Self, LogError> {
+        let base = state.base_offset;
+        let offset_path = file_path(dir, base, SegmentFile::Index);
+        let offset_index =
+            OffsetIndex::create(dir, base, entries.offsets).map_err(io_error(&offset_path))?;
+        let time_path = file_path(dir, base, SegmentFile::TimeIndex);
+        let time_index =
+            TimeIndex::create(dir, base, entries.times).map_err(io_error(&time_path))?;
+        Ok(Self::from_parts(
+            log_path,
+            log,
+            state,
+            offset_index,
+            time_index,
+        ))
+    }
+
+    /// Builds a segment from files that were loaded and checked by recovery.
+    pub(crate) fn from_parts(
+        log_path: PathBuf,
+        log: File,
+        state: SegmentState,
+        offset_index: OffsetIndex,
+        time_index: TimeIndex,
+    ) -> Self {
+        assert!(state.next_offset >= state.base_offset && state.size <= SEGMENT_BYTES_MAX);
+        Self {
+            log_path,
+            log,
+            state,
+            offset_index,
+            time_index,
+            created_ms: None,
+            dirty: false,
+        }
+    }
+
+    pub(crate) fn base_offset(&self) -> i64 {
+        self.state.base_offset
+    }
+
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.state.next_offset
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.state.size
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.state.size == 0
+    }
+
+    pub(crate) fn max_timestamp(&self) -> i64 {
+        self.state.max_timestamp
+    }
+
+    pub(crate) fn offset_of_max_timestamp(&self) -> i64 {
+        self.state.offset_of_max_timestamp
+    }
+
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Kafka's `LogSegment.shouldRoll`: a non-empty segment rolls when the append would make it
+    /// exceed `segment.bytes`, when `segment.ms` passed since its first batch (or creation),
+    /// when an index is full, or when an offset would not fit the 4-byte relative form.
+    pub(crate) fn should_roll(&self, pending: &PendingAppend, config: &LogConfig) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let too_big = self.state.size.saturating_add(pending.bytes) > config.segment_bytes;
+        let waited_ms = match self.state.first_batch_timestamp {
+            Some(first) if first >= 0 => pending.max_timestamp.saturating_sub(first),
+            _ => pending
+                .now_ms
+                .saturating_sub(self.created_ms.unwrap_or(pending.now_ms)),
+        };
+        let too_old = waited_ms > config.segment_ms;
+        let index_full = self.offset_index.is_full() || self.time_index.is_full();
+        let overflow = pending.last_offset - self.state.base_offset > RELATIVE_OFFSET_MAX;
+        too_big || too_old || index_full || overflow
+    }
+
+    /// Writes `bytes` (whole batches with offsets already assigned, described by `batches`)
+    /// at the end of the `.log` file in one write, then appends the new index entries.
+    pub(crate) fn append(
+        &mut self,
+        bytes: &[u8],
+        batches: &[BatchMeta],
+        interval: u32,
+    ) -> Result<(), LogError> {
+        let total: u64 = batches.iter().map(|b| u64::from(b.bytes)).sum();
+        assert_eq!(
+            total,
+            bytes.len() as u64,
+            "batch sizes must cover the buffer"
+        );
+        let start = self.state.size;
+        assert!(start + total <= SEGMENT_BYTES_MAX, "segment would overflow");
+        self.log
+            .write_all_at(bytes, start)
+            .map_err(io_error(&self.log_path))?;
+        let mut entries = NewEntries::default();
+        for batch in batches {
+            self.state.observe(batch, interval, &mut entries);
+        }
+        self.dirty = true;
+        self.write_entries(entries)?;
+        assert_eq!(self.state.size, start + total);
+        Ok(())
+    }
+
+    /// Appends new index entries: the time index first, so that after a crash between the
+    /// two writes a reload that rescans from the last offset index entry finds the time index
+    /// ahead of it, never behind.
+    pub(crate) fn write_entries(&mut self, entries: NewEntries) -> Result<(), LogError> {
+        let time_path = self.time_index.path().to_path_buf();
+        self.time_index
+            .append(&entries.times)
+            .map_err(io_error(&time_path))?;
+        let offset_path = self.offset_index.path().to_path_buf();
+        self.offset_index
+            .append(&entries.offsets)
+            .map_err(io_error(&offset_path))?;
+        Ok(())
+    }
+
+    /// Called when the segment stops being the active one: records its final max timestamp in
+    /// the time index, as Kafka's `onBecomeInactiveSegment` does.
+    pub(crate) fn seal(&mut self) -> Result<(), LogError> {
+        let mut entries = NewEntries::default();
+        self.state.push_time_entry(&mut entries);
+        if !entries.times.is_empty() {
+            self.dirty = true;
+        }
+        self.write_entries(entries)
+    }
+
+    /// Sets the roll clock of a segment that was opened from disk and is still empty.
+    pub(crate) fn start_clock(&mut self, now_ms: i64) {
+        if self.created_ms.is_none() {
+            self.created_ms = Some(now_ms);
+        }
+    }
+
+    /// Byte position of the batch holding `offset`, or `None` if every batch ends below it.
+    pub(crate) fn position_of(&self, offset: i64) -> Result<Option<u64>, LogError> {
+        let mut position = u64::from(self.offset_index.floor_position(offset));
+        let mut scanner = Scanner::new(&self.log, self.state.size, LOOKUP_WINDOW_BYTES);
+        loop {
+            let header = scanner
+                .header_at(position)
+                .map_err(|e| scan_error(&self.log_path, e))?;
+            match header {
+                None => return Ok(None),
+                Some(h) if h.last_offset() >= offset => return Ok(Some(position)),
+                Some(h) => position += h.total_bytes() as u64,
+            }
+        }
+    }
+
+    /// Reads whole batches from `position`: as many as fit in `budget` bytes, or the first one
+    /// alone if it is larger and `min_one` is set, stopping before any batch reaching
+    /// `upper_bound`.
+    pub(crate) fn read_from(
+        &self,
+        position: u64,
+        budget: usize,
+        min_one: bool,
+        upper_bound: i64,
+    ) -> Result<Vec<u8>, LogError> {
+        assert!(position <= self.state.size);
+        let available = self.state.size - position;
+        let want = usize::try_from(available).map_or(budget, |a| a.min(budget));
+        let mut buf = vec![0u8; want];
+        self.log
+            .read_exact_at(&mut buf, position)
+            .map_err(io_error(&self.log_path))?;
+        let mut end = 0usize;
+        while let Ok(header) = parse_header_prefix(&buf[end..]) {
+            if header.last_offset() >= upper_bound || end + header.total_bytes() > buf.len() {
+                break;
+            }
+            end += header.total_bytes();
+        }
+        if end == 0 && min_one && available > 0 {
+            return self.read_one(position, upper_bound);
+        }
+        buf.truncate(end);
+        Ok(buf)
+    }
+
+    /// Reads the single batch at `position`, whatever its size, if it ends below `upper_bound`.
+    fn read_one(&self, position: u64, upper_bound: i64) -> Result<Vec<u8>, LogError> {
+        let mut scanner = Scanner::new(&self.log, self.state.size, BATCH_HEADER_BYTES);
+        let header = scanner
+            .header_at(position)
+            .map_err(|e| scan_error(&self.log_path, e))?;
+        let Some(header) = header.filter(|h| h.last_offset() < upper_bound) else {
+            return Ok(Vec::new());
+        };
+        let mut buf = vec![0u8; header.total_bytes()];
+        self.log
+            .read_exact_at(&mut buf, position)
+            .map_err(io_error(&self.log_path))?;
+        Ok(buf)
+    }
+
+    /// The first batch at or after `min_offset` whose max timestamp is at least `timestamp`:
+    /// returns (max(base offset, `min_offset`), batch max timestamp).
+    pub(crate) fn offset_for_timestamp(
+        &self,
+        timestamp: i64,
+        min_offset: i64,
+    ) -> Result<Option<(i64, i64)>, LogError> {
+        let start = self.time_index.search_start(timestamp).max(min_offset);
+        let Some(mut position) = self.position_of(start)? else {
+            return Ok(None);
+        };
+        let mut scanner = Scanner::new(&self.log, self.state.size, LOOKUP_WINDOW_BYTES);
+        loop {
+            let header = scanner
+                .header_at(position)
+                .map_err(|e| scan_error(&self.log_path, e))?;
+            let Some(header) = header else {
+                return Ok(None);
+            };
+            if header.max_timestamp >= timestamp && header.last_offset() >= min_offset {
+                return Ok(Some((
+                    header.base_offset.max(min_offset),
+                    header.max_timestamp,
+                )));
+            }
+            position += header.total_bytes() as u64;
+        }
+    }
+
+    /// Entries in the offset and time indexes.
+    #[cfg(test)]
+    pub(crate) fn index_entry_counts(&self) -> (usize, usize) {
+        (
+            self.offset_index.entries().len(),
+            self.time_index.entries().len(),
+        )
+    }
+
+    pub(crate) fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Fsyncs the `.log` and both index files if anything was written since the last flush.
+    pub(crate) fn flush(&mut self) -> Result<(), LogError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        self.log.sync_data().map_err(io_error(&self.log_path))?;
+        self.offset_index
+            .sync()
+            .map_err(io_error(self.offset_index.path()))?;
+        self.time_index
+            .sync()
+            .map_err(io_error(self.time_index.path()))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Handles on the segment's three files, so another thread can fsync them.
+    pub(crate) fn sync_handles(&self) -> Result<Vec<File>, LogError> {
+        let log = self.log.try_clone().map_err(io_error(&self.log_path))?;
+        let index = self
+            .offset_index
+            .try_clone_file()
+            .map_err(io_error(self.offset_index.path()))?;
+        let time = self
+            .time_index
+            .try_clone_file()
+            .map_err(io_error(self.time_index.path()))?;
+        Ok(vec![log, index, time])
+    }
+
+    /// Records that another thread took over fsyncing everything written so far.
+    pub(crate) fn mark_synced(&mut self) {
+        self.dirty = false;
+    }
+
+    /// Last modification time of the `.log` file in ms since the epoch (retention fallback
+    /// for segments without timestamps).
+    pub(crate) fn modified_ms(&self) -> Result<i64, LogError> {
+        let meta = self.log.metadata().map_err(io_error(&self.log_path))?;
+        let modified = meta.modified().map_err(io_error(&self.log_path))?;
+        let since = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Removes the segment's files.
+    pub(crate) fn delete_files(self) -> Result<(), LogError> {
+        let paths = [
+            self.log_path.clone(),
+            self.offset_index.path().to_path_buf(),
+            self.time_index.path().to_path_buf(),
+        ];
+        drop(self);
+        for path in paths {
+            remove_if_present(&path)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn remove_if_present(path: &Path) -> Result<(), LogError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(LogError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}

@@ -1,0 +1,207 @@
+//! One partition replica on this broker: its log, its idempotent-producer state and the
+//! checks every produced batch passes before it is appended.
+//!
+//! The log (`crate::log`) stores bytes; this module decides what may be stored: exactly one
+//! v2 batch per partition per request, a valid CRC, within `max.message.bytes`, keys present on
+//! compacted topics, sequences in order for idempotent producers.
+
+pub mod producer_state;
+
+use std::path::Path;
+
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+
+use crate::log::batch::{self, BatchHeader};
+use crate::log::{LogConfig, LogError, PartitionLog};
+use producer_state::{BatchRecord, ProducerState, SequenceCheck};
+
+/// Attribute bit that marks a batch's timestamps as set by the broker.
+const ATTRIBUTE_LOG_APPEND_TIME: i16 = 1 << 3;
+/// Offset of the attributes field in a batch; the CRC covers everything from here on.
+const ATTRIBUTES_POSITION: usize = 21;
+const CRC_POSITION: usize = 17;
+const MAX_TIMESTAMP_POSITION: usize = 35;
+
+/// The topic configs that govern appends, resolved for this partition.
+#[derive(Debug, Clone)]
+pub struct PartitionSettings {
+    pub compacted: bool,
+    pub max_message_bytes: usize,
+    pub log_append_time: bool,
+    pub log: LogConfig,
+}
+
+/// Where an appended (or duplicate) batch landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub base_offset: i64,
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+}
+
+/// A partition replica: log plus producer state.
+#[derive(Debug)]
+pub struct Partition {
+    log: PartitionLog,
+    producers: ProducerState,
+    /// The leader epoch stamped into each appended batch.
+    leader_epoch: i32,
+    settings: PartitionSettings,
+}
+
+impl Partition {
+    /// Opens (and recovers) the partition's log in `dir`.
+    pub fn open(
+        dir: &Path,
+        settings: PartitionSettings,
+        leader_epoch: i32,
+    ) -> Result<Self, LogError> {
+        let log = PartitionLog::open(dir, settings.log.clone())?;
+        Ok(Partition {
+            log,
+            producers: ProducerState::default(),
+            leader_epoch,
+            settings,
+        })
+    }
+
+    /// Applies changed topic configs.
+    pub fn set_settings(&mut self, settings: PartitionSettings) {
+        self.log.set_config(settings.log.clone());
+        self.settings = settings;
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch
+    }
+
+    pub fn log(&self) -> &PartitionLog {
+        &self.log
+    }
+
+    pub fn log_mut(&mut self) -> &mut PartitionLog {
+        &mut self.log
+    }
+
+    /// Validates and appends the records of one produce request for this partition.
+    pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<Appended, ResponseError> {
+        let header = validate(records, &self.settings)?;
+        let idempotent = header.producer_id >= 0 && header.base_sequence >= 0;
+        let last_seq = header.base_sequence.wrapping_add(header.last_offset_delta);
+        if idempotent {
+            let check = self.producers.check(
+                header.producer_id,
+                header.producer_epoch,
+                header.base_sequence,
+                last_seq,
+            )?;
+            if let SequenceCheck::Duplicate(base_offset) = check {
+                let log_start_offset = self.log.log_start_offset();
+                return Ok(Appended {
+                    base_offset,
+                    log_append_time: -1,
+                    log_start_offset,
+                });
+            }
+        }
+        let mut owned = records.to_vec();
+        let log_append_time = if self.settings.log_append_time {
+            stamp_log_append_time(&mut owned, now_ms);
+            now_ms
+        } else {
+            -1
+        };
+        let info = self
+            .log
+            .append(&mut owned, self.leader_epoch, now_ms)
+            .map_err(|e| {
+                tracing::error!(error = %e, "append failed");
+                ResponseError::KafkaStorageError
+            })?;
+        if idempotent {
+            let record = BatchRecord {
+                first_seq: header.base_sequence,
+                last_seq,
+                base_offset: info.base_offset,
+            };
+            self.producers
+                .record(header.producer_id, header.producer_epoch, record);
+        }
+        Ok(Appended {
+            base_offset: info.base_offset,
+            log_append_time,
+            log_start_offset: info.log_start_offset,
+        })
+    }
+
+    /// Reads whole batches from `offset`, as the log stores them.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+    ) -> Result<Bytes, ResponseError> {
+        self.log
+            .read(offset, max_bytes, min_one)
+            .map_err(log_error_code)
+    }
+}
+
+/// Maps a log error to the code a client sees.
+pub fn log_error_code(e: LogError) -> ResponseError {
+    match e {
+        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        other => {
+            tracing::error!(error = %other, "log error");
+            ResponseError::KafkaStorageError
+        }
+    }
+}
+
+/// Kafka's produce-side checks for the records of one partition.
+fn validate(records: &[u8], settings: &PartitionSettings) -> Result<BatchHeader, ResponseError> {
+    let mut batches = batch::split_batches(records);
+    let (header, range) = match batches.next() {
+        Some(Ok(found)) => found,
+        Some(Err(_)) | None => return Err(ResponseError::CorruptMessage),
+    };
+    if batches.next().is_some() {
+        // Kafka: produce v3+ carries exactly one record batch per partition.
+        return Err(ResponseError::InvalidRecord);
+    }
+    let bytes = &records[range];
+    if bytes.len() > settings.max_message_bytes {
+        return Err(ResponseError::MessageTooLarge);
+    }
+    batch::validate_crc(&header, bytes).map_err(|_| ResponseError::CorruptMessage)?;
+    if header.records_count <= 0 || header.last_offset_delta != header.records_count - 1 {
+        return Err(ResponseError::InvalidRecord);
+    }
+    if settings.compacted && !all_records_keyed(bytes) {
+        return Err(ResponseError::InvalidRecord);
+    }
+    Ok(header)
+}
+
+/// Compacted topics need a key on every record (Kafka refuses the batch with INVALID_RECORD).
+fn all_records_keyed(bytes: &[u8]) -> bool {
+    let mut buf = Bytes::copy_from_slice(bytes);
+    match kafka_protocol::records::RecordBatchDecoder::decode(&mut buf) {
+        Ok(set) => set.records.iter().all(|r| r.key.is_some()),
+        Err(_) => false,
+    }
+}
+
+/// Marks the batch as LogAppendTime with `now_ms` as its max timestamp, and recomputes its CRC
+/// (both fields are inside the CRC, unlike base offset and leader epoch).
+fn stamp_log_append_time(bytes: &mut [u8], now_ms: i64) {
+    let attributes =
+        i16::from_be_bytes([bytes[ATTRIBUTES_POSITION], bytes[ATTRIBUTES_POSITION + 1]]);
+    let attributes = attributes | ATTRIBUTE_LOG_APPEND_TIME;
+    bytes[ATTRIBUTES_POSITION..ATTRIBUTES_POSITION + 2].copy_from_slice(&attributes.to_be_bytes());
+    bytes[MAX_TIMESTAMP_POSITION..MAX_TIMESTAMP_POSITION + 8]
+        .copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c(&bytes[ATTRIBUTES_POSITION..]);
+    bytes[CRC_POSITION..CRC_POSITION + 4].copy_from_slice(&crc.to_be_bytes());
+}

@@ -1,0 +1,188 @@
+//! The partitions this broker hosts, by topic and index, and the signal that wakes waiting
+//! fetches when any of them grows.
+//!
+//! Kafka calls this the ReplicaManager. It creates and removes partition directories
+//! (`<log.dir>/<topic>-<partition>`, Kafka's layout), hands out partitions to the API handlers,
+//! and runs the periodic retention and flush passes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::watch;
+
+use crate::cluster::TopicInfo;
+use crate::config::BrokerConfig;
+use crate::log::{LogConfig, LogError};
+use crate::partition::{Partition, PartitionSettings};
+
+/// A shared partition; the mutex is held only for the length of one append or read.
+pub type SharedPartition = Arc<Mutex<Partition>>;
+
+/// Partitions hosted here.
+#[derive(Debug)]
+pub struct ReplicaManager {
+    root: PathBuf,
+    node_id: i32,
+    partitions: RwLock<HashMap<(String, i32), SharedPartition>>,
+    /// Bumped after every append; fetches waiting for data watch it.
+    appended: watch::Sender<u64>,
+}
+
+impl ReplicaManager {
+    /// A manager rooted at the broker's log directory.
+    pub fn new(root: &Path, node_id: i32) -> Self {
+        let (appended, _) = watch::channel(0);
+        ReplicaManager {
+            root: root.to_path_buf(),
+            node_id,
+            partitions: RwLock::new(HashMap::new()),
+            appended,
+        }
+    }
+
+    /// Opens (creating or recovering) every partition of `topic` that this broker replicates.
+    pub fn open_topic(
+        &self,
+        config: &BrokerConfig,
+        name: &str,
+        topic: &TopicInfo,
+    ) -> Result<(), LogError> {
+        let settings = settings_for(config, &topic.configs);
+        for (index, info) in topic.partitions.iter().enumerate() {
+            if !info.replicas.contains(&self.node_id) {
+                continue;
+            }
+            let index = index as i32;
+            if self.get(name, index).is_some() {
+                continue;
+            }
+            let dir = self.root.join(format!("{name}-{index}"));
+            let partition = Partition::open(&dir, settings.clone(), info.leader_epoch)?;
+            self.write()
+                .insert((name.to_string(), index), Arc::new(Mutex::new(partition)));
+        }
+        Ok(())
+    }
+
+    /// Removes the topic's partitions and their directories.
+    pub fn delete_topic(&self, name: &str) {
+        let removed: Vec<(String, i32)> = {
+            let mut map = self.write();
+            let keys: Vec<(String, i32)> = map.keys().filter(|(t, _)| t == name).cloned().collect();
+            keys.into_iter()
+                .filter(|k| map.remove(k).is_some())
+                .collect()
+        };
+        for (topic, index) in removed {
+            let dir = self.root.join(format!("{topic}-{index}"));
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not remove partition directory");
+            }
+        }
+    }
+
+    /// Applies a topic's changed configs to its open partitions.
+    pub fn update_topic_configs(
+        &self,
+        config: &BrokerConfig,
+        name: &str,
+        overrides: &BTreeMap<String, String>,
+    ) {
+        let settings = settings_for(config, overrides);
+        for ((topic, _), shared) in self.read().iter() {
+            if topic == name {
+                lock(shared).set_settings(settings.clone());
+            }
+        }
+    }
+
+    /// The partition, if hosted here.
+    pub fn get(&self, topic: &str, index: i32) -> Option<SharedPartition> {
+        self.read().get(&(topic.to_string(), index)).cloned()
+    }
+
+    /// Every hosted partition.
+    pub fn all(&self) -> Vec<SharedPartition> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Wakes waiting fetches: some partition grew.
+    pub fn notify_appended(&self) {
+        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees every append after this call.
+    pub fn watch_appends(&self) -> watch::Receiver<u64> {
+        self.appended.subscribe()
+    }
+
+    /// One retention pass over every partition.
+    pub fn apply_retention(&self, now_ms: i64) {
+        for shared in self.all() {
+            if let Err(e) = lock(&shared).log_mut().apply_retention(now_ms) {
+                tracing::warn!(error = %e, "retention failed");
+            }
+        }
+    }
+
+    /// Flushes the partitions whose flush interval has passed (or all, when `force`).
+    pub fn flush(&self, now_ms: i64, force: bool) {
+        for shared in self.all() {
+            let mut partition = lock(&shared);
+            let result = if force {
+                partition.log_mut().flush()
+            } else {
+                partition.log_mut().flush_if_due(now_ms)
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "flush failed");
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(String, i32), SharedPartition>> {
+        self.partitions.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<(String, i32), SharedPartition>> {
+        self.partitions.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Locks a partition; a panic while it was held is a bug, but the data on disk is still valid.
+pub fn lock(shared: &SharedPartition) -> std::sync::MutexGuard<'_, Partition> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Resolves the topic configs a partition needs.
+pub fn settings_for(
+    config: &BrokerConfig,
+    overrides: &BTreeMap<String, String>,
+) -> PartitionSettings {
+    let value = |key: &str| config.topic_value(key, overrides).unwrap_or_default();
+    let num = |key: &str, default: i64| value(key).trim().parse::<i64>().unwrap_or(default);
+    let defaults = LogConfig::default();
+    let log = LogConfig {
+        segment_bytes: num("segment.bytes", defaults.segment_bytes as i64).max(1) as u64,
+        segment_ms: num("segment.ms", defaults.segment_ms),
+        retention_ms: num("retention.ms", defaults.retention_ms),
+        retention_bytes: num("retention.bytes", defaults.retention_bytes),
+        index_interval_bytes: num("index.interval.bytes", 4096).clamp(1, i64::from(u32::MAX))
+            as u32,
+        flush_interval_messages: num("flush.messages", i64::MAX).max(1) as u64,
+        flush_interval_ms: num("flush.ms", i64::MAX),
+    };
+    PartitionSettings {
+        compacted: value("cleanup.policy")
+            .split(',')
+            .any(|p| p.trim() == "compact"),
+        max_message_bytes: num(
+            "max.message.bytes",
+            crate::limits::MESSAGE_BYTES_MAX_DEFAULT,
+        )
+        .max(0) as usize,
+        log_append_time: value("message.timestamp.type") == "LogAppendTime",
+        log,
+    }
+}

@@ -1,0 +1,94 @@
+//! `ktui broker`: one broker in the foreground until Ctrl-C or SIGTERM, then a clean shutdown
+//! (connections drained, logs flushed and fsynced).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use ktui_broker::{BrokerConfig, RunningBroker};
+
+/// Flags of `ktui broker`.
+#[derive(Debug, Args)]
+pub(super) struct BrokerArgs {
+    /// A Kafka server.properties file.
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Override one key, as `key=value` (repeatable); wins over the file.
+    #[arg(long = "override", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+}
+
+/// Runs `ktui broker`.
+pub(super) fn run(args: BrokerArgs) -> anyhow::Result<()> {
+    let mut overrides = Vec::with_capacity(args.overrides.len());
+    for item in &args.overrides {
+        let (k, v) = item
+            .split_once('=')
+            .with_context(|| format!("--override '{item}' is not key=value"))?;
+        overrides.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let config = BrokerConfig::load(args.config.as_deref(), &overrides)?;
+    serve(config)
+}
+
+/// Runs a broker on 127.0.0.1 with its data in the user's data directory.
+pub(super) fn run_local() -> anyhow::Result<()> {
+    let dir = crate::local::data_dir().join("broker");
+    let port = crate::local::pick_port();
+    let config = BrokerConfig::for_dir(&dir, port);
+    eprintln!(
+        "ktui: local broker on 127.0.0.1:{port}, data in {}",
+        dir.display()
+    );
+    serve(config)
+}
+
+fn serve(config: BrokerConfig) -> anyhow::Result<()> {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let broker = RunningBroker::start(config).await?;
+        let token = broker.shutdown_token();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested");
+            token.cancel();
+        });
+        broker.wait().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,122 @@
+//! Clients we did not write, run as processes against the broker: Debian's kcat (librdkafka
+//! 2.0.2), and the Python clients at Debian's versions (system python3) and at pip's current
+//! versions (the venv scripts/test makes, named by KTUI_TEST_PYTHON).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::TestBroker;
+
+fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
+    let shown = format!("{cmd:?}");
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{shown}: {e} (scripts/test installs it)"));
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{shown} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn kcat(bootstrap: &str, args: &[&str], stdin: Option<&[u8]>) -> String {
+    let mut cmd = Command::new("kcat");
+    cmd.args(["-b", bootstrap, "-X", "broker.address.family=v4"])
+        .args(args);
+    String::from_utf8(run(cmd, stdin).stdout).expect("utf8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kcat_lists_produces_and_consumes() {
+    let broker = TestBroker::start().await;
+    let b = broker.bootstrap();
+    let lines: String = (0..1000).map(|i| format!("k{i}:line {i}\n")).collect();
+    let listing = tokio::task::spawn_blocking(move || {
+        kcat(
+            &b,
+            &["-P", "-t", "kcat", "-K", ":", "-z", "snappy"],
+            Some(lines.as_bytes()),
+        );
+        kcat(
+            &b,
+            &["-P", "-t", "kcat", "-z", "gzip"],
+            Some(b"tail line\n"),
+        );
+        let consumed = kcat(
+            &b,
+            &[
+                "-C",
+                "-t",
+                "kcat",
+                "-e",
+                "-o",
+                "beginning",
+                "-f",
+                "%k=%s@%o\n",
+            ],
+            None,
+        );
+        let listing = kcat(&b, &["-L"], None);
+        (consumed, listing)
+    })
+    .await
+    .expect("kcat");
+    let (consumed, listing) = listing;
+    let got: Vec<&str> = consumed.lines().collect();
+    assert_eq!(got.len(), 1001, "every line consumed");
+    for (i, line) in got.iter().take(1000).enumerate() {
+        assert_eq!(*line, format!("k{i}=line {i}@{i}"));
+    }
+    assert_eq!(got[1000], "=tail line@1000");
+    assert!(
+        listing.contains("1 brokers:") && listing.contains("topic \"kcat\" with 1 partitions"),
+        "{listing}"
+    );
+    broker.stop().await;
+}
+
+fn python_clients(python: &str, tag: &str) {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/python_clients.py"
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let broker = rt.block_on(TestBroker::start());
+    let mut cmd = Command::new(python);
+    cmd.args([script, &broker.bootstrap(), tag]);
+    let out = run(cmd, None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" passed, 0 failed"), "{text}");
+    rt.block_on(broker.stop());
+}
+
+#[test]
+fn python_clients_debian_versions() {
+    python_clients("/usr/bin/python3", "debian");
+}
+
+#[test]
+fn python_clients_current_versions() {
+    let python = std::env::var("KTUI_TEST_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-venv/bin/python").to_string()
+    });
+    python_clients(&python, "current");
+}

@@ -1,0 +1,80 @@
+//! Topic configs through librdkafka: set, read back with sources, incremental changes.
+
+use rdkafka::admin::{AdminOptions, AlterConfig, ConfigSource, ResourceSpecifier};
+
+use crate::common::{admin, create_topic, TestBroker};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configs_set_and_read_back() {
+    let broker = TestBroker::start_with(
+        tempfile::tempdir().expect("dir"),
+        &[("log.retention.hours", "24")],
+    )
+    .await;
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap, "cfg", 1, &[("cleanup.policy", "compact")]).await;
+    let admin = admin(&bootstrap);
+    let opts = AdminOptions::new();
+
+    let described = admin
+        .describe_configs([&ResourceSpecifier::Topic("cfg")], &opts)
+        .await
+        .expect("request");
+    let resource = described[0].as_ref().expect("described");
+    let policy = resource.get("cleanup.policy").expect("cleanup.policy");
+    assert_eq!(policy.value.as_deref(), Some("compact"));
+    assert_eq!(policy.source, ConfigSource::DynamicTopic);
+    let retention = resource.get("retention.ms").expect("retention.ms");
+    assert_eq!(
+        retention.value.as_deref(),
+        Some("86400000"),
+        "broker synonym log.retention.hours=24"
+    );
+    assert_eq!(retention.source, ConfigSource::StaticBroker);
+    let segment = resource.get("segment.bytes").expect("segment.bytes");
+    assert_eq!(segment.value.as_deref(), Some("1073741824"));
+    assert_eq!(segment.source, ConfigSource::Default);
+    assert!(resource.entries.len() >= 20, "every topic config is listed");
+
+    let change = AlterConfig::new(ResourceSpecifier::Topic("cfg"))
+        .set("retention.ms", "1000")
+        .set("cleanup.policy", "delete");
+    admin
+        .alter_configs([&change], &opts)
+        .await
+        .expect("request")[0]
+        .as_ref()
+        .expect("altered");
+    let described = admin
+        .describe_configs([&ResourceSpecifier::Topic("cfg")], &opts)
+        .await
+        .expect("request");
+    let resource = described[0].as_ref().expect("described");
+    assert_eq!(
+        resource
+            .get("retention.ms")
+            .and_then(|e| e.value.as_deref()),
+        Some("1000")
+    );
+    assert_eq!(
+        resource
+            .get("cleanup.policy")
+            .and_then(|e| e.value.as_deref()),
+        Some("delete")
+    );
+
+    let bad = AlterConfig::new(ResourceSpecifier::Topic("cfg")).set("no.such.config", "1");
+    let r = admin.alter_configs([&bad], &opts).await.expect("request");
+    assert!(r[0].is_err(), "unknown config refused");
+    let broker_cfg = admin
+        .describe_configs([&ResourceSpecifier::Broker(1)], &opts)
+        .await
+        .expect("request");
+    let b = broker_cfg[0].as_ref().expect("broker configs");
+    assert_eq!(
+        b.get("log.retention.hours")
+            .and_then(|e| e.value.as_deref()),
+        Some("24")
+    );
+    broker.stop().await;
+}

@@ -1,0 +1,13 @@
+#![allow(unreachable_pub)]
+//! Broker integration tests: the broker runs in-process on a free loopback port and real
+//! clients (librdkafka through the rdkafka crate, and raw sockets for malformed input) use it.
+
+mod clients;
+mod common;
+mod configs;
+mod malformed;
+mod offsets;
+mod produce_consume;
+mod raw;
+mod recovery;
+mod topics;

@@ -1,0 +1,77 @@
+//! A raw protocol connection for the cases a well-behaved client never produces: retried
+//! batches, sequence gaps, malformed frames. Requests are encoded with kafka-protocol.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub struct Raw {
+    pub stream: TcpStream,
+    correlation: i32,
+}
+
+impl Raw {
+    pub async fn connect(bootstrap: &str) -> Self {
+        Raw {
+            stream: TcpStream::connect(bootstrap).await.expect("connect"),
+            correlation: 0,
+        }
+    }
+
+    /// Sends `body` as `key` at `version` and decodes the response of type `R`.
+    pub async fn call<Q: Encodable, R: Decodable>(
+        &mut self,
+        key: ApiKey,
+        version: i16,
+        body: &Q,
+    ) -> R {
+        self.send(key, version, body).await;
+        self.receive(key, version).await
+    }
+
+    pub async fn send<Q: Encodable>(&mut self, key: ApiKey, version: i16, body: &Q) {
+        self.correlation += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(StrBytes::from_static_str("raw-test")));
+        let mut buf = BytesMut::new();
+        buf.put_i32(0);
+        header
+            .encode(&mut buf, key.request_header_version(version))
+            .expect("header");
+        body.encode(&mut buf, version).expect("body");
+        let len = (buf.len() - 4) as i32;
+        buf[..4].copy_from_slice(&len.to_be_bytes());
+        self.stream.write_all(&buf).await.expect("write");
+    }
+
+    pub async fn receive<R: Decodable>(&mut self, key: ApiKey, version: i16) -> R {
+        let len = self.stream.read_i32().await.expect("length") as usize;
+        let mut buf = vec![0u8; len];
+        self.stream.read_exact(&mut buf).await.expect("body");
+        let mut bytes = Bytes::from(buf);
+        let header = ResponseHeader::decode(&mut bytes, key.response_header_version(version))
+            .expect("response header");
+        assert_eq!(header.correlation_id, self.correlation);
+        let r = R::decode(&mut bytes, version).expect("response body");
+        assert_eq!(bytes.remaining(), 0, "response fully decoded");
+        r
+    }
+
+    /// True when the broker has closed this connection.
+    pub async fn is_closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                self.stream.read(&mut byte)
+            )
+            .await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
+    }
+}

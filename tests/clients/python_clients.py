@@ -1,0 +1,133 @@
+"""Broker checks with the Python clients: confluent-kafka (librdkafka) and kafka-python.
+
+Usage: python_clients.py BOOTSTRAP TAG
+Runs against whichever versions the interpreter has (Debian's old ones or pip's current ones),
+prints one line per check and a closing 'N passed, M failed'; exits non-zero on any failure.
+"""
+import sys
+import time
+import traceback
+
+BOOTSTRAP, TAG = sys.argv[1], sys.argv[2]
+RECORDS = 2000
+results = []
+
+
+def check(name):
+    def wrap(fn):
+        try:
+            fn()
+            results.append((name, None))
+            print(f"ok   {name}")
+        except Exception as e:  # a failed check must not stop the others
+            traceback.print_exc()
+            results.append((name, e))
+            print(f"FAIL {name}: {e!r}")
+        return fn
+    return wrap
+
+
+def confluent_round_trip(codec):
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    topic = f"py-ck-{TAG}-{codec}"
+    p = Producer({"bootstrap.servers": BOOTSTRAP, "compression.type": codec, "linger.ms": 5,
+                  "broker.address.family": "v4", "enable.idempotence": True})
+    errors = []
+    for i in range(RECORDS):
+        p.produce(topic, key=f"k{i % 17}".encode(), value=f"value-{i}".encode(),
+                  headers=[("n", str(i).encode())], on_delivery=lambda e, m: e and errors.append(e))
+        p.poll(0)
+    assert p.flush(30) == 0, "unflushed records"
+    assert not errors, errors
+    c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "unused", "enable.auto.commit": False,
+                  "broker.address.family": "v4"})
+    md = c.list_topics(topic, timeout=10)
+    parts = sorted(md.topics[topic].partitions)
+    c.assign([TopicPartition(topic, p, 0) for p in parts])
+    seen = {}
+    deadline = time.time() + 60
+    while len(seen) < RECORDS and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        assert m.error() is None, m.error()
+        n = int(dict(m.headers())["n"])
+        assert m.value() == f"value-{n}".encode() and m.key() == f"k{n % 17}".encode()
+        assert n not in seen, f"duplicate {n}"
+        seen[n] = m.offset()
+    c.close()
+    assert len(seen) == RECORDS, f"consumed {len(seen)} of {RECORDS}"
+
+
+for codec in ["none", "gzip", "snappy", "lz4", "zstd"]:
+    check(f"confluent-kafka produce/consume {codec}")(lambda codec=codec: confluent_round_trip(codec))
+
+
+@check("confluent-kafka admin create/describe/alter configs/delete")
+def confluent_admin():
+    from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+    a = AdminClient({"bootstrap.servers": BOOTSTRAP, "broker.address.family": "v4"})
+    name = f"py-admin-{TAG}"
+    for f in a.create_topics([NewTopic(name, num_partitions=4, replication_factor=1,
+                                       config={"retention.ms": "123456"})]).values():
+        f.result(10)
+    md = a.list_topics(timeout=10)
+    assert len(md.topics[name].partitions) == 4
+    res = ConfigResource(ConfigResource.Type.TOPIC, name)
+    configs = a.describe_configs([res])[res].result(10)
+    assert configs["retention.ms"].value == "123456", configs["retention.ms"]
+    assert configs["cleanup.policy"].value == "delete"
+    if hasattr(a, "incremental_alter_configs"):
+        from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
+        inc = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=[
+            ConfigEntry("cleanup.policy", "compact", incremental_operation=AlterConfigOpType.APPEND),
+            ConfigEntry("retention.ms", None, incremental_operation=AlterConfigOpType.DELETE)])
+        a.incremental_alter_configs([inc])[inc].result(10)
+        configs = a.describe_configs([res])[res].result(10)
+        assert configs["cleanup.policy"].value == "delete,compact", configs["cleanup.policy"].value
+        assert configs["retention.ms"].value == "604800000", configs["retention.ms"].value
+    for f in a.delete_topics([name]).values():
+        f.result(10)
+
+
+@check("kafka-python produce/consume gzip")
+def kafka_python_round_trip():
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    topic = f"py-kp-{TAG}"
+    p = KafkaProducer(bootstrap_servers=BOOTSTRAP, compression_type="gzip", linger_ms=5, acks="all")
+    futures = [p.send(topic, key=f"k{i}".encode(), value=f"value-{i}".encode(),
+                      headers=[("n", str(i).encode())]) for i in range(RECORDS)]
+    p.flush(30)
+    for f in futures:
+        f.get(timeout=30)
+    p.close()
+    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, consumer_timeout_ms=10000)
+    parts = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic))]
+    c.assign(parts)
+    c.seek_to_beginning()
+    seen = set()
+    for m in c:
+        n = int(dict(m.headers)["n"])
+        assert m.value == f"value-{n}".encode()
+        seen.add(n)
+        if len(seen) == RECORDS:
+            break
+    c.close()
+    assert len(seen) == RECORDS, f"consumed {len(seen)} of {RECORDS}"
+
+
+@check("kafka-python admin create/list/delete")
+def kafka_python_admin():
+    from kafka.admin import KafkaAdminClient, NewTopic
+    a = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    name = f"py-kp-admin-{TAG}"
+    a.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
+    assert name in a.list_topics()
+    a.delete_topics([name])
+    a.close()
+
+
+passed = sum(1 for _, e in results if e is None)
+failed = len(results) - passed
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
