@@ -170,7 +170,7 @@ async fn run(socket: TcpListener, broker: Arc<Broker>, token: CancellationToken)
     crate::server::run(socket, broker.clone(), token).await;
     let _ = background.await;
     let b = broker.clone();
-    let flushed = tokio::task::spawn_blocking(move || b.replicas.flush(now_ms(), true)).await;
+    let flushed = tokio::task::spawn_blocking(move || b.replicas.close_all()).await;
     if flushed.is_err() {
         tracing::error!("final flush panicked");
     }

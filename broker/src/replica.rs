@@ -141,6 +141,25 @@ impl ReplicaManager {
         }
     }
 
+    /// Closes every partition on shutdown: flushed, fsynced and marked clean, so the next
+    /// start skips the full scan of their last segments. A partition still shared (a request
+    /// outlived the grace period) is flushed instead.
+    pub fn close_all(&self) {
+        let drained: Vec<SharedPartition> = self.write().drain().map(|(_, p)| p).collect();
+        for shared in drained {
+            let result = match Arc::try_unwrap(shared) {
+                Ok(mutex) => mutex
+                    .into_inner()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .close(),
+                Err(shared) => lock(&shared).log_mut().flush(),
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "closing a partition failed");
+            }
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(String, i32), SharedPartition>> {
         self.partitions.read().unwrap_or_else(|p| p.into_inner())
     }

@@ -97,9 +97,10 @@ async fn api_versions_newer_than_ours_gets_v0_answer() {
         .expect("produce");
     assert_eq!((produce.min_version, produce.max_version), (0, 13));
     // Version 9 of ApiVersions does not exist; the broker answers in v0 with UNSUPPORTED_VERSION.
-    raw.send(ApiKey::ApiVersions, 9, &ApiVersionsRequest::default())
-        .await;
-    let answer: ApiVersionsResponse = raw.receive(ApiKey::ApiVersions, 0).await;
+    // Header v2: key, version, correlation id 1, null client id, no tagged fields; empty body.
+    let frame = [0, 0, 0, 12, 0, 18, 0, 9, 0, 0, 0, 1, 0xff, 0xff, 0, 0];
+    raw.stream.write_all(&frame).await.expect("write");
+    let answer: ApiVersionsResponse = raw.receive_as(ApiKey::ApiVersions, 0, 1).await;
     assert_eq!(answer.error_code, 35);
     assert_eq!(answer.api_keys.len(), ours.api_keys.len());
     broker.stop().await;

@@ -146,7 +146,9 @@ async fn idempotent_retries_and_gaps() {
         .call(
             ApiKey::InitProducerId,
             4,
-            &InitProducerIdRequest::default().with_transaction_timeout_ms(60_000),
+            &InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_transaction_timeout_ms(60_000),
         )
         .await;
     assert_eq!(init.error_code, 0);

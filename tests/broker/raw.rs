@@ -50,13 +50,24 @@ impl Raw {
     }
 
     pub async fn receive<R: Decodable>(&mut self, key: ApiKey, version: i16) -> R {
+        let correlation = self.correlation;
+        self.receive_as(key, version, correlation).await
+    }
+
+    /// Reads a response expected to carry `correlation`.
+    pub async fn receive_as<R: Decodable>(
+        &mut self,
+        key: ApiKey,
+        version: i16,
+        correlation: i32,
+    ) -> R {
         let len = self.stream.read_i32().await.expect("length") as usize;
         let mut buf = vec![0u8; len];
         self.stream.read_exact(&mut buf).await.expect("body");
         let mut bytes = Bytes::from(buf);
         let header = ResponseHeader::decode(&mut bytes, key.response_header_version(version))
             .expect("response header");
-        assert_eq!(header.correlation_id, self.correlation);
+        assert_eq!(header.correlation_id, correlation);
         let r = R::decode(&mut bytes, version).expect("response body");
         assert_eq!(bytes.remaining(), 0, "response fully decoded");
         r

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::consumer::Consumer;
 use rdkafka::types::RDKafkaErrorCode;
@@ -103,25 +106,60 @@ async fn create_list_describe_grow_delete() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metadata_auto_creates_topics_when_enabled() {
+async fn producing_to_a_new_topic_auto_creates_it() {
     let broker = TestBroker::start().await;
-    let c = consumer(&broker.bootstrap());
-    let md = c
+    let bootstrap = broker.bootstrap();
+    let p = crate::common::producer(&bootstrap, &[]);
+    p.send(
+        rdkafka::producer::FutureRecord::<(), _>::to("auto-made").payload("x"),
+        TIMEOUT,
+    )
+    .await
+    .expect("delivered");
+    let md = consumer(&bootstrap)
         .fetch_metadata(Some("auto-made"), TIMEOUT)
         .expect("metadata");
-    assert_eq!(md.topics()[0].partitions().len(), 1);
-    assert!(md.topics()[0].error().is_none());
+    assert_eq!(md.topics()[0].partitions().len(), 1, "num.partitions=1");
+    broker.stop().await;
+}
+
+async fn metadata_v12(bootstrap: &str, topic: &str, allow: bool) -> MetadataResponse {
+    let mut raw = crate::raw::Raw::connect(bootstrap).await;
+    let wanted = MetadataRequestTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_string(topic.into()))));
+    let request = MetadataRequest::default()
+        .with_topics(Some(vec![wanted]))
+        .with_allow_auto_topic_creation(allow);
+    raw.call(ApiKey::Metadata, 12, &request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_creation_follows_broker_and_request() {
+    let broker = TestBroker::start_with(
+        tempfile::tempdir().expect("dir"),
+        &[("num.partitions", "4")],
+    )
+    .await;
+    let refused = metadata_v12(&broker.bootstrap(), "t1", false).await;
+    assert_eq!(
+        refused.topics[0].error_code, 3,
+        "request did not allow creation"
+    );
+    let made = metadata_v12(&broker.bootstrap(), "t1", true).await;
+    assert_eq!(
+        (made.topics[0].error_code, made.topics[0].partitions.len()),
+        (0, 4)
+    );
+    let invalid = metadata_v12(&broker.bootstrap(), "bad/name", true).await;
+    assert_eq!(invalid.topics[0].error_code, 17, "INVALID_TOPIC_EXCEPTION");
     broker.stop().await;
 
-    let dir = tempfile::tempdir().expect("dir");
-    let broker = TestBroker::start_with(dir, &[("auto.create.topics.enable", "false")]).await;
-    let c = consumer(&broker.bootstrap());
-    let md = c
-        .fetch_metadata(Some("not-made"), TIMEOUT)
-        .expect("metadata");
-    assert!(
-        md.topics()[0].error().is_some(),
-        "topic must not be created"
-    );
+    let broker = TestBroker::start_with(
+        tempfile::tempdir().expect("dir"),
+        &[("auto.create.topics.enable", "false")],
+    )
+    .await;
+    let refused = metadata_v12(&broker.bootstrap(), "t2", true).await;
+    assert_eq!(refused.topics[0].error_code, 3, "broker disabled creation");
     broker.stop().await;
 }

@@ -77,6 +77,12 @@ def confluent_admin():
     configs = a.describe_configs([res])[res].result(10)
     assert configs["retention.ms"].value == "123456", configs["retention.ms"]
     assert configs["cleanup.policy"].value == "delete"
+    bad = ConfigResource(ConfigResource.Type.TOPIC, name, set_config={"no.such.config": "1"})
+    try:
+        a.alter_configs([bad])[bad].result(10)
+        raise AssertionError("unknown config accepted")
+    except Exception as e:
+        assert "INVALID_CONFIG" in str(e) or "Unknown topic config" in str(e), e
     if hasattr(a, "incremental_alter_configs"):
         from confluent_kafka.admin import AlterConfigOpType, ConfigEntry
         inc = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=[

@@ -84,6 +84,12 @@ fn list_partition(
             .map_err(crate::partition::log_error_code)?,
         _ => return Err(ResponseError::InvalidRequest),
     };
+    // Versions before v4 have no leader epoch field; it must stay at its default.
+    let epoch = if ctx.version >= LEADER_EPOCH_VERSION {
+        epoch
+    } else {
+        -1
+    };
     Ok(match found {
         Some((offset, timestamp)) => (offset, timestamp, epoch),
         None => (-1, -1, -1),

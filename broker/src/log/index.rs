@@ -28,7 +28,7 @@ pub(crate) const INDEX_BYTES_MAX: usize = 10 * 1024 * 1024;
 /// (Kafka keeps it a positive int, see `LogSegment.canConvertToRelativeOffset`).
 pub(crate) const RELATIVE_OFFSET_MAX: i64 = i32::MAX as i64;
 
-const _: () = assert!(INDEX_BYTES_MAX % OFFSET_ENTRY_BYTES == 0);
+const _: () = assert!(INDEX_BYTES_MAX.is_multiple_of(OFFSET_ENTRY_BYTES));
 
 /// Converts an absolute offset to one relative to `base_offset`, asserting it fits.
 pub(crate) fn relative_offset(base_offset: i64, offset: i64) -> u32 {

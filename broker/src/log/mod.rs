@@ -453,7 +453,7 @@ impl PartitionLog {
         let mut best: Option<(i64, i64)> = None;
         for segment in &self.segments {
             let offset = segment.offset_of_max_timestamp();
-            if offset >= 0 && best.map_or(true, |(_, ts)| segment.max_timestamp() > ts) {
+            if offset >= 0 && best.is_none_or(|(_, ts)| segment.max_timestamp() > ts) {
                 best = Some((offset, segment.max_timestamp()));
             }
         }
@@ -539,6 +539,13 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_700_000_000_000;
+
+    /// The broker shares logs between tasks behind a lock.
+    #[test]
+    fn partition_log_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<PartitionLog>();
+    }
 
     fn open(dir: &Path, config: LogConfig) -> PartitionLog {
         PartitionLog::open(dir, config).expect("open log")
@@ -929,5 +936,54 @@ mod tests {
         bytes[17..21].copy_from_slice(&crc.to_be_bytes());
         let info = log.append(&mut bytes, 0, NOW).expect("append");
         assert_eq!(info.log_append_time, NOW);
+    }
+}
+
+#[cfg(test)]
+mod throughput {
+    use super::test_util::batch;
+    use super::*;
+
+    /// Appends 1 GiB in 1 MiB batches and reads it back; prints MB/s. Run with
+    /// `cargo test --release -p ktui-broker --lib log::throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "performance measurement"]
+    fn append_and_read_one_gib() {
+        const BATCH_VALUE_BYTES: usize = 1024;
+        const RECORDS: usize = 1024;
+        const APPENDS: usize = 1024;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default()).expect("open");
+        let template = batch(RECORDS, 1_000, BATCH_VALUE_BYTES);
+        let mut buffers: Vec<Vec<u8>> = (0..APPENDS).map(|_| template.clone()).collect();
+        let started = std::time::Instant::now();
+        for (i, buf) in buffers.iter_mut().enumerate() {
+            log.append(buf, 0, i as i64).expect("append");
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let megabytes = (template.len() * APPENDS) as f64 / 1e6;
+        println!(
+            "append: {:.0} MB/s ({} segments)",
+            megabytes / seconds,
+            log.segment_count()
+        );
+        let started = std::time::Instant::now();
+        let mut offset = 0;
+        while offset < log.log_end_offset() {
+            let read = log.read(offset, 1 << 20, true).expect("read");
+            offset = batch::parse_header(&read).expect("batch").last_offset() + 1;
+        }
+        println!(
+            "read: {:.0} MB/s",
+            megabytes / started.elapsed().as_secs_f64()
+        );
+        let started = std::time::Instant::now();
+        drop(log);
+        let log = PartitionLog::open(dir.path(), LogConfig::default()).expect("reopen");
+        println!(
+            "recovery: {:.0} MB/s",
+            megabytes / started.elapsed().as_secs_f64()
+        );
+        assert_eq!(log.log_end_offset(), (RECORDS * APPENDS) as i64);
     }
 }

@@ -246,7 +246,7 @@ fn load_segment(
     let Some((state, entries)) = restored else {
         return Ok(None);
     };
-    let fits = state.size == size && next_base.map_or(true, |next| state.next_offset == next);
+    let fits = state.size == size && next_base.is_none_or(|next| state.next_offset == next);
     if !fits || !offset_index.accepts(&entries.offsets) || !time_index.accepts(&entries.times) {
         return Ok(None);
     }
@@ -339,8 +339,7 @@ mod tests {
     fn last_log_file(dir: &Path) -> PathBuf {
         let name = file_names(dir)
             .into_iter()
-            .filter(|n| n.ends_with(".log"))
-            .last()
+            .rfind(|n| n.ends_with(".log"))
             .expect("a log file");
         dir.join(name)
     }
@@ -496,8 +495,7 @@ mod tests {
             .expect("close");
         let index = file_names(dir.path())
             .into_iter()
-            .filter(|n| n.ends_with(".index"))
-            .last()
+            .rfind(|n| n.ends_with(".index"))
             .expect("index");
         let index = dir.path().join(index);
         let original = std::fs::read(&index).expect("read");

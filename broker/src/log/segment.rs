@@ -538,3 +538,170 @@ pub(crate) fn remove_if_present(path: &Path) -> Result<(), LogError> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::batch::{parse_header, patch};
+    use super::super::test_util::batch;
+    use super::*;
+
+    /// Appends one batch of `records` records with timestamps from `ts`; returns its bytes.
+    fn append_batch(segment: &mut Segment, records: usize, ts: i64, interval: u32) -> Vec<u8> {
+        let mut bytes = batch(records, ts, 10);
+        patch(&mut bytes, segment.next_offset(), 0);
+        let meta = BatchMeta::of(&parse_header(&bytes).expect("valid"));
+        segment.append(&bytes, &[meta], interval).expect("append");
+        bytes
+    }
+
+    fn pending(bytes: u64, last_offset: i64, max_timestamp: i64, now_ms: i64) -> PendingAppend {
+        PendingAppend {
+            bytes,
+            last_offset,
+            max_timestamp,
+            now_ms,
+        }
+    }
+
+    #[test]
+    fn roll_rules() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = LogConfig {
+            segment_bytes: 1_000,
+            segment_ms: 100,
+            ..LogConfig::default()
+        };
+        let mut segment = Segment::create(dir.path(), 50, Some(0)).expect("create");
+        assert!(
+            !segment.should_roll(&pending(5_000, 50, 10_000, 10_000), &config),
+            "empty never rolls"
+        );
+        let size = append_batch(&mut segment, 1, 1_000, 4096).len() as u64;
+        assert!(!segment.should_roll(&pending(1_000 - size, 51, 1_100, 0), &config));
+        assert!(segment.should_roll(&pending(1_000 - size + 1, 51, 1_000, 0), &config));
+        assert!(
+            segment.should_roll(&pending(1, 51, 1_101, 0), &config),
+            "segment.ms from first batch"
+        );
+        let overflow = 50 + RELATIVE_OFFSET_MAX + 1;
+        assert!(segment.should_roll(&pending(1, overflow, 1_000, 0), &config));
+        assert!(!segment.should_roll(&pending(1, overflow - 1, 1_000, 0), &config));
+    }
+
+    #[test]
+    fn roll_clock_without_timestamps() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = LogConfig {
+            segment_ms: 100,
+            ..LogConfig::default()
+        };
+        let mut segment = Segment::create(dir.path(), 0, None).expect("create");
+        segment.start_clock(1_000);
+        segment.start_clock(5_000);
+        append_batch(&mut segment, 1, NO_TIMESTAMP, 4096);
+        assert!(!segment.should_roll(&pending(1, 1, NO_TIMESTAMP, 1_100), &config));
+        assert!(segment.should_roll(&pending(1, 1, NO_TIMESTAMP, 1_101), &config));
+    }
+
+    #[test]
+    fn index_entries_follow_kafka_rule() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut segment = Segment::create(dir.path(), 0, Some(0)).expect("create");
+        let mut positions = Vec::new();
+        let mut position = 0u32;
+        for (records, ts) in [(2usize, 10i64), (3, 5), (1, 30), (2, 20)] {
+            positions.push(position);
+            position += append_batch(&mut segment, records, ts, 0).len() as u32;
+        }
+        // With interval 0 every batch after the first gets an offset entry (its last offset)
+        // and a time entry whenever the running max timestamp grew.
+        let offsets: Vec<_> = segment
+            .offset_index
+            .entries()
+            .iter()
+            .map(|e| (e.relative_offset, e.position))
+            .collect();
+        assert_eq!(
+            offsets,
+            vec![(4, positions[1]), (5, positions[2]), (7, positions[3])]
+        );
+        let times: Vec<_> = segment
+            .time_index
+            .entries()
+            .iter()
+            .map(|e| (e.timestamp, e.relative_offset))
+            .collect();
+        assert_eq!(times, vec![(11, 1), (30, 5)]);
+        assert_eq!(
+            (segment.max_timestamp(), segment.offset_of_max_timestamp()),
+            (30, 5)
+        );
+        assert_eq!(segment.next_offset(), 8);
+        for (offset, batch_index) in [(0, 0), (1, 0), (2, 1), (4, 1), (5, 2), (6, 3), (7, 3)] {
+            let found = segment.position_of(offset).expect("lookup");
+            assert_eq!(
+                found,
+                Some(u64::from(positions[batch_index])),
+                "offset {offset}"
+            );
+        }
+        assert_eq!(segment.position_of(8).expect("lookup"), None);
+        segment.seal().expect("seal");
+        assert_eq!(segment.index_entry_counts(), (3, 2), "max already indexed");
+    }
+
+    #[test]
+    fn read_from_respects_budget_and_upper_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut segment = Segment::create(dir.path(), 0, Some(0)).expect("create");
+        let a = append_batch(&mut segment, 2, 1, 4096);
+        let b = append_batch(&mut segment, 2, 1, 4096);
+        let both = [a.clone(), b.clone()].concat();
+        assert_eq!(
+            segment.read_from(0, usize::MAX, false, 4).expect("read"),
+            both
+        );
+        assert_eq!(segment.read_from(0, usize::MAX, false, 3).expect("read"), a);
+        assert_eq!(
+            segment.read_from(0, usize::MAX, true, 1).expect("read"),
+            Vec::<u8>::new()
+        );
+        assert_eq!(segment.read_from(0, 10, true, 4).expect("read"), a);
+        assert_eq!(
+            segment.read_from(0, 10, false, 4).expect("read"),
+            Vec::<u8>::new()
+        );
+        assert_eq!(
+            segment
+                .read_from(a.len() as u64, 10, true, 4)
+                .expect("read"),
+            b
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "contiguous")]
+    fn non_contiguous_batches_are_a_bug() {
+        let mut state = SegmentState::empty(0);
+        let meta = BatchMeta {
+            base_offset: 1,
+            last_offset: 1,
+            max_timestamp: 0,
+            bytes: 70,
+        };
+        state.observe(&meta, 4096, &mut NewEntries::default());
+    }
+
+    #[test]
+    fn create_refuses_an_existing_segment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut segment = Segment::create(dir.path(), 7, None).expect("create");
+        append_batch(&mut segment, 1, 0, 4096);
+        assert!(matches!(
+            Segment::create(dir.path(), 7, None),
+            Err(LogError::Io { .. })
+        ));
+        segment.delete_files().expect("delete");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
+    }
+}

@@ -84,6 +84,11 @@ impl Partition {
         &mut self.log
     }
 
+    /// Closes the log cleanly (flush, fsync, clean-shutdown marker).
+    pub fn close(self) -> Result<(), LogError> {
+        self.log.close()
+    }
+
     /// Validates and appends the records of one produce request for this partition.
     pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<Appended, ResponseError> {
         let header = validate(records, &self.settings)?;
