@@ -40,6 +40,7 @@ pub async fn handle(
         let mut appended = broker.replicas.watch_appends();
         let (responses, bytes, any_error) = read_all(broker, ctx, &request);
         if bytes >= min_bytes || any_error || Instant::now() >= deadline {
+            tracing::trace!(bytes, min_bytes, wait_ms, "fetch answered");
             return Ok(FetchResponse::default()
                 .with_responses(responses)
                 .with_session_id(0));

@@ -1,0 +1,179 @@
+//! Broker throughput and latency with librdkafka as producer and consumer.
+//!
+//! Runs the release `ktui broker` as its own process (so its CPU time can be read from /proc)
+//! on a free loopback port with a temporary log directory, then:
+//! 1. produces RECORDS records of 100 bytes to one partition, acks=1, librdkafka defaults;
+//! 2. consumes them back with the consumer's default settings;
+//! 3. produces 1,000 records/s for a few seconds and reports delivery latency percentiles.
+//!
+//! `cargo bench --bench broker_throughput` (set BENCH_RECORDS to change the count, and
+//! BENCH_FETCH_QUEUE_BACKOFF_MS to change librdkafka's `fetch.queue.backoff.ms`, default 1000).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+
+const RECORD_BYTES: usize = 100;
+const LATENCY_RATE_PER_S: u64 = 1_000;
+const LATENCY_SECONDS: u64 = 5;
+
+fn main() {
+    let records: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let mut broker = start_broker(dir.path(), port);
+    let bootstrap = format!("127.0.0.1:{port}");
+    wait_ready(&bootstrap);
+    println!("broker_throughput: {records} records of {RECORD_BYTES} bytes, 1 partition, acks=1");
+
+    let cpu0 = cpu_seconds(broker.id());
+    let produced = produce(&bootstrap, records);
+    let cpu1 = cpu_seconds(broker.id());
+    report("produce", records, produced, cpu1 - cpu0);
+    let consumed = consume(&bootstrap, records);
+    let cpu2 = cpu_seconds(broker.id());
+    report("consume", records, consumed, cpu2 - cpu1);
+    latency(&bootstrap);
+
+    let _ = Command::new("kill").arg(broker.id().to_string()).status();
+    let _ = broker.wait();
+}
+
+fn start_broker(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ktui"))
+        .args(["broker", "--override", &format!("log.dirs={}", dir.display())])
+        .args(["--override", &format!("listeners=PLAINTEXT://127.0.0.1:{port}")])
+        .env("RUST_LOG", std::env::var("BENCH_BROKER_LOG").unwrap_or_else(|_| "warn".into()))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(std::env::temp_dir().join("ktui-bench-broker.log")).map_or_else(|_| Stdio::null(), Stdio::from))
+        .spawn()
+        .expect("start ktui broker")
+}
+
+fn wait_ready(bootstrap: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(bootstrap).is_err() {
+        assert!(Instant::now() < deadline, "broker did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn report(what: &str, records: usize, elapsed: Duration, cpu: f64) {
+    let secs = elapsed.as_secs_f64();
+    let mb = (records * RECORD_BYTES) as f64 / 1e6;
+    let gb = mb / 1e3;
+    println!(
+        "{what}: {:.0} records/s, {:.1} MB/s ({secs:.2} s); broker CPU {cpu:.2} s = {:.2} CPU-s/GB",
+        records as f64 / secs,
+        mb / secs,
+        cpu / gb
+    );
+}
+
+fn producer_config(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        .set("acks", "1")
+        .set("enable.idempotence", "false")
+        .set("queue.buffering.max.messages", "2000000")
+        .set("queue.buffering.max.kbytes", "2097151");
+    c
+}
+
+fn produce(bootstrap: &str, records: usize) -> Duration {
+    let producer: rdkafka::producer::BaseProducer = producer_config(bootstrap).create().expect("producer");
+    let payload = vec![b'x'; RECORD_BYTES];
+    let start = Instant::now();
+    for _ in 0..records {
+        loop {
+            match producer.send(BaseRecord::<(), _>::to("bench").payload(&payload)) {
+                Ok(()) => break,
+                Err((_, _)) => {
+                    producer.poll(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(120)).expect("flush");
+    start.elapsed()
+}
+
+fn consume(bootstrap: &str, records: usize) -> Duration {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "bench")
+        .set("enable.auto.commit", "false")
+        .set("fetch.queue.backoff.ms", std::env::var("BENCH_FETCH_QUEUE_BACKOFF_MS").unwrap_or_else(|_| "1000".into()))
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("bench", 0, Offset::Beginning).expect("tpl");
+    consumer.assign(&tpl).expect("assign");
+    let start = Instant::now();
+    let mut n = 0;
+    while n < records {
+        if let Some(m) = consumer.poll(Duration::from_secs(10)) {
+            let m = m.expect("message");
+            assert_eq!(m.payload().map_or(0, <[u8]>::len), RECORD_BYTES);
+            n += 1;
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "consumed only {n}");
+    }
+    start.elapsed()
+}
+
+struct Latencies(Arc<Mutex<Vec<Duration>>>);
+
+impl ClientContext for Latencies {}
+
+impl ProducerContext for Latencies {
+    type DeliveryOpaque = Box<Instant>;
+    fn delivery(&self, result: &DeliveryResult<'_>, sent: Self::DeliveryOpaque) {
+        if result.is_ok() {
+            self.0.lock().expect("lock").push(sent.elapsed());
+        }
+    }
+}
+
+fn latency(bootstrap: &str) {
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let mut config = producer_config(bootstrap);
+    config.set("linger.ms", "0");
+    let producer: ThreadedProducer<Latencies> = config.create_with_context(Latencies(samples.clone())).expect("producer");
+    let payload = vec![b'y'; RECORD_BYTES];
+    let start = Instant::now();
+    let total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
+    for i in 0..total {
+        let due = start + Duration::from_micros(i * 1_000_000 / LATENCY_RATE_PER_S);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let record = BaseRecord::with_opaque_to("latency", Box::new(Instant::now())).payload(&payload);
+        producer.send::<(), _>(record).map_err(|(e, _)| e).expect("send");
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+    let mut v = samples.lock().expect("lock").clone();
+    v.sort_unstable();
+    let pct = |p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)].as_micros();
+    println!(
+        "latency at {LATENCY_RATE_PER_S} records/s, acks=1: p50 {} µs, p99 {} µs, p99.9 {} µs ({} samples)",
+        pct(0.50),
+        pct(0.99),
+        pct(0.999),
+        v.len()
+    );
+}
