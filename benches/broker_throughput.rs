@@ -23,9 +23,15 @@ const LATENCY_RATE_PER_S: u64 = 1_000;
 const LATENCY_SECONDS: u64 = 5;
 
 fn main() {
-    let records: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000_000);
+    let records: usize = std::env::var("BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
     let mut broker = start_broker(dir.path(), port);
     let bootstrap = format!("127.0.0.1:{port}");
     wait_ready(&bootstrap);
@@ -46,11 +52,24 @@ fn main() {
 
 fn start_broker(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_ktui"))
-        .args(["broker", "--override", &format!("log.dirs={}", dir.display())])
-        .args(["--override", &format!("listeners=PLAINTEXT://127.0.0.1:{port}")])
-        .env("RUST_LOG", std::env::var("BENCH_BROKER_LOG").unwrap_or_else(|_| "warn".into()))
+        .args([
+            "broker",
+            "--override",
+            &format!("log.dirs={}", dir.display()),
+        ])
+        .args([
+            "--override",
+            &format!("listeners=PLAINTEXT://127.0.0.1:{port}"),
+        ])
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_BROKER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(std::env::temp_dir().join("ktui-bench-broker.log")).map_or_else(|_| Stdio::null(), Stdio::from))
+        .stderr(
+            std::fs::File::create(std::env::temp_dir().join("ktui-bench-broker.log"))
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+        )
         .spawn()
         .expect("start ktui broker")
 }
@@ -66,9 +85,20 @@ fn wait_ready(bootstrap: &str) {
 /// utime + stime of a process, in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|u| u.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -95,7 +125,8 @@ fn producer_config(bootstrap: &str) -> ClientConfig {
 }
 
 fn produce(bootstrap: &str, records: usize) -> Duration {
-    let producer: rdkafka::producer::BaseProducer = producer_config(bootstrap).create().expect("producer");
+    let producer: rdkafka::producer::BaseProducer =
+        producer_config(bootstrap).create().expect("producer");
     let payload = vec![b'x'; RECORD_BYTES];
     let start = Instant::now();
     for _ in 0..records {
@@ -117,11 +148,15 @@ fn consume(bootstrap: &str, records: usize) -> Duration {
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "bench")
         .set("enable.auto.commit", "false")
-        .set("fetch.queue.backoff.ms", std::env::var("BENCH_FETCH_QUEUE_BACKOFF_MS").unwrap_or_else(|_| "1000".into()))
+        .set(
+            "fetch.queue.backoff.ms",
+            std::env::var("BENCH_FETCH_QUEUE_BACKOFF_MS").unwrap_or_else(|_| "1000".into()),
+        )
         .create()
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset("bench", 0, Offset::Beginning).expect("tpl");
+    tpl.add_partition_offset("bench", 0, Offset::Beginning)
+        .expect("tpl");
     consumer.assign(&tpl).expect("assign");
     let start = Instant::now();
     let mut n = 0;
@@ -131,7 +166,10 @@ fn consume(bootstrap: &str, records: usize) -> Duration {
             assert_eq!(m.payload().map_or(0, <[u8]>::len), RECORD_BYTES);
             n += 1;
         }
-        assert!(start.elapsed() < Duration::from_secs(300), "consumed only {n}");
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "consumed only {n}"
+        );
     }
     start.elapsed()
 }
@@ -153,7 +191,9 @@ fn latency(bootstrap: &str) {
     let samples = Arc::new(Mutex::new(Vec::new()));
     let mut config = producer_config(bootstrap);
     config.set("linger.ms", "0");
-    let producer: ThreadedProducer<Latencies> = config.create_with_context(Latencies(samples.clone())).expect("producer");
+    let producer: ThreadedProducer<Latencies> = config
+        .create_with_context(Latencies(samples.clone()))
+        .expect("producer");
     let payload = vec![b'y'; RECORD_BYTES];
     let start = Instant::now();
     let total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
@@ -162,8 +202,12 @@ fn latency(bootstrap: &str) {
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        let record = BaseRecord::with_opaque_to("latency", Box::new(Instant::now())).payload(&payload);
-        producer.send::<(), _>(record).map_err(|(e, _)| e).expect("send");
+        let record =
+            BaseRecord::with_opaque_to("latency", Box::new(Instant::now())).payload(&payload);
+        producer
+            .send::<(), _>(record)
+            .map_err(|(e, _)| e)
+            .expect("send");
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
     let mut v = samples.lock().expect("lock").clone();

@@ -21,6 +21,10 @@ pub enum Error {
     /// Socket I/O.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A produce with acks=0 failed; there is no response to carry the error, so the
+    /// connection is closed.
+    #[error("acks=0 produce failed with error code {0}")]
+    AcksZeroFailure(i16),
     /// Encoding a response failed: a bug on our side (a field set that the version lacks).
     #[error("encoding response: {0}")]
     Encode(String),
@@ -34,6 +38,7 @@ impl Error {
             Error::Malformed(_) => ResponseError::CorruptMessage.code(),
             Error::Unsupported { .. } => ResponseError::UnsupportedVersion.code(),
             Error::Storage(_) => ResponseError::KafkaStorageError.code(),
+            Error::AcksZeroFailure(code) => *code,
             Error::Io(_) | Error::Encode(_) => ResponseError::UnknownServerError.code(),
         }
     }

@@ -177,3 +177,25 @@ async fn idempotent_retries_and_gaps() {
     );
     broker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_acks_zero_produce_closes_the_connection() {
+    let broker = TestBroker::start().await;
+    let mut raw = Raw::connect(&broker.bootstrap()).await;
+    let partition = PartitionProduceData::default()
+        .with_index(0)
+        .with_records(Some(batch(-1, -1, -1, 1)));
+    let topic = TopicProduceData::default()
+        .with_name(TopicName(StrBytes::from_static_str("missing")))
+        .with_partition_data(vec![partition]);
+    let request = ProduceRequest::default()
+        .with_acks(0)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![topic]);
+    raw.send(ApiKey::Produce, 9, &request).await;
+    assert!(
+        raw.is_closed().await,
+        "no response can carry the error, so the connection closes"
+    );
+    broker.stop().await;
+}

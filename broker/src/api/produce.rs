@@ -2,7 +2,8 @@
 //!
 //! acks=0 gets no response at all; acks=1 and acks=-1 are answered after the local append (a
 //! single replica is the whole ISR; `min.insync.replicas` above the ISR size is refused with
-//! NOT_ENOUGH_REPLICAS, as Kafka does). Produce v13 names topics by id.
+//! NOT_ENOUGH_REPLICAS, as Kafka does). A failed acks=0 produce closes the connection, as
+//! Kafka does. Produce v13 names topics by id.
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
@@ -34,6 +35,15 @@ pub async fn handle(
     }
     broker.replicas.notify_appended();
     if acks == 0 {
+        // No response will tell the producer; Kafka closes the connection instead so that the
+        // client notices, refreshes its metadata and retries.
+        let failed = responses
+            .iter()
+            .flat_map(|t| &t.partition_responses)
+            .find(|p| p.error_code != 0);
+        if let Some(p) = failed {
+            return Err(crate::error::Error::AcksZeroFailure(p.error_code));
+        }
         return Ok(None);
     }
     Ok(Some(ProduceResponse::default().with_responses(responses)))
