@@ -12,34 +12,23 @@ pub enum Error {
     /// The client used an API key or version we neither implement nor advertise.
     #[error("unsupported api key {key} version {version}")]
     Unsupported { key: i16, version: i16 },
-    /// A request-level Kafka error for which the response has a top-level error code.
-    #[error("kafka error {0:?}")]
-    Kafka(ResponseError),
     /// The log or the metadata store failed on disk.
     #[error("storage: {0}")]
     Storage(String),
-    /// Socket I/O.
-    #[error("io: {0}")]
-    Io(#[from] std::io::Error),
     /// A produce with acks=0 failed; there is no response to carry the error, so the
     /// connection is closed.
     #[error("acks=0 produce failed with error code {0}")]
     AcksZeroFailure(i16),
-    /// Encoding a response failed: a bug on our side (a field set that the version lacks).
-    #[error("encoding response: {0}")]
-    Encode(String),
 }
 
 impl Error {
     /// The Kafka error code a client should see for this failure.
     pub fn error_code(&self) -> i16 {
         match self {
-            Error::Kafka(e) => e.code(),
             Error::Malformed(_) => ResponseError::CorruptMessage.code(),
             Error::Unsupported { .. } => ResponseError::UnsupportedVersion.code(),
             Error::Storage(_) => ResponseError::KafkaStorageError.code(),
             Error::AcksZeroFailure(code) => *code,
-            Error::Io(_) | Error::Encode(_) => ResponseError::UnknownServerError.code(),
         }
     }
 }

@@ -27,16 +27,9 @@ pub const PARTITIONS_PER_TOPIC_MAX: i32 = 100_000;
 /// Longest a Fetch may wait for data, whatever the client asks.
 pub const FETCH_WAIT_MS_MAX: i32 = 30_000;
 
-/// Longest a Produce with acks=-1 waits; a single node has no followers to wait for, so this
-/// only bounds a hostile timeout value.
-pub const PRODUCE_TIMEOUT_MS_MAX: i32 = 300_000;
-
 /// How many of a producer's last batches are remembered per partition for duplicate detection
 /// (Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
 pub const PRODUCER_BATCHES_RETAINED: usize = 5;
-
-/// Responses queued on one connection before the reader waits for the writer.
-pub const RESPONSES_QUEUED_MAX: usize = 64;
 
 /// How long shutdown waits for connections to finish the request they are on.
 pub const SHUTDOWN_GRACE_MS: u64 = 5_000;

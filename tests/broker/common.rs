@@ -25,7 +25,12 @@ pub struct TestBroker {
 impl TestBroker {
     /// A fresh broker.
     pub async fn start() -> Self {
-        Self::start_with(tempfile::tempdir().expect("temp dir"), &[]).await
+        Self::start_configured(&[]).await
+    }
+
+    /// A fresh broker with extra config overrides.
+    pub async fn start_configured(extra: &[(&str, &str)]) -> Self {
+        Self::start_with(tempfile::tempdir().expect("temp dir"), extra).await
     }
 
     /// A broker over an existing directory, with extra config overrides.

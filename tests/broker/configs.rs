@@ -6,11 +6,7 @@ use crate::common::{admin, create_topic, TestBroker};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configs_set_and_read_back() {
-    let broker = TestBroker::start_with(
-        tempfile::tempdir().expect("dir"),
-        &[("log.retention.hours", "24")],
-    )
-    .await;
+    let broker = TestBroker::start_configured(&[("log.retention.hours", "24")]).await;
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "cfg", 1, &[("cleanup.policy", "compact")]).await;
     let admin = admin(&bootstrap);

@@ -135,11 +135,7 @@ async fn metadata_v12(bootstrap: &str, topic: &str, allow: bool) -> MetadataResp
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_creation_follows_broker_and_request() {
-    let broker = TestBroker::start_with(
-        tempfile::tempdir().expect("dir"),
-        &[("num.partitions", "4")],
-    )
-    .await;
+    let broker = TestBroker::start_configured(&[("num.partitions", "4")]).await;
     let refused = metadata_v12(&broker.bootstrap(), "t1", false).await;
     assert_eq!(
         refused.topics[0].error_code, 3,
@@ -154,11 +150,7 @@ async fn auto_creation_follows_broker_and_request() {
     assert_eq!(invalid.topics[0].error_code, 17, "INVALID_TOPIC_EXCEPTION");
     broker.stop().await;
 
-    let broker = TestBroker::start_with(
-        tempfile::tempdir().expect("dir"),
-        &[("auto.create.topics.enable", "false")],
-    )
-    .await;
+    let broker = TestBroker::start_configured(&[("auto.create.topics.enable", "false")]).await;
     let refused = metadata_v12(&broker.bootstrap(), "t2", true).await;
     assert_eq!(refused.topics[0].error_code, 3, "broker disabled creation");
     broker.stop().await;

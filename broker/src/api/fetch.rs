@@ -129,7 +129,7 @@ fn read_partition(
         .ok_or(ResponseError::UnknownTopicOrPartition)?;
     let partition = lock(&shared);
     if ctx.version >= LEADER_EPOCH_VERSION {
-        check_leader_epoch(p.current_leader_epoch, partition.leader_epoch())?;
+        partition.check_leader_epoch(p.current_leader_epoch)?;
     }
     let log = partition.log();
     let (start, end) = (log.log_start_offset(), log.log_end_offset());
@@ -145,15 +145,4 @@ fn read_partition(
     let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
     let records = partition.read(p.fetch_offset, limit, first)?;
     Ok(base.with_records(Some(records)))
-}
-
-/// Kafka's leader epoch fencing: a client behind us is fenced, one ahead of us must refresh.
-pub fn check_leader_epoch(requested: i32, current: i32) -> Result<(), ResponseError> {
-    if requested < 0 || requested == current {
-        Ok(())
-    } else if requested < current {
-        Err(ResponseError::FencedLeaderEpoch)
-    } else {
-        Err(ResponseError::UnknownLeaderEpoch)
-    }
 }

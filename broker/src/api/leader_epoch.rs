@@ -8,7 +8,6 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 use kafka_protocol::ResponseError;
 
-use super::fetch::check_leader_epoch;
 use crate::error::Result;
 use crate::replica::lock;
 use crate::server::dispatch::RequestContext;
@@ -66,7 +65,7 @@ fn end_offset(
         .ok_or(ResponseError::UnknownTopicOrPartition)?;
     let partition = lock(&shared);
     let epoch = partition.leader_epoch();
-    check_leader_epoch(current, epoch)?;
+    partition.check_leader_epoch(current)?;
     if wanted > epoch {
         return Ok((-1, -1));
     }

@@ -8,7 +8,6 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
-use super::fetch::check_leader_epoch;
 use crate::error::Result;
 use crate::replica::lock;
 use crate::server::dispatch::RequestContext;
@@ -71,7 +70,7 @@ fn list_partition(
     let partition = lock(&shared);
     let epoch = partition.leader_epoch();
     if ctx.version >= LEADER_EPOCH_VERSION {
-        check_leader_epoch(p.current_leader_epoch, epoch)?;
+        partition.check_leader_epoch(p.current_leader_epoch)?;
     }
     let log = partition.log();
     let found = match p.timestamp {

@@ -93,12 +93,18 @@ fn produce_partition(
     acks: i16,
     now: i64,
 ) -> Result<Appended, ResponseError> {
-    let (internal, isr) = broker
+    let (internal, isr, min_isr) = broker
         .cluster
         .read(|i| {
             let t = i.topics.get(name)?;
             let p = t.partitions.get(usize::try_from(data.index).ok()?)?;
-            Some((t.internal, p.isr.len()))
+            // min.insync.replicas matters only for acks=-1; resolve it only then.
+            let min_isr = if acks == -1 {
+                min_insync_replicas(broker, &t.configs)
+            } else {
+                0
+            };
+            Some((t.internal, p.isr.len(), min_isr))
         })
         .ok_or(ResponseError::UnknownTopicOrPartition)?;
     if internal {
@@ -108,19 +114,8 @@ fn produce_partition(
         .replicas
         .get(name, data.index)
         .ok_or(ResponseError::NotLeaderOrFollower)?;
-    if acks == -1 {
-        let overrides = broker
-            .cluster
-            .read(|i| i.topics.get(name).map(|t| t.configs.clone()))
-            .unwrap_or_default();
-        let min_isr: usize = broker
-            .config
-            .topic_value("min.insync.replicas", &overrides)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
-        if isr < min_isr {
-            return Err(ResponseError::NotEnoughReplicas);
-        }
+    if isr < min_isr {
+        return Err(ResponseError::NotEnoughReplicas);
     }
     let records = data
         .records
@@ -128,6 +123,17 @@ fn produce_partition(
         .ok_or(ResponseError::CorruptMessage)?;
     let appended = lock(&shared).append(records, now);
     appended
+}
+
+fn min_insync_replicas(
+    broker: &Broker,
+    overrides: &std::collections::BTreeMap<String, String>,
+) -> usize {
+    broker
+        .config
+        .topic_value("min.insync.replicas", overrides)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
 }
 
 fn partition_response(

@@ -281,6 +281,20 @@ impl Iterator for SplitBatches<'_> {
     }
 }
 
+/// Marks the batch as LogAppendTime with `now_ms` as its max timestamp and recomputes its CRC
+/// (both fields are inside the CRC, unlike base offset and leader epoch).
+pub fn stamp_log_append_time(buf: &mut [u8], now_ms: i64) {
+    assert!(
+        buf.len() >= BATCH_HEADER_BYTES,
+        "stamping needs a whole batch header"
+    );
+    let attributes = i16_at(buf, ATTRIBUTES_AT) | TIMESTAMP_TYPE_BIT;
+    buf[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    buf[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c(&buf[CRC_START..]);
+    buf[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// Walks a buffer of concatenated batches (a produce request's records), yielding each header
 /// and its byte range, with the CRC checked. After the first error the iterator ends.
 pub fn split_batches(buf: &[u8]) -> SplitBatches<'_> {
@@ -406,6 +420,19 @@ mod tests {
             validate_crc(&header, &buf),
             Err(BatchError::CrcMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn stamping_log_append_time_keeps_the_batch_valid() {
+        let mut buf = sample();
+        assert!(!parse_header(&buf)
+            .expect("header")
+            .timestamp_type_log_append());
+        stamp_log_append_time(&mut buf, 1_800_000_000_000);
+        let header = parse_header(&buf).expect("valid header");
+        assert!(header.timestamp_type_log_append());
+        assert_eq!(header.max_timestamp, 1_800_000_000_000);
+        validate_crc(&header, &buf).expect("crc recomputed");
     }
 
     #[test]

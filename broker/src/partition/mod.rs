@@ -16,13 +16,6 @@ use crate::log::batch::{self, BatchHeader};
 use crate::log::{LogConfig, LogError, PartitionLog};
 use producer_state::{BatchRecord, ProducerState, SequenceCheck};
 
-/// Attribute bit that marks a batch's timestamps as set by the broker.
-const ATTRIBUTE_LOG_APPEND_TIME: i16 = 1 << 3;
-/// Offset of the attributes field in a batch; the CRC covers everything from here on.
-const ATTRIBUTES_POSITION: usize = 21;
-const CRC_POSITION: usize = 17;
-const MAX_TIMESTAMP_POSITION: usize = 35;
-
 /// The topic configs that govern appends, resolved for this partition.
 #[derive(Debug, Clone)]
 pub struct PartitionSettings {
@@ -76,6 +69,18 @@ impl Partition {
         self.leader_epoch
     }
 
+    /// Kafka's leader epoch fencing of a client's view (-1: the client does not say): a client
+    /// behind us is fenced, one ahead of us must refresh its metadata.
+    pub fn check_leader_epoch(&self, requested: i32) -> Result<(), ResponseError> {
+        if requested < 0 || requested == self.leader_epoch {
+            Ok(())
+        } else if requested < self.leader_epoch {
+            Err(ResponseError::FencedLeaderEpoch)
+        } else {
+            Err(ResponseError::UnknownLeaderEpoch)
+        }
+    }
+
     pub fn log(&self) -> &PartitionLog {
         &self.log
     }
@@ -112,7 +117,7 @@ impl Partition {
         }
         let mut owned = records.to_vec();
         let log_append_time = if self.settings.log_append_time {
-            stamp_log_append_time(&mut owned, now_ms);
+            batch::stamp_log_append_time(&mut owned, now_ms);
             now_ms
         } else {
             -1
@@ -166,7 +171,8 @@ pub fn log_error_code(e: LogError) -> ResponseError {
 
 /// Kafka's produce-side checks for the records of one partition.
 fn validate(records: &[u8], settings: &PartitionSettings) -> Result<BatchHeader, ResponseError> {
-    let mut batches = batch::split_batches(records);
+    // Headers first: size is checked before the CRC is computed (once, below), as Kafka does.
+    let mut batches = batch::split_headers(records);
     let (header, range) = match batches.next() {
         Some(Ok(found)) => found,
         Some(Err(_)) | None => return Err(ResponseError::CorruptMessage),
@@ -179,10 +185,8 @@ fn validate(records: &[u8], settings: &PartitionSettings) -> Result<BatchHeader,
     if bytes.len() > settings.max_message_bytes {
         return Err(ResponseError::MessageTooLarge);
     }
+    // parse_header already refused record counts that disagree with the last offset delta.
     batch::validate_crc(&header, bytes).map_err(|_| ResponseError::CorruptMessage)?;
-    if header.records_count <= 0 || header.last_offset_delta != header.records_count - 1 {
-        return Err(ResponseError::InvalidRecord);
-    }
     if settings.compacted && !all_records_keyed(bytes) {
         return Err(ResponseError::InvalidRecord);
     }
@@ -196,17 +200,4 @@ fn all_records_keyed(bytes: &[u8]) -> bool {
         Ok(set) => set.records.iter().all(|r| r.key.is_some()),
         Err(_) => false,
     }
-}
-
-/// Marks the batch as LogAppendTime with `now_ms` as its max timestamp, and recomputes its CRC
-/// (both fields are inside the CRC, unlike base offset and leader epoch).
-fn stamp_log_append_time(bytes: &mut [u8], now_ms: i64) {
-    let attributes =
-        i16::from_be_bytes([bytes[ATTRIBUTES_POSITION], bytes[ATTRIBUTES_POSITION + 1]]);
-    let attributes = attributes | ATTRIBUTE_LOG_APPEND_TIME;
-    bytes[ATTRIBUTES_POSITION..ATTRIBUTES_POSITION + 2].copy_from_slice(&attributes.to_be_bytes());
-    bytes[MAX_TIMESTAMP_POSITION..MAX_TIMESTAMP_POSITION + 8]
-        .copy_from_slice(&now_ms.to_be_bytes());
-    let crc = crc32c::crc32c(&bytes[ATTRIBUTES_POSITION..]);
-    bytes[CRC_POSITION..CRC_POSITION + 4].copy_from_slice(&crc.to_be_bytes());
 }
