@@ -3,11 +3,12 @@
 //! Runs the release `ktui broker` as its own process (so its CPU time can be read from /proc)
 //! on a free loopback port with a temporary log directory, then:
 //! 1. produces RECORDS records of 100 bytes to one partition, acks=1, librdkafka defaults;
-//! 2. consumes them back with the consumer's default settings;
+//! 2. consumes them back with the consumer's default settings, once through librdkafka's batch
+//!    call and once through the rdkafka crate's per-message poll;
 //! 3. produces 1,000 records/s for a few seconds and reports delivery latency percentiles.
 //!
 //! `cargo bench --bench broker_throughput` (set BENCH_RECORDS to change the count, and
-//! BENCH_FETCH_QUEUE_BACKOFF_MS to change librdkafka's `fetch.queue.backoff.ms`, default 1000).
+//! BENCH_BROKER_LOG to a tracing filter to get the broker's log in $TMPDIR/ktui-bench-broker.log).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -41,9 +42,22 @@ fn main() {
     let produced = produce(&bootstrap, records);
     let cpu1 = cpu_seconds(broker.id());
     report("produce", records, produced, cpu1 - cpu0);
-    let consumed = consume(&bootstrap, records);
+    let consumed = consume_batched(&bootstrap, records);
     let cpu2 = cpu_seconds(broker.id());
-    report("consume", records, consumed, cpu2 - cpu1);
+    report(
+        "consume (librdkafka batch API)",
+        records,
+        consumed,
+        cpu2 - cpu1,
+    );
+    let consumed = consume(&bootstrap, records);
+    let cpu3 = cpu_seconds(broker.id());
+    report(
+        "consume (rdkafka crate, poll per message)",
+        records,
+        consumed,
+        cpu3 - cpu2,
+    );
     latency(&bootstrap);
 
     let _ = Command::new("kill").arg(broker.id().to_string()).status();
@@ -143,21 +157,23 @@ fn produce(bootstrap: &str, records: usize) -> Duration {
     start.elapsed()
 }
 
-fn consume(bootstrap: &str, records: usize) -> Duration {
+/// A consumer with librdkafka's default settings, assigned to the whole topic.
+fn default_consumer(bootstrap: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "bench")
         .set("enable.auto.commit", "false")
-        .set(
-            "fetch.queue.backoff.ms",
-            std::env::var("BENCH_FETCH_QUEUE_BACKOFF_MS").unwrap_or_else(|_| "1000".into()),
-        )
         .create()
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset("bench", 0, Offset::Beginning)
         .expect("tpl");
     consumer.assign(&tpl).expect("assign");
+    consumer
+}
+
+fn consume(bootstrap: &str, records: usize) -> Duration {
+    let consumer = default_consumer(bootstrap);
     let start = Instant::now();
     let mut n = 0;
     while n < records {
@@ -220,4 +236,44 @@ fn latency(bootstrap: &str) {
         pct(0.999),
         v.len()
     );
+}
+
+/// Messages taken from librdkafka's queue per call.
+const BATCH_MESSAGES: usize = 10_000;
+
+/// Consumes through librdkafka's own batch call, `rd_kafka_consume_batch_queue`, so that the
+/// rate measured is librdkafka's and the broker's rather than the per-message overhead of the
+/// rdkafka crate's `poll`. Consumer settings stay librdkafka's defaults.
+#[allow(unsafe_code)]
+fn consume_batched(bootstrap: &str, records: usize) -> Duration {
+    use rdkafka::bindings as rd;
+    let consumer = default_consumer(bootstrap);
+    // SAFETY: the queue handle is owned here and destroyed below, before the consumer drops;
+    // every message pointer librdkafka hands out is read, then destroyed exactly once.
+    let queue = unsafe { rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
+    assert!(!queue.is_null(), "consumer queue");
+    let mut batch: Vec<*mut rd::rd_kafka_message_t> = vec![std::ptr::null_mut(); BATCH_MESSAGES];
+    let start = Instant::now();
+    let mut n = 0;
+    while n < records {
+        let got = unsafe {
+            rd::rd_kafka_consume_batch_queue(queue, 1000, batch.as_mut_ptr(), BATCH_MESSAGES)
+        };
+        assert!(got >= 0, "consume_batch_queue failed");
+        for &m in &batch[..got as usize] {
+            let (err, len) = unsafe { ((*m).err, (*m).len) };
+            if err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                assert_eq!(len, RECORD_BYTES);
+                n += 1;
+            }
+            unsafe { rd::rd_kafka_message_destroy(m) };
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "consumed only {n}"
+        );
+    }
+    let elapsed = start.elapsed();
+    unsafe { rd::rd_kafka_queue_destroy(queue) };
+    elapsed
 }
