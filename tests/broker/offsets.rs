@@ -175,6 +175,26 @@ async fn idempotent_retries_and_gaps() {
         (0, 11),
         "nothing written twice"
     );
+
+    // After a restart (no producer snapshot is kept, clean or not) the state is rebuilt from the log.
+    let dir = broker.stop().await;
+    let broker = TestBroker::start_with(dir, &[]).await;
+    let mut raw = Raw::connect(&broker.bootstrap()).await;
+    assert_eq!(
+        produce_raw(&mut raw, batch(pid, epoch, 10, 1)).await,
+        (0, 10),
+        "retry across a restart"
+    );
+    assert_eq!(produce_raw(&mut raw, batch(pid, epoch, 5, 5)).await, (0, 5));
+    assert_eq!(
+        produce_raw(&mut raw, batch(pid, epoch, 30, 1)).await.0,
+        45,
+        "gap across a restart"
+    );
+    assert_eq!(
+        produce_raw(&mut raw, batch(pid, epoch, 11, 2)).await,
+        (0, 11)
+    );
     broker.stop().await;
 }
 

@@ -29,7 +29,7 @@ use std::thread::JoinHandle;
 
 use bytes::Bytes;
 
-use batch::{patch, split_headers, BatchError, BATCH_HEADER_BYTES};
+use batch::{patch, split_headers, BatchError, BatchHeader, BATCH_HEADER_BYTES};
 use segment::{BatchMeta, PendingAppend, Segment, SEGMENT_BYTES_MAX};
 
 /// Kafka's `log.segment.bytes` default: 1 GiB.
@@ -435,6 +435,17 @@ impl PartitionLog {
 
     /// ListOffsets by timestamp, at batch granularity: the base offset (raised to the log start
     /// offset) and max timestamp of the first batch whose max timestamp is at least `ts`.
+    /// The headers of the batches in the newest `segments` segments, oldest first, read
+    /// without their records. The partition rebuilds its idempotent-producer state from them.
+    pub fn recent_batch_headers(&self, segments: usize) -> Result<Vec<BatchHeader>, LogError> {
+        let skip = self.segments.len().saturating_sub(segments);
+        let mut headers = Vec::new();
+        for segment in &self.segments[skip..] {
+            headers.extend(segment.batch_headers()?);
+        }
+        Ok(headers)
+    }
+
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
         for segment in &self.segments {
             if segment.next_offset() <= self.log_start_offset || segment.max_timestamp() < ts {

@@ -454,6 +454,21 @@ impl Segment {
         }
     }
 
+    /// Every batch header in this segment, in order, reading headers only (not records).
+    pub(crate) fn batch_headers(&self) -> Result<Vec<BatchHeader>, LogError> {
+        let mut scanner = Scanner::new(&self.log, self.state.size, LOOKUP_WINDOW_BYTES);
+        let mut headers = Vec::new();
+        let mut position = 0u64;
+        while let Some(header) = scanner
+            .header_at(position)
+            .map_err(|e| scan_error(&self.log_path, e))?
+        {
+            position += header.total_bytes() as u64;
+            headers.push(header);
+        }
+        Ok(headers)
+    }
+
     /// Entries in the offset and time indexes.
     #[cfg(test)]
     pub(crate) fn index_entry_counts(&self) -> (usize, usize) {

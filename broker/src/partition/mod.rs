@@ -16,6 +16,10 @@ use crate::log::batch::{self, BatchHeader};
 use crate::log::{LogConfig, LogError, PartitionLog};
 use producer_state::{BatchRecord, ProducerState, SequenceCheck};
 
+/// Segments whose batch headers are read on open to rebuild producer state: the active one and
+/// the one before it, so a roll just before a restart loses nothing.
+const PRODUCER_STATE_SEGMENTS: usize = 2;
+
 /// The topic configs that govern appends, resolved for this partition.
 #[derive(Debug, Clone)]
 pub struct PartitionSettings {
@@ -51,9 +55,10 @@ impl Partition {
         leader_epoch: i32,
     ) -> Result<Self, LogError> {
         let log = PartitionLog::open(dir, settings.log.clone())?;
+        let producers = rebuild_producer_state(&log)?;
         Ok(Partition {
             log,
-            producers: ProducerState::default(),
+            producers,
             leader_epoch,
             settings,
         })
@@ -156,6 +161,24 @@ impl Partition {
             .read(offset, max_bytes, min_one)
             .map_err(log_error_code)
     }
+}
+
+/// Rebuilds idempotent-producer state from the batch headers of the newest segments, so that a
+/// retry that spans a restart is still recognised as a duplicate and a gap still refused.
+/// Kafka reads a snapshot and the log after it; the newest segments stand in for both here.
+fn rebuild_producer_state(log: &PartitionLog) -> Result<ProducerState, LogError> {
+    let mut producers = ProducerState::default();
+    for header in log.recent_batch_headers(PRODUCER_STATE_SEGMENTS)? {
+        if header.producer_id >= 0 && header.base_sequence >= 0 && !header.is_control() {
+            let record = BatchRecord {
+                first_seq: header.base_sequence,
+                last_seq: header.base_sequence.wrapping_add(header.last_offset_delta),
+                base_offset: header.base_offset,
+            };
+            producers.record(header.producer_id, header.producer_epoch, record);
+        }
+    }
+    Ok(producers)
 }
 
 /// Maps a log error to the code a client sees.
