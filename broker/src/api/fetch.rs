@@ -24,6 +24,8 @@ use crate::Broker;
 
 /// Fetch v13 names topics by id.
 const TOPIC_ID_VERSION: i16 = 13;
+/// Fetch v6 knows KAFKA_STORAGE_ERROR.
+const STORAGE_ERROR_VERSION: i16 = 6;
 /// Fetch v9 carries the consumer's view of the leader epoch.
 const LEADER_EPOCH_VERSION: i16 = 9;
 const READ_COMMITTED: i8 = 1;
@@ -76,7 +78,7 @@ fn read_all(
             };
             let data = data.unwrap_or_else(|e| {
                 PartitionData::default()
-                    .with_error_code(e.code())
+                    .with_error_code(error_for_version(e, ctx.version).code())
                     .with_high_watermark(-1)
             });
             any_error |= data.error_code != 0;
@@ -98,6 +100,16 @@ fn read_all(
         );
     }
     (responses, total, any_error)
+}
+
+/// Only the errors the request's version knows (KIP-112: KAFKA_STORAGE_ERROR from Fetch v6).
+fn error_for_version(e: ResponseError, version: i16) -> ResponseError {
+    match e {
+        ResponseError::KafkaStorageError if version < STORAGE_ERROR_VERSION => {
+            ResponseError::NotLeaderOrFollower
+        }
+        other => other,
+    }
 }
 
 fn topic_name_of(
@@ -145,4 +157,19 @@ fn read_partition(
     let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
     let records = partition.read(p.fetch_offset, limit, first)?;
     Ok(base.with_records(Some(records)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_errors_are_hidden_from_old_versions() {
+        let old = error_for_version(ResponseError::KafkaStorageError, 5);
+        assert_eq!(old, ResponseError::NotLeaderOrFollower);
+        let new = error_for_version(ResponseError::KafkaStorageError, 6);
+        assert_eq!(new, ResponseError::KafkaStorageError);
+        let other = error_for_version(ResponseError::OffsetOutOfRange, 4);
+        assert_eq!(other, ResponseError::OffsetOutOfRange);
+    }
 }

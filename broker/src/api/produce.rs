@@ -18,6 +18,8 @@ use crate::{now_ms, Broker};
 
 /// Produce v13 moved from topic names to topic ids.
 const TOPIC_ID_VERSION: i16 = 13;
+/// KAFKA_STORAGE_ERROR exists from v4 (KIP-112).
+const STORAGE_ERROR_VERSION: i16 = 4;
 /// INVALID_RECORD exists from v8; older clients get CORRUPT_MESSAGE for the same failure.
 const INVALID_RECORD_VERSION: i16 = 8;
 
@@ -155,11 +157,52 @@ fn partition_response(
                 ResponseError::UnknownTopicId if version < TOPIC_ID_VERSION => {
                     ResponseError::UnknownTopicOrPartition
                 }
+                // KIP-112: clients before Produce v4 know a failed log dir as a lost leader.
+                ResponseError::KafkaStorageError if version < STORAGE_ERROR_VERSION => {
+                    ResponseError::NotLeaderOrFollower
+                }
                 other => other,
             };
             base.with_error_code(e.code())
                 .with_base_offset(-1)
                 .with_log_start_offset(-1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(version: i16, e: ResponseError) -> i16 {
+        partition_response(version, 0, Err(e)).error_code
+    }
+
+    #[test]
+    fn errors_follow_the_request_version() {
+        assert_eq!(
+            code(7, ResponseError::InvalidRecord),
+            ResponseError::CorruptMessage.code()
+        );
+        assert_eq!(
+            code(8, ResponseError::InvalidRecord),
+            ResponseError::InvalidRecord.code()
+        );
+        assert_eq!(
+            code(3, ResponseError::KafkaStorageError),
+            ResponseError::NotLeaderOrFollower.code()
+        );
+        assert_eq!(
+            code(4, ResponseError::KafkaStorageError),
+            ResponseError::KafkaStorageError.code()
+        );
+        assert_eq!(
+            code(12, ResponseError::UnknownTopicId),
+            ResponseError::UnknownTopicOrPartition.code()
+        );
+        assert_eq!(
+            code(13, ResponseError::UnknownTopicId),
+            ResponseError::UnknownTopicId.code()
+        );
     }
 }
