@@ -219,3 +219,34 @@ async fn failed_acks_zero_produce_closes_the_connection() {
     );
     broker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_retention_moves_the_low_watermark() {
+    let broker = TestBroker::start_configured(&[("log.retention.check.interval.ms", "100")]).await;
+    let bootstrap = broker.bootstrap();
+    let configs = [("segment.bytes", "1024"), ("retention.ms", "3600000")];
+    create_topic(&bootstrap, "old", 1, &configs).await;
+    let p = producer(&bootstrap, &[("linger.ms", "0")]);
+    for i in 0..50i64 {
+        let value = format!("{i:0>64}");
+        // Timestamps from 2023: older than retention.ms, so every closed segment expires.
+        let record = FutureRecord::<(), _>::to("old")
+            .payload(&value)
+            .timestamp(BASE_TS + i);
+        p.send(record, TIMEOUT).await.expect("delivered");
+    }
+    let c = consumer(&bootstrap);
+    let deadline = std::time::Instant::now() + crate::common::DEADLINE;
+    loop {
+        let (low, high) = c.fetch_watermarks("old", 0, TIMEOUT).expect("watermarks");
+        assert_eq!(high, 50);
+        if low > 0 {
+            // Only whole closed segments go; the active one stays, so something is left.
+            assert!(low < 50, "the active segment is kept");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "retention never ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    broker.stop().await;
+}
