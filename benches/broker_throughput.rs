@@ -2,10 +2,13 @@
 //!
 //! Runs the release `ktui broker` as its own process (so its CPU time can be read from /proc)
 //! on a free loopback port with a temporary log directory, then:
-//! 1. produces RECORDS records of 100 bytes to one partition, acks=1, librdkafka defaults;
+//! 1. produces RECORDS records of 100 bytes to one partition, acks=1, librdkafka defaults, once
+//!    through librdkafka's batch call (topic `bench`, read back below) and once through the
+//!    rdkafka crate's per-message send (topic `bench-crate`);
 //! 2. consumes them back with the consumer's default settings, once through librdkafka's batch
 //!    call and once through the rdkafka crate's per-message poll;
-//! 3. produces 1,000 records/s for a few seconds and reports delivery latency percentiles.
+//! 3. before both, produces 1,000 records/s for a few seconds and reports delivery latency
+//!    percentiles.
 //!
 //! `cargo bench --bench broker_throughput` (set BENCH_RECORDS to change the count, and
 //! BENCH_BROKER_LOG to a tracing filter to get the broker's log in $TMPDIR/ktui-bench-broker.log).
@@ -38,10 +41,27 @@ fn main() {
     wait_ready(&bootstrap);
     println!("broker_throughput: {records} records of {RECORD_BYTES} bytes, 1 partition, acks=1");
 
+    // Latency first, on a fresh broker, so that the kernel's writeback of the throughput
+    // phases' gigabyte does not land in the middle of it.
+    latency(&bootstrap);
     let cpu0 = cpu_seconds(broker.id());
-    let produced = produce(&bootstrap, records);
+    let produced = produce_batched(&bootstrap, records);
     let cpu1 = cpu_seconds(broker.id());
-    report("produce", records, produced, cpu1 - cpu0);
+    report(
+        "produce (librdkafka batch API)",
+        records,
+        produced,
+        cpu1 - cpu0,
+    );
+    let produced = produce(&bootstrap, "bench-crate", records);
+    let cpu1b = cpu_seconds(broker.id());
+    report(
+        "produce (rdkafka crate, send per message)",
+        records,
+        produced,
+        cpu1b - cpu1,
+    );
+    let cpu1 = cpu1b;
     let consumed = consume_batched(&bootstrap, records);
     let cpu2 = cpu_seconds(broker.id());
     report(
@@ -58,7 +78,6 @@ fn main() {
         consumed,
         cpu3 - cpu2,
     );
-    latency(&bootstrap);
 
     let _ = Command::new("kill").arg(broker.id().to_string()).status();
     let _ = broker.wait();
@@ -138,14 +157,14 @@ fn producer_config(bootstrap: &str) -> ClientConfig {
     c
 }
 
-fn produce(bootstrap: &str, records: usize) -> Duration {
+fn produce(bootstrap: &str, topic: &str, records: usize) -> Duration {
     let producer: rdkafka::producer::BaseProducer =
         producer_config(bootstrap).create().expect("producer");
     let payload = vec![b'x'; RECORD_BYTES];
     let start = Instant::now();
     for _ in 0..records {
         loop {
-            match producer.send(BaseRecord::<(), _>::to("bench").payload(&payload)) {
+            match producer.send(BaseRecord::<(), _>::to(topic).payload(&payload)) {
                 Ok(()) => break,
                 Err((_, _)) => {
                     producer.poll(Duration::from_millis(1));
@@ -275,5 +294,78 @@ fn consume_batched(bootstrap: &str, records: usize) -> Duration {
     }
     let elapsed = start.elapsed();
     unsafe { rd::rd_kafka_queue_destroy(queue) };
+    elapsed
+}
+
+/// Produces through librdkafka's own batch call, `rd_kafka_produce_batch`, on a plain
+/// librdkafka producer (no Rust delivery callbacks), so that the rate measured is librdkafka's
+/// and the broker's rather than the rdkafka crate's per-message cost.
+#[allow(unsafe_code)]
+fn produce_batched(bootstrap: &str, records: usize) -> Duration {
+    use rdkafka::bindings as rd;
+    let native = producer_config(bootstrap)
+        .create_native_config()
+        .expect("native config");
+    let mut errstr = [0 as std::os::raw::c_char; 512];
+    // SAFETY: on success rd_kafka_new takes ownership of the configuration, so it is forgotten
+    // here; the client and topic handles are destroyed below, after the final flush.
+    let rk = unsafe {
+        rd::rd_kafka_new(
+            rd::rd_kafka_type_t::RD_KAFKA_PRODUCER,
+            native.ptr(),
+            errstr.as_mut_ptr(),
+            errstr.len(),
+        )
+    };
+    assert!(!rk.is_null(), "rd_kafka_new failed");
+    std::mem::forget(native);
+    let topic = std::ffi::CString::new("bench").expect("topic name");
+    let rkt = unsafe { rd::rd_kafka_topic_new(rk, topic.as_ptr(), std::ptr::null_mut()) };
+    assert!(!rkt.is_null(), "rd_kafka_topic_new failed");
+    let mut payload = vec![b'x'; RECORD_BYTES];
+    let blank = rd::rd_kafka_message_t {
+        err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+        rkt: std::ptr::null_mut(),
+        partition: 0,
+        payload: payload.as_mut_ptr().cast(),
+        len: RECORD_BYTES,
+        key: std::ptr::null_mut(),
+        key_len: 0,
+        offset: 0,
+        _private: std::ptr::null_mut(),
+    };
+    let start = Instant::now();
+    let mut sent = 0;
+    while sent < records {
+        let count = BATCH_MESSAGES.min(records - sent);
+        let mut batch = vec![blank; count];
+        let accepted = unsafe {
+            rd::rd_kafka_produce_batch(
+                rkt,
+                0,
+                rd::RD_KAFKA_MSG_F_COPY,
+                batch.as_mut_ptr(),
+                count as i32,
+            )
+        };
+        sent += usize::try_from(accepted).unwrap_or(0);
+        if (accepted as usize) < count {
+            // The local queue is full: let librdkafka serve delivery reports, then go on.
+            unsafe { rd::rd_kafka_poll(rk, 1) };
+        } else {
+            unsafe { rd::rd_kafka_poll(rk, 0) };
+        }
+    }
+    let flushed = unsafe { rd::rd_kafka_flush(rk, 120_000) };
+    let elapsed = start.elapsed();
+    assert_eq!(
+        flushed,
+        rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+        "flush"
+    );
+    unsafe {
+        rd::rd_kafka_topic_destroy(rkt);
+        rd::rd_kafka_destroy(rk);
+    }
     elapsed
 }

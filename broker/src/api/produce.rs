@@ -28,6 +28,16 @@ pub async fn handle(
     ctx: &RequestContext,
     request: ProduceRequest,
 ) -> Result<Option<ProduceResponse>> {
+    tracing::trace!(
+        topics = request.topic_data.len(),
+        bytes = request
+            .topic_data
+            .iter()
+            .flat_map(|t| &t.partition_data)
+            .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
+            .sum::<usize>(),
+        "produce"
+    );
     let acks = request.acks;
     let bad_acks = !matches!(acks, -1..=1);
     let mut responses = Vec::with_capacity(request.topic_data.len());
