@@ -7,7 +7,8 @@
 //! reservation the request succeeds, decoding fails at the first missing element, and the
 //! reservation is returned untouched. Memory actually written stays bounded by the frame size
 //! (each decoded element consumes at least one byte of a frame of at most
-//! `socket.request.max.bytes`). This is the only unsafe code in the workspace.
+//! `socket.request.max.bytes`). This is the only unsafe code in the broker (the benchmark also
+//! calls librdkafka directly).
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
