@@ -3,7 +3,13 @@
 //! # Layout
 //!
 //! - `cli`: the command line (clap) and one module per subcommand.
+//! - `client`: the async Kafka client the subcommands (and the console) use.
+//! - `config`: connection settings from profiles, `client.properties` and flags.
+//! - `error`: the client's error type.
 //! - `local`: where a local broker keeps its data, and how an embedded one is started.
 
 pub mod cli;
+pub mod client;
+pub mod config;
+pub mod error;
 pub mod local;

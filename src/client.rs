@@ -1,0 +1,25 @@
+//! The async Kafka client, on kafka-protocol's messages and record batches.
+//!
+//! - `connection`: one broker: framing, correlation ids, pipelining, timeouts, transport.
+//! - `versions`: ApiVersions negotiation: the highest version both sides speak.
+//! - `sasl`: the authentication step after ApiVersions (PLAIN; SCRAM designed for).
+//! - `cluster`: bootstrap, metadata cache, leader and coordinator routing, retries.
+//! - `admin`: topics, configs, partition offsets.
+//! - `groups`: consumer groups: list, describe, committed offsets, delete, commit.
+//! - `lag`: committed offsets against log end offsets.
+//! - `partitioner`: Kafka's default partitioner (murmur2).
+//! - `produce`: batching producer for one topic.
+//! - `tail`: per-partition fetch streams of decoded records.
+
+pub mod admin;
+pub mod cluster;
+pub mod connection;
+pub mod groups;
+pub mod lag;
+pub mod partitioner;
+pub mod produce;
+pub mod sasl;
+pub mod tail;
+pub mod versions;
+
+pub use cluster::Cluster;

@@ -1,0 +1,414 @@
+//! A cluster as the client sees it: the bootstrap list, one [`Connection`] per broker (opened
+//! on first use, reopened after it fails), the metadata cache (brokers, topics, partition
+//! leaders) and the routing of requests to partition leaders and group coordinators. Metadata
+//! is refreshed when it is older than `metadata.max.age.ms` and whenever a caller reports
+//! stale routing (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE,
+//! NOT_COORDINATOR). [`Cluster::retry`] retries retriable errors only, with backoff.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::connection::Connection;
+use crate::config::ClientConfig;
+use crate::error::{Error, Result};
+
+/// A broker as metadata lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerInfo {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+    pub rack: Option<String>,
+}
+
+impl BrokerInfo {
+    /// `host:port`.
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// A partition as metadata lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub id: i32,
+    /// -1 when there is no leader.
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub offline: Vec<i32>,
+    pub error_code: i16,
+}
+
+/// A topic as metadata lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    pub id: String,
+    pub internal: bool,
+    pub error_code: i16,
+    /// Sorted by partition id.
+    pub partitions: Vec<PartitionInfo>,
+}
+
+/// One snapshot of cluster metadata.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    pub cluster_id: Option<String>,
+    pub controller_id: i32,
+    pub brokers: BTreeMap<i32, BrokerInfo>,
+    pub topics: BTreeMap<String, TopicInfo>,
+}
+
+impl Metadata {
+    fn from_response(r: &MetadataResponse) -> Metadata {
+        let brokers = r
+            .brokers
+            .iter()
+            .map(|b| {
+                let info = BrokerInfo {
+                    id: b.node_id.0,
+                    host: b.host.to_string(),
+                    port: b.port,
+                    rack: b.rack.as_ref().map(|r| r.to_string()),
+                };
+                (info.id, info)
+            })
+            .collect();
+        let topics = r
+            .topics
+            .iter()
+            .filter_map(|t| {
+                let name = t.name.as_ref()?.0.to_string();
+                let mut partitions: Vec<_> = t
+                    .partitions
+                    .iter()
+                    .map(|p| PartitionInfo {
+                        id: p.partition_index,
+                        leader: p.leader_id.0,
+                        leader_epoch: p.leader_epoch,
+                        replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
+                        isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+                        offline: p.offline_replicas.iter().map(|b| b.0).collect(),
+                        error_code: p.error_code,
+                    })
+                    .collect();
+                partitions.sort_by_key(|p| p.id);
+                let info = TopicInfo {
+                    name: name.clone(),
+                    id: t.topic_id.to_string(),
+                    internal: t.is_internal,
+                    error_code: t.error_code,
+                    partitions,
+                };
+                Some((name, info))
+            })
+            .collect();
+        Metadata {
+            cluster_id: r.cluster_id.as_ref().map(|c| c.to_string()),
+            controller_id: r.controller_id.0,
+            brokers,
+            topics,
+        }
+    }
+
+    /// The topic, or UNKNOWN_TOPIC_OR_PARTITION naming it.
+    pub fn topic(&self, name: &str) -> Result<&TopicInfo> {
+        match self.topics.get(name) {
+            Some(t) if t.error_code == 0 => Ok(t),
+            Some(t) => Err(Error::kafka(format!("topic '{name}'"), t.error_code, None)),
+            None => Err(Error::UnknownTopic(name.to_string())),
+        }
+    }
+}
+
+/// The shared client state for one cluster.
+pub struct Cluster {
+    config: ClientConfig,
+    /// Open connections by `host:port`; a closed one is replaced on next use.
+    connections: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
+    metadata: Mutex<(Arc<Metadata>, Instant)>,
+    /// Group → coordinator node, from FindCoordinator; dropped on NOT_COORDINATOR.
+    coordinators: Mutex<HashMap<String, i32>>,
+}
+
+impl Cluster {
+    /// Connects to the first reachable bootstrap server and loads metadata for every topic.
+    pub async fn connect(config: ClientConfig) -> Result<Arc<Cluster>> {
+        let cluster = Arc::new(Cluster {
+            config,
+            connections: tokio::sync::Mutex::default(),
+            metadata: Mutex::new((Arc::default(), Instant::now())),
+            coordinators: Mutex::default(),
+        });
+        cluster.refresh_metadata().await?;
+        Ok(cluster)
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The cached metadata, refreshed first when older than `metadata.max.age.ms`.
+    pub async fn metadata(&self) -> Result<Arc<Metadata>> {
+        let (current, at) = self.cached();
+        if at.elapsed() >= self.config.metadata_max_age {
+            return self.refresh_metadata().await;
+        }
+        Ok(current)
+    }
+
+    fn cached(&self) -> (Arc<Metadata>, Instant) {
+        let guard = self.metadata.lock().unwrap_or_else(|p| p.into_inner());
+        (guard.0.clone(), guard.1)
+    }
+
+    /// Loads metadata for every topic from any broker and replaces the cache.
+    pub async fn refresh_metadata(&self) -> Result<Arc<Metadata>> {
+        let conn = self.any_connection().await?;
+        let request = MetadataRequest::default()
+            .with_topics(None)
+            .with_allow_auto_topic_creation(false);
+        let response = conn.send(&request).await?;
+        let fresh = Arc::new(Metadata::from_response(&response));
+        *self.metadata.lock().unwrap_or_else(|p| p.into_inner()) = (fresh.clone(), Instant::now());
+        Ok(fresh)
+    }
+
+    /// Metadata for `topics` only, without touching the cache (for `topics describe`).
+    pub async fn topic_metadata(&self, topics: &[String]) -> Result<Metadata> {
+        let conn = self.any_connection().await?;
+        let list = topics
+            .iter()
+            .map(|t| {
+                MetadataRequestTopic::default()
+                    .with_name(Some(TopicName(StrBytes::from_string(t.clone()))))
+            })
+            .collect();
+        let request = MetadataRequest::default()
+            .with_topics(Some(list))
+            .with_allow_auto_topic_creation(false);
+        Ok(Metadata::from_response(&conn.send(&request).await?))
+    }
+
+    /// A connection to a known broker, else to the first reachable bootstrap server.
+    pub async fn any_connection(&self) -> Result<Arc<Connection>> {
+        {
+            let conns = self.connections.lock().await;
+            if let Some(c) = conns.values().find(|c| !c.is_closed()) {
+                return Ok(c.clone());
+            }
+        }
+        let known: Vec<String> = self
+            .cached()
+            .0
+            .brokers
+            .values()
+            .map(BrokerInfo::addr)
+            .collect();
+        let mut last = None;
+        for addr in self.config.bootstrap.iter().chain(known.iter()) {
+            match self.connection(addr).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Config("no bootstrap servers configured".into())))
+    }
+
+    /// The connection to `addr`, opened if needed.
+    pub async fn connection(&self, addr: &str) -> Result<Arc<Connection>> {
+        let mut conns = self.connections.lock().await;
+        if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let conn = Connection::open(addr, &self.config).await?;
+        let _ = conns.insert(addr.to_string(), conn.clone());
+        Ok(conn)
+    }
+
+    /// The connection to broker `node`.
+    pub async fn broker(&self, node: i32) -> Result<Arc<Connection>> {
+        let addr = match self.cached().0.brokers.get(&node) {
+            Some(b) => b.addr(),
+            None => {
+                let fresh = self.refresh_metadata().await?;
+                fresh
+                    .brokers
+                    .get(&node)
+                    .map(BrokerInfo::addr)
+                    .ok_or_else(|| {
+                        Error::kafka(
+                            format!("broker {node}"),
+                            crate::error::LEADER_NOT_AVAILABLE,
+                            Some("not in metadata"),
+                        )
+                    })?
+            }
+        };
+        self.connection(&addr).await
+    }
+
+    /// `topic` from the cache; a topic missing there is looked up once more before
+    /// UNKNOWN_TOPIC_OR_PARTITION is returned, so a topic created elsewhere is found.
+    pub async fn topic(&self, topic: &str) -> Result<TopicInfo> {
+        let metadata = self.metadata().await?;
+        if let Ok(t) = metadata.topic(topic) {
+            return Ok(t.clone());
+        }
+        self.refresh_metadata().await?.topic(topic).cloned()
+    }
+
+    /// The leader of `topic`/`partition` from the cache.
+    pub async fn leader(&self, topic: &str, partition: i32) -> Result<i32> {
+        let t = self.topic(topic).await?;
+        match t.partitions.iter().find(|p| p.id == partition) {
+            Some(p) if p.leader >= 0 => Ok(p.leader),
+            Some(_) => Err(Error::kafka(
+                format!("{topic}-{partition}"),
+                crate::error::LEADER_NOT_AVAILABLE,
+                None,
+            )),
+            None => Err(Error::kafka(
+                format!("partition {partition} of '{topic}'"),
+                crate::error::UNKNOWN_TOPIC_OR_PARTITION,
+                Some(&format!("the topic has {} partitions", t.partitions.len())),
+            )),
+        }
+    }
+
+    /// The coordinator of `group`, asking FindCoordinator when not cached.
+    pub async fn coordinator(&self, group: &str) -> Result<i32> {
+        let found = self.coordinators(&[group.to_string()]).await?;
+        found
+            .into_iter()
+            .next()
+            .map(|(node, _)| node)
+            .ok_or_else(|| Error::Invalid(format!("no coordinator found for group '{group}'")))
+    }
+
+    /// Groups by coordinator node: one FindCoordinator for all uncached groups (v4+, KIP-699),
+    /// else one per group.
+    pub async fn coordinators(&self, groups: &[String]) -> Result<BTreeMap<i32, Vec<String>>> {
+        let mut out: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+        let mut missing = Vec::new();
+        {
+            let cache = self.lock_coordinators();
+            for g in groups {
+                match cache.get(g) {
+                    Some(node) => out.entry(*node).or_default().push(g.clone()),
+                    None => missing.push(g.clone()),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let conn = self.any_connection().await?;
+        let found = if conn.version_of::<FindCoordinatorRequest>()? >= 4 {
+            find_coordinators_batched(&conn, &missing).await?
+        } else {
+            let mut found = Vec::with_capacity(missing.len());
+            for g in &missing {
+                found.push(find_coordinator_single(&conn, g).await?);
+            }
+            found
+        };
+        let mut cache = self.lock_coordinators();
+        for (group, node) in found {
+            let _ = cache.insert(group.clone(), node);
+            out.entry(node).or_default().push(group);
+        }
+        Ok(out)
+    }
+
+    /// Forgets a coordinator after NOT_COORDINATOR or a failed connection.
+    pub fn forget_coordinator(&self, group: &str) {
+        let _ = self.lock_coordinators().remove(group);
+    }
+
+    fn lock_coordinators(&self) -> std::sync::MutexGuard<'_, HashMap<String, i32>> {
+        self.coordinators.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `attempt` until it succeeds, fails with a non-retriable error, or the retries are
+    /// spent; stale routing refreshes metadata before the next try.
+    pub async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut backoff = self.config.retry_backoff;
+        let mut tries = 0;
+        loop {
+            match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retriable() && tries < self.config.retries => {
+                    tries += 1;
+                    tracing::debug!("retrying after: {e}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.config.retry_backoff_max);
+                    if e.is_stale_metadata() {
+                        self.lock_coordinators().clear();
+                        let _ = self.refresh_metadata().await;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The request timeout, for callers that bound whole operations.
+    pub fn request_timeout(&self) -> Duration {
+        self.config.request_timeout
+    }
+}
+
+async fn find_coordinators_batched(
+    conn: &Connection,
+    groups: &[String],
+) -> Result<Vec<(String, i32)>> {
+    let request = FindCoordinatorRequest::default().with_coordinator_keys(
+        groups
+            .iter()
+            .map(|g| StrBytes::from_string(g.clone()))
+            .collect(),
+    );
+    let response = conn.send(&request).await?;
+    let mut out = Vec::with_capacity(groups.len());
+    for c in &response.coordinators {
+        if c.error_code != 0 {
+            return Err(Error::kafka(
+                format!("find coordinator of group '{}'", c.key.as_str()),
+                c.error_code,
+                c.error_message.as_deref(),
+            ));
+        }
+        out.push((c.key.to_string(), c.node_id.0));
+    }
+    Ok(out)
+}
+
+async fn find_coordinator_single(conn: &Connection, group: &str) -> Result<(String, i32)> {
+    let request =
+        FindCoordinatorRequest::default().with_key(StrBytes::from_string(group.to_string()));
+    let response = conn.send(&request).await?;
+    if response.error_code != 0 {
+        return Err(Error::kafka(
+            format!("find coordinator of group '{group}'"),
+            response.error_code,
+            response.error_message.as_deref(),
+        ));
+    }
+    Ok((group.to_string(), response.node_id.0))
+}

@@ -1,0 +1,360 @@
+//! One connection to one broker: Kafka's framing (4-byte length, then the frame), correlation
+//! ids, pipelined requests and a request timeout, over any byte transport (plain TCP today; TLS
+//! slots in as another [`Transport`]). After connecting it negotiates versions with ApiVersions
+//! and, when configured, authenticates ([`super::sasl`]) before any other request.
+//!
+//! A writer task owns the socket's write half and a reader task its read half; callers never
+//! touch the socket. A request registers a oneshot in the pending map under its correlation id,
+//! queues its encoded frame to the writer and waits on the oneshot; the reader routes each
+//! response frame by its correlation id. Decoding happens in the caller's task, so a slow
+//! decode never holds up other requests. Leader routing and retries belong to [`super::cluster`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::versions::Versions;
+use crate::config::{ClientConfig, SecurityProtocol};
+use crate::error::{Error, Result};
+
+/// Largest response frame accepted; a larger length prefix closes the connection before any
+/// buffer is allocated. Kafka's fetch.max.bytes default is 50 MiB, so 100 MiB leaves room.
+pub const RESPONSE_BYTES_MAX: usize = 100 * 1024 * 1024;
+
+/// Frames queued to the writer before callers wait: bounds memory when a broker is slow.
+const WRITE_QUEUE_FRAMES_MAX: usize = 256;
+
+/// A byte stream to a broker: TCP, or TLS over TCP.
+pub trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
+
+type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Result<Bytes>>>>>;
+
+/// A live connection to one broker, shared by every task that talks to it.
+pub struct Connection {
+    addr: String,
+    client_id: StrBytes,
+    request_timeout: Duration,
+    writer: mpsc::Sender<BytesMut>,
+    pending: Pending,
+    next_correlation_id: AtomicI32,
+    /// Set by the reader when the socket fails or closes; the cluster then reconnects.
+    closed: Arc<AtomicBool>,
+    /// Versions the broker advertised, intersected with the ones ktui speaks.
+    versions: Versions,
+}
+
+impl Connection {
+    /// Connects to `addr`, negotiates API versions and authenticates if configured.
+    pub async fn open(addr: &str, config: &ClientConfig) -> Result<Arc<Connection>> {
+        let transport = connect_transport(addr, config).await?;
+        let mut conn = Connection::start(addr, config, transport);
+        conn.versions = negotiate(&conn).await?;
+        super::sasl::authenticate(&conn, config).await?;
+        Ok(Arc::new(conn))
+    }
+
+    fn start(addr: &str, config: &ClientConfig, transport: Box<dyn Transport>) -> Connection {
+        let (read_half, write_half) = tokio::io::split(transport);
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE_FRAMES_MAX);
+        let pending: Pending = Arc::default();
+        let closed = Arc::new(AtomicBool::new(false));
+        tokio::spawn(write_loop(write_half, rx, closed.clone()));
+        tokio::spawn(read_loop(
+            read_half,
+            pending.clone(),
+            closed.clone(),
+            addr.to_string(),
+        ));
+        Connection {
+            addr: addr.to_string(),
+            client_id: StrBytes::from_string(config.client_id.clone()),
+            request_timeout: config.request_timeout,
+            writer: tx,
+            pending,
+            next_correlation_id: AtomicI32::new(1),
+            closed,
+            versions: Versions::default(),
+        }
+    }
+
+    /// `host:port` of the broker.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Whether the socket has failed or closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The negotiated version table.
+    pub fn versions(&self) -> &Versions {
+        &self.versions
+    }
+
+    /// The version `R` will be sent at: the highest both sides support.
+    pub fn version_of<R: Request>(&self) -> Result<i16> {
+        self.versions.pick::<R>(&self.addr)
+    }
+
+    /// Sends `request` at the negotiated version and waits for its response.
+    pub async fn send<R: Request>(&self, request: &R) -> Result<R::Response> {
+        let version = self.version_of::<R>()?;
+        self.send_at(request, version).await
+    }
+
+    /// Sends `request` at `version` and waits for its response.
+    pub async fn send_at<R: Request>(&self, request: &R, version: i16) -> Result<R::Response> {
+        let (id, frame) = self.encode(request, version)?;
+        let (tx, rx) = oneshot::channel();
+        self.lock_pending().insert(id, tx);
+        if self.writer.send(frame).await.is_err() {
+            self.lock_pending().remove(&id);
+            return Err(self.disconnected("writer stopped"));
+        }
+        let body = match tokio::time::timeout(self.request_timeout, rx).await {
+            Ok(Ok(body)) => body?,
+            Ok(Err(_)) => return Err(self.disconnected("reader stopped")),
+            Err(_) => {
+                self.lock_pending().remove(&id);
+                return Err(Error::Timeout {
+                    addr: self.addr.clone(),
+                    what: api_name(R::KEY),
+                    ms: self.request_timeout.as_millis(),
+                });
+            }
+        };
+        self.decode::<R>(body, version)
+    }
+
+    /// Sends `request` at the negotiated version expecting no response (Produce with acks=0).
+    pub async fn send_oneway<R: Request>(&self, request: &R) -> Result<()> {
+        let version = self.version_of::<R>()?;
+        let (_, frame) = self.encode(request, version)?;
+        self.writer
+            .send(frame)
+            .await
+            .map_err(|_| self.disconnected("writer stopped"))
+    }
+
+    fn encode<R: Request>(&self, request: &R, version: i16) -> Result<(i32, BytesMut)> {
+        let id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+        let header = RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(id)
+            .with_client_id(Some(self.client_id.clone()));
+        let header_version = R::header_version(version);
+        let size = header.compute_size(header_version).unwrap_or(64)
+            + request.compute_size(version).unwrap_or(256);
+        let mut frame = BytesMut::with_capacity(4 + size);
+        frame.put_i32(0);
+        header
+            .encode(&mut frame, header_version)
+            .and_then(|()| request.encode(&mut frame, version))
+            .map_err(|e| Error::Invalid(format!("cannot encode {}: {e}", api_name(R::KEY))))?;
+        let len = i32::try_from(frame.len() - 4)
+            .map_err(|_| Error::Invalid(format!("{} request too large", api_name(R::KEY))))?;
+        frame[..4].copy_from_slice(&len.to_be_bytes());
+        Ok((id, frame))
+    }
+
+    fn decode<R: Request>(&self, mut body: Bytes, version: i16) -> Result<R::Response> {
+        let header_version = <R::Response as HeaderVersion>::header_version(version);
+        ResponseHeader::decode(&mut body, header_version)
+            .and_then(|_| R::Response::decode(&mut body, version))
+            .map_err(|e| Error::Protocol {
+                addr: self.addr.clone(),
+                reason: format!("{} v{version} response: {e}", api_name(R::KEY)),
+            })
+    }
+
+    fn lock_pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<i32, oneshot::Sender<Result<Bytes>>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn disconnected(&self, reason: &str) -> Error {
+        Error::Disconnected {
+            addr: self.addr.clone(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// `Produce`, `Fetch`, ...: an API's name for messages.
+pub fn api_name(key: i16) -> String {
+    ApiKey::try_from(key).map_or_else(|_| format!("api key {key}"), |k| format!("{k:?}"))
+}
+
+/// Opens the byte stream: TCP within the connection setup timeout, then TLS when configured.
+async fn connect_transport(addr: &str, config: &ClientConfig) -> Result<Box<dyn Transport>> {
+    let connect = TcpStream::connect(addr);
+    let stream = match tokio::time::timeout(config.connect_timeout, connect).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            return Err(Error::Connect {
+                addr: addr.to_string(),
+                reason: e.to_string(),
+            })
+        }
+        Err(_) => {
+            return Err(Error::Connect {
+                addr: addr.to_string(),
+                reason: format!(
+                    "no connection within {} ms (socket.connection.setup.timeout.ms)",
+                    config.connect_timeout.as_millis()
+                ),
+            })
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    match config.security.protocol {
+        SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext => Ok(Box::new(stream)),
+        SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => Err(Error::Config(format!(
+            "security.protocol {} needs TLS, which this build of ktui does not have yet; use PLAINTEXT or SASL_PLAINTEXT",
+            config.security.protocol.name()
+        ))),
+    }
+}
+
+/// ApiVersions: v3 first (flexible, KIP-511); a broker that does not know it answers v0 with
+/// UNSUPPORTED_VERSION and its own range, and we ask again at the highest it offers.
+async fn negotiate(conn: &Connection) -> Result<Versions> {
+    let request = ApiVersionsRequest::default()
+        .with_client_software_name(StrBytes::from_static_str("ktui"))
+        .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+    let mut response: ApiVersionsResponse = conn.send_at(&request, 3).await?;
+    if response.error_code == crate::error::UNSUPPORTED_VERSION {
+        let theirs = response
+            .api_keys
+            .iter()
+            .find(|k| k.api_key == ApiKey::ApiVersions as i16)
+            .map_or(0, |k| k.max_version.min(3));
+        response = conn.send_at(&request, theirs).await?;
+    }
+    if response.error_code != 0 {
+        return Err(Error::kafka(
+            format!("ApiVersions to {}", conn.addr),
+            response.error_code,
+            None,
+        ));
+    }
+    Ok(Versions::from_response(&response))
+}
+
+async fn write_loop(
+    write_half: tokio::io::WriteHalf<Box<dyn Transport>>,
+    mut rx: mpsc::Receiver<BytesMut>,
+    closed: Arc<AtomicBool>,
+) {
+    let mut out = BufWriter::with_capacity(64 * 1024, write_half);
+    while let Some(frame) = rx.recv().await {
+        if out.write_all(&frame).await.is_err() {
+            break;
+        }
+        // Flush only when nothing else is queued, so pipelined requests share a write.
+        let mut ok = true;
+        while let Ok(frame) = rx.try_recv() {
+            ok = out.write_all(&frame).await.is_ok();
+            if !ok {
+                break;
+            }
+        }
+        if !ok || out.flush().await.is_err() {
+            break;
+        }
+    }
+    closed.store(true, Ordering::Release);
+    let _ = out.shutdown().await;
+}
+
+async fn read_loop(
+    mut read_half: tokio::io::ReadHalf<Box<dyn Transport>>,
+    pending: Pending,
+    closed: Arc<AtomicBool>,
+    addr: String,
+) {
+    let reason = loop {
+        match read_frame(&mut read_half).await {
+            Ok(Some(mut frame)) => {
+                let id = frame.get_i32();
+                let waiter = pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&id);
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(Ok(frame));
+                }
+            }
+            Ok(None) => break "closed by the broker".to_string(),
+            Err(e) => break e,
+        }
+    };
+    closed.store(true, Ordering::Release);
+    let waiters: Vec<_> = pending
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain()
+        .collect();
+    for (_, waiter) in waiters {
+        let _ = waiter.send(Err(Error::Disconnected {
+            addr: addr.clone(),
+            reason: reason.clone(),
+        }));
+    }
+}
+
+/// One response frame (correlation id first), `None` on a clean close between frames.
+async fn read_frame<R: AsyncRead + Unpin>(
+    read: &mut R,
+) -> std::result::Result<Option<Bytes>, String> {
+    let mut prefix = [0u8; 4];
+    match read.read_exact(&mut prefix).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    }
+    let len = i32::from_be_bytes(prefix);
+    let size = usize::try_from(len).map_err(|_| format!("negative frame length {len}"))?;
+    if !(4..=RESPONSE_BYTES_MAX).contains(&size) {
+        return Err(format!(
+            "response frame length {size} outside 4..={RESPONSE_BYTES_MAX}"
+        ));
+    }
+    let mut frame = BytesMut::zeroed(size);
+    read.read_exact(&mut frame)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Some(frame.freeze()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_are_bounded_and_split() {
+        let mut data: &[u8] = &[0, 0, 0, 5, 0, 0, 0, 9, 42];
+        let frame = read_frame(&mut data).await.expect("frame").expect("some");
+        assert_eq!(&frame[..], &[0, 0, 0, 9, 42]);
+        let mut empty: &[u8] = &[];
+        assert_eq!(read_frame(&mut empty).await, Ok(None));
+        let mut huge: &[u8] = &[0x7f, 0xff, 0xff, 0xff];
+        assert!(read_frame(&mut huge).await.is_err());
+        let mut negative: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+        assert!(read_frame(&mut negative).await.is_err());
+    }
+}

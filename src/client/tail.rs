@@ -1,0 +1,346 @@
+//! Tail: one Fetch stream per partition from a start position (earliest, latest, an offset, or
+//! the first offset at or after a time, via ListOffsets), delivering decoded records in offset
+//! order per partition into one bounded mpsc channel. Each partition has a fetcher task and a
+//! decoder task, so the next Fetch is in flight while the previous response is decoded (the
+//! next offset comes from the batch headers, without decompressing). With `stop_at_end` each
+//! partition stops at the log end offset it had when the tail started.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{FetchRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{Record, RecordBatchDecoder};
+use tokio::sync::mpsc;
+
+use super::admin::{self, TopicPartition};
+use super::cluster::Cluster;
+use crate::error::{Error, Result};
+
+/// Kafka's `fetch.max.wait.ms` default.
+const FETCH_WAIT_MS_MAX: i32 = 500;
+/// Kafka's `fetch.max.bytes` default.
+const FETCH_BYTES_MAX: i32 = 50 * 1024 * 1024;
+/// Per partition per Fetch: larger than Kafka's 1 MiB default so one partition streams fast.
+const PARTITION_FETCH_BYTES_MAX: i32 = 8 * 1024 * 1024;
+/// Undecoded responses buffered per partition, and decoded chunks in the output channel.
+const FETCHES_BUFFERED_MAX: usize = 2;
+const CHUNKS_BUFFERED_MAX: usize = 16;
+/// Bytes of a v2 batch header up to and including lastOffsetDelta.
+const BATCH_HEADER_BYTES: usize = 27;
+
+/// Where a tail starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    Earliest,
+    Latest,
+    Offset(i64),
+    /// Milliseconds since the epoch: the first offset whose timestamp is at or after it.
+    Timestamp(i64),
+}
+
+/// What a tail delivers.
+#[derive(Debug)]
+pub enum TailEvent {
+    /// Records of one partition, in offset order.
+    Records {
+        partition: i32,
+        records: Vec<Record>,
+    },
+    /// The partition reached the end it had at the start (`stop_at_end` only).
+    End { partition: i32 },
+    /// The partition's stream failed and stopped.
+    Error { partition: i32, error: Error },
+}
+
+/// A running tail.
+pub struct Tail {
+    pub events: mpsc::Receiver<TailEvent>,
+    /// The partitions being read.
+    pub partitions: Vec<i32>,
+}
+
+/// Starts fetching `partitions` (all when `None`) of `topic`.
+pub async fn start(
+    cluster: &Arc<Cluster>,
+    topic: &str,
+    partitions: Option<Vec<i32>>,
+    start_at: StartAt,
+    stop_at_end: bool,
+) -> Result<Tail> {
+    let all = admin::partitions_of(cluster, topic).await?;
+    let chosen: Vec<TopicPartition> = match &partitions {
+        None => all,
+        Some(wanted) => {
+            for p in wanted {
+                if !all.iter().any(|(_, q)| q == p) {
+                    return Err(Error::Invalid(format!(
+                        "partition {p} does not exist: topic '{topic}' has {} partitions",
+                        all.len()
+                    )));
+                }
+            }
+            wanted.iter().map(|p| (topic.to_string(), *p)).collect()
+        }
+    };
+    let starts = start_offsets(cluster, &chosen, start_at).await?;
+    let ends = if stop_at_end {
+        Some(admin::list_offsets(cluster, &chosen, admin::LATEST).await?)
+    } else {
+        None
+    };
+    let (tx, rx) = mpsc::channel(CHUNKS_BUFFERED_MAX);
+    for tp in &chosen {
+        let from = starts.get(tp).copied().unwrap_or(0);
+        let end = ends.as_ref().and_then(|e| e.get(tp)).map(|o| o.offset);
+        spawn_partition(cluster.clone(), tp.clone(), from, end, tx.clone());
+    }
+    Ok(Tail {
+        events: rx,
+        partitions: chosen.iter().map(|(_, p)| *p).collect(),
+    })
+}
+
+async fn start_offsets(
+    cluster: &Arc<Cluster>,
+    partitions: &[TopicPartition],
+    start_at: StartAt,
+) -> Result<std::collections::HashMap<TopicPartition, i64>> {
+    let spec = match start_at {
+        StartAt::Offset(o) => return Ok(partitions.iter().map(|tp| (tp.clone(), o)).collect()),
+        StartAt::Earliest => admin::EARLIEST,
+        StartAt::Latest => admin::LATEST,
+        StartAt::Timestamp(ms) => ms,
+    };
+    let found = admin::list_offsets(cluster, partitions, spec).await?;
+    let mut out = std::collections::HashMap::with_capacity(found.len());
+    let mut none_after = Vec::new();
+    for (tp, o) in found {
+        if o.offset < 0 {
+            none_after.push(tp);
+        } else {
+            let _ = out.insert(tp, o.offset);
+        }
+    }
+    // No record at or after the time: start at the end, as Kafka's consumer does.
+    if !none_after.is_empty() {
+        for (tp, o) in admin::list_offsets(cluster, &none_after, admin::LATEST).await? {
+            let _ = out.insert(tp, o.offset);
+        }
+    }
+    Ok(out)
+}
+
+fn spawn_partition(
+    cluster: Arc<Cluster>,
+    tp: TopicPartition,
+    from: i64,
+    end: Option<i64>,
+    out: mpsc::Sender<TailEvent>,
+) {
+    let partition = tp.1;
+    if end.is_some_and(|e| from >= e) {
+        tokio::spawn(async move {
+            let _ = out.send(TailEvent::End { partition }).await;
+        });
+        return;
+    }
+    let (raw_tx, raw_rx) = mpsc::channel(FETCHES_BUFFERED_MAX);
+    tokio::spawn(decode_loop(partition, from, end, raw_rx, out.clone()));
+    tokio::spawn(async move {
+        if let Err(error) = fetch_loop(&cluster, &tp, from, end, raw_tx).await {
+            let _ = out.send(TailEvent::Error { partition, error }).await;
+        }
+    });
+}
+
+/// Fetches from `offset` on until `end` (or forever), passing raw record bytes on.
+async fn fetch_loop(
+    cluster: &Cluster,
+    tp: &TopicPartition,
+    mut offset: i64,
+    end: Option<i64>,
+    raw: mpsc::Sender<Bytes>,
+) -> Result<()> {
+    while end.is_none_or(|e| offset < e) {
+        let records = cluster.retry(|| fetch_once(cluster, tp, offset)).await?;
+        let Some(last) = last_offset(&records) else {
+            continue;
+        };
+        offset = last + 1;
+        if raw.send(records).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn fetch_once(cluster: &Cluster, tp: &TopicPartition, offset: i64) -> Result<Bytes> {
+    let leader = cluster.leader(&tp.0, tp.1).await?;
+    let request = FetchRequest::default()
+        .with_replica_id((-1).into())
+        .with_max_wait_ms(FETCH_WAIT_MS_MAX)
+        .with_min_bytes(1)
+        .with_max_bytes(FETCH_BYTES_MAX)
+        .with_session_id(0)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(tp.0.clone())))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(tp.1)
+                .with_current_leader_epoch(-1)
+                .with_fetch_offset(offset)
+                .with_log_start_offset(-1)
+                .with_partition_max_bytes(PARTITION_FETCH_BYTES_MAX)])]);
+    let response = cluster.broker(leader).await?.send(&request).await?;
+    if response.error_code != 0 {
+        return Err(Error::kafka(
+            format!("fetch {}-{}", tp.0, tp.1),
+            response.error_code,
+            None,
+        ));
+    }
+    let data = response
+        .responses
+        .into_iter()
+        .flat_map(|t| t.partitions)
+        .find(|p| p.partition_index == tp.1)
+        .ok_or_else(|| Error::Protocol {
+            addr: format!("broker {leader}"),
+            reason: format!("no data for {}-{} in a Fetch response", tp.0, tp.1),
+        })?;
+    if data.error_code != 0 {
+        return Err(Error::kafka(
+            format!("fetch {}-{} at offset {offset}", tp.0, tp.1),
+            data.error_code,
+            None,
+        ));
+    }
+    Ok(complete_batches(data.records.unwrap_or_default()))
+}
+
+/// The leading run of whole batches: a Fetch response may end in a partial batch.
+fn complete_batches(records: Bytes) -> Bytes {
+    let mut at = 0;
+    while records.len() >= at + 12 {
+        let len = i32::from_be_bytes([
+            records[at + 8],
+            records[at + 9],
+            records[at + 10],
+            records[at + 11],
+        ]);
+        let Ok(len) = usize::try_from(len) else { break };
+        if records.len() < at + 12 + len {
+            break;
+        }
+        at += 12 + len;
+    }
+    records.slice(..at)
+}
+
+/// The last offset in whole batches: base offset plus lastOffsetDelta of the final batch.
+fn last_offset(records: &Bytes) -> Option<i64> {
+    let mut at = 0;
+    let mut last = None;
+    while records.len() >= at + BATCH_HEADER_BYTES {
+        let base = i64::from_be_bytes(records[at..at + 8].try_into().ok()?);
+        let len = usize::try_from(i32::from_be_bytes(
+            records[at + 8..at + 12].try_into().ok()?,
+        ))
+        .ok()?;
+        let delta = i32::from_be_bytes(records[at + 23..at + 27].try_into().ok()?);
+        last = Some(base + i64::from(delta));
+        at += 12 + len;
+    }
+    last
+}
+
+async fn decode_loop(
+    partition: i32,
+    mut next: i64,
+    end: Option<i64>,
+    mut raw: mpsc::Receiver<Bytes>,
+    out: mpsc::Sender<TailEvent>,
+) {
+    while let Some(mut bytes) = raw.recv().await {
+        let mut records = Vec::new();
+        while !bytes.is_empty() {
+            match RecordBatchDecoder::decode(&mut bytes) {
+                Ok(set) => records.extend(set.records.into_iter().filter(|r| {
+                    !r.control && r.offset >= next && end.is_none_or(|e| r.offset < e)
+                })),
+                Err(e) => {
+                    let error = Error::Protocol {
+                        addr: format!("partition {partition}"),
+                        reason: format!("undecodable record batch: {e}"),
+                    };
+                    let _ = out.send(TailEvent::Error { partition, error }).await;
+                    return;
+                }
+            }
+        }
+        if let Some(r) = records.last() {
+            next = r.offset + 1;
+        }
+        let reached = end.is_some_and(|e| next >= e);
+        if !records.is_empty()
+            && out
+                .send(TailEvent::Records { partition, records })
+                .await
+                .is_err()
+        {
+            return;
+        }
+        if reached {
+            let _ = out.send(TailEvent::End { partition }).await;
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::records::{
+        Compression, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+
+    fn batch(base: i64, n: i64) -> Vec<u8> {
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: base + i,
+                sequence: -1,
+                timestamp: 1,
+                key: None,
+                value: Some(Bytes::from_static(b"v")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = bytes::BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, records.iter(), &options).expect("encode");
+        buf.to_vec()
+    }
+
+    #[test]
+    fn partial_trailing_batches_are_cut_and_last_offsets_read() {
+        let mut data = batch(10, 3);
+        let whole = data.len();
+        data.extend_from_slice(&batch(13, 2)[..20]);
+        let cut = complete_batches(Bytes::from(data));
+        assert_eq!(cut.len(), whole);
+        assert_eq!(last_offset(&cut), Some(12));
+        assert_eq!(last_offset(&Bytes::new()), None);
+    }
+}
