@@ -1,7 +1,17 @@
 //! The command line: no subcommand starts a local broker (the console will open on it once it
-//! exists); `ktui broker` runs a broker from a `server.properties` file.
+//! exists); `ktui broker` runs a broker from a `server.properties` file; the other subcommands
+//! are scriptable Kafka tools (names and flags follow Kafka's own tools) that talk to any
+//! cluster through `crate::client`, printing a table or stable JSON (`-o json`).
 
 mod broker;
+mod brokers;
+mod connect;
+mod consume;
+mod groups;
+mod output;
+mod perf;
+mod produce;
+mod topics;
 
 use clap::{Parser, Subcommand};
 
@@ -17,12 +27,36 @@ pub struct Cli {
 enum Command {
     /// Run a Kafka-compatible broker (reads Kafka's server.properties keys).
     Broker(broker::BrokerArgs),
+    /// List, describe, create, delete and configure topics (like kafka-topics.sh).
+    Topics(topics::TopicsArgs),
+    /// Produce records from stdin or a file, one per line (like kafka-console-producer.sh).
+    Produce(produce::ProduceArgs),
+    /// Print records of a topic (like kafka-console-consumer.sh and kcat -C).
+    Consume(consume::ConsumeArgs),
+    /// Consumer groups: list, describe with lag, reset offsets, delete (like kafka-consumer-groups.sh).
+    Groups(groups::GroupsArgs),
+    /// The cluster's brokers: id, address, rack, controller.
+    Brokers(brokers::BrokersArgs),
+    /// Throughput and latency tests (like kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh).
+    Perf(perf::PerfArgs),
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A client subcommand's error is printed as one line on
+/// stderr, `ktui: error: ...`, and the process exits with status 1.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Some(Command::Broker(args)) => broker::run(args),
-        None => broker::run_local(),
+    let result = match cli.command {
+        Some(Command::Broker(args)) => return broker::run(args),
+        None => return broker::run_local(),
+        Some(Command::Topics(args)) => connect::block_on(topics::run(args)),
+        Some(Command::Produce(args)) => connect::block_on(produce::run(args)),
+        Some(Command::Consume(args)) => connect::block_on(consume::run(args)),
+        Some(Command::Groups(args)) => connect::block_on(groups::run(args)),
+        Some(Command::Brokers(args)) => connect::block_on(brokers::run(args)),
+        Some(Command::Perf(args)) => connect::block_on(perf::run(args)),
+    };
+    if let Err(e) = result {
+        eprintln!("ktui: error: {e:#}");
+        std::process::exit(1);
     }
+    Ok(())
 }

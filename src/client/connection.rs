@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
 };
@@ -289,8 +289,9 @@ async fn read_loop(
 ) {
     let reason = loop {
         match read_frame(&mut read_half).await {
-            Ok(Some(mut frame)) => {
-                let id = frame.get_i32();
+            Ok(Some(frame)) => {
+                // The header (correlation id first) stays in the frame for the caller to decode.
+                let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
                 let waiter = pending
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -356,7 +356,10 @@ fn to_record(r: ProducerRecord, offset: i64, timestamp: i64) -> Record {
         producer_epoch: -1,
         timestamp_type: TimestampType::Creation,
         offset,
-        sequence: -1,
+        // kafka-protocol starts a new batch where offset - sequence changes, and the batch's
+        // base sequence is the first record's: so sequence = offset - 1 gives one batch whose
+        // base sequence is -1 (no idempotence), as Kafka requires one batch per partition.
+        sequence: (offset as i32).wrapping_sub(1),
         timestamp,
         key: r.key,
         value: r.value,

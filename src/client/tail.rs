@@ -5,6 +5,7 @@
 //! next offset comes from the batch headers, without decompressing). With `stop_at_end` each
 //! partition stops at the log end offset it had when the tail started.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -69,6 +70,27 @@ pub async fn start(
     start_at: StartAt,
     stop_at_end: bool,
 ) -> Result<Tail> {
+    start_each(
+        cluster,
+        topic,
+        partitions,
+        start_at,
+        stop_at_end,
+        &BTreeMap::new(),
+    )
+    .await
+}
+
+/// As [`start`], but partitions in `offsets` start at the offset given there (a group's
+/// committed offsets), the others at `start_at`.
+pub async fn start_each(
+    cluster: &Arc<Cluster>,
+    topic: &str,
+    partitions: Option<Vec<i32>>,
+    start_at: StartAt,
+    stop_at_end: bool,
+    offsets: &BTreeMap<i32, i64>,
+) -> Result<Tail> {
     let all = admin::partitions_of(cluster, topic).await?;
     let chosen: Vec<TopicPartition> = match &partitions {
         None => all,
@@ -92,7 +114,11 @@ pub async fn start(
     };
     let (tx, rx) = mpsc::channel(CHUNKS_BUFFERED_MAX);
     for tp in &chosen {
-        let from = starts.get(tp).copied().unwrap_or(0);
+        let from = offsets
+            .get(&tp.1)
+            .or_else(|| starts.get(tp))
+            .copied()
+            .unwrap_or(0);
         let end = ends.as_ref().and_then(|e| e.get(tp)).map(|o| o.offset);
         spawn_partition(cluster.clone(), tp.clone(), from, end, tx.clone());
     }

@@ -1,0 +1,71 @@
+//! The flags every client subcommand takes (`--bootstrap`, `--command-config`, `--profile`,
+//! `-o`), turning them into a connected [`Cluster`], and the runtime the subcommands run on.
+//! Parsing of settings lives in `crate::config`.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::output::Format;
+use crate::client::Cluster;
+use crate::config::{ClientConfig, Sources};
+
+/// Where the cluster is and how to print.
+#[derive(Debug, Clone, Args)]
+pub(super) struct ConnectArgs {
+    /// Brokers to bootstrap from: HOST:PORT[,HOST:PORT...].
+    #[arg(
+        long = "bootstrap",
+        short = 'b',
+        visible_alias = "bootstrap-server",
+        global = true,
+        value_name = "HOST:PORT"
+    )]
+    pub(super) bootstrap: Option<String>,
+    /// A Kafka client.properties file (bootstrap.servers, security.protocol, sasl.*, ssl.*, ...).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(super) command_config: Option<PathBuf>,
+    /// A named cluster from ~/.config/ktui/config.toml (or $KTUI_CONFIG).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(super) profile: Option<String>,
+    /// Output: a table for people, or JSON for scripts (documented in the README).
+    #[arg(long = "output", short = 'o', value_enum, default_value_t = Format::Table, global = true)]
+    pub(super) output: Format,
+}
+
+impl ConnectArgs {
+    /// Resolves the settings and connects (bootstrap and metadata).
+    pub(super) async fn connect(&self) -> anyhow::Result<Arc<Cluster>> {
+        let config = ClientConfig::resolve(&Sources {
+            bootstrap: self.bootstrap.clone(),
+            command_config: self.command_config.clone(),
+            profile: self.profile.clone(),
+            profiles_file: None,
+        })?;
+        Ok(Cluster::connect(config).await?)
+    }
+}
+
+/// Runs a subcommand on a multi-threaded tokio runtime.
+pub(super) fn block_on<F>(future: F) -> anyhow::Result<()>
+where
+    F: Future<Output = anyhow::Result<()>>,
+{
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(future)
+}
+
+/// Logs go to stderr, quiet unless RUST_LOG asks.
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
