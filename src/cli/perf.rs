@@ -139,6 +139,9 @@ async fn produce_run(
     let mut progress = Progress::new();
     let start = Instant::now();
     for i in 0..count {
+        if let Some(rate) = rate {
+            throttle(&mut producer, start, i, rate).await?;
+        }
         if i % RECORDS_PER_CHECK == 0 {
             record_latencies(&mut latencies_us, producer.take_acks());
             progress.tick(|| {
@@ -147,9 +150,6 @@ async fn produce_run(
                     i as f64 / start.elapsed().as_secs_f64()
                 )
             });
-            if let Some(rate) = rate {
-                throttle(&mut producer, start, i, rate).await?;
-            }
         }
         let record = ProducerRecord {
             value: Some(payload.clone()),
@@ -178,9 +178,12 @@ async fn throttle(
     sent: u64,
     rate: f64,
 ) -> anyhow::Result<()> {
+    let due = start + Duration::from_secs_f64(sent as f64 / rate);
+    if Instant::now() >= due {
+        return Ok(());
+    }
     loop {
         producer.dispatch_lingering().await?;
-        let due = start + Duration::from_secs_f64(sent as f64 / rate);
         let now = Instant::now();
         if now >= due {
             return Ok(());

@@ -1,1 +1,11 @@
-//! CLI tests (being written).
+#![allow(unreachable_pub)]
+//! CLI tests: the real `ktui` binary against the workspace broker running in-process on a free
+//! loopback port, asserting exit codes and JSON output, and cross-checking with librdkafka.
+
+mod common;
+mod config_sources;
+mod errors;
+mod partitioner;
+mod perf;
+mod records;
+mod topics;
