@@ -22,6 +22,11 @@ const RECORDS_PER_CHECK: u64 = 1024;
 /// `perf consume` gives up after this long without a record, as Kafka's tool's --timeout.
 const CONSUME_IDLE_MAX: Duration = Duration::from_secs(10);
 const MB: f64 = 1024.0 * 1024.0;
+/// Largest `--record-size`: a record must fit a batch under Kafka's 1 MiB message.max.bytes
+/// default with room to spare, and the payload is held in memory.
+const RECORD_BYTES_MAX: usize = 100 * 1024 * 1024;
+/// Latency samples kept up front; more are added as they come.
+const LATENCY_SAMPLES_PREALLOCATED_MAX: usize = 10_000_000;
 
 /// Flags of `ktui perf`.
 #[derive(Debug, Args)]
@@ -128,6 +133,10 @@ async fn produce_run(
     rate: Option<f64>,
     options: ProduceOptions,
 ) -> anyhow::Result<ProduceReport> {
+    anyhow::ensure!(
+        size <= RECORD_BYTES_MAX,
+        "--record-size {size} is over {RECORD_BYTES_MAX} bytes; use a smaller record"
+    );
     let payload = Bytes::from(
         (0..size)
             .map(|_| fastrand::u8(b'A'..=b'Z'))
@@ -135,7 +144,9 @@ async fn produce_run(
     );
     let cluster = connect.connect().await?;
     let mut producer = Producer::new(cluster, topic, options).await?;
-    let mut latencies_us: Vec<u32> = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    let preallocated =
+        usize::try_from(count).map_or(0, |c| c.min(LATENCY_SAMPLES_PREALLOCATED_MAX));
+    let mut latencies_us: Vec<u32> = Vec::with_capacity(preallocated);
     let mut progress = Progress::new();
     let start = Instant::now();
     for i in 0..count {

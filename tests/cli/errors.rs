@@ -112,3 +112,39 @@ fn bad_flags_and_values_are_refused() {
         stderr(&no_cluster)
     );
 }
+
+#[test]
+fn a_broker_that_never_answers_times_out_naming_the_address() {
+    // The kernel completes connections to a listening socket nobody accepts from, so the
+    // client connects, sends ApiVersions and waits for an answer that never comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let props = dir.path().join("client.properties");
+    std::fs::write(
+        &props,
+        format!("bootstrap.servers={addr}\nrequest.timeout.ms=300\n"),
+    )
+    .expect("write");
+    let started = Instant::now();
+    let out = run_ktui(
+        &[
+            "topics",
+            "list",
+            "--command-config",
+            props.to_str().expect("utf8"),
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(
+        text.contains(&format!(
+            "no answer from {addr} to ApiVersions within 300 ms"
+        )),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    drop(silent);
+}
