@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{BrokerInfo, Cluster, Refusal, TopicInfo, TopicSpec};
 use crate::config::BrokerConfig;
+use crate::coordinator::{self, GroupCoordinator, GroupSettings, OffsetSettings, OFFSETS_TOPIC};
 use crate::replica::ReplicaManager;
 
 /// Why the broker could not start.
@@ -25,6 +26,8 @@ pub enum StartError {
     Metadata { dir: String, source: std::io::Error },
     #[error("opening the log of '{topic}': {message}")]
     Log { topic: String, message: String },
+    #[error("loading consumer groups from __consumer_offsets: {0}")]
+    Groups(String),
 }
 
 /// Shared state every request handler sees.
@@ -33,6 +36,7 @@ pub struct Broker {
     pub config: BrokerConfig,
     pub cluster: Cluster,
     pub replicas: ReplicaManager,
+    pub groups: GroupCoordinator,
 }
 
 impl Broker {
@@ -51,10 +55,12 @@ impl Broker {
             source,
         })?;
         let replicas = ReplicaManager::new(&dir, config.node_id);
+        let groups = GroupCoordinator::new(group_settings(&config), offset_settings(&config));
         let broker = Broker {
             config,
             cluster,
             replicas,
+            groups,
         };
         let topics: Vec<(String, TopicInfo)> = broker
             .cluster
@@ -65,8 +71,68 @@ impl Broker {
                 message: r.message,
             })?;
         }
+        if let Some((_, offsets)) = topics.iter().find(|(n, _)| n == OFFSETS_TOPIC) {
+            let partitions = i32::try_from(offsets.partitions.len()).unwrap_or(i32::MAX);
+            let loaded = broker
+                .groups
+                .load(&broker.replicas, partitions)
+                .map_err(StartError::Groups)?;
+            tracing::info!(groups = loaded, "consumer groups loaded");
+        }
         tracing::info!(topics = topics.len(), dir = %dir.display(), "broker state loaded");
         Ok(Arc::new(broker))
+    }
+
+    /// Creates `__consumer_offsets` on first use, as Kafka does on the first FindCoordinator:
+    /// compacted, `offsets.topic.num.partitions` partitions, and a replication factor of
+    /// `offsets.topic.replication.factor` but no more than the brokers there are.
+    pub fn ensure_offsets_topic(&self) -> Result<(), Refusal> {
+        if self.groups.partitions() > 0 {
+            return Ok(());
+        }
+        let existing = self.cluster.read(|i| {
+            i.topics
+                .get(OFFSETS_TOPIC)
+                .map(|t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX))
+        });
+        let partitions = match existing {
+            Some(n) => n,
+            None => {
+                let brokers = self.cluster.read(|i| i.brokers.len()).max(1);
+                let rf = self
+                    .config
+                    .offsets_topic_replication_factor
+                    .min(i16::try_from(brokers).unwrap_or(i16::MAX));
+                let configs = [
+                    ("cleanup.policy", "compact".to_string()),
+                    ("compression.type", "producer".to_string()),
+                    (
+                        "segment.bytes",
+                        self.config.offsets_topic_segment_bytes.to_string(),
+                    ),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                let spec = TopicSpec {
+                    name: OFFSETS_TOPIC.to_string(),
+                    partitions: self.config.offsets_topic_num_partitions,
+                    replication_factor: rf,
+                    assignments: Vec::new(),
+                    configs,
+                    internal: true,
+                };
+                match self.create_topic(&spec) {
+                    Ok(info) => i32::try_from(info.partitions.len()).unwrap_or(i32::MAX),
+                    Err(r) if r.error == kafka_protocol::ResponseError::TopicAlreadyExists => {
+                        self.config.offsets_topic_num_partitions
+                    }
+                    Err(r) => return Err(r),
+                }
+            }
+        };
+        self.groups.set_partitions(partitions);
+        Ok(())
     }
 
     /// Creates a topic (metadata first, then its logs).
@@ -186,11 +252,27 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
             .flush_scheduler_interval_ms
             .clamp(1, 86_400_000),
     );
+    let offsets_every = Duration::from_millis(
+        broker
+            .config
+            .offsets_retention_check_interval_ms
+            .clamp(1, 86_400_000),
+    );
     let mut retention = tokio::time::interval(retention_every);
     let mut flush = tokio::time::interval(flush_every);
+    let mut groups = tokio::time::interval(Duration::from_millis(coordinator::TICK_MS));
+    groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut offsets = tokio::time::interval(offsets_every);
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
+            _ = groups.tick() => broker.groups.tick(&broker.replicas),
+            _ = offsets.tick() => {
+                let expired = broker.groups.expire_offsets(&broker.replicas, now_ms());
+                if expired > 0 {
+                    tracing::info!(expired, "committed offsets expired");
+                }
+            }
             _ = retention.tick() => {
                 let b = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || b.replicas.apply_retention(now_ms())).await;
@@ -200,6 +282,22 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
                 let _ = tokio::task::spawn_blocking(move || b.replicas.flush(now_ms(), false)).await;
             }
         }
+    }
+}
+
+fn group_settings(config: &BrokerConfig) -> GroupSettings {
+    GroupSettings {
+        min_session_timeout_ms: config.group_min_session_timeout_ms,
+        max_session_timeout_ms: config.group_max_session_timeout_ms,
+        max_size: config.group_max_size,
+        initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+    }
+}
+
+fn offset_settings(config: &BrokerConfig) -> OffsetSettings {
+    OffsetSettings {
+        retention_ms: config.offsets_retention_ms,
+        metadata_max_bytes: config.offset_metadata_max_bytes,
     }
 }
 

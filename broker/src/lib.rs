@@ -10,6 +10,7 @@
 //! - `cluster`: brokers, topics, partitions (replicas, leader, epoch, ISR), persisted.
 //! - `replica` and `partition`: the partitions hosted here and the checks on what they store.
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
+//! - `coordinator`: consumer groups and committed offsets, kept in `__consumer_offsets`.
 //!
 //! Start one with [`RunningBroker::start`] and stop it with [`RunningBroker::shutdown`].
 
@@ -18,6 +19,7 @@ pub mod api;
 mod broker;
 pub mod cluster;
 pub mod config;
+pub mod coordinator;
 pub mod error;
 pub mod limits;
 pub mod log;

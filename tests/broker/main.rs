@@ -5,6 +5,8 @@
 mod clients;
 mod common;
 mod configs;
+mod group_protocol;
+mod groups;
 mod malformed;
 mod offsets;
 mod produce_consume;

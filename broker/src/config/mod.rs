@@ -68,6 +68,15 @@ pub struct BrokerConfig {
     pub socket_request_max_bytes: usize,
     pub max_connections: usize,
     pub offsets_topic_num_partitions: i32,
+    pub offsets_topic_replication_factor: i16,
+    pub offsets_topic_segment_bytes: i32,
+    pub offsets_retention_ms: i64,
+    pub offsets_retention_check_interval_ms: u64,
+    pub offset_metadata_max_bytes: usize,
+    pub group_min_session_timeout_ms: i32,
+    pub group_max_session_timeout_ms: i32,
+    pub group_initial_rebalance_delay_ms: i32,
+    pub group_max_size: usize,
 }
 
 impl BrokerConfig {
@@ -120,6 +129,15 @@ impl BrokerConfig {
             socket_request_max_bytes: crate::limits::FRAME_BYTES_MAX_DEFAULT,
             max_connections: crate::limits::CONNECTIONS_MAX_DEFAULT,
             offsets_topic_num_partitions: 50,
+            offsets_topic_replication_factor: 3,
+            offsets_topic_segment_bytes: 104_857_600,
+            offsets_retention_ms: 10_080 * 60_000,
+            offsets_retention_check_interval_ms: 600_000,
+            offset_metadata_max_bytes: 4096,
+            group_min_session_timeout_ms: 6000,
+            group_max_session_timeout_ms: 1_800_000,
+            group_initial_rebalance_delay_ms: 3000,
+            group_max_size: i32::MAX as usize,
         };
         config.node_id = match config
             .values
@@ -152,6 +170,18 @@ impl BrokerConfig {
             .num::<usize>("max.connections")?
             .min(crate::limits::CONNECTIONS_MAX_DEFAULT);
         config.offsets_topic_num_partitions = config.num("offsets.topic.num.partitions")?;
+        config.offsets_topic_replication_factor = config.num("offsets.topic.replication.factor")?;
+        config.offsets_topic_segment_bytes = config.num("offsets.topic.segment.bytes")?;
+        config.offsets_retention_ms = config
+            .num::<i64>("offsets.retention.minutes")?
+            .saturating_mul(60_000);
+        config.offsets_retention_check_interval_ms =
+            config.num("offsets.retention.check.interval.ms")?;
+        config.offset_metadata_max_bytes = config.num("offset.metadata.max.bytes")?;
+        config.group_min_session_timeout_ms = config.num("group.min.session.timeout.ms")?;
+        config.group_max_session_timeout_ms = config.num("group.max.session.timeout.ms")?;
+        config.group_initial_rebalance_delay_ms = config.num("group.initial.rebalance.delay.ms")?;
+        config.group_max_size = config.num("group.max.size")?;
         config.validate()?;
         Ok(config)
     }
@@ -171,6 +201,15 @@ impl BrokerConfig {
         }
         if self.default_replication_factor < 1 {
             return bad("default.replication.factor", "must be at least 1");
+        }
+        if self.offsets_topic_num_partitions < 1 {
+            return bad("offsets.topic.num.partitions", "must be at least 1");
+        }
+        if self.offsets_topic_replication_factor < 1 {
+            return bad("offsets.topic.replication.factor", "must be at least 1");
+        }
+        if self.group_max_size < 1 {
+            return bad("group.max.size", "must be at least 1");
         }
         if self.socket_request_max_bytes < crate::limits::REQUEST_HEADER_BYTES_MIN {
             return bad("socket.request.max.bytes", "too small to hold a request");

@@ -179,6 +179,66 @@ pub static ROUTES: &[Route] = &[
         1,
         api::describe_cluster::handle
     ),
+    route!(
+        FindCoordinator,
+        FindCoordinatorRequest,
+        0,
+        0,
+        6,
+        api::groups::find_coordinator
+    ),
+    route!(JoinGroup, JoinGroupRequest, 0, 0, 9, api::groups::join),
+    route!(SyncGroup, SyncGroupRequest, 0, 0, 5, api::groups::sync),
+    route!(Heartbeat, HeartbeatRequest, 0, 0, 4, api::groups::heartbeat),
+    route!(LeaveGroup, LeaveGroupRequest, 0, 0, 5, api::groups::leave),
+    route!(
+        OffsetCommit,
+        OffsetCommitRequest,
+        2,
+        2,
+        9,
+        api::offsets::commit
+    ),
+    route!(
+        OffsetFetch,
+        OffsetFetchRequest,
+        1,
+        1,
+        9,
+        api::offsets::fetch
+    ),
+    route!(
+        OffsetDelete,
+        OffsetDeleteRequest,
+        0,
+        0,
+        0,
+        api::offsets::delete
+    ),
+    route!(
+        ListGroups,
+        ListGroupsRequest,
+        0,
+        0,
+        5,
+        api::group_admin::list
+    ),
+    route!(
+        DescribeGroups,
+        DescribeGroupsRequest,
+        0,
+        0,
+        6,
+        api::group_admin::describe
+    ),
+    route!(
+        DeleteGroups,
+        DeleteGroupsRequest,
+        0,
+        0,
+        2,
+        api::group_admin::delete
+    ),
 ];
 
 /// The route for an API key, if we serve it.

@@ -1,0 +1,126 @@
+//! ListGroups (with the states and types filters), DescribeGroups and DeleteGroups.
+
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::*;
+use kafka_protocol::ResponseError;
+
+use super::str_bytes;
+use crate::coordinator::GroupState;
+use crate::error::Result;
+use crate::server::dispatch::RequestContext;
+use crate::Broker;
+
+/// DescribeGroups v6 reports an unknown group as GROUP_ID_NOT_FOUND instead of "Dead".
+const GROUP_NOT_FOUND_VERSION: i16 = 6;
+/// Kafka's "authorized operations not requested" marker.
+const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
+/// READ, DELETE and DESCRIBE (AclOperation 3, 6, 8): everything, as no authorizer runs.
+const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
+/// The group type of every group here (ListGroups v5).
+const CLASSIC: &str = "classic";
+
+pub async fn list(
+    broker: &Broker,
+    _ctx: &RequestContext,
+    request: ListGroupsRequest,
+) -> Result<ListGroupsResponse> {
+    let states: Vec<String> = request
+        .states_filter
+        .iter()
+        .map(|s| s.to_lowercase())
+        .collect();
+    let types: Vec<String> = request
+        .types_filter
+        .iter()
+        .map(|s| s.to_lowercase())
+        .collect();
+    let classic_wanted = types.is_empty() || types.iter().any(|t| t == CLASSIC);
+    let groups = broker
+        .groups
+        .list()
+        .into_iter()
+        .filter(|_| classic_wanted)
+        .filter(|g| states.is_empty() || states.contains(&g.state.name().to_lowercase()))
+        .map(|g| {
+            ListedGroup::default()
+                .with_group_id(GroupId(str_bytes(g.group_id)))
+                .with_protocol_type(str_bytes(g.protocol_type))
+                .with_group_state(str_bytes(g.state.name()))
+                .with_group_type(str_bytes(CLASSIC))
+        })
+        .collect();
+    Ok(ListGroupsResponse::default().with_groups(groups))
+}
+
+pub async fn describe(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: DescribeGroupsRequest,
+) -> Result<DescribeGroupsResponse> {
+    let operations = if request.include_authorized_operations {
+        GROUP_OPERATIONS
+    } else {
+        AUTHORIZED_OPERATIONS_OMITTED
+    };
+    let groups = request
+        .groups
+        .iter()
+        .map(|id| {
+            let described = DescribedGroup::default()
+                .with_group_id(id.clone())
+                .with_authorized_operations(operations);
+            match broker.groups.describe(id) {
+                Some(d) => described
+                    .with_group_state(str_bytes(d.state.name()))
+                    .with_protocol_type(str_bytes(d.protocol_type))
+                    .with_protocol_data(str_bytes(d.protocol))
+                    .with_members(
+                        d.members
+                            .into_iter()
+                            .map(|m| {
+                                let mut member = DescribedGroupMember::default()
+                                    .with_member_id(str_bytes(m.member_id))
+                                    .with_client_id(str_bytes(m.client_id))
+                                    .with_client_host(str_bytes(m.client_host))
+                                    .with_member_metadata(m.metadata)
+                                    .with_member_assignment(m.assignment);
+                                if ctx.version >= 4 {
+                                    member.group_instance_id = m.instance_id.map(str_bytes);
+                                }
+                                member
+                            })
+                            .collect(),
+                    ),
+                None if ctx.version >= GROUP_NOT_FOUND_VERSION => described
+                    .with_error_code(ResponseError::GroupIdNotFound.code())
+                    .with_error_message(Some(str_bytes(format!(
+                        "Group {} not found.",
+                        id.as_str()
+                    ))))
+                    .with_group_state(str_bytes(GroupState::Dead.name())),
+                None => described.with_group_state(str_bytes(GroupState::Dead.name())),
+            }
+        })
+        .collect();
+    Ok(DescribeGroupsResponse::default().with_groups(groups))
+}
+
+pub async fn delete(
+    broker: &Broker,
+    _ctx: &RequestContext,
+    request: DeleteGroupsRequest,
+) -> Result<DeleteGroupsResponse> {
+    let results = request
+        .groups_names
+        .iter()
+        .map(|id| {
+            let error = broker.groups.delete(&broker.replicas, id);
+            DeletableGroupResult::default()
+                .with_group_id(id.clone())
+                .with_error_code(error.map_or(0, |e| e.code()))
+        })
+        .collect();
+    Ok(DeleteGroupsResponse::default().with_results(results))
+}

@@ -1,0 +1,160 @@
+//! The coordinator over an in-memory `__consumer_offsets`: what it writes is what it loads,
+//! deletions are tombstones, and offsets of empty groups expire after the retention time.
+
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+
+use super::records::OffsetValue;
+use super::*;
+
+#[derive(Default)]
+struct MemoryLog {
+    partitions: Mutex<HashMap<i32, Vec<KeyValue>>>,
+}
+
+impl RecordLog for MemoryLog {
+    fn append(&self, partition: i32, records: Vec<KeyValue>) -> Result<(), ResponseError> {
+        let mut map = self.partitions.lock().expect("lock");
+        map.entry(partition).or_default().extend(records);
+        Ok(())
+    }
+
+    fn read_all(&self, partition: i32) -> Result<Vec<KeyValue>, String> {
+        let map = self.partitions.lock().expect("lock");
+        Ok(map.get(&partition).cloned().unwrap_or_default())
+    }
+}
+
+fn coordinator(retention_ms: i64) -> GroupCoordinator {
+    let c = GroupCoordinator::new(
+        GroupSettings {
+            min_session_timeout_ms: 1,
+            max_session_timeout_ms: 600_000,
+            max_size: 100,
+            initial_rebalance_delay_ms: 0,
+        },
+        OffsetSettings {
+            retention_ms,
+            metadata_max_bytes: 8,
+        },
+    );
+    c.set_partitions(5);
+    c
+}
+
+fn simple() -> CommitFrom {
+    CommitFrom {
+        member_id: String::new(),
+        instance_id: None,
+        generation: -1,
+    }
+}
+
+fn offset(topic: &str, partition: i32, at: i64, when: i64) -> OffsetCommit {
+    OffsetCommit {
+        topic: topic.into(),
+        partition,
+        value: OffsetValue {
+            offset: at,
+            leader_epoch: -1,
+            metadata: "m".into(),
+            commit_timestamp: when,
+            expire_timestamp: None,
+        },
+    }
+}
+
+#[test]
+fn what_is_written_is_loaded_and_deleted_groups_stay_deleted() {
+    let log = MemoryLog::default();
+    let c = coordinator(60_000);
+    let answers = c
+        .commit(
+            &log,
+            "kept",
+            &simple(),
+            vec![offset("t", 0, 5, 0), offset("t", 1, 7, 0)],
+        )
+        .expect("commit");
+    assert_eq!(answers, vec![None, None]);
+    c.commit(&log, "kept", &simple(), vec![offset("t", 0, 9, 0)])
+        .expect("commit");
+    c.commit(&log, "gone", &simple(), vec![offset("t", 0, 1, 0)])
+        .expect("commit");
+    assert_eq!(c.delete(&log, "gone"), None);
+    let request = JoinRequest {
+        group_id: "live".into(),
+        member_id: String::new(),
+        instance_id: None,
+        client_id: "c".into(),
+        client_host: "/127.0.0.1".into(),
+        session_timeout_ms: 10_000,
+        rebalance_timeout_ms: 10_000,
+        protocol_type: "consumer".into(),
+        protocols: vec![("range".into(), Bytes::from_static(b"sub"))],
+        require_known_member_id: false,
+    };
+    let joined = match c.join(&log, &request) {
+        Reply::Ready(r) => r,
+        Reply::Wait(mut rx) => rx.try_recv().expect("answered"),
+    };
+    let _ = c.sync(
+        &log,
+        "live",
+        &joined.member_id,
+        None,
+        1,
+        None,
+        None,
+        vec![(joined.member_id.clone(), Bytes::from_static(b"asg"))],
+    );
+
+    let loaded = coordinator(60_000);
+    assert_eq!(loaded.load(&log, 5), Ok(2));
+    let rows = loaded.fetch_offsets("kept", None);
+    let got: Vec<(String, i32, i64)> = rows
+        .into_iter()
+        .map(|(t, p, v)| (t, p, v.expect("committed").offset))
+        .collect();
+    assert_eq!(got, vec![("t".into(), 0, 9), ("t".into(), 1, 7)]);
+    assert!(loaded.describe("gone").is_none());
+    let live = loaded.describe("live").expect("live group");
+    assert_eq!(live.state, GroupState::Stable);
+    assert_eq!(live.members[0].assignment, Bytes::from_static(b"asg"));
+}
+
+#[test]
+fn offsets_of_an_empty_group_expire_after_retention() {
+    let log = MemoryLog::default();
+    let c = coordinator(1000);
+    let now = crate::now_ms();
+    c.commit(&log, "old", &simple(), vec![offset("t", 0, 5, now - 5000)])
+        .expect("commit");
+    c.commit(&log, "new", &simple(), vec![offset("t", 0, 5, now)])
+        .expect("commit");
+    assert_eq!(c.expire_offsets(&log, now), 1);
+    assert!(
+        c.describe("old").is_none(),
+        "the group went with its offsets"
+    );
+    assert!(c.describe("new").is_some());
+    let reloaded = coordinator(1000);
+    assert_eq!(reloaded.load(&log, 5), Ok(1));
+}
+
+#[test]
+fn long_metadata_is_refused_per_partition() {
+    let log = MemoryLog::default();
+    let c = coordinator(1000);
+    let mut long = offset("t", 1, 1, 0);
+    long.value.metadata = "x".repeat(9);
+    let answers = c
+        .commit(&log, "g", &simple(), vec![offset("t", 0, 1, 0), long])
+        .expect("commit");
+    assert_eq!(
+        answers,
+        vec![None, Some(ResponseError::OffsetMetadataTooLarge)]
+    );
+}
