@@ -94,17 +94,19 @@ async fn kcat_lists_produces_and_consumes() {
 }
 
 fn python_clients(python: &str, tag: &str) {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/python_clients.py"
-    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let broker = rt.block_on(TestBroker::start());
-    let mut cmd = Command::new(python);
-    cmd.args([script, &broker.bootstrap(), tag]);
-    let out = run(cmd, None);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(" passed, 0 failed"), "{text}");
+    let broker = rt.block_on(TestBroker::start_configured(&[(
+        "group.initial.rebalance.delay.ms",
+        "0",
+    )]));
+    for script in ["python_clients.py", "python_groups.py"] {
+        let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+        let mut cmd = Command::new(python);
+        cmd.args([&path, &broker.bootstrap(), tag]);
+        let out = run(cmd, None);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(" passed, 0 failed"), "{script}: {text}");
+    }
     rt.block_on(broker.stop());
 }
 
