@@ -471,3 +471,81 @@ async fn a_member_that_stops_heartbeating_is_expired_and_its_partitions_handed_o
     drop(consumer);
     broker.stop().await;
 }
+
+/// Reads a Kafka string (int16 length, bytes) at `at`.
+fn kafka_str(b: &[u8], at: &mut usize) -> String {
+    let len = i16::from_be_bytes([b[*at], b[*at + 1]]) as usize;
+    let s = String::from_utf8(b[*at + 2..*at + 2 + len].to_vec()).expect("utf8");
+    *at += 2 + len;
+    s
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offsets_topic_is_internal_and_holds_kafkas_record_schemas() {
+    let broker = TestBroker::start_configured(FAST_GROUPS).await;
+    let b = broker.bootstrap();
+    common::create_topic(&b, "tracked", 1, &[]).await;
+    produce_spread(&b, "tracked", 1, 10).await;
+    let b1 = b.clone();
+    tokio::task::spawn_blocking(move || {
+        let c = group_consumer(&b1, "burrow-sees-me", &[]);
+        c.subscribe(&["tracked"]).expect("subscribe");
+        consume_n(&c, 10);
+        c.commit_consumer_state(CommitMode::Sync).expect("commit");
+    })
+    .await
+    .expect("consumer");
+
+    // A client reading __consumer_offsets as Burrow does finds an offset commit key (v1) and a
+    // group metadata key (v2) for the group, with the committed offset in a v3 value.
+    let md = common::consumer(&b)
+        .fetch_metadata(Some("__consumer_offsets"), DEADLINE)
+        .expect("metadata");
+    let partitions = md.topics()[0].partitions().len() as i32;
+    assert_eq!(partitions, 5, "offsets.topic.num.partitions");
+    let records = common::consume(&b, "__consumer_offsets", partitions, Offset::Beginning, 2);
+    let mut found_offset = false;
+    let mut found_group = false;
+    for r in &records {
+        let key = r.key.as_ref().expect("keyed");
+        let mut at = 2;
+        match i16::from_be_bytes([key[0], key[1]]) {
+            1 => {
+                assert_eq!(kafka_str(key, &mut at), "burrow-sees-me");
+                assert_eq!(kafka_str(key, &mut at), "tracked");
+                let value = r.value.as_ref().expect("value");
+                assert_eq!(&value[..2], &[0, 3], "OffsetCommitValue v3");
+                let offset = i64::from_be_bytes(value[2..10].try_into().expect("offset"));
+                assert_eq!(offset, 10);
+                found_offset = true;
+            }
+            2 => {
+                assert_eq!(kafka_str(key, &mut at), "burrow-sees-me");
+                let value = r.value.as_ref().expect("value");
+                assert_eq!(&value[..2], &[0, 3], "GroupMetadataValue v3");
+                let mut at = 2;
+                assert_eq!(kafka_str(value, &mut at), "consumer");
+                found_group = true;
+            }
+            other => panic!("unexpected key version {other}"),
+        }
+    }
+    assert!(found_offset && found_group, "{records:?}");
+
+    // Internal: flagged so in metadata, and clients may not write to it.
+    let all = common::consumer(&b)
+        .fetch_metadata(None, DEADLINE)
+        .expect("metadata");
+    assert!(all.topics().iter().any(|t| t.name() == "__consumer_offsets"));
+    let producer = common::producer(&b, &[("message.timeout.ms", "5000")]);
+    let refused = producer
+        .send(
+            FutureRecord::<(), _>::to("__consumer_offsets")
+                .partition(0)
+                .payload("forged"),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(refused.is_err(), "a client wrote to __consumer_offsets");
+    broker.stop().await;
+}
