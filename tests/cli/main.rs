@@ -5,6 +5,7 @@
 mod common;
 mod config_sources;
 mod errors;
+mod groups;
 mod partitioner;
 mod perf;
 mod records;
