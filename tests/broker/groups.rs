@@ -536,7 +536,10 @@ async fn offsets_topic_is_internal_and_holds_kafkas_record_schemas() {
     let all = common::consumer(&b)
         .fetch_metadata(None, DEADLINE)
         .expect("metadata");
-    assert!(all.topics().iter().any(|t| t.name() == "__consumer_offsets"));
+    assert!(all
+        .topics()
+        .iter()
+        .any(|t| t.name() == "__consumer_offsets"));
     let producer = common::producer(&b, &[("message.timeout.ms", "5000")]);
     let refused = producer
         .send(
