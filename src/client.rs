@@ -2,7 +2,8 @@
 //!
 //! - `connection`: one broker: framing, correlation ids, pipelining, timeouts, transport.
 //! - `versions`: ApiVersions negotiation: the highest version both sides speak.
-//! - `sasl`: the authentication step after ApiVersions (PLAIN; SCRAM designed for).
+//! - `sasl`: the authentication step after ApiVersions (PLAIN, SCRAM-SHA-256/512).
+//! - `scram`: the SCRAM exchange's messages and proofs.
 //! - `cluster`: bootstrap, metadata cache, leader and coordinator routing, retries.
 //! - `admin`: topics, configs, partition offsets.
 //! - `groups`: consumer groups: list, describe, committed offsets, delete, commit.
@@ -19,7 +20,10 @@ pub mod lag;
 pub mod partitioner;
 pub mod produce;
 pub mod sasl;
+pub mod scram;
 pub mod tail;
+#[cfg(test)]
+mod test_server;
 pub mod versions;
 
 pub use cluster::Cluster;

@@ -1,15 +1,15 @@
 //! The authentication step of a connection, run right after ApiVersions when
 //! `security.protocol` is SASL_PLAINTEXT or SASL_SSL: SaslHandshake names the mechanism, then
 //! SaslAuthenticate carries the exchange (KIP-152). PLAIN is one message; SCRAM-SHA-256/512
-//! (RFC 5802, two round trips) is designed to slot in as another [`Mechanism`] but is not
-//! written yet. The workspace broker serves no SASL yet, so this path is untested against a
-//! broker; its message building is unit-tested.
+//! ([`super::scram`]) is two round trips. The workspace broker serves no SASL yet, so this is
+//! tested against a stand-in server in this module's tests, not against Kafka.
 
 use bytes::Bytes;
 use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
 use kafka_protocol::protocol::StrBytes;
 
 use super::connection::Connection;
+use super::scram::{ScramClient, ScramHash};
 use crate::config::{ClientConfig, SaslSettings};
 use crate::error::{Error, Result};
 
@@ -17,18 +17,26 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mechanism {
     Plain,
+    Scram(ScramHash),
 }
 
 impl Mechanism {
     fn parse(name: &str) -> Result<Self> {
         match name {
             "PLAIN" | "" => Ok(Mechanism::Plain),
-            "SCRAM-SHA-256" | "SCRAM-SHA-512" => Err(Error::Config(format!(
-                "sasl.mechanism '{name}' is not implemented in ktui yet; PLAIN is"
-            ))),
+            "SCRAM-SHA-256" => Ok(Mechanism::Scram(ScramHash::Sha256)),
+            "SCRAM-SHA-512" => Ok(Mechanism::Scram(ScramHash::Sha512)),
             other => Err(Error::Config(format!(
                 "sasl.mechanism '{other}' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"
             ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Scram(ScramHash::Sha256) => "SCRAM-SHA-256",
+            Mechanism::Scram(ScramHash::Sha512) => "SCRAM-SHA-512",
         }
     }
 }
@@ -41,13 +49,14 @@ pub async fn authenticate(conn: &Connection, config: &ClientConfig) -> Result<()
     let sasl = &config.security.sasl;
     let mechanism = Mechanism::parse(&sasl.mechanism)?;
     let handshake =
-        SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN"));
+        SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism.name()));
     let response = conn.send(&handshake).await?;
     if response.error_code != 0 {
         let offered: Vec<_> = response.mechanisms.iter().map(|m| m.to_string()).collect();
         return Err(Error::kafka(
             format!(
-                "SASL handshake with {} (it offers {})",
+                "SASL handshake for {} with {} (it offers {})",
+                mechanism.name(),
                 conn.addr(),
                 offered.join(", ")
             ),
@@ -55,9 +64,24 @@ pub async fn authenticate(conn: &Connection, config: &ClientConfig) -> Result<()
             None,
         ));
     }
-    let auth_bytes = match mechanism {
-        Mechanism::Plain => plain_message(sasl),
-    };
+    match mechanism {
+        Mechanism::Plain => {
+            let _ = exchange(conn, sasl, plain_message(sasl)).await?;
+        }
+        Mechanism::Scram(hash) => {
+            let mut scram = ScramClient::new(hash, &sasl.username, &sasl.password);
+            let server_first = exchange(conn, sasl, Bytes::from(scram.client_first())).await?;
+            let server_first = String::from_utf8_lossy(&server_first).into_owned();
+            let last = Bytes::from(scram.client_final(&server_first)?);
+            let server_final = exchange(conn, sasl, last).await?;
+            scram.verify_server_final(&String::from_utf8_lossy(&server_final))?;
+        }
+    }
+    Ok(())
+}
+
+/// One SaslAuthenticate round trip: our bytes out, the server's bytes back.
+async fn exchange(conn: &Connection, sasl: &SaslSettings, auth_bytes: Bytes) -> Result<Bytes> {
     let request = SaslAuthenticateRequest::default().with_auth_bytes(auth_bytes);
     let response = conn.send(&request).await?;
     if response.error_code != 0 {
@@ -71,7 +95,7 @@ pub async fn authenticate(conn: &Connection, config: &ClientConfig) -> Result<()
             response.error_message.as_deref(),
         ));
     }
-    Ok(())
+    Ok(response.auth_bytes)
 }
 
 /// RFC 4616: authorization id (empty), NUL, user name, NUL, password.
@@ -89,14 +113,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_is_nul_separated_and_scram_is_refused_clearly() {
+    fn plain_is_nul_separated_and_mechanisms_are_named() {
         let sasl = SaslSettings {
             mechanism: "PLAIN".into(),
             username: "alice".into(),
             password: "pw".into(),
         };
         assert_eq!(&plain_message(&sasl)[..], b"\0alice\0pw");
-        let e = Mechanism::parse("SCRAM-SHA-512").expect_err("not yet");
-        assert!(e.to_string().contains("not implemented"));
+        assert_eq!(
+            Mechanism::parse("SCRAM-SHA-512").expect("scram").name(),
+            "SCRAM-SHA-512"
+        );
+        assert!(Mechanism::parse("GSSAPI").is_err());
+    }
+
+    fn sasl_config(addr: &str, mechanism: &str, password: &str) -> ClientConfig {
+        let props: Vec<(String, String)> = [
+            ("bootstrap.servers", addr),
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", mechanism),
+            ("sasl.username", "alice"),
+            ("sasl.password", password),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        ClientConfig::from_properties(&props).expect("config")
+    }
+
+    #[tokio::test]
+    async fn every_mechanism_authenticates_and_a_wrong_password_is_named() {
+        let addr = super::super::test_server::start("alice", "secret").await;
+        for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+            let config = sasl_config(&addr, mechanism, "secret");
+            let conn = Connection::open(&addr, &config).await.expect(mechanism);
+            let metadata = kafka_protocol::messages::MetadataRequest::default();
+            conn.send(&metadata)
+                .await
+                .expect("a request after authentication");
+            let wrong = sasl_config(&addr, mechanism, "guess");
+            let e = Connection::open(&addr, &wrong)
+                .await
+                .err()
+                .expect("refused");
+            let text = e.to_string();
+            assert!(
+                text.contains("SASL_AUTHENTICATION_FAILED (58)") && text.contains("'alice'"),
+                "{mechanism}: {text}"
+            );
+        }
     }
 }

@@ -1,0 +1,159 @@
+//! Test only: a stand-in Kafka server that speaks just enough (ApiVersions, SaslHandshake,
+//! SaslAuthenticate with PLAIN and SCRAM's server side, an empty Metadata) to test the client's
+//! authentication step, because the workspace broker serves no SASL yet. Framing and headers
+//! come from the broker's `wire` module, so only the SASL logic is written here.
+
+use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsResponse, MetadataResponse, ResponseKind, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+use ktui_broker::wire::header::{decode_request_header, encode_response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::scram::ScramHash;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const SALT: &[u8] = b"stand-in salt";
+const ITERATIONS: u32 = 4096;
+
+/// Starts the server on a free loopback port; returns its address.
+pub(crate) async fn start(user: &'static str, password: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve(stream, user, password));
+        }
+    });
+    addr
+}
+
+#[derive(Default)]
+struct Session {
+    mechanism: String,
+    /// SCRAM after client-first: the bare client-first message and our server-first.
+    scram: Option<(String, String)>,
+}
+
+async fn serve(mut stream: TcpStream, user: &str, password: &str) {
+    let mut session = Session::default();
+    loop {
+        let mut prefix = [0u8; 4];
+        if stream.read_exact(&mut prefix).await.is_err() {
+            return;
+        }
+        let mut frame = BytesMut::zeroed(u32::from_be_bytes(prefix) as usize);
+        if stream.read_exact(&mut frame).await.is_err() {
+            return;
+        }
+        let mut frame = frame.freeze();
+        let (key, header) = decode_request_header(&mut frame).expect("header");
+        let version = header.request_api_version;
+        let body = match key {
+            ApiKey::ApiVersions => ResponseKind::ApiVersions(versions()),
+            ApiKey::SaslHandshake => {
+                let request = SaslHandshakeRequest::decode(&mut frame, version).expect("handshake");
+                session.mechanism = request.mechanism.to_string();
+                ResponseKind::SaslHandshake(handshake(&session.mechanism))
+            }
+            ApiKey::SaslAuthenticate => {
+                let request = SaslAuthenticateRequest::decode(&mut frame, version).expect("auth");
+                let answer = authenticate(&mut session, &request.auth_bytes, user, password);
+                ResponseKind::SaslAuthenticate(answer)
+            }
+            _ => ResponseKind::Metadata(MetadataResponse::default()),
+        };
+        let out = encode_response(key, version, header.correlation_id, &body).expect("encode");
+        if stream.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn versions() -> ApiVersionsResponse {
+    let entry = |key: ApiKey, max: i16| {
+        ApiVersion::default()
+            .with_api_key(key as i16)
+            .with_min_version(0)
+            .with_max_version(max)
+    };
+    ApiVersionsResponse::default().with_api_keys(vec![
+        entry(ApiKey::ApiVersions, 3),
+        entry(ApiKey::SaslHandshake, 1),
+        entry(ApiKey::SaslAuthenticate, 2),
+        entry(ApiKey::Metadata, 12),
+    ])
+}
+
+fn handshake(mechanism: &str) -> SaslHandshakeResponse {
+    let offered = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+    SaslHandshakeResponse::default()
+        .with_error_code(if offered.contains(&mechanism) { 0 } else { 33 })
+        .with_mechanisms(
+            offered
+                .iter()
+                .map(|m| StrBytes::from_static_str(m))
+                .collect(),
+        )
+}
+
+fn authenticate(
+    session: &mut Session,
+    bytes: &[u8],
+    user: &str,
+    password: &str,
+) -> SaslAuthenticateResponse {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let reply = match session.mechanism.as_str() {
+        "PLAIN" => (text == format!("\0{user}\0{password}")).then(Bytes::new),
+        "SCRAM-SHA-256" => scram(session, &text, ScramHash::Sha256, user, password),
+        _ => scram(session, &text, ScramHash::Sha512, user, password),
+    };
+    match reply {
+        Some(auth_bytes) => SaslAuthenticateResponse::default().with_auth_bytes(auth_bytes),
+        None => SaslAuthenticateResponse::default()
+            .with_error_code(58)
+            .with_error_message(Some(StrBytes::from_static_str(
+                "Authentication failed: Invalid username or password",
+            ))),
+    }
+}
+
+/// SCRAM's server side: answer client-first, then check client-final's proof.
+fn scram(
+    session: &mut Session,
+    text: &str,
+    hash: ScramHash,
+    user: &str,
+    password: &str,
+) -> Option<Bytes> {
+    match session.scram.take() {
+        None => {
+            let bare = text.strip_prefix("n,,")?.to_string();
+            let nonce = bare.strip_prefix(&format!("n={user},r="))?;
+            let server_first = format!("r={nonce}server,s={},i={ITERATIONS}", B64.encode(SALT));
+            session.scram = Some((bare, server_first.clone()));
+            Some(Bytes::from(server_first))
+        }
+        Some((bare, server_first)) => {
+            let (without_proof, proof) = text.rsplit_once(",p=")?;
+            let proof = B64.decode(proof).ok()?;
+            let salted = hash.salted_password(password.as_bytes(), SALT, ITERATIONS);
+            let stored_key = hash.hash(&hash.hmac(&salted, b"Client Key"));
+            let auth_message = format!("{bare},{server_first},{without_proof}");
+            let signature = hash.hmac(&stored_key, auth_message.as_bytes());
+            let client_key: Vec<u8> = proof.iter().zip(&signature).map(|(p, s)| p ^ s).collect();
+            if hash.hash(&client_key) != stored_key {
+                return None;
+            }
+            let server_key = hash.hmac(&salted, b"Server Key");
+            let server_signature = hash.hmac(&server_key, auth_message.as_bytes());
+            Some(Bytes::from(format!("v={}", B64.encode(server_signature))))
+        }
+    }
+}
