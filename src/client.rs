@@ -11,6 +11,7 @@
 //! - `partitioner`: Kafka's default partitioner (murmur2).
 //! - `produce`: batching producer for one topic.
 //! - `tail`: per-partition fetch streams of decoded records.
+//! - `tls`: rustls under a connection for SSL and SASL_SSL.
 
 pub mod admin;
 pub mod cluster;
@@ -24,6 +25,7 @@ pub mod scram;
 pub mod tail;
 #[cfg(test)]
 mod test_server;
+pub mod tls;
 pub mod versions;
 
 pub use cluster::Cluster;

@@ -81,7 +81,7 @@ impl SecurityProtocol {
 }
 
 /// TLS settings (librdkafka's PEM key names; Java keystores are not read).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSettings {
     /// `ssl.ca.location`: PEM file of trusted CAs; the system roots when absent.
     pub ca_file: Option<PathBuf>,
@@ -91,6 +91,18 @@ pub struct TlsSettings {
     pub key_file: Option<PathBuf>,
     /// `ssl.endpoint.identification.algorithm`: `https` (default) checks the host name.
     pub verify_hostname: bool,
+}
+
+impl Default for TlsSettings {
+    /// No files, and the broker's name checked, as Kafka's clients default to.
+    fn default() -> Self {
+        TlsSettings {
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            verify_hostname: true,
+        }
+    }
 }
 
 /// SASL settings.

@@ -1,6 +1,6 @@
 //! One connection to one broker: Kafka's framing (4-byte length, then the frame), correlation
-//! ids, pipelined requests and a request timeout, over any byte transport (plain TCP today; TLS
-//! slots in as another [`Transport`]). After connecting it negotiates versions with ApiVersions
+//! ids, pipelined requests and a request timeout, over any byte transport (TCP, or TLS over TCP,
+//! [`super::tls`]). After connecting it negotiates versions with ApiVersions
 //! and, when configured, authenticates ([`super::sasl`]) before any other request.
 //!
 //! A writer task owns the socket's write half and a reader task its read half; callers never
@@ -223,10 +223,19 @@ async fn connect_transport(addr: &str, config: &ClientConfig) -> Result<Box<dyn 
     let _ = stream.set_nodelay(true);
     match config.security.protocol {
         SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext => Ok(Box::new(stream)),
-        SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => Err(Error::Config(format!(
-            "security.protocol {} needs TLS, which this build of ktui does not have yet; use PLAINTEXT or SASL_PLAINTEXT",
-            config.security.protocol.name()
-        ))),
+        SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => {
+            let handshake = super::tls::wrap(stream, addr, &config.security.tls);
+            match tokio::time::timeout(config.connect_timeout, handshake).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::Connect {
+                    addr: addr.to_string(),
+                    reason: format!(
+                        "no TLS handshake within {} ms (socket.connection.setup.timeout.ms)",
+                        config.connect_timeout.as_millis()
+                    ),
+                }),
+            }
+        }
     }
 }
 
