@@ -157,3 +157,34 @@ fn consume_starts_where_asked_and_stops_when_told() {
     let latest = broker.ktui(&["consume", "p", "-e"]);
     assert!(latest.status.success() && latest.stdout.is_empty());
 }
+
+#[test]
+fn acks_zero_and_table_output() {
+    let broker = TestBroker::start();
+    broker.json(&["topics", "create", "z", "--partitions", "1"]);
+    let summary = broker.json_stdin(&["produce", "z", "--acks", "0"], b"a\nb\nc\n");
+    assert_eq!(
+        summary["partitions"],
+        json!([{"partition": 0, "records": 3, "first_offset": null, "last_offset": null}])
+    );
+    let seen = rdkafka_consume(&broker.bootstrap(), "z", 1, 3);
+    let values: Vec<_> = seen
+        .iter()
+        .map(|s| s.value.clone().expect("value"))
+        .collect();
+    assert_eq!(values, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    // Tables for people: a header line, then one row per item.
+    let listed = broker.ktui(&["topics", "list"]);
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "TOPIC  PARTITIONS  REPLICATION\nz      1           1\n"
+    );
+    let described =
+        String::from_utf8(broker.ktui(&["topics", "describe", "z"]).stdout).expect("utf8");
+    assert!(described.contains("PARTITION  LEADER  REPLICAS  ISR  OFFLINE  LOW  HIGH  MESSAGES\n0          1       1         1             0    3     3\n"), "{described}");
+    let brokers = String::from_utf8(broker.ktui(&["brokers"]).stdout).expect("utf8");
+    assert!(
+        brokers.starts_with("ID  ADDRESS") && brokers.contains("yes"),
+        "{brokers}"
+    );
+}
