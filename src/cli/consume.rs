@@ -119,40 +119,38 @@ pub(super) async fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     let template = Template::parse(&args.format);
     let cluster = args.connect.connect().await?;
     let partitions = args.partition.map(|p| vec![p]);
-    let mut tail = match &args.group {
-        Some(group) => {
-            start_from_group(
-                &cluster,
-                &args.topic,
-                partitions,
-                start_at,
-                args.exit_at_end,
-                group,
-            )
-            .await?
-        }
-        None => {
-            tail::start(
-                &cluster,
-                &args.topic,
-                partitions,
-                start_at,
-                args.exit_at_end,
-            )
-            .await?
-        }
+    let (topic, end) = (&args.topic, args.exit_at_end);
+    let tail = match &args.group {
+        Some(g) => start_from_group(&cluster, topic, partitions, start_at, end, g).await?,
+        None => tail::start(&cluster, topic, partitions, start_at, end).await?,
     };
-    let mut open = tail.partitions.len();
-    let mut positions: BTreeMap<i32, i64> = BTreeMap::new();
     let mut printer = Printer {
         format: args.connect.output,
         template,
-        topic: &args.topic,
+        topic,
         out: std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock()),
         count: 0,
     };
-    let mut progress = Progress::new();
     let limit = args.max_messages.unwrap_or(u64::MAX);
+    let (positions, failure) = pump(tail, &mut printer, limit).await?;
+    output::ignore_broken_pipe(printer.out.flush())?;
+    if let Some(group) = &args.group {
+        commit(&cluster, group, topic, &positions).await?;
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// Prints records as they arrive until every partition ended, `limit` records were printed,
+/// stdout closed, a partition failed or Ctrl-C; returns the next offset of each partition read
+/// and the failure, if any.
+async fn pump<W: Write>(
+    mut tail: tail::Tail,
+    printer: &mut Printer<'_, W>,
+    limit: u64,
+) -> anyhow::Result<(BTreeMap<i32, i64>, Option<anyhow::Error>)> {
+    let mut open = tail.partitions.len();
+    let mut positions = BTreeMap::new();
+    let mut progress = Progress::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut failure = None;
@@ -182,11 +180,7 @@ pub(super) async fn run(args: ConsumeArgs) -> anyhow::Result<()> {
         }
     }
     progress.done();
-    output::ignore_broken_pipe(printer.out.flush())?;
-    if let Some(group) = &args.group {
-        commit(&cluster, group, &args.topic, &positions).await?;
-    }
-    failure.map_or(Ok(()), Err)
+    Ok((positions, failure))
 }
 
 /// Starts from `group`'s committed offsets where it has them, else from `start_at`.

@@ -212,38 +212,38 @@ async fn describe(cluster: &Arc<Cluster>, format: Format, group: &str) -> anyhow
     };
     match format {
         Format::Json => output::print_json(&report),
-        Format::Table => {
-            output::print_text(&format!(
-                "Group: {}  State: {}  Members: {}\n\n",
-                report.group,
-                report.state,
-                report.members.len()
-            ))?;
-            let mut table = Table::new(&[
-                "TOPIC",
-                "PARTITION",
-                "CURRENT-OFFSET",
-                "LOG-END-OFFSET",
-                "LAG",
-                "CONSUMER-ID",
-                "HOST",
-                "CLIENT-ID",
-            ]);
-            for p in &report.partitions {
-                table.row(vec![
-                    p.topic.clone(),
-                    p.partition.to_string(),
-                    output::or_dash(p.current_offset),
-                    output::or_dash(p.log_end_offset),
-                    output::or_dash(p.lag),
-                    output::or_dash(p.member_id.as_ref()),
-                    output::or_dash(p.host.as_ref()),
-                    output::or_dash(p.client_id.as_ref()),
-                ]);
-            }
-            table.print()
-        }
+        Format::Table => print_report(&report),
     }
+}
+
+fn print_report(report: &GroupReport) -> anyhow::Result<()> {
+    let (group, state, members) = (&report.group, &report.state, report.members.len());
+    output::print_text(&format!(
+        "Group: {group}  State: {state}  Members: {members}\n\n"
+    ))?;
+    let mut table = Table::new(&[
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUMER-ID",
+        "HOST",
+        "CLIENT-ID",
+    ]);
+    for p in &report.partitions {
+        table.row(vec![
+            p.topic.clone(),
+            p.partition.to_string(),
+            output::or_dash(p.current_offset),
+            output::or_dash(p.log_end_offset),
+            output::or_dash(p.lag),
+            output::or_dash(p.member_id.as_ref()),
+            output::or_dash(p.host.as_ref()),
+            output::or_dash(p.client_id.as_ref()),
+        ]);
+    }
+    table.print()
 }
 
 /// One partition in `groups reset-offsets -o json`.
@@ -278,21 +278,9 @@ async fn reset_offsets(
     format: Format,
     args: &ResetArgs,
 ) -> anyhow::Result<()> {
-    let (topic, only) = parse_topic_spec(&args.topic)?;
-    let all = admin::partitions_of(cluster, &topic).await?;
-    let tps: Vec<TopicPartition> = match only {
-        None => all,
-        Some(ps) => {
-            if let Some(p) = ps.iter().find(|p| !all.iter().any(|(_, q)| q == *p)) {
-                anyhow::bail!(
-                    "partition {p} does not exist: topic '{topic}' has {} partitions",
-                    all.len()
-                );
-            }
-            ps.into_iter().map(|p| (topic.clone(), p)).collect()
-        }
-    };
-    let committed = groups::fetch_offsets(cluster, std::slice::from_ref(&args.group))
+    let tps = reset_partitions(cluster, &args.topic).await?;
+    let group = std::slice::from_ref(&args.group);
+    let committed = groups::fetch_offsets(cluster, group)
         .await?
         .remove(&args.group)
         .unwrap_or_default();
@@ -307,10 +295,10 @@ async fn reset_offsets(
         })
         .collect();
     if args.execute {
-        let description =
-            groups::describe_groups(cluster, std::slice::from_ref(&args.group)).await?;
+        let description = groups::describe_groups(cluster, group).await?;
         if let Some(d) = description.iter().find(|d| !d.members.is_empty()) {
-            anyhow::bail!("group '{}' has {} active members (state {}); stop its consumers before resetting offsets", d.group, d.members.len(), d.state);
+            let (name, members, state) = (&d.group, d.members.len(), &d.state);
+            anyhow::bail!("group '{name}' has {members} active members (state {state}); stop its consumers before resetting offsets");
         }
         groups::commit_offsets(cluster, &args.group, &targets).await?;
     }
@@ -318,30 +306,49 @@ async fn reset_offsets(
         Format::Json => output::print_json(
             &serde_json::json!({"group": args.group, "executed": args.execute, "partitions": rows}),
         ),
-        Format::Table => {
-            let mut table = Table::new(&[
-                "GROUP",
-                "TOPIC",
-                "PARTITION",
-                "PREVIOUS-OFFSET",
-                "NEW-OFFSET",
-            ]);
-            for r in &rows {
-                table.row(vec![
-                    args.group.clone(),
-                    r.topic.clone(),
-                    r.partition.to_string(),
-                    output::or_dash(r.previous_offset),
-                    r.new_offset.to_string(),
-                ]);
-            }
-            table.print()?;
-            if !args.execute {
-                eprintln!("dry run: pass --execute to commit these offsets");
-            }
-            Ok(())
-        }
+        Format::Table => print_reset(&args.group, &rows, args.execute),
     }
+}
+
+/// The partitions `--topic TOPIC[:P,P...]` names, each checked to exist.
+async fn reset_partitions(
+    cluster: &Arc<Cluster>,
+    spec: &str,
+) -> anyhow::Result<Vec<TopicPartition>> {
+    let (topic, only) = parse_topic_spec(spec)?;
+    let all = admin::partitions_of(cluster, &topic).await?;
+    let Some(ps) = only else { return Ok(all) };
+    if let Some(p) = ps.iter().find(|p| !all.iter().any(|(_, q)| q == *p)) {
+        anyhow::bail!(
+            "partition {p} does not exist: topic '{topic}' has {} partitions",
+            all.len()
+        );
+    }
+    Ok(ps.into_iter().map(|p| (topic.clone(), p)).collect())
+}
+
+fn print_reset(group: &str, rows: &[ResetRow], executed: bool) -> anyhow::Result<()> {
+    let mut table = Table::new(&[
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "PREVIOUS-OFFSET",
+        "NEW-OFFSET",
+    ]);
+    for r in rows {
+        table.row(vec![
+            group.to_string(),
+            r.topic.clone(),
+            r.partition.to_string(),
+            output::or_dash(r.previous_offset),
+            r.new_offset.to_string(),
+        ]);
+    }
+    table.print()?;
+    if !executed {
+        eprintln!("dry run: pass --execute to commit these offsets");
+    }
+    Ok(())
 }
 
 /// The new offset of each partition, kept within its earliest..latest as Kafka's tool does.

@@ -72,83 +72,93 @@ enum TopicsCommand {
 }
 
 pub(super) async fn run(args: TopicsArgs) -> anyhow::Result<()> {
-    let format = args.connect.output;
+    let connect = &args.connect;
     match args.command {
         TopicsCommand::List { internal, filter } => {
-            list(&args.connect, internal, filter.as_deref()).await
+            list(connect, internal, filter.as_deref()).await
         }
-        TopicsCommand::Describe { topic } => describe(&args.connect, &topic).await,
+        TopicsCommand::Describe { topic } => describe(connect, &topic).await,
         TopicsCommand::Create {
             name,
             partitions,
             replication_factor,
             configs,
-        } => {
-            let configs = configs
-                .iter()
-                .map(|c| output::key_value("--config", c))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let cluster = args.connect.connect().await?;
-            admin::create_topic(
-                &cluster,
-                &name,
-                partitions.unwrap_or(-1),
-                replication_factor.unwrap_or(-1),
-                &configs,
-            )
-            .await?;
-            let info = cluster.topic(&name).await?;
-            let row = list_row(&info);
-            report(
-                format,
-                &row,
-                &format!(
-                    "created topic '{name}' with {} partitions, replication factor {}",
-                    row.partitions, row.replication_factor
-                ),
-            )
-        }
-        TopicsCommand::Delete { name, yes } => {
-            if !yes && !confirm(&format!("delete topic '{name}' and all its records?"))? {
-                anyhow::bail!(
-                    "not deleted: pass --yes to delete topic '{name}' without being asked"
-                );
-            }
-            let cluster = args.connect.connect().await?;
-            admin::delete_topic(&cluster, &name).await?;
-            report(
-                format,
-                &serde_json::json!({"topic": name, "deleted": true}),
-                &format!("deleted topic '{name}'"),
-            )
-        }
+        } => create(connect, &name, partitions, replication_factor, &configs).await,
+        TopicsCommand::Delete { name, yes } => delete(connect, &name, yes).await,
         TopicsCommand::AlterConfig { name, set, delete } => {
-            if set.is_empty() && delete.is_empty() {
-                anyhow::bail!("nothing to change: pass --set KEY=VALUE or --delete KEY");
-            }
-            let set = set
-                .iter()
-                .map(|c| output::key_value("--set", c))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let cluster = args.connect.connect().await?;
-            admin::alter_topic_config(&cluster, &name, &set, &delete).await?;
-            let json = serde_json::json!({
-                "topic": name,
-                "set": set.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-                "deleted": delete,
-            });
-            report(format, &json, &format!("altered configs of topic '{name}'"))
+            alter_config(connect, &name, &set, &delete).await
         }
         TopicsCommand::AddPartitions { name, total } => {
-            let cluster = args.connect.connect().await?;
+            let cluster = connect.connect().await?;
             admin::add_partitions(&cluster, &name, total).await?;
+            let json = serde_json::json!({"topic": name, "partitions": total});
             report(
-                format,
-                &serde_json::json!({"topic": name, "partitions": total}),
+                connect.output,
+                &json,
                 &format!("topic '{name}' now has {total} partitions"),
             )
         }
     }
+}
+
+async fn create(
+    connect: &ConnectArgs,
+    name: &str,
+    partitions: Option<i32>,
+    replication_factor: Option<i16>,
+    configs: &[String],
+) -> anyhow::Result<()> {
+    let configs = configs
+        .iter()
+        .map(|c| output::key_value("--config", c))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cluster = connect.connect().await?;
+    let (partitions, replication_factor) =
+        (partitions.unwrap_or(-1), replication_factor.unwrap_or(-1));
+    admin::create_topic(&cluster, name, partitions, replication_factor, &configs).await?;
+    let row = list_row(&cluster.topic(name).await?);
+    let text = format!(
+        "created topic '{name}' with {} partitions, replication factor {}",
+        row.partitions, row.replication_factor
+    );
+    report(connect.output, &row, &text)
+}
+
+async fn delete(connect: &ConnectArgs, name: &str, yes: bool) -> anyhow::Result<()> {
+    if !yes && !confirm(&format!("delete topic '{name}' and all its records?"))? {
+        anyhow::bail!("not deleted: pass --yes to delete topic '{name}' without being asked");
+    }
+    let cluster = connect.connect().await?;
+    admin::delete_topic(&cluster, name).await?;
+    let json = serde_json::json!({"topic": name, "deleted": true});
+    report(connect.output, &json, &format!("deleted topic '{name}'"))
+}
+
+async fn alter_config(
+    connect: &ConnectArgs,
+    name: &str,
+    set: &[String],
+    delete: &[String],
+) -> anyhow::Result<()> {
+    if set.is_empty() && delete.is_empty() {
+        anyhow::bail!("nothing to change: pass --set KEY=VALUE or --delete KEY");
+    }
+    let set = set
+        .iter()
+        .map(|c| output::key_value("--set", c))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cluster = connect.connect().await?;
+    admin::alter_topic_config(&cluster, name, &set, delete).await?;
+    let json = serde_json::json!({
+        "topic": name,
+        "set": set.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        "deleted": delete,
+    });
+    report(
+        connect.output,
+        &json,
+        &format!("altered configs of topic '{name}'"),
+    )
 }
 
 fn report<T: Serialize>(format: Format, json: &T, text: &str) -> anyhow::Result<()> {

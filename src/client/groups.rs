@@ -19,6 +19,7 @@ use kafka_protocol::protocol::{Decodable, StrBytes};
 use serde::Serialize;
 
 use super::cluster::Cluster;
+use super::connection::Connection;
 use crate::error::{Error, Result};
 
 /// A group as ListGroups returns it.
@@ -169,74 +170,83 @@ pub async fn fetch_offsets(
     for (node, names) in by_node {
         let conn = cluster.broker(node).await?;
         if conn.versions().at_least(ApiKey::OffsetFetch, 8) {
-            let request = OffsetFetchRequest::default().with_groups(
-                names
-                    .iter()
-                    .map(|g| {
-                        OffsetFetchRequestGroup::default()
-                            .with_group_id(group_id(g))
-                            .with_topics(None)
-                    })
-                    .collect(),
-            );
-            let response = conn.send(&request).await?;
-            for g in response.groups {
-                let name = g.group_id.0.to_string();
-                if g.error_code != 0 {
-                    return Err(Error::kafka(
-                        format!("fetch offsets of group '{name}'"),
-                        g.error_code,
-                        None,
-                    ));
-                }
-                let committed = g
-                    .topics
-                    .iter()
-                    .flat_map(|t| {
-                        t.partitions.iter().map(move |p| {
-                            (
-                                (t.name.0.to_string(), p.partition_index),
-                                p.committed_offset,
-                                p.error_code,
-                            )
-                        })
-                    })
-                    .filter(|(_, offset, code)| *offset >= 0 && *code == 0)
-                    .map(|(tp, offset, _)| (tp, offset))
-                    .collect();
-                let _ = out.insert(name, committed);
-            }
+            out.extend(fetch_offsets_batched(&conn, &names).await?);
         } else {
             for name in names {
-                let request = OffsetFetchRequest::default()
-                    .with_group_id(group_id(&name))
-                    .with_topics(None);
-                let response = conn.send(&request).await?;
-                if response.error_code != 0 {
-                    return Err(Error::kafka(
-                        format!("fetch offsets of group '{name}'"),
-                        response.error_code,
-                        None,
-                    ));
-                }
-                let committed = response
-                    .topics
-                    .iter()
-                    .flat_map(|t| {
-                        t.partitions.iter().map(move |p| {
-                            (
-                                (t.name.0.to_string(), p.partition_index),
-                                p.committed_offset,
-                            )
-                        })
-                    })
-                    .filter(|(_, offset)| *offset >= 0)
-                    .collect();
+                let committed = fetch_offsets_single(&conn, &name).await?;
                 let _ = out.insert(name, committed);
             }
         }
     }
     Ok(out)
+}
+
+/// OffsetFetch v8+: every group of one coordinator in one request.
+async fn fetch_offsets_batched(
+    conn: &Connection,
+    names: &[String],
+) -> Result<Vec<(String, Committed)>> {
+    let request = OffsetFetchRequest::default().with_groups(
+        names
+            .iter()
+            .map(|g| {
+                OffsetFetchRequestGroup::default()
+                    .with_group_id(group_id(g))
+                    .with_topics(None)
+            })
+            .collect(),
+    );
+    let response = conn.send(&request).await?;
+    let mut out = Vec::with_capacity(response.groups.len());
+    for g in response.groups {
+        let name = g.group_id.0.to_string();
+        if g.error_code != 0 {
+            return Err(Error::kafka(
+                format!("fetch offsets of group '{name}'"),
+                g.error_code,
+                None,
+            ));
+        }
+        let committed = g
+            .topics
+            .iter()
+            .flat_map(|t| {
+                let topic = t.name.0.to_string();
+                t.partitions
+                    .iter()
+                    .filter(|p| p.committed_offset >= 0 && p.error_code == 0)
+                    .map(move |p| ((topic.clone(), p.partition_index), p.committed_offset))
+            })
+            .collect();
+        out.push((name, committed));
+    }
+    Ok(out)
+}
+
+/// OffsetFetch before v8: one group per request.
+async fn fetch_offsets_single(conn: &Connection, name: &str) -> Result<Committed> {
+    let request = OffsetFetchRequest::default()
+        .with_group_id(group_id(name))
+        .with_topics(None);
+    let response = conn.send(&request).await?;
+    if response.error_code != 0 {
+        return Err(Error::kafka(
+            format!("fetch offsets of group '{name}'"),
+            response.error_code,
+            None,
+        ));
+    }
+    Ok(response
+        .topics
+        .iter()
+        .flat_map(|t| {
+            let topic = t.name.0.to_string();
+            t.partitions
+                .iter()
+                .filter(|p| p.committed_offset >= 0 && p.error_code == 0)
+                .map(move |p| ((topic.clone(), p.partition_index), p.committed_offset))
+        })
+        .collect())
 }
 
 /// DeleteGroups for `groups`, one request per coordinator; the first failing group is reported.
