@@ -15,9 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
-};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
@@ -116,6 +114,12 @@ impl Connection {
 
     /// Sends `request` at `version` and waits for its response.
     pub async fn send_at<R: Request>(&self, request: &R, version: i16) -> Result<R::Response> {
+        let body = self.round_trip(request, version).await?;
+        self.decode::<R>(body, version)
+    }
+
+    /// Sends `request` at `version` and returns the undecoded response frame.
+    async fn round_trip<R: Request>(&self, request: &R, version: i16) -> Result<Bytes> {
         let (id, frame) = self.encode(request, version)?;
         let (tx, rx) = oneshot::channel();
         self.lock_pending().insert(id, tx);
@@ -135,7 +139,7 @@ impl Connection {
                 });
             }
         };
-        self.decode::<R>(body, version)
+        Ok(body)
     }
 
     /// Sends `request` at the negotiated version expecting no response (Produce with acks=0).
@@ -239,19 +243,26 @@ async fn connect_transport(addr: &str, config: &ClientConfig) -> Result<Box<dyn 
     }
 }
 
-/// ApiVersions: v3 first (flexible, KIP-511); a broker that does not know it answers v0 with
-/// UNSUPPORTED_VERSION and its own range, and we ask again at the highest it offers.
+/// ApiVersions: v3 first (flexible, KIP-511). A broker that does not know v3 answers in v0's
+/// format with UNSUPPORTED_VERSION and its own range (Kafka's rule for this one API), so an
+/// answer that does not decode at v3, or says UNSUPPORTED_VERSION, is read as v0, and the
+/// request is sent again at the highest version the broker offers.
 async fn negotiate(conn: &Connection) -> Result<Versions> {
+    const FIRST: i16 = 3;
     let request = ApiVersionsRequest::default()
         .with_client_software_name(StrBytes::from_static_str("ktui"))
         .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
-    let mut response: ApiVersionsResponse = conn.send_at(&request, 3).await?;
+    let body = conn.round_trip(&request, FIRST).await?;
+    let mut response = match conn.decode::<ApiVersionsRequest>(body.clone(), FIRST) {
+        Ok(r) if r.error_code != crate::error::UNSUPPORTED_VERSION => r,
+        _ => conn.decode::<ApiVersionsRequest>(body, 0)?,
+    };
     if response.error_code == crate::error::UNSUPPORTED_VERSION {
         let theirs = response
             .api_keys
             .iter()
             .find(|k| k.api_key == ApiKey::ApiVersions as i16)
-            .map_or(0, |k| k.max_version.min(3));
+            .map_or(0, |k| k.max_version.clamp(0, FIRST - 1));
         response = conn.send_at(&request, theirs).await?;
     }
     if response.error_code != 0 {

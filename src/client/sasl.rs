@@ -163,4 +163,19 @@ mod tests {
             );
         }
     }
+
+    #[tokio::test]
+    async fn an_old_broker_answers_api_versions_v0_and_is_asked_again() {
+        let addr = super::super::test_server::start_with("alice", "secret", 2).await;
+        let conn = Connection::open(&addr, &sasl_config(&addr, "PLAIN", "secret"))
+            .await
+            .expect("negotiated down to ApiVersions v2");
+        assert_eq!(
+            conn.version_of::<SaslAuthenticateRequest>().expect("sasl"),
+            2
+        );
+        assert!(conn
+            .version_of::<kafka_protocol::messages::ProduceRequest>()
+            .is_err());
+    }
 }

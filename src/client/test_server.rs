@@ -23,11 +23,21 @@ const ITERATIONS: u32 = 4096;
 
 /// Starts the server on a free loopback port; returns its address.
 pub(crate) async fn start(user: &'static str, password: &'static str) -> String {
+    start_with(user, password, 3).await
+}
+
+/// As [`start`], for a broker whose ApiVersions goes up to `api_versions_max` only (Kafka
+/// before 2.4 stops at v2): newer requests get v0's format with UNSUPPORTED_VERSION.
+pub(crate) async fn start_with(
+    user: &'static str,
+    password: &'static str,
+    api_versions_max: i16,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve(stream, user, password));
+            tokio::spawn(serve(stream, user, password, api_versions_max));
         }
     });
     addr
@@ -40,7 +50,7 @@ struct Session {
     scram: Option<(String, String)>,
 }
 
-async fn serve(mut stream: TcpStream, user: &str, password: &str) {
+async fn serve(mut stream: TcpStream, user: &str, password: &str, api_versions_max: i16) {
     let mut session = Session::default();
     loop {
         let mut prefix = [0u8; 4];
@@ -53,9 +63,14 @@ async fn serve(mut stream: TcpStream, user: &str, password: &str) {
         }
         let mut frame = frame.freeze();
         let (key, header) = decode_request_header(&mut frame).expect("header");
-        let version = header.request_api_version;
+        let mut version = header.request_api_version;
         let body = match key {
-            ApiKey::ApiVersions => ResponseKind::ApiVersions(versions()),
+            ApiKey::ApiVersions if version > api_versions_max => {
+                version = 0;
+                let old = versions(api_versions_max).with_error_code(35);
+                ResponseKind::ApiVersions(old)
+            }
+            ApiKey::ApiVersions => ResponseKind::ApiVersions(versions(api_versions_max)),
             ApiKey::SaslHandshake => {
                 let request = SaslHandshakeRequest::decode(&mut frame, version).expect("handshake");
                 session.mechanism = request.mechanism.to_string();
@@ -75,7 +90,7 @@ async fn serve(mut stream: TcpStream, user: &str, password: &str) {
     }
 }
 
-fn versions() -> ApiVersionsResponse {
+fn versions(api_versions_max: i16) -> ApiVersionsResponse {
     let entry = |key: ApiKey, max: i16| {
         ApiVersion::default()
             .with_api_key(key as i16)
@@ -83,7 +98,7 @@ fn versions() -> ApiVersionsResponse {
             .with_max_version(max)
     };
     ApiVersionsResponse::default().with_api_keys(vec![
-        entry(ApiKey::ApiVersions, 3),
+        entry(ApiKey::ApiVersions, api_versions_max),
         entry(ApiKey::SaslHandshake, 1),
         entry(ApiKey::SaslAuthenticate, 2),
         entry(ApiKey::Metadata, 12),
