@@ -412,3 +412,78 @@ async fn find_coordinator_single(conn: &Connection, group: &str) -> Result<(Stri
     }
     Ok((group.to_string(), response.node_id.0))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::client::admin::{self, LATEST};
+    use crate::client::test_server::start_flaky_leader;
+
+    fn config(addr: &str, extra: &[(&str, &str)]) -> ClientConfig {
+        let mut props = vec![
+            ("bootstrap.servers".to_string(), addr.to_string()),
+            ("retry.backoff.ms".to_string(), "1".to_string()),
+        ];
+        props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        ClientConfig::from_properties(&props).expect("config")
+    }
+
+    #[tokio::test]
+    async fn a_moved_leader_refreshes_metadata_and_is_retried() {
+        let (addr, counts) = start_flaky_leader(2, crate::error::NOT_LEADER_OR_FOLLOWER).await;
+        let cluster = Cluster::connect(config(&addr, &[])).await.expect("connect");
+        assert_eq!(counts.metadata.load(Ordering::SeqCst), 1);
+        let tp = vec![("t".to_string(), 0)];
+        let found = admin::list_offsets(&cluster, &tp, LATEST)
+            .await
+            .expect("after retries");
+        assert_eq!(found[&tp[0]].offset, 42);
+        assert_eq!(counts.list_offsets.load(Ordering::SeqCst), 3);
+        // One refresh per stale answer.
+        assert_eq!(counts.metadata.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_non_retriable_error_is_not_retried_and_retries_run_out() {
+        const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+        let (addr, counts) = start_flaky_leader(usize::MAX, TOPIC_AUTHORIZATION_FAILED).await;
+        let cluster = Cluster::connect(config(&addr, &[])).await.expect("connect");
+        let tp = vec![("t".to_string(), 0)];
+        let e = admin::list_offsets(&cluster, &tp, LATEST)
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            e.to_string().contains("TOPIC_AUTHORIZATION_FAILED (29)"),
+            "{e}"
+        );
+        assert_eq!(counts.list_offsets.load(Ordering::SeqCst), 1);
+
+        let (addr, counts) =
+            start_flaky_leader(usize::MAX, crate::error::LEADER_NOT_AVAILABLE).await;
+        let cluster = Cluster::connect(config(&addr, &[("retries", "3")]))
+            .await
+            .expect("connect");
+        let e = admin::list_offsets(&cluster, &tp, LATEST)
+            .await
+            .err()
+            .expect("gives up");
+        assert!(e.to_string().contains("LEADER_NOT_AVAILABLE (5)"), "{e}");
+        assert_eq!(counts.list_offsets.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn metadata_older_than_its_max_age_is_reloaded() {
+        let (addr, counts) = start_flaky_leader(0, 0).await;
+        let fresh = Cluster::connect(config(&addr, &[])).await.expect("connect");
+        let _ = fresh.metadata().await.expect("cached");
+        assert_eq!(counts.metadata.load(Ordering::SeqCst), 1);
+        let aging = Cluster::connect(config(&addr, &[("metadata.max.age.ms", "0")]))
+            .await
+            .expect("connect");
+        let _ = aging.metadata().await.expect("reloaded");
+        assert_eq!(counts.metadata.load(Ordering::SeqCst), 3);
+    }
+}

@@ -172,3 +172,117 @@ fn scram(
         }
     }
 }
+
+/// Requests a [`start_flaky_leader`] server has answered, by kind.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub(crate) metadata: std::sync::atomic::AtomicUsize,
+    pub(crate) list_offsets: std::sync::atomic::AtomicUsize,
+}
+
+/// A one-broker cluster (node 1, itself) with topic `t` of one partition, whose ListOffsets
+/// answers `code` to the first `failures` requests and offset 42 afterwards.
+pub(crate) async fn start_flaky_leader(
+    failures: usize,
+    code: i16,
+) -> (String, std::sync::Arc<Counts>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let counts = std::sync::Arc::new(Counts::default());
+    let shared = counts.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve_cluster(
+                stream,
+                addr.port(),
+                failures,
+                code,
+                shared.clone(),
+            ));
+        }
+    });
+    (addr.to_string(), counts)
+}
+
+async fn serve_cluster(
+    mut stream: TcpStream,
+    port: u16,
+    failures: usize,
+    code: i16,
+    counts: std::sync::Arc<Counts>,
+) {
+    use kafka_protocol::messages::list_offsets_response::{
+        ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+    };
+    use kafka_protocol::messages::metadata_response::{
+        MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    };
+    use kafka_protocol::messages::{ListOffsetsResponse, TopicName};
+    use std::sync::atomic::Ordering;
+    loop {
+        let mut prefix = [0u8; 4];
+        if stream.read_exact(&mut prefix).await.is_err() {
+            return;
+        }
+        let mut frame = BytesMut::zeroed(u32::from_be_bytes(prefix) as usize);
+        if stream.read_exact(&mut frame).await.is_err() {
+            return;
+        }
+        let mut frame = frame.freeze();
+        let (key, header) = decode_request_header(&mut frame).expect("header");
+        let version = header.request_api_version;
+        let body = match key {
+            ApiKey::ApiVersions => {
+                let entry = |key: ApiKey, max: i16| {
+                    ApiVersion::default()
+                        .with_api_key(key as i16)
+                        .with_min_version(0)
+                        .with_max_version(max)
+                };
+                ResponseKind::ApiVersions(ApiVersionsResponse::default().with_api_keys(vec![
+                    entry(ApiKey::ApiVersions, 3),
+                    entry(ApiKey::Metadata, 12),
+                    entry(ApiKey::ListOffsets, 9),
+                ]))
+            }
+            ApiKey::Metadata => {
+                let _ = counts.metadata.fetch_add(1, Ordering::SeqCst);
+                let partition = MetadataResponsePartition::default()
+                    .with_leader_id(1.into())
+                    .with_replica_nodes(vec![1.into()])
+                    .with_isr_nodes(vec![1.into()]);
+                let topic = MetadataResponseTopic::default()
+                    .with_name(Some(TopicName(StrBytes::from_static_str("t"))))
+                    .with_partitions(vec![partition]);
+                let broker = MetadataResponseBroker::default()
+                    .with_node_id(1.into())
+                    .with_host(StrBytes::from_static_str("127.0.0.1"))
+                    .with_port(i32::from(port));
+                ResponseKind::Metadata(
+                    MetadataResponse::default()
+                        .with_brokers(vec![broker])
+                        .with_controller_id(1.into())
+                        .with_topics(vec![topic]),
+                )
+            }
+            _ => {
+                let n = counts.list_offsets.fetch_add(1, Ordering::SeqCst);
+                let p = if n < failures {
+                    ListOffsetsPartitionResponse::default().with_error_code(code)
+                } else {
+                    ListOffsetsPartitionResponse::default()
+                        .with_offset(42)
+                        .with_timestamp(-1)
+                };
+                let t = ListOffsetsTopicResponse::default()
+                    .with_name(TopicName(StrBytes::from_static_str("t")))
+                    .with_partitions(vec![p]);
+                ResponseKind::ListOffsets(ListOffsetsResponse::default().with_topics(vec![t]))
+            }
+        };
+        let out = encode_response(key, version, header.correlation_id, &body).expect("encode");
+        if stream.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
