@@ -453,8 +453,7 @@ mod tests {
         let tp = vec![("t".to_string(), 0)];
         let e = admin::list_offsets(&cluster, &tp, LATEST)
             .await
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(
             e.to_string().contains("TOPIC_AUTHORIZATION_FAILED (29)"),
             "{e}"
@@ -468,8 +467,7 @@ mod tests {
             .expect("connect");
         let e = admin::list_offsets(&cluster, &tp, LATEST)
             .await
-            .err()
-            .expect("gives up");
+            .expect_err("gives up");
         assert!(e.to_string().contains("LEADER_NOT_AVAILABLE (5)"), "{e}");
         assert_eq!(counts.list_offsets.load(Ordering::SeqCst), 4);
     }
