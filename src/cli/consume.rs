@@ -14,7 +14,7 @@ use kafka_protocol::records::Record;
 use serde::Serialize;
 
 use super::connect::ConnectArgs;
-use super::output::{self, Format, Progress};
+use super::output::{Format, Progress};
 use crate::client::tail::{self, StartAt, TailEvent};
 use crate::client::{groups, Cluster};
 
@@ -133,7 +133,7 @@ pub(super) async fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     };
     let limit = args.max_messages.unwrap_or(u64::MAX);
     let (positions, failure) = pump(tail, &mut printer, limit).await?;
-    output::ignore_broken_pipe(printer.out.flush())?;
+    let _ = printer.flush()?;
     if let Some(group) = &args.group {
         commit(&cluster, group, topic, &positions).await?;
     }
@@ -166,7 +166,10 @@ async fn pump<W: Write>(
                 if let Some(last) = taken.last() {
                     let _ = positions.insert(partition, last.offset + 1);
                 }
-                if !printer.print(partition, taken)? {
+                // Flush whenever nothing else is waiting, so a live tail shows records at once
+                // while a backlog is still written in large blocks.
+                let flush = tail.events.is_empty();
+                if !printer.print(partition, taken)? || (flush && !printer.flush()?) {
                     break;
                 }
                 progress.tick(|| format!("consumed {} records", printer.count));
@@ -346,6 +349,15 @@ struct Printer<'a, W: Write> {
 }
 
 impl<W: Write> Printer<'_, W> {
+    /// Writes out what is buffered; false when stdout has closed.
+    fn flush(&mut self) -> anyhow::Result<bool> {
+        match self.out.flush() {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Prints `records`; false when stdout has closed.
     fn print(&mut self, partition: i32, records: &[Record]) -> anyhow::Result<bool> {
         let result = records.iter().try_for_each(|r| match self.format {

@@ -188,3 +188,100 @@ fn acks_zero_and_table_output() {
         "{brokers}"
     );
 }
+
+/// Lines a running ktui prints, read on a thread so the test can wait with a deadline.
+fn line_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn next_lines(rx: &std::sync::mpsc::Receiver<String>, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            rx.recv_timeout(crate::common::DEADLINE)
+                .expect("a line within the deadline")
+        })
+        .collect()
+}
+
+#[test]
+fn a_live_tail_prints_new_records_and_commits_on_ctrl_c() {
+    use std::process::{Command, Stdio};
+    let broker = TestBroker::start();
+    broker.json(&["topics", "create", "live", "--partitions", "1"]);
+    broker.json_stdin(&["produce", "live"], b"one\ntwo\nthree\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ktui"))
+        .args([
+            "consume",
+            "live",
+            "--from-beginning",
+            "--group",
+            "tail",
+            "-b",
+            &broker.bootstrap(),
+        ])
+        .env("KTUI_CONFIG", "/nonexistent/ktui-test-config.toml")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ktui runs");
+    let lines = line_reader(child.stdout.take().expect("stdout"));
+    assert_eq!(next_lines(&lines, 3), ["one", "two", "three"]);
+    broker.json_stdin(&["produce", "live"], b"four\nfive\n");
+    assert_eq!(next_lines(&lines, 2), ["four", "five"]);
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "{status}");
+    let described = broker.json(&["groups", "describe", "tail"]);
+    assert_eq!(described["partitions"][0]["current_offset"], 5);
+    assert_eq!(described["partitions"][0]["lag"], 0);
+}
+
+#[test]
+fn a_closed_stdout_ends_consume_quietly() {
+    use std::process::{Command, Stdio};
+    let broker = TestBroker::start();
+    broker.json(&["topics", "create", "pipe", "--partitions", "1"]);
+    let lines: String = (0..20_000).map(|i| format!("record {i}\n")).collect();
+    broker.json_stdin(&["produce", "pipe"], lines.as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ktui"))
+        .args([
+            "consume",
+            "pipe",
+            "--from-beginning",
+            "-b",
+            &broker.bootstrap(),
+        ])
+        .env("KTUI_CONFIG", "/nonexistent/ktui-test-config.toml")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ktui runs");
+    let rx = line_reader(child.stdout.take().expect("stdout"));
+    assert_eq!(next_lines(&rx, 1), ["record 0"]);
+    drop(rx);
+    let out = child.wait_with_output().expect("exit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
