@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{BrokerInfo, Cluster, Refusal, TopicInfo, TopicSpec};
 use crate::config::BrokerConfig;
-use crate::coordinator::{self, GroupCoordinator, GroupSettings, OffsetSettings, OFFSETS_TOPIC};
+use crate::coordinator::{
+    self, ConsumerSettings, GroupCoordinator, GroupSettings, OffsetSettings, OFFSETS_TOPIC,
+};
 use crate::replica::ReplicaManager;
 
 /// Why the broker could not start.
@@ -55,7 +57,11 @@ impl Broker {
             source,
         })?;
         let replicas = ReplicaManager::new(&dir, config.node_id);
-        let groups = GroupCoordinator::new(group_settings(&config), offset_settings(&config));
+        let groups = GroupCoordinator::new(
+            group_settings(&config),
+            offset_settings(&config),
+            consumer_settings(&config),
+        );
         let broker = Broker {
             config,
             cluster,
@@ -291,6 +297,14 @@ fn group_settings(config: &BrokerConfig) -> GroupSettings {
         max_session_timeout_ms: config.group_max_session_timeout_ms,
         max_size: config.group_max_size,
         initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+    }
+}
+
+fn consumer_settings(config: &BrokerConfig) -> ConsumerSettings {
+    ConsumerSettings {
+        heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms,
+        session_timeout_ms: config.group_consumer_session_timeout_ms,
+        max_size: config.group_consumer_max_size,
     }
 }
 

@@ -5,6 +5,7 @@
 mod clients;
 mod common;
 mod configs;
+mod consumer_protocol;
 mod group_protocol;
 mod groups;
 mod malformed;

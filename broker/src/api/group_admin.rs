@@ -18,8 +18,6 @@ const GROUP_NOT_FOUND_VERSION: i16 = 6;
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 /// READ, DELETE and DESCRIBE (AclOperation 3, 6, 8): everything, as no authorizer runs.
 const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
-/// The group type of every group here (ListGroups v5).
-const CLASSIC: &str = "classic";
 
 pub async fn list(
     broker: &Broker,
@@ -36,19 +34,18 @@ pub async fn list(
         .iter()
         .map(|s| s.to_lowercase())
         .collect();
-    let classic_wanted = types.is_empty() || types.iter().any(|t| t == CLASSIC);
     let groups = broker
         .groups
         .list()
         .into_iter()
-        .filter(|_| classic_wanted)
-        .filter(|g| states.is_empty() || states.contains(&g.state.name().to_lowercase()))
+        .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))
+        .filter(|g| states.is_empty() || states.contains(&g.state.to_lowercase()))
         .map(|g| {
             ListedGroup::default()
                 .with_group_id(GroupId(str_bytes(g.group_id)))
                 .with_protocol_type(str_bytes(g.protocol_type))
-                .with_group_state(str_bytes(g.state.name()))
-                .with_group_type(str_bytes(CLASSIC))
+                .with_group_state(str_bytes(g.state))
+                .with_group_type(str_bytes(g.group_type))
         })
         .collect();
     Ok(ListGroupsResponse::default().with_groups(groups))
@@ -71,6 +68,20 @@ pub async fn describe(
             let described = DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_authorized_operations(operations);
+            if broker.groups.is_consumer_group(id) {
+                // Kafka answers so for every version: the client should use
+                // ConsumerGroupDescribe.
+                let mut refused = described
+                    .with_error_code(ResponseError::GroupIdNotFound.code())
+                    .with_group_state(str_bytes(GroupState::Dead.name()));
+                if ctx.version >= GROUP_NOT_FOUND_VERSION {
+                    refused.error_message = Some(str_bytes(format!(
+                        "Group {} is not a classic group.",
+                        id.as_str()
+                    )));
+                }
+                return refused;
+            }
             match broker.groups.describe(id) {
                 Some(d) => described
                     .with_group_state(str_bytes(d.state.name()))

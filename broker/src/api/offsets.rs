@@ -172,6 +172,15 @@ pub async fn fetch(
                             )
                     })
                     .collect();
+                let member = g.member_id.as_deref().unwrap_or_default();
+                if let Some(e) = broker
+                    .groups
+                    .check_fetch(&g.group_id, member, g.member_epoch)
+                {
+                    return OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id.clone())
+                        .with_error_code(e.code());
+                }
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
                     .with_topics(topics)

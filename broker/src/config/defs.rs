@@ -297,6 +297,24 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "Most members in one group.",
     ),
     b(
+        "group.consumer.heartbeat.interval.ms",
+        Some("5000"),
+        Int,
+        "Heartbeat interval given to members of consumer groups (KIP-848).",
+    ),
+    b(
+        "group.consumer.session.timeout.ms",
+        Some("45000"),
+        Int,
+        "Session timeout of members of consumer groups (KIP-848).",
+    ),
+    b(
+        "group.consumer.max.size",
+        Some("2147483647"),
+        Int,
+        "Most members in one consumer group (KIP-848).",
+    ),
+    b(
         "unclean.leader.election.enable",
         Some("false"),
         Boolean,

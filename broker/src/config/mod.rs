@@ -77,6 +77,9 @@ pub struct BrokerConfig {
     pub group_max_session_timeout_ms: i32,
     pub group_initial_rebalance_delay_ms: i32,
     pub group_max_size: usize,
+    pub group_consumer_heartbeat_interval_ms: i32,
+    pub group_consumer_session_timeout_ms: i32,
+    pub group_consumer_max_size: usize,
 }
 
 impl BrokerConfig {
@@ -138,6 +141,9 @@ impl BrokerConfig {
             group_max_session_timeout_ms: 1_800_000,
             group_initial_rebalance_delay_ms: 3000,
             group_max_size: i32::MAX as usize,
+            group_consumer_heartbeat_interval_ms: 5000,
+            group_consumer_session_timeout_ms: 45_000,
+            group_consumer_max_size: i32::MAX as usize,
         };
         config.node_id = match config
             .values
@@ -182,6 +188,11 @@ impl BrokerConfig {
         config.group_max_session_timeout_ms = config.num("group.max.session.timeout.ms")?;
         config.group_initial_rebalance_delay_ms = config.num("group.initial.rebalance.delay.ms")?;
         config.group_max_size = config.num("group.max.size")?;
+        config.group_consumer_heartbeat_interval_ms =
+            config.num("group.consumer.heartbeat.interval.ms")?;
+        config.group_consumer_session_timeout_ms =
+            config.num("group.consumer.session.timeout.ms")?;
+        config.group_consumer_max_size = config.num("group.consumer.max.size")?;
         config.validate()?;
         Ok(config)
     }
@@ -208,8 +219,16 @@ impl BrokerConfig {
         if self.offsets_topic_replication_factor < 1 {
             return bad("offsets.topic.replication.factor", "must be at least 1");
         }
-        if self.group_max_size < 1 {
-            return bad("group.max.size", "must be at least 1");
+        if self.group_max_size < 1 || self.group_consumer_max_size < 1 {
+            return bad("group.max.size", "group sizes must be at least 1");
+        }
+        if self.group_consumer_heartbeat_interval_ms < 1
+            || self.group_consumer_heartbeat_interval_ms >= self.group_consumer_session_timeout_ms
+        {
+            return bad(
+                "group.consumer.heartbeat.interval.ms",
+                "must be positive and below group.consumer.session.timeout.ms",
+            );
         }
         if self.socket_request_max_bytes < crate::limits::REQUEST_HEADER_BYTES_MIN {
             return bad("socket.request.max.bytes", "too small to hold a request");

@@ -39,6 +39,11 @@ fn coordinator(retention_ms: i64) -> GroupCoordinator {
             retention_ms,
             metadata_max_bytes: 8,
         },
+        ConsumerSettings {
+            heartbeat_interval_ms: 500,
+            session_timeout_ms: 3000,
+            max_size: 10,
+        },
     );
     c.set_partitions(5);
     c

@@ -1,14 +1,19 @@
-//! The group coordinator: classic consumer groups (join, sync, heartbeat, leave), their
-//! committed offsets, and their persistence as records of the internal compacted topic
-//! `__consumer_offsets`, from which the coordinator loads its state on start.
+//! The group coordinator: classic consumer groups (join, sync, heartbeat, leave), consumer
+//! groups of KIP-848 (`consumer.rs`), their committed offsets (`offsets.rs`), and their
+//! persistence as records of the internal compacted topic `__consumer_offsets`, from which the
+//! coordinator loads its state on start.
 //!
 //! All groups sit behind one mutex, held for the length of one request's state change and the
 //! append of its records; JoinGroup and SyncGroup answers that must wait are oneshot channels
 //! the handler awaits after the lock is released. Time moves by [`GroupCoordinator::tick`].
 
+pub mod assignor;
+mod consumer;
+pub mod consumer_group;
 pub mod group;
 mod log;
 pub mod member;
+mod offsets;
 pub mod records;
 
 use std::collections::HashMap;
@@ -19,6 +24,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
 
+pub use consumer::ConsumerGroupDescription;
+use consumer_group::ConsumerGroup;
+pub use consumer_group::{ConsumerSettings, Heartbeat, HeartbeatAnswer, TopicSource};
 use group::Group;
 pub use group::{GroupSettings, GroupState, Reply};
 pub use log::{KeyValue, RecordLog};
@@ -43,7 +51,9 @@ pub struct OffsetSettings {
 pub struct GroupListing {
     pub group_id: String,
     pub protocol_type: String,
-    pub state: GroupState,
+    pub state: &'static str,
+    /// `classic` or `consumer` (ListGroups v5).
+    pub group_type: &'static str,
 }
 
 /// A member as DescribeGroups shows it.
@@ -87,18 +97,31 @@ pub struct CommitFrom {
 pub struct GroupCoordinator {
     settings: GroupSettings,
     offsets: OffsetSettings,
+    consumer: ConsumerSettings,
     /// Partitions of `__consumer_offsets`; 0 until the topic exists.
     partitions: AtomicI32,
-    groups: Mutex<HashMap<String, Group>>,
+    groups: Mutex<Groups>,
+}
+
+/// Every group, by protocol; a group id is in at most one of the maps.
+#[derive(Debug, Default)]
+struct Groups {
+    classic: HashMap<String, Group>,
+    consumer: HashMap<String, ConsumerGroup>,
 }
 
 impl GroupCoordinator {
-    pub fn new(settings: GroupSettings, offsets: OffsetSettings) -> Self {
+    pub fn new(
+        settings: GroupSettings,
+        offsets: OffsetSettings,
+        consumer: ConsumerSettings,
+    ) -> Self {
         GroupCoordinator {
             settings,
             offsets,
+            consumer,
             partitions: AtomicI32::new(0),
-            groups: Mutex::new(HashMap::new()),
+            groups: Mutex::new(Groups::default()),
         }
     }
 
@@ -117,7 +140,7 @@ impl GroupCoordinator {
         records::partition_for(group_id, self.partitions())
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Group>> {
+    fn lock(&self) -> MutexGuard<'_, Groups> {
         self.groups.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -126,7 +149,9 @@ impl GroupCoordinator {
     pub fn load(&self, log: &dyn RecordLog, partitions: i32) -> Result<usize, String> {
         self.set_partitions(partitions);
         let now = Instant::now();
-        let mut groups = self.lock();
+        let mut guard = self.lock();
+        guard.consumer.clear();
+        let groups = &mut guard.classic;
         groups.clear();
         let mut values: HashMap<String, Option<GroupValue>> = HashMap::new();
         let mut offsets: HashMap<String, group::Offsets> = HashMap::new();
@@ -214,7 +239,19 @@ impl GroupCoordinator {
         if let Err(e) = self.check_session_timeout(request.session_timeout_ms) {
             return fail(e);
         }
-        let mut groups = self.lock();
+        let mut guard = self.lock();
+        if let Some(consumer) = guard.consumer.get(&request.group_id) {
+            if !consumer.members.is_empty() {
+                return fail(ResponseError::InconsistentGroupProtocol);
+            }
+            // An empty consumer group becomes a classic one, keeping its offsets.
+            if let Some(old) = guard.consumer.remove(&request.group_id) {
+                let mut classic = Group::new(&request.group_id, crate::now_ms());
+                classic.offsets = old.offsets;
+                guard.classic.insert(request.group_id.clone(), classic);
+            }
+        }
+        let groups = &mut guard.classic;
         if !request.member_id.is_empty() && !groups.contains_key(&request.group_id) {
             return fail(ResponseError::UnknownMemberId);
         }
@@ -239,8 +276,8 @@ impl GroupCoordinator {
         protocol: Option<&str>,
         assignments: Vec<(String, Bytes)>,
     ) -> Reply<SyncResult> {
-        let mut groups = self.lock();
-        let Some(group) = groups.get_mut(group_id) else {
+        let mut guard = self.lock();
+        let Some(group) = guard.classic.get_mut(group_id) else {
             return Reply::Ready(SyncResult::error(ResponseError::UnknownMemberId));
         };
         let reply = group.sync(
@@ -264,8 +301,8 @@ impl GroupCoordinator {
         instance_id: Option<&str>,
         generation: i32,
     ) -> Option<ResponseError> {
-        let mut groups = self.lock();
-        match groups.get_mut(group_id) {
+        let mut guard = self.lock();
+        match guard.classic.get_mut(group_id) {
             Some(group) => group.heartbeat(member_id, instance_id, generation, Instant::now()),
             None => Some(ResponseError::UnknownMemberId),
         }
@@ -278,8 +315,8 @@ impl GroupCoordinator {
         group_id: &str,
         members: &[(String, Option<String>)],
     ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
-        let mut groups = self.lock();
-        let Some(group) = groups.get_mut(group_id) else {
+        let mut guard = self.lock();
+        let Some(group) = guard.classic.get_mut(group_id) else {
             return Err(ResponseError::UnknownMemberId);
         };
         let now = Instant::now();
@@ -292,140 +329,25 @@ impl GroupCoordinator {
         Ok(answers)
     }
 
-    /// Commits offsets; a group-level refusal applies to every partition.
-    pub fn commit(
-        &self,
-        log: &dyn RecordLog,
-        group_id: &str,
-        from: &CommitFrom,
-        commits: Vec<OffsetCommit>,
-    ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
-        if group_id.is_empty() {
-            return Err(ResponseError::InvalidGroupId);
-        }
-        let mut groups = self.lock();
-        let now_ms = crate::now_ms();
-        if !groups.contains_key(group_id) {
-            if from.generation >= 0 {
-                return Err(ResponseError::IllegalGeneration);
-            }
-            groups.insert(group_id.to_string(), Group::new(group_id, now_ms));
-        }
-        let Some(group) = groups.get_mut(group_id) else {
-            return Err(ResponseError::CoordinatorNotAvailable);
-        };
-        group.check_commit(
-            &from.member_id,
-            from.instance_id.as_deref(),
-            from.generation,
-            Instant::now(),
-        )?;
-        let mut answers = Vec::with_capacity(commits.len());
-        let mut records = Vec::new();
-        let mut accepted = Vec::new();
-        for c in commits {
-            if c.value.metadata.len() > self.offsets.metadata_max_bytes {
-                answers.push(Some(ResponseError::OffsetMetadataTooLarge));
-                continue;
-            }
-            answers.push(None);
-            let key = RecordKey::Offset {
-                group: group_id.to_string(),
-                topic: c.topic.clone(),
-                partition: c.partition,
-            };
-            records.push((key.encode(), Some(c.value.encode())));
-            accepted.push(c);
-        }
-        if !records.is_empty() {
-            log.append(self.partition_for(group_id), records)?;
-        }
-        for c in accepted {
-            group.offsets.insert((c.topic, c.partition), c.value);
-        }
-        Ok(answers)
-    }
-
-    /// Committed offsets of a group: of the partitions asked, or of all when `topics` is None.
-    pub fn fetch_offsets(
-        &self,
-        group_id: &str,
-        topics: Option<&[(String, Vec<i32>)]>,
-    ) -> Vec<(String, i32, Option<OffsetValue>)> {
-        let groups = self.lock();
-        let offsets = groups.get(group_id).map(|g| &g.offsets);
-        match topics {
-            Some(topics) => topics
-                .iter()
-                .flat_map(|(topic, parts)| {
-                    parts.iter().map(move |p| {
-                        let v = offsets.and_then(|o| o.get(&(topic.clone(), *p)).cloned());
-                        (topic.clone(), *p, v)
-                    })
-                })
-                .collect(),
-            None => offsets
-                .into_iter()
-                .flatten()
-                .map(|((t, p), v)| (t.clone(), *p, Some(v.clone())))
-                .collect(),
-        }
-    }
-
-    /// OffsetDelete: refused per partition while the group subscribes to the topic.
-    pub fn delete_offsets(
-        &self,
-        log: &dyn RecordLog,
-        group_id: &str,
-        partitions: &[(String, i32)],
-    ) -> Result<Vec<Option<ResponseError>>, ResponseError> {
-        let mut groups = self.lock();
-        let group = match groups.get_mut(group_id) {
-            Some(g) if !g.is(GroupState::Dead) => g,
-            _ => return Err(ResponseError::GroupIdNotFound),
-        };
-        let subscribed = if group.is(GroupState::Empty) {
-            Some(Default::default())
-        } else {
-            group.subscribed_topics()
-        };
-        let Some(subscribed) = subscribed else {
-            return Err(ResponseError::NonEmptyGroup);
-        };
-        let mut answers = Vec::with_capacity(partitions.len());
-        let mut tombstones = Vec::new();
-        for (topic, partition) in partitions {
-            if subscribed.contains(topic) {
-                answers.push(Some(ResponseError::GroupSubscribedToTopic));
-                continue;
-            }
-            answers.push(None);
-            if group.offsets.remove(&(topic.clone(), *partition)).is_some() {
-                let key = RecordKey::Offset {
-                    group: group_id.to_string(),
-                    topic: topic.clone(),
-                    partition: *partition,
-                };
-                tombstones.push((key.encode(), None));
-            }
-        }
-        if !tombstones.is_empty() {
-            log.append(self.partition_for(group_id), tombstones)?;
-        }
-        Ok(answers)
-    }
-
     pub fn list(&self) -> Vec<GroupListing> {
         let groups = self.lock();
-        let mut list: Vec<GroupListing> = groups
+        let classic = groups
+            .classic
             .values()
             .filter(|g| !g.is(GroupState::Dead))
             .map(|g| GroupListing {
                 group_id: g.id.clone(),
                 protocol_type: g.protocol_type.clone().unwrap_or_default(),
-                state: g.state,
-            })
-            .collect();
+                state: g.state.name(),
+                group_type: "classic",
+            });
+        let consumer = groups.consumer.values().map(|g| GroupListing {
+            group_id: g.id.clone(),
+            protocol_type: "consumer".to_string(),
+            state: g.state_name(),
+            group_type: "consumer",
+        });
+        let mut list: Vec<GroupListing> = classic.chain(consumer).collect();
         list.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         list
     }
@@ -433,7 +355,10 @@ impl GroupCoordinator {
     /// A group's description; None when it does not exist.
     pub fn describe(&self, group_id: &str) -> Option<GroupDescription> {
         let groups = self.lock();
-        let g = groups.get(group_id).filter(|g| !g.is(GroupState::Dead))?;
+        let g = groups
+            .classic
+            .get(group_id)
+            .filter(|g| !g.is(GroupState::Dead))?;
         let stable = g.is(GroupState::Stable);
         let protocol = g.protocol.clone().unwrap_or_default();
         Some(GroupDescription {
@@ -470,106 +395,46 @@ impl GroupCoordinator {
     /// DeleteGroups for one group: only an empty group goes, with its offsets.
     pub fn delete(&self, log: &dyn RecordLog, group_id: &str) -> Option<ResponseError> {
         let mut groups = self.lock();
-        let group = match groups.get_mut(group_id) {
+        if let Some(g) = groups.consumer.get(group_id) {
+            if !g.members.is_empty() {
+                return Some(ResponseError::NonEmptyGroup);
+            }
+            let keys: Vec<(String, i32)> = g.offsets.keys().cloned().collect();
+            if let Err(e) = self.write_deletion(log, group_id, &keys, true) {
+                return Some(e);
+            }
+            groups.consumer.remove(group_id);
+            return None;
+        }
+        let group = match groups.classic.get_mut(group_id) {
             Some(g) if !g.is(GroupState::Dead) => g,
             _ => return Some(ResponseError::GroupIdNotFound),
         };
         if !group.is(GroupState::Empty) {
             return Some(ResponseError::NonEmptyGroup);
         }
-        if let Err(e) = self.write_deletion(log, group, None) {
+        let keys: Vec<(String, i32)> = group.offsets.keys().cloned().collect();
+        if let Err(e) = self.write_deletion(log, group_id, &keys, true) {
             return Some(e);
         }
         group.mark_dead(crate::now_ms());
-        groups.remove(group_id);
+        groups.classic.remove(group_id);
         None
     }
 
-    /// Tombstones for the group's offsets (all, or those listed) and, when all go, its key.
-    fn write_deletion(
-        &self,
-        log: &dyn RecordLog,
-        group: &Group,
-        only: Option<&[(String, i32)]>,
-    ) -> Result<(), ResponseError> {
-        let keys: Vec<(String, i32)> = match only {
-            Some(list) => list.to_vec(),
-            None => group.offsets.keys().cloned().collect(),
-        };
-        let mut records: Vec<(Bytes, Option<Bytes>)> = keys
-            .into_iter()
-            .map(|(topic, partition)| {
-                let key = RecordKey::Offset {
-                    group: group.id.clone(),
-                    topic,
-                    partition,
-                };
-                (key.encode(), None)
-            })
-            .collect();
-        if only.is_none() {
-            let key = RecordKey::Group {
-                group: group.id.clone(),
-            };
-            records.push((key.encode(), None));
-        }
-        log.append(self.partition_for(&group.id), records)
-    }
-
-    /// Session expiry and the ends of join and sync phases.
+    /// Session expiry, the ends of join and sync phases, and consumer-group members that did
+    /// not revoke in time.
     pub fn tick(&self, log: &dyn RecordLog) {
         let now = Instant::now();
         let now_ms = crate::now_ms();
         let mut groups = self.lock();
-        for group in groups.values_mut() {
+        for group in groups.classic.values_mut() {
             group.tick(now, now_ms);
             self.store(log, group);
         }
-    }
-
-    /// offsets.retention.minutes (KIP-211): the offsets of a group that has been empty for the
-    /// retention period expire, and so does the group with them; offsets committed outside any
-    /// group expire that long after their commit; an explicit expire time is honoured.
-    pub fn expire_offsets(&self, log: &dyn RecordLog, now_ms: i64) -> usize {
-        let retention = self.offsets.retention_ms;
-        let mut groups = self.lock();
-        let mut expired_total = 0;
-        let mut gone = Vec::new();
-        for group in groups.values_mut() {
-            let empty = group.is(GroupState::Empty);
-            let managed = group.protocol_type.is_some();
-            let expired: Vec<(String, i32)> = group
-                .offsets
-                .iter()
-                .filter(|(_, v)| match v.expire_timestamp {
-                    Some(at) => now_ms >= at,
-                    None if empty && managed => now_ms - group.state_since_ms >= retention,
-                    None if empty => now_ms - v.commit_timestamp >= retention,
-                    None => false,
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            if expired.is_empty() {
-                continue;
-            }
-            let all = expired.len() == group.offsets.len() && empty;
-            let only = if all { None } else { Some(expired.as_slice()) };
-            if let Err(e) = self.write_deletion(log, group, only) {
-                tracing::error!(group = %group.id, error = ?e, "expiring offsets failed");
-                continue;
-            }
-            expired_total += expired.len();
-            for k in &expired {
-                group.offsets.remove(k);
-            }
-            if all {
-                gone.push(group.id.clone());
-            }
+        for group in groups.consumer.values_mut() {
+            group.tick(now, now_ms);
         }
-        for id in gone {
-            groups.remove(&id);
-        }
-        expired_total
     }
 }
 

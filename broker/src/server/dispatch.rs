@@ -239,6 +239,22 @@ pub static ROUTES: &[Route] = &[
         2,
         api::group_admin::delete
     ),
+    route!(
+        ConsumerGroupHeartbeat,
+        ConsumerGroupHeartbeatRequest,
+        0,
+        0,
+        1,
+        api::consumer_groups::heartbeat
+    ),
+    route!(
+        ConsumerGroupDescribe,
+        ConsumerGroupDescribeRequest,
+        0,
+        0,
+        1,
+        api::consumer_groups::describe
+    ),
 ];
 
 /// The route for an API key, if we serve it.
