@@ -43,7 +43,7 @@ enum PerfCommand {
     Produce {
         topic: String,
         /// How many records to send.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         num_records: u64,
         /// Bytes per record value.
         #[arg(long)]
@@ -62,7 +62,7 @@ enum PerfCommand {
     Consume {
         topic: String,
         /// How many records to read.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         messages: u64,
     },
 }

@@ -87,6 +87,30 @@ fn bad_flags_and_values_are_refused() {
         (&["produce", "t", "--partition", "7"], "partition 7"),
         (&["topics", "list", "--filter", "("], "--filter"),
         (
+            &[
+                "perf",
+                "produce",
+                "t",
+                "--num-records",
+                "0",
+                "--record-size",
+                "1",
+            ],
+            "--num-records",
+        ),
+        (
+            &[
+                "perf",
+                "produce",
+                "t",
+                "--num-records",
+                "1",
+                "--record-size",
+                "999999999999",
+            ],
+            "--record-size",
+        ),
+        (
             &["topics", "create", "x", "--config", "novalue"],
             "'novalue'",
         ),
