@@ -7,9 +7,11 @@
 //! - `config`: connection settings from profiles, `client.properties` and flags.
 //! - `error`: the client's error type.
 //! - `local`: where a local broker keeps its data, and how an embedded one is started.
+//! - `tui`: the interactive console.
 
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod local;
+pub mod tui;

@@ -21,6 +21,9 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The console's flags (used when no subcommand is given).
+    #[command(flatten)]
+    console: crate::tui::ConsoleArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +42,8 @@ enum Command {
     Brokers(brokers::BrokersArgs),
     /// Throughput and latency tests (like kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh).
     Perf(perf::PerfArgs),
+    /// The workspace broker on this machine: up (background), down, status, run (foreground).
+    Local(crate::local::LocalArgs),
 }
 
 /// Runs the parsed command line. A client subcommand's error is printed as one line on
@@ -46,7 +51,11 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let result = match cli.command {
         Some(Command::Broker(args)) => return broker::run(args),
-        None => return broker::run_local(),
+        None => return crate::tui::run(cli.console),
+        Some(Command::Local(args)) => match args.command {
+            crate::local::LocalCommand::Run => return broker::run_local(),
+            command => return crate::local::run(&command),
+        },
         Some(Command::Topics(args)) => connect::block_on(topics::run(args)),
         Some(Command::Produce(args)) => connect::block_on(produce::run(args)),
         Some(Command::Consume(args)) => connect::block_on(consume::run(args)),

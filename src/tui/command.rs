@@ -1,0 +1,70 @@
+//! The `:` command line: `:topics`, `:groups`, `:brokers`, `:topic T`, `:group G`,
+//! `:tail T [beginning|end|offset N|15m|2026-11-25T10:00:00Z]`, `:produce T`, `:create`,
+//! `:help`, `:q`. Parsing is pure; the app applies the resulting [`Action`].
+
+use crate::tui::action::{Action, DialogKind, Route, TailStart};
+
+/// The action a command line asks for, or what is wrong with it.
+pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
+    let mut words = line.split_whitespace();
+    let Some(word) = words.next() else {
+        return Ok(Action::None);
+    };
+    let arg = words.next().map(str::to_string);
+    let rest: Vec<&str> = words.collect();
+    let need = |what: &str| arg.clone().ok_or_else(|| format!(":{word} needs a {what}"));
+    let action = match word {
+        "topics" | "tp" => Action::Root(Route::Topics),
+        "groups" | "cg" => Action::Root(Route::Groups),
+        "brokers" | "br" => Action::Root(Route::Brokers),
+        "topic" => Action::Open(Route::Topic(need("topic")?)),
+        "group" => Action::Open(Route::Group(need("group")?)),
+        "tail" => {
+            let start = tail_start(&rest.join(" "), now_ms)?;
+            Action::Open(Route::Tail(need("topic")?, start))
+        }
+        "produce" => Action::Open(Route::Produce(need("topic")?)),
+        "create" => Action::Dialog(DialogKind::CreateTopic),
+        "help" => Action::Help,
+        "q" | "quit" | "q!" => Action::Quit,
+        _ => {
+            return Err(format!(
+                "unknown command ':{word}'; try :topics :groups :brokers :tail T :produce T"
+            ))
+        }
+    };
+    Ok(action)
+}
+
+/// Where a tail starts: `end` (default), `beginning`, `offset N` (or `@N`), a duration ago
+/// (`15m`) or an RFC 3339 time.
+pub fn tail_start(text: &str, now_ms: i64) -> Result<TailStart, String> {
+    let text = text.trim();
+    let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let offset = |s: &str| {
+        s.trim()
+            .parse::<i64>()
+            .map_err(|_| format!("offset '{s}' is not a number"))
+    };
+    match word {
+        "" | "end" | "latest" => Ok(TailStart::End),
+        "beginning" | "earliest" | "begin" => Ok(TailStart::Beginning),
+        "offset" => Ok(TailStart::Offset(offset(rest)?)),
+        _ if word.starts_with('@') => Ok(TailStart::Offset(offset(&word[1..])?)),
+        _ => {
+            if let Ok(ago) = humantime::parse_duration(text) {
+                let ms = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
+                Ok(TailStart::Timestamp(now_ms.saturating_sub(ms)))
+            } else if let Ok(at) = humantime::parse_rfc3339_weak(text) {
+                let ms = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                Ok(TailStart::Timestamp(ms))
+            } else {
+                Err(format!(
+                    "'{text}' is not end, beginning, offset N, a duration (15m) or a time"
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! What the event loop feeds the app: terminal input, a tick, a refresh, and data from the
+//! background tasks (`Update`).
+
+use std::time::{Instant, SystemTime};
+
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::tui::model::{
+    ClusterSnapshot, GroupDetail, GroupRow, ResetRow, TailRecord, TopicDetail,
+};
+
+/// One input to the app.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Once a second: countdowns, rates, staleness.
+    Tick(Instant),
+    /// The refresh timer fired (`--refresh`).
+    Refresh,
+    Data(Update),
+}
+
+/// The connection as the header shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnState {
+    Connecting,
+    Connected,
+    /// The last request failed for want of a connection; the next try is at `retry_at`.
+    Lost {
+        error: String,
+        retry_at: Instant,
+    },
+}
+
+/// An answer from a background task.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Connection(ConnState),
+    Cluster(ClusterSnapshot, SystemTime),
+    Groups(Vec<GroupRow>, SystemTime),
+    Topic(TopicDetail, SystemTime),
+    Group(GroupDetail, SystemTime),
+    /// New tail records (oldest first) and how many the worker dropped before sending.
+    TailRecords {
+        records: Vec<TailRecord>,
+        dropped: u64,
+    },
+    TailError(String),
+    Produced {
+        partition: i32,
+        offset: i64,
+    },
+    ResetPreview {
+        group: String,
+        rows: Vec<ResetRow>,
+    },
+    /// A write finished: what it was, and the error if it failed.
+    Done {
+        what: String,
+        error: Option<String>,
+    },
+    /// A read failed (not for want of a connection).
+    Failed {
+        what: String,
+        error: String,
+    },
+}

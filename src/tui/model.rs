@@ -1,0 +1,165 @@
+//! The console's data: plain rows the views show, built by `fetch` from the client's answers
+//! (or by tests from fixtures). Keeping them free of client types makes every screen
+//! renderable from deterministic data.
+
+use std::time::SystemTime;
+
+/// The cluster as the header and the Topics and Brokers screens show it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterSnapshot {
+    pub cluster_id: Option<String>,
+    pub controller: i32,
+    pub topics: Vec<TopicRow>,
+    pub brokers: Vec<BrokerRow>,
+}
+
+/// One topic in the Topics table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopicRow {
+    pub name: String,
+    pub partitions: usize,
+    pub replication: usize,
+    /// Sum over partitions of high minus low watermark; `None` when offsets are unknown.
+    pub messages: Option<i64>,
+    pub under_replicated: usize,
+    pub offline: usize,
+    pub internal: bool,
+}
+
+/// One broker in the Brokers table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrokerRow {
+    pub id: i32,
+    pub addr: String,
+    pub rack: Option<String>,
+    pub controller: bool,
+    pub leaders: usize,
+    pub reachable: bool,
+}
+
+/// One partition on the Topic screen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartitionRow {
+    pub id: i32,
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub offline: Vec<i32>,
+    pub low: Option<i64>,
+    pub high: Option<i64>,
+}
+
+/// One config of a topic, as DescribeConfigs reports it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigRow {
+    pub name: String,
+    pub value: Option<String>,
+    pub source: String,
+    pub sensitive: bool,
+}
+
+impl ConfigRow {
+    /// Whether the value is Kafka's default (so it sorts after the overridden ones).
+    pub fn is_default(&self) -> bool {
+        self.source == "DEFAULT_CONFIG"
+    }
+}
+
+/// Everything the Topic screen shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopicDetail {
+    pub name: String,
+    pub partitions: Vec<PartitionRow>,
+    pub configs: Vec<ConfigRow>,
+    /// Groups with committed offsets on this topic, and their lag on it.
+    pub groups: Vec<(String, Option<i64>)>,
+}
+
+/// One group in the Groups table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupRow {
+    pub id: String,
+    pub state: String,
+    pub members: usize,
+    pub protocol: String,
+    pub topics: Vec<String>,
+    pub lag: Option<i64>,
+}
+
+/// One partition of a group on the Group screen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupPartitionRow {
+    pub topic: String,
+    pub partition: i32,
+    pub committed: Option<i64>,
+    pub end: Option<i64>,
+    pub lag: Option<i64>,
+    pub member: Option<String>,
+    pub client: Option<String>,
+    pub host: Option<String>,
+}
+
+/// Everything the Group screen shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupDetail {
+    pub id: String,
+    pub state: String,
+    pub protocol: String,
+    pub members: usize,
+    pub partitions: Vec<GroupPartitionRow>,
+}
+
+impl GroupDetail {
+    /// Total lag over the partitions whose lag is known.
+    pub fn total_lag(&self) -> i64 {
+        self.partitions.iter().filter_map(|p| p.lag).sum()
+    }
+}
+
+/// A record the Tail screen keeps: key and value cut to [`RECORD_BYTES_KEPT_MAX`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TailRecord {
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// The value's length before it was cut.
+    pub value_len: usize,
+}
+
+/// Bytes of a key or a value the tail keeps per record; the rest is cut (and the detail pane
+/// says so). With [`TAIL_RECORDS_MAX`] this bounds the tail's memory.
+pub const RECORD_BYTES_KEPT_MAX: usize = 4096;
+/// Records the tail keeps; older ones are dropped and counted.
+pub const TAIL_RECORDS_MAX: usize = 10_000;
+/// Header entries kept per record.
+pub const HEADERS_KEPT_MAX: usize = 32;
+
+/// One new offset a reset would commit, with the lag it would leave.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetRow {
+    pub topic: String,
+    pub partition: i32,
+    pub current: Option<i64>,
+    pub new: i64,
+    pub end: i64,
+}
+
+/// Formats a time of day for the status line, `HH:MM:SS` in UTC.
+pub fn clock(at: SystemTime) -> String {
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    text.get(11..19).unwrap_or(&text).to_string()
+}
+
+/// Formats an optional number, `-` when unknown.
+pub fn or_dash(value: Option<i64>) -> String {
+    value.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// Formats broker ids as `1,2,3`.
+pub fn ids(list: &[i32]) -> String {
+    let parts: Vec<String> = list.iter().map(i32::to_string).collect();
+    parts.join(",")
+}

@@ -1,0 +1,372 @@
+//! Dialogs over a screen: create topic, delete topic (type its name to confirm), alter a
+//! config, add partitions, reset a group's offsets (a preview of new offsets and lag first,
+//! executed on a second enter) and delete a group (`y` to confirm). Every dialog is a small
+//! form; enter submits, esc cancels. The app hides them all in `--read-only`.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use crate::tui::action::{Action, DialogKind, Request, ResetSpec};
+use crate::tui::event::Update;
+use crate::tui::model::{or_dash, ResetRow};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::input::Input;
+
+/// Preview rows a reset dialog shows.
+const PREVIEW_ROWS_MAX: usize = 12;
+
+/// An open dialog.
+#[derive(Debug)]
+pub struct Dialog {
+    pub kind: DialogKind,
+    fields: Vec<(&'static str, Input)>,
+    focus: usize,
+    /// The reset preview, and the field values it was computed for.
+    preview: Option<(Vec<ResetRow>, Vec<String>)>,
+    error: Option<String>,
+}
+
+impl Dialog {
+    pub fn new(kind: DialogKind) -> Dialog {
+        let fields: Vec<(&'static str, Input)> = match &kind {
+            DialogKind::CreateTopic => vec![
+                ("name", Input::default()),
+                ("partitions", Input::new("1")),
+                ("replication factor", Input::new("1")),
+                ("configs (k=v,k=v)", Input::default()),
+            ],
+            DialogKind::DeleteTopic(_) => vec![("type the topic's name", Input::default())],
+            DialogKind::AlterConfig { name, value, .. } => vec![
+                ("config", Input::new(name.clone())),
+                ("value (empty: default)", Input::new(value.clone())),
+            ],
+            DialogKind::AddPartitions { current, .. } => {
+                vec![("total partitions", Input::new((current + 1).to_string()))]
+            }
+            DialogKind::ResetOffsets { topics, .. } => vec![
+                (
+                    "topic",
+                    Input::new(topics.first().cloned().unwrap_or_default()),
+                ),
+                ("to", Input::new("earliest")),
+            ],
+            DialogKind::DeleteGroup(_) => Vec::new(),
+        };
+        Dialog {
+            kind,
+            fields,
+            focus: 0,
+            preview: None,
+            error: None,
+        }
+    }
+
+    fn title(&self) -> String {
+        match &self.kind {
+            DialogKind::CreateTopic => "Create topic".into(),
+            DialogKind::DeleteTopic(t) => format!("Delete topic {t}"),
+            DialogKind::AlterConfig { topic, .. } => format!("Alter config of {topic}"),
+            DialogKind::AddPartitions { topic, current } => {
+                format!("Add partitions to {topic} (has {current})")
+            }
+            DialogKind::ResetOffsets { group, .. } => format!("Reset offsets of {group}"),
+            DialogKind::DeleteGroup(g) => format!("Delete group {g}"),
+        }
+    }
+
+    fn values(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .map(|(_, f)| f.text.trim().to_string())
+            .collect()
+    }
+
+    /// Handles a key: esc closes, tab and arrows move, enter submits.
+    pub fn handle_key(&mut self, key: &KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Esc => return Action::CloseDialog,
+            KeyCode::Enter => {
+                return match self.submit() {
+                    Ok(action) => action,
+                    Err(e) => {
+                        self.error = Some(e);
+                        Action::None
+                    }
+                }
+            }
+            KeyCode::Tab | KeyCode::Down => {
+                self.focus = (self.focus + 1) % self.fields.len().max(1);
+            }
+            KeyCode::BackTab | KeyCode::Up => {
+                let n = self.fields.len().max(1);
+                self.focus = (self.focus + n - 1) % n;
+            }
+            KeyCode::Char('y') if matches!(self.kind, DialogKind::DeleteGroup(_)) => {
+                return self.submit().unwrap_or(Action::None);
+            }
+            KeyCode::Char('n') if matches!(self.kind, DialogKind::DeleteGroup(_)) => {
+                return Action::CloseDialog;
+            }
+            _ => {
+                if let Some((_, field)) = self.fields.get_mut(self.focus) {
+                    let _ = field.handle_key(key);
+                }
+            }
+        }
+        Action::None
+    }
+
+    /// The request the form describes, or what is wrong with it.
+    fn submit(&mut self) -> Result<Action, String> {
+        let v = self.values();
+        let request = match &self.kind {
+            DialogKind::CreateTopic => create_topic(&v)?,
+            DialogKind::DeleteTopic(topic) => {
+                if v[0] != *topic {
+                    return Err(format!("type '{topic}' to delete it"));
+                }
+                Request::DeleteTopic(topic.clone())
+            }
+            DialogKind::AlterConfig { topic, .. } => {
+                if v[0].is_empty() {
+                    return Err("config name is empty".into());
+                }
+                let (set, delete) = if v[1].is_empty() {
+                    (Vec::new(), vec![v[0].clone()])
+                } else {
+                    (vec![(v[0].clone(), v[1].clone())], Vec::new())
+                };
+                Request::AlterConfig {
+                    topic: topic.clone(),
+                    set,
+                    delete,
+                }
+            }
+            DialogKind::AddPartitions { topic, current } => {
+                let total: i32 = number(&v[0], "total partitions")?;
+                if usize::try_from(total).map_or(true, |t| t <= *current) {
+                    return Err(format!("total must be more than {current}"));
+                }
+                Request::AddPartitions {
+                    topic: topic.clone(),
+                    total,
+                }
+            }
+            DialogKind::ResetOffsets { group, .. } => return self.reset(group.clone(), v),
+            DialogKind::DeleteGroup(g) => Request::DeleteGroup(g.clone()),
+        };
+        Ok(Action::Fetch(request))
+    }
+
+    fn reset(&self, group: String, v: Vec<String>) -> Result<Action, String> {
+        if let Some((rows, for_values)) = &self.preview {
+            if *for_values == v {
+                return Ok(Action::Fetch(Request::ResetExecute {
+                    group,
+                    rows: rows.clone(),
+                }));
+            }
+        }
+        if v[0].is_empty() {
+            return Err("topic is empty".into());
+        }
+        let spec = parse_reset(&v[1], crate::client::produce::now_ms())?;
+        Ok(Action::Fetch(Request::ResetPreview {
+            group,
+            topic: v[0].clone(),
+            spec,
+        }))
+    }
+
+    /// Takes the reset preview.
+    pub fn update(&mut self, update: &Update) {
+        match update {
+            Update::ResetPreview { group, rows } => {
+                if matches!(&self.kind, DialogKind::ResetOffsets { group: g, .. } if g == group) {
+                    self.preview = Some((rows.clone(), self.values()));
+                    self.error = None;
+                }
+            }
+            Update::Failed { what, error } if what.starts_with("reset preview") => {
+                self.error = Some(error.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// Draws the dialog centred over `area`.
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: Theme) {
+        let preview_rows = self
+            .preview
+            .as_ref()
+            .map_or(0, |(r, _)| r.len().min(PREVIEW_ROWS_MAX));
+        let extra = if self.preview.is_some() {
+            preview_rows + 3
+        } else {
+            0
+        };
+        let height = u16::try_from(self.fields.len() + extra + 5).unwrap_or(u16::MAX);
+        let popup = centered(area, 72, height);
+        frame.render_widget(Clear, popup);
+        let block = Block::new()
+            .borders(Borders::ALL)
+            .border_style(theme.title())
+            .title(Line::styled(format!(" {} ", self.title()), theme.title()));
+        let inner = block.inner(popup);
+        frame.render_widget(block, popup);
+        let mut lines: Vec<Line> = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (label, field))| {
+                let focused = i == self.focus;
+                let cursor = if focused { "▏" } else { "" };
+                Line::from(vec![
+                    Span::styled(
+                        format!("{label:>22}: "),
+                        if focused { theme.title() } else { theme.dim() },
+                    ),
+                    Span::styled(format!("{}{cursor}", field.text), theme.input()),
+                ])
+            })
+            .collect();
+        if matches!(self.kind, DialogKind::DeleteGroup(_)) {
+            lines.push(Line::raw("Delete this group and its committed offsets?"));
+        }
+        lines.push(Line::raw(""));
+        if let Some(e) = &self.error {
+            lines.push(Line::styled(e.clone(), theme.error()));
+        } else {
+            lines.push(Line::styled(self.hint(), theme.dim()));
+        }
+        let [form, table] = Layout::vertical([
+            Constraint::Length(u16::try_from(lines.len()).unwrap_or(u16::MAX)),
+            Constraint::Fill(1),
+        ])
+        .areas(inner);
+        frame.render_widget(Paragraph::new(lines), form);
+        if let Some((rows, _)) = &self.preview {
+            render_preview(frame, table, rows, theme);
+        }
+    }
+
+    fn hint(&self) -> String {
+        match &self.kind {
+            DialogKind::DeleteGroup(_) => "y: delete  n/esc: cancel".into(),
+            DialogKind::ResetOffsets { .. } if self.preview.is_some() => {
+                "enter: execute this reset  esc: cancel  (edit to preview again)".into()
+            }
+            DialogKind::ResetOffsets { .. } => {
+                "to: earliest | latest | offset N | shift ±N | 15m (ago) | 2026-11-25T10:00:00Z; enter: preview".into()
+            }
+            _ => "enter: submit  tab: next field  esc: cancel".into(),
+        }
+    }
+}
+
+fn render_preview(frame: &mut Frame, area: Rect, rows: &[ResetRow], theme: Theme) {
+    let header = Row::new(["TOPIC", "PART", "CURRENT", "NEW", "END", "NEW LAG"])
+        .style(theme.column_header());
+    let body: Vec<Row> = rows
+        .iter()
+        .take(PREVIEW_ROWS_MAX)
+        .map(|r| {
+            Row::new(vec![
+                r.topic.clone(),
+                r.partition.to_string(),
+                or_dash(r.current),
+                r.new.to_string(),
+                r.end.to_string(),
+                (r.end - r.new).max(0).to_string(),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(4),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(8),
+    ];
+    let title = format!(" Preview: {} partitions ", rows.len());
+    let table = Table::new(body, widths).header(header).block(
+        Block::new()
+            .borders(Borders::TOP)
+            .border_style(theme.border())
+            .title(Line::styled(title, theme.title())),
+    );
+    frame.render_widget(table, area);
+}
+
+fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("{what} '{text}' is not a number"))
+}
+
+fn create_topic(v: &[String]) -> Result<Request, String> {
+    if v[0].is_empty() {
+        return Err("name is empty".into());
+    }
+    let mut configs = Vec::new();
+    for item in v[3].split(',').filter(|s| !s.trim().is_empty()) {
+        let (k, val) = item
+            .split_once('=')
+            .ok_or_else(|| format!("config '{item}' is not key=value"))?;
+        configs.push((k.trim().to_string(), val.trim().to_string()));
+    }
+    Ok(Request::CreateTopic {
+        name: v[0].clone(),
+        partitions: number(&v[1], "partitions")?,
+        replication: number(&v[2], "replication factor")?,
+        configs,
+    })
+}
+
+/// Parses a reset target: `earliest`, `latest`, `offset N` (or `N`), `shift ±N` (or `+N`,
+/// `-N`), a duration ago (`15m`) or an RFC 3339 time.
+pub fn parse_reset(text: &str, now_ms: i64) -> Result<ResetSpec, String> {
+    let text = text.trim();
+    let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let rest = rest.trim();
+    let spec = match word {
+        "earliest" | "beginning" => ResetSpec::Earliest,
+        "latest" | "end" => ResetSpec::Latest,
+        "offset" => ResetSpec::Offset(number(rest, "offset")?),
+        "shift" => ResetSpec::Shift(number(rest.trim_start_matches('+'), "shift")?),
+        _ if word.starts_with(['+', '-']) => {
+            ResetSpec::Shift(number(word.trim_start_matches('+'), "shift")?)
+        }
+        _ if word.parse::<i64>().is_ok() => ResetSpec::Offset(number(word, "offset")?),
+        _ => {
+            if let Ok(ago) = humantime::parse_duration(text) {
+                let ms = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
+                ResetSpec::Timestamp(now_ms.saturating_sub(ms))
+            } else if let Ok(at) = humantime::parse_rfc3339_weak(text) {
+                let ms = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                ResetSpec::Timestamp(ms)
+            } else {
+                return Err(format!(
+                    "'{text}' is not earliest, latest, offset N, shift N, a duration or a time"
+                ));
+            }
+        }
+    };
+    Ok(spec)
+}
+
+/// A `width`×`height` rectangle centred in `area` (clipped to it).
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    cell
+}

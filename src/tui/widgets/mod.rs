@@ -1,0 +1,6 @@
+//! Reusable renderers and editors with no knowledge of the app: a windowed table that draws
+//! only the rows on screen, a text input, and the one-line bars.
+
+pub mod bars;
+pub mod input;
+pub mod table;

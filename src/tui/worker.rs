@@ -1,0 +1,426 @@
+//! The background side of the console: each [`Request`] runs on its own tokio task (reads
+//! of the same kind are not doubled while one is in flight), and its answer goes back to the
+//! UI as an [`Event::Data`]. A lost connection starts a probe that retries with backoff,
+//! reporting the countdown, until the cluster answers again. The live tail is one task that
+//! batches records (at most every [`TAIL_FLUSH`]) and stops reading while paused, so the
+//! fetchers wait instead of the buffer growing.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::tail::{self, StartAt, TailEvent};
+use crate::client::Cluster;
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::tui::action::{Request, TailStart};
+use crate::tui::event::{ConnState, Event, Update};
+use crate::tui::fetch;
+use crate::tui::model::{TailRecord, HEADERS_KEPT_MAX, RECORD_BYTES_KEPT_MAX, TAIL_RECORDS_MAX};
+
+/// How often the tail hands records to the UI.
+pub const TAIL_FLUSH: Duration = Duration::from_millis(50);
+/// First and longest wait between reconnection attempts.
+const RETRY_MIN: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// The running tail.
+struct TailTask {
+    cancel: CancellationToken,
+    pause: watch::Sender<bool>,
+}
+
+/// Runs requests on background tasks.
+pub struct Worker {
+    cluster: watch::Receiver<Option<Arc<Cluster>>>,
+    events: mpsc::Sender<Event>,
+    /// Keys of reads in flight, so a slow refresh is not stacked up.
+    in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Whether a reconnection probe is running (or the connector before the first success).
+    probing: Arc<Mutex<bool>>,
+    tail: Option<TailTask>,
+}
+
+fn is_connection_error(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Connect { .. } | Error::Disconnected { .. } | Error::Timeout { .. }
+    )
+}
+
+impl Worker {
+    /// Starts connecting to the cluster `config` names; events go to `events`.
+    pub fn start(config: ClientConfig, events: mpsc::Sender<Event>) -> Worker {
+        let (set, cluster) = watch::channel(None);
+        let probing = Arc::new(Mutex::new(true));
+        let worker = Worker {
+            cluster,
+            events: events.clone(),
+            in_flight: Arc::new(Mutex::new(HashSet::new())),
+            probing: probing.clone(),
+            tail: None,
+        };
+        drop(tokio::spawn(connect(config, set, events, probing)));
+        worker
+    }
+
+    /// Runs `request` in the background.
+    pub fn submit(&mut self, request: Request) {
+        match request {
+            Request::TailStart { topic, start } => self.start_tail(topic, start),
+            Request::TailPause(paused) => {
+                if let Some(t) = &self.tail {
+                    let _ = t.pause.send(paused);
+                }
+            }
+            Request::TailStop => {
+                if let Some(t) = self.tail.take() {
+                    t.cancel.cancel();
+                }
+            }
+            Request::Save { file, lines } => {
+                let events = self.events.clone();
+                drop(tokio::task::spawn_blocking(move || {
+                    let text = lines.iter().fold(String::new(), |acc, l| acc + l + "\n");
+                    let error = std::fs::write(&file, text).err().map(|e| e.to_string());
+                    let what = format!("save {} records to {file}", lines.len());
+                    let _ = events.blocking_send(Event::Data(Update::Done { what, error }));
+                }));
+            }
+            other => self.spawn(other),
+        }
+    }
+
+    fn spawn(&self, request: Request) {
+        let Some(cluster) = self.cluster.borrow().clone() else {
+            return;
+        };
+        let key = format!("{request:?}");
+        let read = !request.writes() && !matches!(request, Request::ResetPreview { .. });
+        if read {
+            let mut in_flight = self.in_flight.lock().expect("in-flight lock");
+            if !in_flight.insert(key.clone()) {
+                return;
+            }
+        }
+        let events = self.events.clone();
+        let in_flight = self.in_flight.clone();
+        let probing = self.probing.clone();
+        drop(tokio::spawn(async move {
+            let result = run(&cluster, request).await;
+            if read {
+                let _ = in_flight.lock().expect("in-flight lock").remove(&key);
+            }
+            match result {
+                Ok(update) => {
+                    let _ = events.send(Event::Data(update)).await;
+                }
+                Err((_, e)) if is_connection_error(&e) => {
+                    lost(cluster, events, probing, e.to_string());
+                }
+                Err((what, e)) => {
+                    let _ = events.send(Event::Data(failure(what, e.to_string()))).await;
+                }
+            }
+        }));
+    }
+
+    fn start_tail(&mut self, topic: String, start: TailStart) {
+        if let Some(t) = self.tail.take() {
+            t.cancel.cancel();
+        }
+        let Some(cluster) = self.cluster.borrow().clone() else {
+            let update =
+                Update::TailError("not connected yet; reopen the tail when connected".into());
+            let _ = self.events.try_send(Event::Data(update));
+            return;
+        };
+        let cancel = CancellationToken::new();
+        let (pause, paused) = watch::channel(false);
+        let task = run_tail(
+            cluster,
+            topic,
+            start,
+            self.events.clone(),
+            cancel.clone(),
+            paused,
+        );
+        drop(tokio::spawn(task));
+        self.tail = Some(TailTask { cancel, pause });
+    }
+}
+
+/// A failed request as the UI hears of it: writes end in `Done` with the error.
+fn failure(what: String, error: String) -> Update {
+    let write = what.starts_with("produce")
+        || what.starts_with("create")
+        || what.starts_with("delete")
+        || what.starts_with("alter")
+        || what.starts_with("add partitions")
+        || what.starts_with("reset offsets");
+    if write {
+        Update::Done {
+            what,
+            error: Some(error),
+        }
+    } else {
+        Update::Failed { what, error }
+    }
+}
+
+/// Runs one request; the error names what was being done.
+async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (String, Error)> {
+    let now = SystemTime::now;
+    let done = |what: String| move |()| Update::Done { what, error: None };
+    let what = describe(&request);
+    let tag = what.clone();
+    let result = match request {
+        Request::Cluster => fetch::cluster(cluster)
+            .await
+            .map(|s| Update::Cluster(s, now())),
+        Request::Groups => fetch::groups(cluster)
+            .await
+            .map(|g| Update::Groups(g, now())),
+        Request::Topic(t) => fetch::topic(cluster, &t)
+            .await
+            .map(|d| Update::Topic(d, now())),
+        Request::Group(g) => fetch::group(cluster, &g)
+            .await
+            .map(|d| Update::Group(d, now())),
+        Request::Produce(p) => fetch::produce(cluster, &p)
+            .await
+            .map(|(partition, offset)| Update::Produced { partition, offset }),
+        Request::CreateTopic {
+            name,
+            partitions,
+            replication,
+            configs,
+        } => crate::client::admin::create_topic(cluster, &name, partitions, replication, &configs)
+            .await
+            .map(done(what.clone())),
+        Request::DeleteTopic(t) => crate::client::admin::delete_topic(cluster, &t)
+            .await
+            .map(done(what.clone())),
+        Request::AlterConfig { topic, set, delete } => {
+            crate::client::admin::alter_topic_config(cluster, &topic, &set, &delete)
+                .await
+                .map(done(what.clone()))
+        }
+        Request::AddPartitions { topic, total } => {
+            crate::client::admin::add_partitions(cluster, &topic, total)
+                .await
+                .map(done(what.clone()))
+        }
+        Request::ResetPreview { group, topic, spec } => {
+            fetch::reset_preview(cluster, &group, &topic, &spec)
+                .await
+                .map(|rows| Update::ResetPreview { group, rows })
+        }
+        Request::ResetExecute { group, rows } => fetch::reset_execute(cluster, &group, &rows)
+            .await
+            .map(done(what.clone())),
+        Request::DeleteGroup(g) => crate::client::groups::delete_groups(cluster, &[g])
+            .await
+            .map(done(what.clone())),
+        Request::TailStart { .. }
+        | Request::TailPause(_)
+        | Request::TailStop
+        | Request::Save { .. } => Ok(Update::Done { what, error: None }),
+    };
+    result.map_err(|e| (tag, e))
+}
+
+/// The words the status line uses for a request.
+fn describe(request: &Request) -> String {
+    match request {
+        Request::Cluster => "cluster metadata".into(),
+        Request::Groups => "groups".into(),
+        Request::Topic(t) => format!("topic {t}"),
+        Request::Group(g) => format!("group {g}"),
+        Request::Produce(p) => format!("produce to {}", p.topic),
+        Request::CreateTopic { name, .. } => format!("create topic {name}"),
+        Request::DeleteTopic(t) => format!("delete topic {t}"),
+        Request::AlterConfig { topic, .. } => format!("alter config of {topic}"),
+        Request::AddPartitions { topic, total } => {
+            format!("add partitions to {topic} ({total} in all)")
+        }
+        Request::ResetPreview { group, .. } => format!("reset preview of {group}"),
+        Request::ResetExecute { group, rows } => {
+            format!("reset offsets of {group} ({} partitions)", rows.len())
+        }
+        Request::DeleteGroup(g) => format!("delete group {g}"),
+        Request::TailStart { topic, .. } => format!("tail {topic}"),
+        Request::TailPause(_) | Request::TailStop => "tail".into(),
+        Request::Save { file, .. } => format!("save {file}"),
+    }
+}
+
+/// Connects, retrying with backoff; reports each failure with the time of the next try.
+async fn connect(
+    config: ClientConfig,
+    set: watch::Sender<Option<Arc<Cluster>>>,
+    events: mpsc::Sender<Event>,
+    probing: Arc<Mutex<bool>>,
+) {
+    let mut wait = RETRY_MIN;
+    loop {
+        match Cluster::connect(config.clone()).await {
+            Ok(cluster) => {
+                let _ = set.send(Some(cluster));
+                *probing.lock().expect("probe lock") = false;
+                let _ = events
+                    .send(Event::Data(Update::Connection(ConnState::Connected)))
+                    .await;
+                return;
+            }
+            Err(e) => {
+                let state = ConnState::Lost {
+                    error: e.to_string(),
+                    retry_at: Instant::now() + wait,
+                };
+                if events
+                    .send(Event::Data(Update::Connection(state)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+        }
+    }
+}
+
+/// Reports a lost connection and, unless one runs, starts a probe that reloads metadata
+/// with backoff until it succeeds.
+fn lost(
+    cluster: Arc<Cluster>,
+    events: mpsc::Sender<Event>,
+    probing: Arc<Mutex<bool>>,
+    error: String,
+) {
+    {
+        let mut running = probing.lock().expect("probe lock");
+        if *running {
+            return;
+        }
+        *running = true;
+    }
+    drop(tokio::spawn(async move {
+        let mut wait = RETRY_MIN;
+        let mut error = error;
+        loop {
+            let state = ConnState::Lost {
+                error: error.clone(),
+                retry_at: Instant::now() + wait,
+            };
+            if events
+                .send(Event::Data(Update::Connection(state)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+            match cluster.refresh_metadata().await {
+                Ok(_) => break,
+                Err(e) => error = e.to_string(),
+            }
+            wait = (wait * 2).min(RETRY_MAX);
+        }
+        *probing.lock().expect("probe lock") = false;
+        let _ = events
+            .send(Event::Data(Update::Connection(ConnState::Connected)))
+            .await;
+    }));
+}
+
+/// A client record cut to the tail's bounds.
+fn keep(partition: i32, r: kafka_protocol::records::Record) -> TailRecord {
+    let cut = |b: &bytes::Bytes| b[..b.len().min(RECORD_BYTES_KEPT_MAX)].to_vec();
+    TailRecord {
+        partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        value_len: r.value.as_ref().map_or(0, bytes::Bytes::len),
+        key: r.key.as_ref().map(cut),
+        value: r.value.as_ref().map(cut),
+        headers: r
+            .headers
+            .iter()
+            .take(HEADERS_KEPT_MAX)
+            .map(|(k, v)| (k.to_string(), v.as_ref().map(cut)))
+            .collect(),
+    }
+}
+
+async fn run_tail(
+    cluster: Arc<Cluster>,
+    topic: String,
+    start: TailStart,
+    events: mpsc::Sender<Event>,
+    cancel: CancellationToken,
+    mut paused: watch::Receiver<bool>,
+) {
+    let start_at = match start {
+        TailStart::End => StartAt::Latest,
+        TailStart::Beginning => StartAt::Earliest,
+        TailStart::Offset(o) => StartAt::Offset(o),
+        TailStart::Timestamp(t) => StartAt::Timestamp(t),
+    };
+    let mut tail = match tail::start(&cluster, &topic, None, start_at, false).await {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = events
+                .send(Event::Data(Update::TailError(e.to_string())))
+                .await;
+            return;
+        }
+    };
+    let mut batch: Vec<TailRecord> = Vec::new();
+    let mut dropped = 0u64;
+    let mut flush = tokio::time::interval(TAIL_FLUSH);
+    loop {
+        if *paused.borrow() {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                changed = paused.changed() => if changed.is_err() { return },
+            }
+            continue;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = paused.changed() => if changed.is_err() { return },
+            _ = flush.tick() => {
+                if !batch.is_empty() || dropped > 0 {
+                    let records = std::mem::take(&mut batch);
+                    let update = Update::TailRecords { records, dropped };
+                    dropped = 0;
+                    if events.send(Event::Data(update)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            event = tail.events.recv() => match event {
+                Some(TailEvent::Records { partition, records }) => {
+                    batch.extend(records.into_iter().map(|r| keep(partition, r)));
+                    let excess = batch.len().saturating_sub(TAIL_RECORDS_MAX);
+                    if excess > 0 {
+                        let _ = batch.drain(..excess);
+                        dropped += excess as u64;
+                    }
+                }
+                Some(TailEvent::End { .. }) => {}
+                Some(TailEvent::Error { partition, error }) => {
+                    let text = format!("partition {partition}: {error}");
+                    let _ = events.send(Event::Data(Update::TailError(text))).await;
+                }
+                None => return,
+            },
+        }
+    }
+}
