@@ -114,6 +114,59 @@ else:
     skip("confluent-kafka admin groups", "this confluent-kafka has no list_consumer_groups")
 
 
+# ---- confluent-kafka with the consumer group protocol (KIP-848) ------------------------------
+
+NG_TOPIC, NG_GROUP = f"pyg-ng-{TAG}", f"pyg-ng-group-{TAG}"
+KIP848_LIBRDKAFKA = 0x020C0000  # librdkafka 2.12, where group.protocol=consumer is GA
+
+
+def librdkafka_version():
+    import confluent_kafka
+    return confluent_kafka.libversion()[1]
+
+
+if librdkafka_version() >= KIP848_LIBRDKAFKA:
+    @check("confluent-kafka group.protocol=consumer subscribe/consume/commit/describe")
+    def confluent_next_gen():
+        from confluent_kafka import Consumer, TopicPartition
+        fill(NG_TOPIC)
+        members = [Consumer({"bootstrap.servers": BOOTSTRAP, "broker.address.family": "v4",
+                             "group.id": NG_GROUP, "group.protocol": "consumer",
+                             "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+                   for _ in range(2)]
+        for m in members:
+            m.subscribe([NG_TOPIC])
+        seen = 0
+        deadline = time.time() + 60
+        while seen < PARTITIONS * PER_PARTITION and time.time() < deadline:
+            for m in members:
+                msg = m.poll(0.1)
+                if msg is not None and msg.error() is None:
+                    seen += 1
+        assert seen == PARTITIONS * PER_PARTITION, f"consumed {seen}"
+        for m in members:
+            if m.assignment():
+                m.commit(asynchronous=False)
+        committed = members[0].committed(
+            [TopicPartition(NG_TOPIC, p) for p in range(PARTITIONS)], timeout=10)
+        assert all(tp.offset == PER_PARTITION for tp in committed), committed
+        admin = ck_admin()  # kept referenced: a collected client never completes its futures
+        if not hasattr(admin, "describe_consumer_groups"):
+            skip("confluent-kafka describe_consumer_groups", "this confluent-kafka has none")
+            for m in members:
+                m.close()
+            return
+        desc = admin.describe_consumer_groups([NG_GROUP])[NG_GROUP].result(10)
+        assert len(desc.members) == 2, desc
+        assert str(getattr(desc, "type", "consumer")).lower().endswith("consumer"), desc
+        owned = sorted(tp.partition for m in desc.members for tp in m.assignment.topic_partitions)
+        assert owned == list(range(PARTITIONS)), owned
+        for m in members:
+            m.close()
+else:
+    skip("confluent-kafka group.protocol=consumer", "librdkafka before 2.12")
+
+
 # ---- kafka-python --------------------------------------------------------------------------
 
 KP_TOPIC, KP_GROUP = f"pyg-kp-{TAG}", f"pyg-kp-group-{TAG}"
