@@ -1,6 +1,7 @@
 //! Consumer-group administration, batched as Kafka allows: ListGroups once per broker,
 //! FindCoordinator once for many groups, DescribeGroups and OffsetFetch once per coordinator
-//! for all its groups (OffsetFetch v8+; one request per group before that), DeleteGroups, and
+//! for all its groups (OffsetFetch v8+; one request per group before that; KIP-848 groups,
+//! which DescribeGroups does not describe, through ConsumerGroupDescribe), DeleteGroups, and
 //! OffsetCommit as a simple (generation -1) member, which is how Kafka's reset tool commits.
 //! Lag arithmetic lives in [`super::lag`].
 
@@ -12,8 +13,9 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
-    ApiKey, ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, GroupId,
-    ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+    ApiKey, ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
+    DescribeGroupsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
+    TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use serde::Serialize;
@@ -104,11 +106,19 @@ pub async fn describe_groups(
     let by_node = cluster.coordinators(groups).await?;
     let mut out = Vec::with_capacity(groups.len());
     for (node, names) in by_node {
+        let conn = cluster.broker(node).await?;
         let request = DescribeGroupsRequest::default()
             .with_groups(names.iter().map(|g| group_id(g)).collect());
-        let response = cluster.broker(node).await?.send(&request).await?;
+        let response = conn.send(&request).await?;
+        let modern_served = conn.versions().at_least(ApiKey::ConsumerGroupDescribe, 0);
+        let mut modern = Vec::new();
         for g in response.groups {
             let name = g.group_id.0.to_string();
+            // Kafka answers GROUP_ID_NOT_FOUND for a KIP-848 group: ask ConsumerGroupDescribe.
+            if g.error_code == GROUP_ID_NOT_FOUND && modern_served {
+                modern.push(name);
+                continue;
+            }
             if g.error_code != 0 {
                 cluster.forget_coordinator(&name);
                 return Err(Error::kafka(
@@ -117,26 +127,87 @@ pub async fn describe_groups(
                     g.error_message.as_deref(),
                 ));
             }
-            let members = g
-                .members
-                .iter()
-                .map(|m| GroupMember {
-                    member_id: m.member_id.to_string(),
-                    client_id: m.client_id.to_string(),
-                    host: m.client_host.to_string(),
-                    assignment: decode_assignment(&m.member_assignment),
-                })
-                .collect();
-            out.push(GroupDescription {
-                group: name,
-                state: g.group_state.to_string(),
-                protocol_type: g.protocol_type.to_string(),
-                protocol: g.protocol_data.to_string(),
-                members,
-            });
+            out.push(classic_description(&g));
+        }
+        if !modern.is_empty() {
+            out.extend(describe_consumer_groups(&conn, &modern).await?);
         }
     }
     out.sort_by(|a, b| a.group.cmp(&b.group));
+    Ok(out)
+}
+
+/// Kafka's GROUP_ID_NOT_FOUND.
+const GROUP_ID_NOT_FOUND: i16 = 69;
+
+fn classic_description(
+    g: &kafka_protocol::messages::describe_groups_response::DescribedGroup,
+) -> GroupDescription {
+    let members = g
+        .members
+        .iter()
+        .map(|m| GroupMember {
+            member_id: m.member_id.to_string(),
+            client_id: m.client_id.to_string(),
+            host: m.client_host.to_string(),
+            assignment: decode_assignment(&m.member_assignment),
+        })
+        .collect();
+    GroupDescription {
+        group: g.group_id.0.to_string(),
+        state: g.group_state.to_string(),
+        protocol_type: g.protocol_type.to_string(),
+        protocol: g.protocol_data.to_string(),
+        members,
+    }
+}
+
+/// ConsumerGroupDescribe (KIP-848 groups): the protocol type is `consumer` and the protocol
+/// is the server-side assignor's name.
+async fn describe_consumer_groups(
+    conn: &Connection,
+    names: &[String],
+) -> Result<Vec<GroupDescription>> {
+    let request = ConsumerGroupDescribeRequest::default()
+        .with_group_ids(names.iter().map(|g| group_id(g)).collect());
+    let response = conn.send(&request).await?;
+    let mut out = Vec::with_capacity(response.groups.len());
+    for g in response.groups {
+        let name = g.group_id.0.to_string();
+        if g.error_code != 0 {
+            return Err(Error::kafka(
+                format!("describe group '{name}'"),
+                g.error_code,
+                g.error_message.as_deref(),
+            ));
+        }
+        let members = g
+            .members
+            .iter()
+            .map(|m| GroupMember {
+                member_id: m.member_id.to_string(),
+                client_id: m.client_id.to_string(),
+                host: m.client_host.to_string(),
+                assignment: m
+                    .assignment
+                    .topic_partitions
+                    .iter()
+                    .flat_map(|tp| {
+                        tp.partitions
+                            .iter()
+                            .map(move |p| (tp.topic_name.0.to_string(), *p))
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.push(GroupDescription {
+            group: name,
+            state: g.group_state.to_string(),
+            protocol_type: "consumer".to_string(),
+            protocol: g.assignor_name.to_string(),
+            members,
+        });
+    }
     Ok(out)
 }
 

@@ -30,6 +30,7 @@ fn client_max(key: i16) -> i16 {
         Ok(ApiKey::DescribeConfigs) => 4,
         Ok(ApiKey::IncrementalAlterConfigs) => 1,
         Ok(ApiKey::DescribeCluster) => 1,
+        Ok(ApiKey::ConsumerGroupDescribe) => 1,
         Ok(ApiKey::SaslHandshake) => 1,
         Ok(ApiKey::SaslAuthenticate) => 2,
         _ => i16::MAX,

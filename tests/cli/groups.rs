@@ -13,7 +13,13 @@ use crate::common::{stderr, TestBroker, DEADLINE};
 
 /// A librdkafka consumer in `group`, subscribed to `topic`, with manual commits.
 fn group_consumer(bootstrap: &str, group: &str, topic: &str) -> BaseConsumer {
+    group_consumer_with(bootstrap, group, topic, "classic")
+}
+
+/// As [`group_consumer`], with `group.protocol` `classic` or `consumer` (KIP-848).
+fn group_consumer_with(bootstrap: &str, group: &str, topic: &str, protocol: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
+        .set("group.protocol", protocol)
         .set("bootstrap.servers", bootstrap)
         .set("broker.address.family", "v4")
         .set("group.id", group)
@@ -235,4 +241,35 @@ fn wait_for_state(broker: &TestBroker, group: &str, state: &str) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn a_kip_848_group_is_described_through_consumer_group_describe() {
+    let broker = TestBroker::start();
+    broker.json(&["topics", "create", "n", "--partitions", "2"]);
+    produce_per_partition(&broker, "n", 2, 4);
+    let consumer = group_consumer_with(&broker.bootstrap(), "modern", "n", "consumer");
+    let _ = poll_records(&consumer, 8);
+    let mut commit = TopicPartitionList::new();
+    for p in 0..2 {
+        commit
+            .add_partition_offset("n", p, Offset::Offset(3))
+            .expect("offset");
+    }
+    consumer.commit(&commit, CommitMode::Sync).expect("commit");
+    let described = broker.json(&["groups", "describe", "modern"]);
+    assert_eq!(described["protocol_type"], "consumer");
+    assert_eq!(described["state"], "Stable");
+    let members = described["members"].as_array().expect("members");
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0]["client_id"], "rdkafka-member");
+    assert_eq!(members[0]["assignment"], json!([["n", 0], ["n", 1]]));
+    assert_eq!(
+        partition_rows(&described),
+        vec![json!([0, 3, 4, 1]), json!([1, 3, 4, 1])]
+    );
+    assert_eq!(
+        described["partitions"][0]["member_id"],
+        members[0]["member_id"]
+    );
 }
