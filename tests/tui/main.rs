@@ -1,3 +1,10 @@
+#![allow(unreachable_pub)]
 //! Console tests: screens drawn from fixtures into ratatui's TestBackend and compared with
-//! insta snapshots, key sequences driven through the app state machine, and an end-to-end
-//! run of the real binary in tmux.
+//! insta snapshots (`snapshots/`, two terminal sizes each), key sequences driven through the
+//! app state machine, and an end-to-end run of the real binary in tmux against the
+//! workspace broker.
+
+mod e2e;
+mod fixtures;
+mod keys;
+mod screens;

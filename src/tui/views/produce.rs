@@ -35,7 +35,7 @@ impl ProduceView {
         fields[VALUE].multi_line = true;
         ProduceView {
             fields,
-            focus: VALUE,
+            focus: 1,
             result: None,
             sending: false,
         }

@@ -1,0 +1,1 @@
+//! End-to-end: the real `ktui` binary in tmux (filled in below).

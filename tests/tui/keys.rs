@@ -1,0 +1,414 @@
+//! Key sequences through the app state machine: navigation, filter, sort, command mode,
+//! confirm dialogs, read-only mode, mouse, and connection recovery; asserting the stack, the
+//! requests handed to background tasks and what the screen shows.
+
+use std::time::Duration;
+
+use ktui::tui::action::{Request, ResetSpec, Route, TailStart};
+use ktui::tui::app::Mode;
+use ktui::tui::event::{ConnState, Event, Update};
+use ktui::tui::model::ResetRow;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+use crate::fixtures::{self, at, Harness};
+
+const SIZE: (u16, u16) = (100, 30);
+
+pub fn preview_rows() -> Vec<ResetRow> {
+    (0..3)
+        .map(|p| ResetRow {
+            topic: "orders".into(),
+            partition: p,
+            current: Some(14_000),
+            new: 13_900,
+            end: 14_040,
+        })
+        .collect()
+}
+
+/// The table rows' first words, top to bottom (rows start on line 4).
+fn first_column(h: &Harness) -> Vec<String> {
+    h.text()
+        .lines()
+        .skip(4)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
+}
+
+#[test]
+fn enter_opens_and_esc_goes_back() {
+    let mut h = Harness::new(SIZE, false);
+    assert_eq!(
+        first_column(&h)[..5],
+        ["audit-log", "clicks", "inventory", "orders", "payments"]
+    );
+    h.keys("jjj");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.routes(),
+        [Route::Topics, Route::Topic("orders".into())]
+    );
+    assert_eq!(h.app.take_requests(), [Request::Topic("orders".into())]);
+    assert!(h.text().contains("Topics › orders"));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.routes(), [Route::Topics]);
+    assert_eq!(h.app.take_requests(), [Request::Cluster]);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.routes(), [Route::Topics], "esc on the root stays");
+}
+
+#[test]
+fn vim_and_arrow_keys_move_alike() {
+    let mut h = Harness::new(SIZE, false);
+    h.keys("G");
+    h.key(KeyCode::Up);
+    h.keys("k");
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.routes()[1], Route::Topic("orders".into()));
+    h.key(KeyCode::Left);
+    h.keys("g");
+    h.key(KeyCode::Right);
+    assert_eq!(h.app.routes()[1], Route::Topic("audit-log".into()));
+}
+
+#[test]
+fn filter_narrows_as_you_type_and_esc_restores() {
+    let mut h = Harness::new(SIZE, false);
+    h.keys("/ord");
+    assert!(matches!(h.app.mode, Mode::Filter(..)));
+    assert_eq!(first_column(&h), ["orders"]);
+    h.key(KeyCode::Backspace);
+    assert_eq!(first_column(&h), ["inventory", "orders"]);
+    h.key(KeyCode::Esc);
+    assert_eq!(
+        first_column(&h).len(),
+        5,
+        "esc restores the previous (empty) filter"
+    );
+    h.keys("/pay");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.mode, Mode::Normal);
+    assert_eq!(first_column(&h), ["payments"]);
+    assert!(h.text().contains("filter: pay"));
+}
+
+#[test]
+fn sort_cycles_columns_and_reverses() {
+    let mut h = Harness::new(SIZE, false);
+    h.keys("s");
+    assert_eq!(
+        first_column(&h)[..2],
+        ["clicks", "payments"],
+        "by partitions"
+    );
+    h.keys("ss");
+    assert_eq!(first_column(&h)[..2], ["orders", "payments"], "by messages");
+    h.keys("S");
+    assert_eq!(first_column(&h)[0], "audit-log", "reversed");
+    h.keys("i");
+    assert!(first_column(&h).contains(&"__consumer_offsets".to_string()));
+}
+
+#[test]
+fn groups_sort_by_lag_first() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("groups");
+    assert_eq!(h.app.take_requests(), [Request::Groups]);
+    h.data(Update::Groups(fixtures::groups(), at(1)));
+    assert_eq!(
+        first_column(&h),
+        ["reports", "billing", "search-indexer", "audit"]
+    );
+    h.keys("/bill");
+    h.key(KeyCode::Enter);
+    assert_eq!(first_column(&h), ["billing"]);
+}
+
+#[test]
+fn command_mode_switches_screens() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("tail orders 15m");
+    let routes = h.app.routes();
+    assert!(matches!(&routes[1], Route::Tail(t, TailStart::Timestamp(_)) if t == "orders"));
+    assert!(matches!(
+        &h.app.take_requests()[..],
+        [Request::TailStart { .. }]
+    ));
+    h.command("brokers");
+    assert_eq!(h.app.routes(), [Route::Brokers]);
+    assert_eq!(h.app.take_requests(), [Request::TailStop, Request::Cluster]);
+    h.command("nope");
+    assert!(h
+        .app
+        .status()
+        .is_some_and(|s| s.contains("unknown command ':nope'")));
+    h.command("tail orders offset 42");
+    assert_eq!(
+        h.app.routes()[1],
+        Route::Tail("orders".into(), TailStart::Offset(42))
+    );
+    h.command("q");
+    assert!(h.app.should_quit());
+}
+
+#[test]
+fn delete_topic_needs_its_name_typed() {
+    let mut h = Harness::new(SIZE, false);
+    h.keys("jd");
+    assert!(h.app.dialog().is_some());
+    h.keys("click");
+    h.key(KeyCode::Enter);
+    assert!(
+        h.app.dialog().is_some(),
+        "a wrong name keeps the dialog open"
+    );
+    assert!(h.app.take_requests().is_empty());
+    assert!(h.text().contains("type 'clicks' to delete it"));
+    h.keys("s");
+    h.key(KeyCode::Enter);
+    assert!(h.app.dialog().is_none());
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::DeleteTopic("clicks".into())]
+    );
+    h.data(Update::Done {
+        what: "delete topic clicks".into(),
+        error: None,
+    });
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::Cluster],
+        "refreshes after a write"
+    );
+}
+
+#[test]
+fn esc_cancels_a_dialog() {
+    let mut h = Harness::new(SIZE, false);
+    h.keys("c");
+    h.keys("new-topic");
+    h.key(KeyCode::Esc);
+    assert!(h.app.dialog().is_none());
+    assert!(h.app.take_requests().is_empty());
+}
+
+#[test]
+fn create_topic_sends_the_form() {
+    let mut h = Harness::new(SIZE, false);
+    h.keys("c");
+    h.keys("events");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Backspace);
+    h.keys("4");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Tab);
+    h.keys("retention.ms=1000");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::CreateTopic {
+            name: "events".into(),
+            partitions: 4,
+            replication: 1,
+            configs: vec![("retention.ms".into(), "1000".into())],
+        }]
+    );
+}
+
+#[test]
+fn reset_offsets_previews_then_executes() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("group billing");
+    h.data(Update::Group(fixtures::group_detail(120), at(1)));
+    let _ = h.app.take_requests();
+    h.keys("o");
+    h.key(KeyCode::Tab);
+    h.ctrl('u');
+    h.keys("latest");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::ResetPreview {
+            group: "billing".into(),
+            topic: "orders".into(),
+            spec: ResetSpec::Latest,
+        }]
+    );
+    assert!(
+        h.app.dialog().is_some(),
+        "the preview keeps the dialog open"
+    );
+    h.data(Update::ResetPreview {
+        group: "billing".into(),
+        rows: preview_rows(),
+    });
+    assert!(h.text().contains("Preview: 3 partitions"));
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::ResetExecute {
+            group: "billing".into(),
+            rows: preview_rows(),
+        }]
+    );
+    assert!(h.app.dialog().is_none());
+}
+
+#[test]
+fn delete_group_asks_y() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("groups");
+    h.data(Update::Groups(fixtures::groups(), at(1)));
+    let _ = h.app.take_requests();
+    h.keys("d");
+    h.keys("n");
+    assert!(h.app.dialog().is_none());
+    h.keys("dy");
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::DeleteGroup("reports".into())]
+    );
+}
+
+#[test]
+fn read_only_refuses_and_hides_writes() {
+    let mut h = Harness::new(SIZE, true);
+    for key in ["c", "d", "p"] {
+        h.keys(key);
+        assert!(h.app.dialog().is_none(), "{key} opens nothing in read-only");
+        assert!(h.app.status().is_some_and(|s| s.starts_with("read-only")));
+    }
+    h.command("produce orders");
+    assert_eq!(h.app.routes(), [Route::Topics]);
+    h.command("create");
+    assert!(h.app.dialog().is_none());
+    h.keys("?");
+    let help = h.text();
+    assert!(help.contains("tail topic"));
+    assert!(!help.contains("delete topic") && !help.contains("create topic"));
+    assert!(h.text().contains("READ-ONLY"));
+    h.key(KeyCode::Esc);
+    h.keys("t");
+    assert!(
+        matches!(h.app.routes()[1], Route::Tail(..)),
+        "reading stays allowed"
+    );
+    assert!(h.app.take_requests().iter().all(|r| !r.writes()));
+}
+
+#[test]
+fn help_lists_the_screen_keys_and_the_log() {
+    let mut h = Harness::new(SIZE, false);
+    h.keys("?");
+    assert_eq!(h.app.mode, Mode::Help);
+    let text = h.text();
+    assert!(text.contains("create topic") && text.contains("log: "));
+    h.keys("?");
+    assert_eq!(h.app.mode, Mode::Normal);
+}
+
+#[test]
+fn mouse_click_selects_and_wheel_scrolls() {
+    let mut h = Harness::new(SIZE, false);
+    let click = |row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 5,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // Line 0 header, 1 breadcrumbs, 2 table title, 3 column header, 4.. rows.
+    h.app.handle(Event::Mouse(click(6)));
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.routes()[1], Route::Topic("inventory".into()));
+    h.key(KeyCode::Esc);
+    h.app.handle(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 6,
+        modifiers: KeyModifiers::NONE,
+    }));
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.routes()[1], Route::Topic("payments".into()));
+}
+
+#[test]
+fn lost_connection_shows_a_banner_and_recovers() {
+    let mut h = Harness::new(SIZE, false);
+    h.data(Update::Connection(ConnState::Lost {
+        error: "cannot connect".into(),
+        retry_at: h.start + Duration::from_secs(4),
+    }));
+    h.app.handle(Event::Tick(h.start + Duration::from_secs(1)));
+    let text = h.text();
+    assert!(text.contains("connection lost: cannot connect — retrying in 3s"));
+    assert!(text.contains("STALE"));
+    h.data(Update::Connection(ConnState::Connected));
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::Cluster],
+        "reconnecting refreshes"
+    );
+    h.data(Update::Cluster(fixtures::cluster(), at(9)));
+    let text = h.text();
+    assert!(!text.contains("connection lost") && !text.contains("STALE"));
+    assert!(text.contains("refreshed 10:00:09"));
+}
+
+#[test]
+fn refresh_timer_and_r_reload_the_screen() {
+    let mut h = Harness::new(SIZE, false);
+    h.app.handle(Event::Refresh);
+    assert_eq!(h.app.take_requests(), [Request::Cluster]);
+    h.keys("r");
+    assert_eq!(h.app.take_requests(), [Request::Cluster]);
+    h.app.handle(Event::Tick(h.start + Duration::from_secs(30)));
+    assert!(h.text().contains("STALE"), "no data for 3 refresh periods");
+}
+
+#[test]
+fn produce_sends_the_form() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("produce orders");
+    h.key(KeyCode::Tab);
+    h.keys("k1");
+    h.key(KeyCode::Tab);
+    h.keys("a=b");
+    h.key(KeyCode::Tab);
+    h.keys("hello");
+    h.key(KeyCode::Enter);
+    h.keys("world");
+    h.ctrl('s');
+    let requests = h.app.take_requests();
+    let Some(Request::Produce(p)) = requests.last() else {
+        panic!("no produce request: {requests:?}");
+    };
+    assert_eq!(p.topic, "orders");
+    assert_eq!(p.partition, None);
+    assert_eq!(p.key.as_deref(), Some("k1"));
+    assert_eq!(p.headers, [("a".to_string(), "b".to_string())]);
+    assert_eq!(p.value, "hello\nworld");
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.routes(), [Route::Topics]);
+}
+
+#[test]
+fn tail_buffer_is_bounded_and_counts_drops() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("tail orders");
+    let one = fixtures::tail_records();
+    for _ in 0..3_000 {
+        h.data(Update::TailRecords {
+            records: one.clone(),
+            dropped: 1,
+        });
+    }
+    let text = h.text();
+    assert!(text.contains("seen 15000"), "{text}");
+    assert!(text.contains("kept 10000/10000"));
+    assert!(text.contains("dropped 5000"));
+    h.keys("/~user-[12]");
+    h.key(KeyCode::Enter);
+    assert!(h.text().contains("shown 5000"));
+}

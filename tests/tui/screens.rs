@@ -1,0 +1,225 @@
+//! One snapshot per screen, dialog and overlay, at each of [`SIZES`], from fixture data.
+
+use std::time::Duration;
+
+use ktui::tui::event::{ConnState, Event, Update};
+use ratatui::crossterm::event::KeyCode;
+
+use crate::fixtures::{self, at, Harness, SIZES};
+
+/// Builds the scene at every size and compares each drawing with its snapshot.
+fn scene(name: &str, read_only: bool, build: impl Fn(&mut Harness)) {
+    for size in SIZES {
+        let mut h = Harness::new(size, read_only);
+        build(&mut h);
+        let terminal = h.draw();
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+#[test]
+fn topics() {
+    scene("topics", false, |_| {});
+}
+
+#[test]
+fn topics_filtered_with_internal_sorted_by_messages() {
+    scene("topics_filtered", false, |h| {
+        h.keys("i");
+        h.keys("sss");
+        h.keys("/o");
+        h.key(KeyCode::Enter);
+    });
+}
+
+#[test]
+fn topic_partitions() {
+    scene("topic_partitions", false, |h| {
+        h.command("topic orders");
+        h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+    });
+}
+
+#[test]
+fn topic_configs_non_default_first() {
+    scene("topic_configs", false, |h| {
+        h.command("topic orders");
+        h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+        h.key(KeyCode::Tab);
+    });
+}
+
+#[test]
+fn topic_groups() {
+    scene("topic_groups", false, |h| {
+        h.command("topic orders");
+        h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+        h.key(KeyCode::Tab);
+        h.key(KeyCode::Tab);
+    });
+}
+
+#[test]
+fn brokers() {
+    scene("brokers", false, |h| h.command("brokers"));
+}
+
+#[test]
+fn groups_sorted_by_lag() {
+    scene("groups", false, |h| {
+        h.command("groups");
+        h.data(Update::Groups(fixtures::groups(), at(4)));
+    });
+}
+
+#[test]
+fn group_with_lag_trend() {
+    scene("group", false, |h| {
+        h.command("group billing");
+        for (i, lag) in [300, 600, 450, 900, 1200, 1500].into_iter().enumerate() {
+            h.data(Update::Group(fixtures::group_detail(lag), at(2 * i as u64)));
+        }
+    });
+}
+
+#[test]
+fn tail_with_detail_pane() {
+    scene("tail", false, |h| {
+        h.command("tail orders beginning");
+        h.data(Update::TailRecords {
+            records: fixtures::tail_records(),
+            dropped: 0,
+        });
+        h.keys("kkk");
+        h.key(KeyCode::Enter);
+    });
+}
+
+#[test]
+fn tail_binary_record_detail() {
+    scene("tail_binary", false, |h| {
+        h.command("tail orders");
+        h.data(Update::TailRecords {
+            records: fixtures::tail_records(),
+            dropped: 3,
+        });
+        h.keys("k");
+        h.key(KeyCode::Enter);
+        h.keys(" ");
+    });
+}
+
+#[test]
+fn produce_form() {
+    scene("produce", false, |h| {
+        h.command("produce orders");
+        h.keys("1");
+        h.key(KeyCode::Tab);
+        h.keys("user-7");
+        h.key(KeyCode::Tab);
+        h.keys("source=console,trace=1");
+        h.key(KeyCode::Tab);
+        h.keys("{\"id\": 7,");
+        h.key(KeyCode::Enter);
+        h.keys(" \"total\": 3}");
+        h.data(Update::Produced {
+            partition: 1,
+            offset: 14_100,
+        });
+    });
+}
+
+#[test]
+fn help_overlay() {
+    scene("help", false, |h| h.keys("?"));
+}
+
+#[test]
+fn help_overlay_read_only() {
+    scene("help_read_only", true, |h| h.keys("?"));
+}
+
+#[test]
+fn command_line() {
+    scene("command_line", false, |h| {
+        h.keys(":tail ord");
+    });
+}
+
+#[test]
+fn connection_lost_banner() {
+    scene("connection_lost", false, |h| {
+        let retry_at = h.start + Duration::from_secs(5);
+        h.data(Update::Connection(ConnState::Lost {
+            error: "cannot connect to 127.0.0.1:9092: Connection refused".into(),
+            retry_at,
+        }));
+        h.app.handle(Event::Tick(h.start + Duration::from_secs(10)));
+    });
+}
+
+#[test]
+fn dialog_create_topic() {
+    scene("dialog_create_topic", false, |h| {
+        h.keys("c");
+        h.keys("events");
+        h.key(KeyCode::Tab);
+        h.key(KeyCode::Backspace);
+        h.keys("6");
+    });
+}
+
+#[test]
+fn dialog_delete_topic() {
+    scene("dialog_delete_topic", false, |h| {
+        h.keys("d");
+        h.keys("clic");
+        h.key(KeyCode::Enter);
+    });
+}
+
+#[test]
+fn dialog_alter_config() {
+    scene("dialog_alter_config", false, |h| {
+        h.command("topic orders");
+        h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+        h.key(KeyCode::Tab);
+        h.keys("e");
+    });
+}
+
+#[test]
+fn dialog_add_partitions() {
+    scene("dialog_add_partitions", false, |h| {
+        h.command("topic orders");
+        h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+        h.keys("a");
+    });
+}
+
+#[test]
+fn dialog_reset_offsets_preview() {
+    scene("dialog_reset_offsets", false, |h| {
+        h.command("groups");
+        h.data(Update::Groups(fixtures::groups(), at(4)));
+        h.keys("jo");
+        h.ctrl('u');
+        h.key(KeyCode::Tab);
+        h.ctrl('u');
+        h.keys("shift -100");
+        h.key(KeyCode::Enter);
+        h.data(Update::ResetPreview {
+            group: "billing".into(),
+            rows: crate::keys::preview_rows(),
+        });
+    });
+}
+
+#[test]
+fn dialog_delete_group() {
+    scene("dialog_delete_group", false, |h| {
+        h.command("groups");
+        h.data(Update::Groups(fixtures::groups(), at(4)));
+        h.keys("jjd");
+    });
+}
