@@ -249,7 +249,8 @@ async fn run(socket: TcpListener, broker: Arc<Broker>, token: CancellationToken)
     tracing::info!("broker stopped; logs flushed");
 }
 
-/// Retention and time-based flush, each on its own period, until shutdown.
+/// Retention, time-based flush, log compaction, group sessions and offset expiry, each on its
+/// own period, until shutdown.
 async fn background(broker: Arc<Broker>, token: CancellationToken) {
     let retention_every = Duration::from_millis(broker.config.retention_check_interval_ms.max(1));
     let flush_every = Duration::from_millis(
@@ -269,10 +270,17 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
     let mut groups = tokio::time::interval(Duration::from_millis(coordinator::TICK_MS));
     groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut offsets = tokio::time::interval(offsets_every);
+    let cleaner_every =
+        Duration::from_millis(broker.config.log_cleaner_backoff_ms.clamp(1, 86_400_000));
+    let mut cleaner = tokio::time::interval(cleaner_every);
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
             _ = groups.tick() => broker.groups.tick(&broker.replicas),
+            _ = cleaner.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.compact(now_ms())).await;
+            }
             _ = offsets.tick() => {
                 let expired = broker.groups.expire_offsets(&broker.replicas, now_ms());
                 if expired > 0 {

@@ -126,6 +126,22 @@ impl ReplicaManager {
         }
     }
 
+    /// One compaction pass over every compacted partition (Kafka's log cleaner).
+    pub fn compact(&self, now_ms: i64) {
+        for shared in self.all() {
+            match lock(&shared).log_mut().compact(now_ms) {
+                Ok(stats) if stats.segments_rewritten > 0 => tracing::info!(
+                    records_removed = stats.records_removed,
+                    bytes_before = stats.bytes_before,
+                    bytes_after = stats.bytes_after,
+                    "log compacted"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "compaction failed"),
+            }
+        }
+    }
+
     /// Flushes the partitions whose flush interval has passed (or all, when `force`).
     pub fn flush(&self, now_ms: i64, force: bool) {
         for shared in self.all() {
@@ -182,6 +198,9 @@ pub fn settings_for(
     let value = |key: &str| config.topic_value(key, overrides).unwrap_or_default();
     let num = |key: &str, default: i64| value(key).trim().parse::<i64>().unwrap_or(default);
     let defaults = LogConfig::default();
+    let compacted = value("cleanup.policy")
+        .split(',')
+        .any(|p| p.trim() == "compact");
     let log = LogConfig {
         segment_bytes: num("segment.bytes", defaults.segment_bytes as i64).max(1) as u64,
         segment_ms: num("segment.ms", defaults.segment_ms),
@@ -191,11 +210,14 @@ pub fn settings_for(
             as u32,
         flush_interval_messages: num("flush.messages", i64::MAX).max(1) as u64,
         flush_interval_ms: num("flush.ms", i64::MAX),
+        compact: compacted,
+        delete_retention_ms: num(
+            "delete.retention.ms",
+            crate::log::DELETE_RETENTION_MS_DEFAULT,
+        ),
     };
     PartitionSettings {
-        compacted: value("cleanup.policy")
-            .split(',')
-            .any(|p| p.trim() == "compact"),
+        compacted,
         max_message_bytes: num(
             "max.message.bytes",
             crate::limits::MESSAGE_BYTES_MAX_DEFAULT,

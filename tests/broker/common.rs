@@ -178,3 +178,35 @@ pub fn consume(
     }
     out
 }
+
+/// Reads a one-partition topic from the beginning to its high watermark.
+pub fn consume_until_end(bootstrap: &str, topic: &str) -> Vec<Seen> {
+    let consumer = consumer(bootstrap);
+    let (_, high) = consumer
+        .fetch_watermarks(topic, 0, DEADLINE)
+        .expect("watermarks");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("offset");
+    consumer.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + DEADLINE;
+    let mut out = Vec::new();
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "never reached offset {high} of {topic}"
+        );
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let seen = Seen::from_message(&m);
+                let done = seen.offset + 1 >= high;
+                out.push(seen);
+                if done {
+                    return out;
+                }
+            }
+            Some(Err(e)) => panic!("consume error: {e}"),
+            None => {}
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! clients (librdkafka through the rdkafka crate, and raw sockets for malformed input) use it.
 
 mod clients;
+mod compaction;
 mod common;
 mod configs;
 mod consumer_protocol;

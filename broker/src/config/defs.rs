@@ -249,6 +249,12 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "Offsets of a group empty this long (or committed this long ago outside a group) expire.",
     ),
     b(
+        "log.cleaner.backoff.ms",
+        Some("15000"),
+        Long,
+        "How often compacted partitions are checked for a segment to clean.",
+    ),
+    b(
         "offsets.retention.check.interval.ms",
         Some("600000"),
         Long,

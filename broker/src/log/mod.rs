@@ -15,6 +15,7 @@
 
 pub mod batch;
 mod checkpoint;
+mod cleaner;
 mod file_name;
 mod index;
 mod recovery;
@@ -30,12 +31,15 @@ use std::thread::JoinHandle;
 use bytes::Bytes;
 
 use batch::{patch, split_headers, BatchError, BatchHeader, BATCH_HEADER_BYTES};
+pub use cleaner::CleanStats;
 use segment::{BatchMeta, PendingAppend, Segment, SEGMENT_BYTES_MAX};
 
 /// Kafka's `log.segment.bytes` default: 1 GiB.
 pub const SEGMENT_BYTES_DEFAULT: u64 = 1024 * 1024 * 1024;
 /// Smallest accepted `segment.bytes`: room for one empty batch header.
 pub const SEGMENT_BYTES_MIN: u64 = BATCH_HEADER_BYTES as u64;
+/// Kafka's `delete.retention.ms` default: one day.
+pub const DELETE_RETENTION_MS_DEFAULT: i64 = 86_400_000;
 /// Kafka's `log.roll.ms` default: 7 days.
 pub const SEGMENT_MS_DEFAULT: i64 = 7 * 24 * 60 * 60 * 1000;
 /// Kafka's `log.retention.ms` default: 7 days.
@@ -69,6 +73,10 @@ pub struct LogConfig {
     pub flush_interval_messages: u64,
     /// `flush.ms`: fsync when `flush_if_due` finds this much time passed since the last flush.
     pub flush_interval_ms: i64,
+    /// `cleanup.policy` includes `compact`.
+    pub compact: bool,
+    /// `delete.retention.ms`: how long a compacted log keeps tombstones.
+    pub delete_retention_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -81,6 +89,8 @@ impl Default for LogConfig {
             index_interval_bytes: INDEX_INTERVAL_BYTES_DEFAULT,
             flush_interval_messages: FLUSH_INTERVAL_MESSAGES_DEFAULT,
             flush_interval_ms: FLUSH_INTERVAL_MS_DEFAULT,
+            compact: false,
+            delete_retention_ms: DELETE_RETENTION_MS_DEFAULT,
         }
     }
 }
@@ -150,6 +160,8 @@ pub struct PartitionLog {
     last_flush_ms: Option<i64>,
     /// A segment file was created since the last flush, so the directory needs an fsync too.
     dir_dirty: bool,
+    /// Base offset of the active segment at the last compaction pass (see `cleaner.rs`).
+    cleaned_below: Option<i64>,
     /// Fsync of the most recently rolled segment, on its own thread so the append that rolled
     /// does not wait for a whole segment to reach the disk. At most one runs at a time.
     roll_sync: Option<JoinHandle<()>>,
@@ -184,6 +196,7 @@ impl PartitionLog {
             unflushed_messages: 0,
             last_flush_ms: None,
             dir_dirty: true,
+            cleaned_below: None,
             roll_sync: None,
         };
         log.check_invariants();

@@ -53,7 +53,8 @@ pub(crate) fn load_segments(
         };
         let (mut segment, truncated_bytes) = match loaded {
             Some(segment) => (segment, 0),
-            None => recover_segment(dir, base, index_interval_bytes)?,
+            // Only closed segments may have gaps (compaction never touches the active one).
+            None => recover_segment(dir, base, index_interval_bytes, next_base.is_some())?,
         };
         if next_base.is_some() {
             // A closed segment's time index ends with its max timestamp (see `Segment::seal`).
@@ -144,20 +145,28 @@ fn open_log(dir: &Path, base: i64) -> Result<(std::path::PathBuf, File, u64), Lo
     Ok((path, file, len))
 }
 
-/// Reads the next batch header at the end of `state`, checking that it continues the offsets
-/// (and its CRC when `check_crc`).
+/// Reads the next batch header at the end of `state`, checking that its offsets come after the
+/// segment's so far (and its CRC when `check_crc`).
 fn next_batch(
     scanner: &mut Scanner<'_>,
     state: &SegmentState,
     check_crc: bool,
+    allow_gaps: bool,
 ) -> Result<Option<BatchHeader>, ScanError> {
     let position = state.size;
     let Some(header) = scanner.header_at(position)? else {
         return Ok(None);
     };
-    if header.base_offset != state.next_offset {
+    // Offsets continue from batch to batch; a compacted (closed) segment may skip some (see
+    // `cleaner.rs`). The base offset is outside the CRC, so the active segment stays strict.
+    let misplaced = if allow_gaps {
+        header.base_offset < state.next_offset
+    } else {
+        header.base_offset != state.next_offset
+    };
+    if misplaced {
         let reason = format!(
-            "batch base offset {} where {} was expected",
+            "batch base offset {} where at least {} was expected",
             header.base_offset, state.next_offset
         );
         return Err(ScanError::Misplaced { position, reason });
@@ -181,13 +190,14 @@ pub(crate) fn recover_segment(
     dir: &Path,
     base: i64,
     interval: u32,
+    allow_gaps: bool,
 ) -> Result<(Segment, u64), LogError> {
     let (path, log, file_len) = open_log(dir, base)?;
     let mut scanner = Scanner::new(&log, file_len.min(SEGMENT_BYTES_MAX), RECOVERY_WINDOW_BYTES);
     let mut state = SegmentState::empty(base);
     let mut entries = NewEntries::default();
     loop {
-        match next_batch(&mut scanner, &state, true) {
+        match next_batch(&mut scanner, &state, true, allow_gaps) {
             Ok(Some(header)) => state.observe(&BatchMeta::of(&header), interval, &mut entries),
             Ok(None) => break,
             Err(ScanError::Io(source)) => return Err(LogError::Io { path, source }),
@@ -241,12 +251,21 @@ fn load_segment(
     else {
         return Ok(None);
     };
-    let restored = restore_state(&log, size, base, &offset_index, &time_index, interval)
-        .map_err(io_error(&path))?;
+    let allow_gaps = next_base.is_some();
+    let restored = restore_state(
+        &log,
+        size,
+        base,
+        &offset_index,
+        &time_index,
+        interval,
+        allow_gaps,
+    )
+    .map_err(io_error(&path))?;
     let Some((state, entries)) = restored else {
         return Ok(None);
     };
-    let fits = state.size == size && next_base.is_none_or(|next| state.next_offset == next);
+    let fits = state.size == size && next_base.is_none_or(|next| state.next_offset <= next);
     if !fits || !offset_index.accepts(&entries.offsets) || !time_index.accepts(&entries.times) {
         return Ok(None);
     }
@@ -265,6 +284,7 @@ fn restore_state(
     offset_index: &OffsetIndex,
     time_index: &TimeIndex,
     interval: u32,
+    allow_gaps: bool,
 ) -> io::Result<Option<(SegmentState, NewEntries)>> {
     let mut state = SegmentState::empty(base);
     if let Some(last) = time_index.last() {
@@ -294,7 +314,7 @@ fn restore_state(
     }
     let mut entries = NewEntries::default();
     loop {
-        match next_batch(&mut scanner, &state, false) {
+        match next_batch(&mut scanner, &state, false, allow_gaps) {
             Ok(Some(header)) => state.observe(&BatchMeta::of(&header), interval, &mut entries),
             Ok(None) => return Ok(Some((state, entries))),
             Err(ScanError::Io(err)) => return Err(err),

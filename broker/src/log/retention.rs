@@ -5,7 +5,7 @@
 //! Three rules pick how many: by time (the segment's largest timestamp is more than
 //! `retention.ms` old), by size (the log stays at least `retention.bytes` without it), and by
 //! log start offset (every offset in it is below the log start offset). The log start offset
-//! never moves backwards. Compaction is not implemented here.
+//! never moves backwards. Compaction (`cleanup.policy=compact`) is `cleaner.rs`.
 
 use super::checkpoint::write_log_start_offset;
 use super::{LogError, PartitionLog};
