@@ -484,4 +484,33 @@ mod tests {
         let _ = aging.metadata().await.expect("reloaded");
         assert_eq!(counts.metadata.load(Ordering::SeqCst), 3);
     }
+
+    /// Metadata v12 answers whose counts claim billions of elements, that stop short, or that
+    /// are random bytes: each is a protocol error naming the broker, never a panic or an abort.
+    #[tokio::test]
+    async fn hostile_metadata_answers_are_errors() {
+        fn huge_counts(_: usize) -> Vec<u8> {
+            // Header tag buffer, throttle, then a compact array "length" of 2^32-2 brokers.
+            vec![0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f]
+        }
+        fn truncated(_: usize) -> Vec<u8> {
+            vec![0, 0, 0, 0, 0, 3, 0, 0, 0, 1]
+        }
+        fn random(n: usize) -> Vec<u8> {
+            let mut rng = fastrand::Rng::with_seed(n as u64);
+            (0..rng.usize(0..200)).map(|_| rng.u8(..)).collect()
+        }
+        for garbage in [huge_counts as fn(usize) -> Vec<u8>, truncated, random] {
+            let addr = crate::client::test_server::start_hostile(garbage).await;
+            for _ in 0..20 {
+                let config = config(&addr, &[("retries", "0")]);
+                match Cluster::connect(config).await {
+                    Err(Error::Protocol { addr: a, .. }) => assert_eq!(a, addr),
+                    Err(other) => panic!("expected a protocol error, got {other}"),
+                    // Random bytes may, rarely, decode as an empty answer.
+                    Ok(_) => {}
+                }
+            }
+        }
+    }
 }

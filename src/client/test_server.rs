@@ -286,3 +286,61 @@ async fn serve_cluster(
         }
     }
 }
+
+/// A broker that answers ApiVersions properly and every other request with `garbage(n)`
+/// as the body, `n` counting requests: for tests that bad answers are errors, not panics.
+pub(crate) async fn start_hostile(garbage: fn(usize) -> Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                loop {
+                    let mut prefix = [0u8; 4];
+                    if stream.read_exact(&mut prefix).await.is_err() {
+                        return;
+                    }
+                    let mut frame = BytesMut::zeroed(u32::from_be_bytes(prefix) as usize);
+                    if stream.read_exact(&mut frame).await.is_err() {
+                        return;
+                    }
+                    let mut frame = frame.freeze();
+                    let (key, header) = decode_request_header(&mut frame).expect("header");
+                    let out = if key == ApiKey::ApiVersions {
+                        let body = ResponseKind::ApiVersions(
+                            versions(3).with_api_keys(vec![
+                                ApiVersion::default()
+                                    .with_api_key(ApiKey::ApiVersions as i16)
+                                    .with_max_version(3),
+                                ApiVersion::default()
+                                    .with_api_key(ApiKey::Metadata as i16)
+                                    .with_max_version(12),
+                            ]),
+                        );
+                        encode_response(
+                            key,
+                            header.request_api_version,
+                            header.correlation_id,
+                            &body,
+                        )
+                        .expect("encode")
+                    } else {
+                        let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let body = garbage(n);
+                        let mut out = BytesMut::new();
+                        out.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+                        out.extend_from_slice(&header.correlation_id.to_be_bytes());
+                        out.extend_from_slice(&body);
+                        out
+                    };
+                    if stream.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
