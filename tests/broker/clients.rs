@@ -1,6 +1,7 @@
 //! Clients we did not write, run as processes against the broker: Debian's kcat (librdkafka
-//! 2.0.2), and the Python clients at Debian's versions (system python3) and at pip's current
-//! versions (the venv scripts/test makes, named by KTUI_TEST_PYTHON).
+//! 2.0.2), the Python clients at Debian's versions (system python3) and at pip's current
+//! versions (the venv scripts/test makes, named by KTUI_TEST_PYTHON), and kafkajs (installed by
+//! scripts/test, found through KTUI_TEST_NODE_PATH).
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -121,4 +122,27 @@ fn python_clients_current_versions() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-venv/bin/python").to_string()
     });
     python_clients(&python, "current");
+}
+
+#[test]
+fn kafkajs_client() {
+    let modules = std::env::var("KTUI_TEST_NODE_PATH").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-node/node_modules").to_string()
+    });
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/kafkajs_clients.js"
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let broker = rt.block_on(TestBroker::start_configured(&[(
+        "group.initial.rebalance.delay.ms",
+        "0",
+    )]));
+    let mut cmd = Command::new("node");
+    cmd.env("NODE_PATH", &modules)
+        .args([script, &broker.bootstrap(), "kjs"]);
+    let out = run(cmd, None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" passed, 0 failed"), "{text}");
+    rt.block_on(broker.stop());
 }
