@@ -325,6 +325,41 @@ async fn decode_loop(
     }
 }
 
+/// As [`start`] for every partition of `topic`, never stopping at the end, but each
+/// partition's fetch loop also ends when `stop` is cancelled, even while no records arrive
+/// (the console's tail closes on an idle topic without leaving long polls behind).
+pub async fn start_until(
+    cluster: &Arc<Cluster>,
+    topic: &str,
+    start_at: StartAt,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<Tail> {
+    let chosen = admin::partitions_of(cluster, topic).await?;
+    let starts = start_offsets(cluster, &chosen, start_at).await?;
+    let (tx, rx) = mpsc::channel(CHUNKS_BUFFERED_MAX);
+    for tp in &chosen {
+        let from = starts.get(tp).copied().unwrap_or(0);
+        let (raw_tx, raw_rx) = mpsc::channel(FETCHES_BUFFERED_MAX);
+        tokio::spawn(decode_loop(tp.1, from, None, raw_rx, tx.clone()));
+        let (cluster, tp, out, stop) = (cluster.clone(), tp.clone(), tx.clone(), stop.clone());
+        tokio::spawn(async move {
+            let partition = tp.1;
+            tokio::select! {
+                () = stop.cancelled() => {}
+                result = fetch_loop(&cluster, &tp, from, None, raw_tx) => {
+                    if let Err(error) = result {
+                        let _ = out.send(TailEvent::Error { partition, error }).await;
+                    }
+                }
+            }
+        });
+    }
+    Ok(Tail {
+        events: rx,
+        partitions: chosen.iter().map(|(_, p)| *p).collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

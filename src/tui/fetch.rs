@@ -109,7 +109,9 @@ pub async fn groups(cluster: &Arc<Cluster>) -> Result<Vec<GroupRow>> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
+    let started = std::time::Instant::now();
     let described = groups::describe_groups(cluster, &names).await?;
+    tracing::debug!("describe {} groups: {:?}", names.len(), started.elapsed());
     let assigned: HashMap<String, Vec<TopicPartition>> = described
         .iter()
         .map(|d| {
@@ -122,6 +124,7 @@ pub async fn groups(cluster: &Arc<Cluster>) -> Result<Vec<GroupRow>> {
         })
         .collect();
     let lags = lag::group_lag(cluster, &names, &assigned).await?;
+    tracing::debug!("lag of {} groups: {:?}", names.len(), started.elapsed());
     let by_name: HashMap<&str, &groups::GroupDescription> =
         described.iter().map(|d| (d.group.as_str(), d)).collect();
     Ok(listed

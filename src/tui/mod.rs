@@ -119,7 +119,10 @@ async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
             bootstrap: vec![addr.clone()],
             ..ClientConfig::default()
         };
-        let note = format!("local broker on {addr} (ktui local up, pid {})", running.pid);
+        let note = format!(
+            "local broker on {addr} (ktui local up, pid {})",
+            running.pid
+        );
         return Ok((config, format!("{addr} (local)"), Some(note), None));
     }
     let (broker, dir) = crate::local::start_embedded().await?;

@@ -35,6 +35,9 @@ struct TailTask {
 
 /// Runs requests on background tasks.
 pub struct Worker {
+    /// The settings, for the tail's own connections (its long polls must not queue ahead of
+    /// the screens' requests on a shared connection: brokers answer a connection in order).
+    config: ClientConfig,
     cluster: watch::Receiver<Option<Arc<Cluster>>>,
     events: mpsc::Sender<Event>,
     /// Keys of reads in flight, so a slow refresh is not stacked up.
@@ -57,6 +60,7 @@ impl Worker {
         let (set, cluster) = watch::channel(None);
         let probing = Arc::new(Mutex::new(true));
         let worker = Worker {
+            config: config.clone(),
             cluster,
             events: events.clone(),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
@@ -110,7 +114,14 @@ impl Worker {
         let in_flight = self.in_flight.clone();
         let probing = self.probing.clone();
         drop(tokio::spawn(async move {
+            let started = Instant::now();
+            tracing::debug!("request {key}");
             let result = run(&cluster, request).await;
+            tracing::debug!(
+                "request {key} done in {:?}: {}",
+                started.elapsed(),
+                if result.is_ok() { "ok" } else { "failed" }
+            );
             if read {
                 let _ = in_flight.lock().expect("in-flight lock").remove(&key);
             }
@@ -132,16 +143,16 @@ impl Worker {
         if let Some(t) = self.tail.take() {
             t.cancel.cancel();
         }
-        let Some(cluster) = self.cluster.borrow().clone() else {
+        if self.cluster.borrow().is_none() {
             let update =
                 Update::TailError("not connected yet; reopen the tail when connected".into());
             let _ = self.events.try_send(Event::Data(update));
             return;
-        };
+        }
         let cancel = CancellationToken::new();
         let (pause, paused) = watch::channel(false);
         let task = run_tail(
-            cluster,
+            self.config.clone(),
             topic,
             start,
             self.events.clone(),
@@ -359,7 +370,7 @@ fn keep(partition: i32, r: kafka_protocol::records::Record) -> TailRecord {
 }
 
 async fn run_tail(
-    cluster: Arc<Cluster>,
+    config: ClientConfig,
     topic: String,
     start: TailStart,
     events: mpsc::Sender<Event>,
@@ -372,7 +383,11 @@ async fn run_tail(
         TailStart::Offset(o) => StartAt::Offset(o),
         TailStart::Timestamp(t) => StartAt::Timestamp(t),
     };
-    let mut tail = match tail::start(&cluster, &topic, None, start_at, false).await {
+    let opened = async {
+        let cluster = Cluster::connect(config).await?;
+        tail::start_until(&cluster, &topic, start_at, cancel.clone()).await
+    };
+    let mut tail = match opened.await {
         Ok(t) => t,
         Err(e) => {
             let _ = events
