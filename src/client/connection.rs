@@ -38,12 +38,16 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
 
 type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Result<Bytes>>>>>;
 
+/// A frame for the writer, and for a request with no response (acks=0), who to tell once it
+/// has been written to the socket.
+type Outgoing = (BytesMut, Option<oneshot::Sender<()>>);
+
 /// A live connection to one broker, shared by every task that talks to it.
 pub struct Connection {
     addr: String,
     client_id: StrBytes,
     request_timeout: Duration,
-    writer: mpsc::Sender<BytesMut>,
+    writer: mpsc::Sender<Outgoing>,
     pending: Pending,
     next_correlation_id: AtomicI32,
     /// Set by the reader when the socket fails or closes; the cluster then reconnects.
@@ -123,7 +127,7 @@ impl Connection {
         let (id, frame) = self.encode(request, version)?;
         let (tx, rx) = oneshot::channel();
         self.lock_pending().insert(id, tx);
-        if self.writer.send(frame).await.is_err() {
+        if self.writer.send((frame, None)).await.is_err() {
             self.lock_pending().remove(&id);
             return Err(self.disconnected("writer stopped"));
         }
@@ -142,14 +146,26 @@ impl Connection {
         Ok(body)
     }
 
-    /// Sends `request` at the negotiated version expecting no response (Produce with acks=0).
+    /// Sends `request` at the negotiated version expecting no response (Produce with acks=0);
+    /// returns once the frame is written to the socket, so a process that exits next loses
+    /// nothing it sent.
     pub async fn send_oneway<R: Request>(&self, request: &R) -> Result<()> {
         let version = self.version_of::<R>()?;
         let (_, frame) = self.encode(request, version)?;
+        let (tx, written) = oneshot::channel();
         self.writer
-            .send(frame)
+            .send((frame, Some(tx)))
             .await
-            .map_err(|_| self.disconnected("writer stopped"))
+            .map_err(|_| self.disconnected("writer stopped"))?;
+        match tokio::time::timeout(self.request_timeout, written).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(self.disconnected("writer stopped before the write")),
+            Err(_) => Err(Error::Timeout {
+                addr: self.addr.clone(),
+                what: format!("writing {}", api_name(R::KEY)),
+                ms: self.request_timeout.as_millis(),
+            }),
+        }
     }
 
     fn encode<R: Request>(&self, request: &R, version: i16) -> Result<(i32, BytesMut)> {
@@ -277,24 +293,25 @@ async fn negotiate(conn: &Connection) -> Result<Versions> {
 
 async fn write_loop(
     write_half: tokio::io::WriteHalf<Box<dyn Transport>>,
-    mut rx: mpsc::Receiver<BytesMut>,
+    mut rx: mpsc::Receiver<Outgoing>,
     closed: Arc<AtomicBool>,
 ) {
     let mut out = BufWriter::with_capacity(64 * 1024, write_half);
-    while let Some(frame) = rx.recv().await {
-        if out.write_all(&frame).await.is_err() {
-            break;
-        }
-        // Flush only when nothing else is queued, so pipelined requests share a write.
+    let mut written = Vec::new();
+    while let Some(first) = rx.recv().await {
+        // Write everything queued, then flush once, so pipelined requests share a write.
+        let mut next = Some(first);
         let mut ok = true;
-        while let Ok(frame) = rx.try_recv() {
+        while let Some((frame, done)) = next {
             ok = out.write_all(&frame).await.is_ok();
-            if !ok {
-                break;
-            }
+            written.extend(done);
+            next = if ok { rx.try_recv().ok() } else { None };
         }
         if !ok || out.flush().await.is_err() {
             break;
+        }
+        for done in written.drain(..) {
+            let _ = done.send(());
         }
     }
     closed.store(true, Ordering::Release);

@@ -172,3 +172,24 @@ fn a_broker_that_never_answers_times_out_naming_the_address() {
     assert!(started.elapsed() < Duration::from_secs(10));
     drop(silent);
 }
+
+#[test]
+fn a_record_over_the_topics_limit_is_named() {
+    let broker = TestBroker::start();
+    broker.json(&[
+        "topics",
+        "create",
+        "small",
+        "--config",
+        "max.message.bytes=1000",
+    ]);
+    let mut line = vec![b'x'; 5000];
+    line.push(b'\n');
+    let out = broker.ktui_stdin(&["produce", "small"], &line);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(
+        text.contains("MESSAGE_TOO_LARGE (10)") && text.contains("max.message.bytes"),
+        "{text}"
+    );
+}
