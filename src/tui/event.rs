@@ -1,7 +1,10 @@
 //! What the event loop feeds the app: terminal input, a tick, a refresh, and data from the
 //! background tasks (`Update`).
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+
+use tokio::sync::OwnedSemaphorePermit;
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
@@ -42,10 +45,12 @@ pub enum Update {
     Groups(Vec<GroupRow>, SystemTime),
     Topic(TopicDetail, SystemTime),
     Group(GroupDetail, SystemTime),
-    /// New tail records (oldest first) and how many the worker dropped before sending.
+    /// New tail records (oldest first) and how many the worker dropped before sending. The
+    /// permit bounds the batches in flight; it is released when the update is dropped.
     TailRecords {
         records: Vec<TailRecord>,
         dropped: u64,
+        permit: Option<Arc<OwnedSemaphorePermit>>,
     },
     TailError(String),
     Produced {

@@ -116,7 +116,7 @@ impl GroupDetail {
     }
 }
 
-/// A record the Tail screen keeps: key and value cut to [`RECORD_BYTES_KEPT_MAX`].
+/// A record the Tail screen keeps: key, value and headers cut to the bounds below.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TailRecord {
     pub partition: i32,
@@ -129,13 +129,23 @@ pub struct TailRecord {
     pub value_len: usize,
 }
 
-/// Bytes of a key or a value the tail keeps per record; the rest is cut (and the detail pane
-/// says so). With [`TAIL_RECORDS_MAX`] this bounds the tail's memory.
-pub const RECORD_BYTES_KEPT_MAX: usize = 4096;
-/// Records the tail keeps; older ones are dropped and counted.
+/// Bytes of a value the tail keeps per record; the rest is cut (the detail pane says so).
+pub const VALUE_BYTES_KEPT_MAX: usize = 2048;
+/// Bytes of a key the tail keeps per record.
+pub const KEY_BYTES_KEPT_MAX: usize = 256;
+/// Header entries kept per record, and bytes kept of each header's name and value.
+pub const HEADERS_KEPT_MAX: usize = 8;
+pub const HEADER_BYTES_KEPT_MAX: usize = 256;
+/// Records the Tail screen keeps; older ones are dropped and counted.
 pub const TAIL_RECORDS_MAX: usize = 10_000;
-/// Header entries kept per record.
-pub const HEADERS_KEPT_MAX: usize = 32;
+/// Batches of at most [`TAIL_RECORDS_MAX`] records on their way to the screen at once; with
+/// the batch being filled and the screen's own buffer, the tail holds at most
+/// `(TAIL_BATCHES_IN_FLIGHT_MAX + 2) * TAIL_RECORDS_MAX` records, each at most
+/// [`TAIL_RECORD_BYTES_MAX`] (plus the client's bounded fetch buffers).
+pub const TAIL_BATCHES_IN_FLIGHT_MAX: usize = 2;
+/// Payload bytes a kept record holds at most.
+pub const TAIL_RECORD_BYTES_MAX: usize =
+    KEY_BYTES_KEPT_MAX + VALUE_BYTES_KEPT_MAX + HEADERS_KEPT_MAX * 2 * HEADER_BYTES_KEPT_MAX;
 
 /// One new offset a reset would commit, with the lag it would leave.
 #[derive(Debug, Clone, Default, PartialEq)]

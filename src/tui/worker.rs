@@ -19,7 +19,10 @@ use crate::error::Error;
 use crate::tui::action::{Request, TailStart};
 use crate::tui::event::{ConnState, Event, Update};
 use crate::tui::fetch;
-use crate::tui::model::{TailRecord, HEADERS_KEPT_MAX, RECORD_BYTES_KEPT_MAX, TAIL_RECORDS_MAX};
+use crate::tui::model::{
+    TailRecord, HEADERS_KEPT_MAX, HEADER_BYTES_KEPT_MAX, KEY_BYTES_KEPT_MAX,
+    TAIL_BATCHES_IN_FLIGHT_MAX, TAIL_RECORDS_MAX, VALUE_BYTES_KEPT_MAX,
+};
 
 /// How often the tail hands records to the UI.
 pub const TAIL_FLUSH: Duration = Duration::from_millis(50);
@@ -351,20 +354,24 @@ fn lost(
 }
 
 /// A client record cut to the tail's bounds.
-fn keep(partition: i32, r: kafka_protocol::records::Record) -> TailRecord {
-    let cut = |b: &bytes::Bytes| b[..b.len().min(RECORD_BYTES_KEPT_MAX)].to_vec();
+pub fn keep(partition: i32, r: &kafka_protocol::records::Record) -> TailRecord {
+    let cut = |b: &[u8], max: usize| b[..b.len().min(max)].to_vec();
     TailRecord {
         partition,
         offset: r.offset,
         timestamp: r.timestamp,
         value_len: r.value.as_ref().map_or(0, bytes::Bytes::len),
-        key: r.key.as_ref().map(cut),
-        value: r.value.as_ref().map(cut),
+        key: r.key.as_ref().map(|k| cut(k, KEY_BYTES_KEPT_MAX)),
+        value: r.value.as_ref().map(|v| cut(v, VALUE_BYTES_KEPT_MAX)),
         headers: r
             .headers
             .iter()
             .take(HEADERS_KEPT_MAX)
-            .map(|(k, v)| (k.to_string(), v.as_ref().map(cut)))
+            .map(|(k, v)| {
+                let name =
+                    String::from_utf8_lossy(&cut(k.as_bytes(), HEADER_BYTES_KEPT_MAX)).into_owned();
+                (name, v.as_ref().map(|v| cut(v, HEADER_BYTES_KEPT_MAX)))
+            })
             .collect(),
     }
 }
@@ -398,6 +405,7 @@ async fn run_tail(
     };
     let mut batch: Vec<TailRecord> = Vec::new();
     let mut dropped = 0u64;
+    let permits = Arc::new(tokio::sync::Semaphore::new(TAIL_BATCHES_IN_FLIGHT_MAX));
     let mut flush = tokio::time::interval(TAIL_FLUSH);
     loop {
         if *paused.borrow() {
@@ -411,9 +419,14 @@ async fn run_tail(
             () = cancel.cancelled() => return,
             changed = paused.changed() => if changed.is_err() { return },
             _ = flush.tick() => {
-                if !batch.is_empty() || dropped > 0 {
+                let permit = permits.clone().try_acquire_owned();
+                if let (Ok(permit), true) = (permit, !batch.is_empty() || dropped > 0) {
                     let records = std::mem::take(&mut batch);
-                    let update = Update::TailRecords { records, dropped };
+                    let update = Update::TailRecords {
+                        records,
+                        dropped,
+                        permit: Some(Arc::new(permit)),
+                    };
                     dropped = 0;
                     if events.send(Event::Data(update)).await.is_err() {
                         return;
@@ -422,7 +435,9 @@ async fn run_tail(
             }
             event = tail.events.recv() => match event {
                 Some(TailEvent::Records { partition, records }) => {
-                    batch.extend(records.into_iter().map(|r| keep(partition, r)));
+                    let skip = records.len().saturating_sub(TAIL_RECORDS_MAX);
+                    dropped += skip as u64;
+                    batch.extend(records[skip..].iter().map(|r| keep(partition, r)));
                     let excess = batch.len().saturating_sub(TAIL_RECORDS_MAX);
                     if excess > 0 {
                         let _ = batch.drain(..excess);

@@ -402,6 +402,7 @@ fn tail_buffer_is_bounded_and_counts_drops() {
         h.data(Update::TailRecords {
             records: one.clone(),
             dropped: 1,
+            permit: None,
         });
     }
     let text = h.text();

@@ -89,6 +89,7 @@ fn tail_with_detail_pane() {
         h.data(Update::TailRecords {
             records: fixtures::tail_records(),
             dropped: 0,
+            permit: None,
         });
         h.keys("kkk");
         h.key(KeyCode::Enter);
@@ -102,6 +103,7 @@ fn tail_binary_record_detail() {
         h.data(Update::TailRecords {
             records: fixtures::tail_records(),
             dropped: 3,
+            permit: None,
         });
         h.keys("k");
         h.key(KeyCode::Enter);

@@ -419,7 +419,9 @@ impl View for TailView {
 
     fn update(&mut self, update: &Update, height: usize) {
         match update {
-            Update::TailRecords { records, dropped } => {
+            Update::TailRecords {
+                records, dropped, ..
+            } => {
                 self.push(records.clone(), *dropped, height.saturating_sub(1));
             }
             Update::TailError(e) => self.error = Some(e.clone()),
