@@ -79,6 +79,9 @@ struct Summary {
 }
 
 pub(super) async fn run(args: ProduceArgs) -> anyhow::Result<()> {
+    if args.key_separator.as_deref() == Some("") {
+        anyhow::bail!("--key-separator '' is empty; give the text that separates key from value");
+    }
     let headers: Vec<(String, Option<Bytes>)> = args
         .headers
         .iter()

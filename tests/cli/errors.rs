@@ -83,6 +83,14 @@ fn bad_flags_and_values_are_refused() {
         (&["consume", "t", "--partition", "9", "-e"], "partition 9"),
         (&["consume", "t", "--offset", "-5"], "-5"),
         (&["produce", "t", "--acks", "2"], "'2'"),
+        (
+            &["produce", "t", "--key-separator", ""],
+            "--key-separator ''",
+        ),
+        (
+            &["produce", "t", "--key-separator", ":"],
+            "no key separator ':' in line 'line'",
+        ),
         (&["produce", "t", "--compression", "brotli"], "'brotli'"),
         (&["produce", "t", "--partition", "7"], "partition 7"),
         (&["topics", "list", "--filter", "("], "--filter"),
