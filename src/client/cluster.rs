@@ -131,11 +131,17 @@ impl Metadata {
     }
 }
 
+/// One connection, opened on first use by whichever task gets there first.
+type Slot = Arc<tokio::sync::OnceCell<Arc<Connection>>>;
+
 /// The shared client state for one cluster.
 pub struct Cluster {
     config: ClientConfig,
-    /// Open connections by `host:port`; a closed one is replaced on next use.
-    connections: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
+    /// Connections by `host:port`, each opened once however many tasks ask at the same time;
+    /// the map's lock is held only to find or replace a slot, never while connecting, so a
+    /// slow or unreachable broker does not hold up requests to the others. A closed or failed
+    /// slot is replaced on next use.
+    connections: Mutex<HashMap<String, Slot>>,
     metadata: Mutex<(Arc<Metadata>, Instant)>,
     /// Group → coordinator node, from FindCoordinator; dropped on NOT_COORDINATOR.
     coordinators: Mutex<HashMap<String, i32>>,
@@ -146,7 +152,7 @@ impl Cluster {
     pub async fn connect(config: ClientConfig) -> Result<Arc<Cluster>> {
         let cluster = Arc::new(Cluster {
             config,
-            connections: tokio::sync::Mutex::default(),
+            connections: Mutex::default(),
             metadata: Mutex::new((Arc::default(), Instant::now())),
             coordinators: Mutex::default(),
         });
@@ -203,11 +209,12 @@ impl Cluster {
 
     /// A connection to a known broker, else to the first reachable bootstrap server.
     pub async fn any_connection(&self) -> Result<Arc<Connection>> {
-        {
-            let conns = self.connections.lock().await;
-            if let Some(c) = conns.values().find(|c| !c.is_closed()) {
-                return Ok(c.clone());
-            }
+        let open = self
+            .lock_connections()
+            .values()
+            .find_map(|slot| slot.get().filter(|c| !c.is_closed()).cloned());
+        if let Some(c) = open {
+            return Ok(c);
         }
         let known: Vec<String> = self
             .cached()
@@ -228,13 +235,24 @@ impl Cluster {
 
     /// The connection to `addr`, opened if needed.
     pub async fn connection(&self, addr: &str) -> Result<Arc<Connection>> {
-        let mut conns = self.connections.lock().await;
-        if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
-            return Ok(c.clone());
-        }
-        let conn = Connection::open(addr, &self.config).await?;
-        let _ = conns.insert(addr.to_string(), conn.clone());
-        Ok(conn)
+        let slot = {
+            let mut conns = self.lock_connections();
+            let stale = conns
+                .get(addr)
+                .is_some_and(|s| s.get().is_some_and(|c| c.is_closed()));
+            if stale {
+                let _ = conns.remove(addr);
+            }
+            conns.entry(addr.to_string()).or_default().clone()
+        };
+        let conn = slot
+            .get_or_try_init(|| Connection::open(addr, &self.config))
+            .await?;
+        Ok(conn.clone())
+    }
+
+    fn lock_connections(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The connection to broker `node`.
@@ -512,5 +530,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A broker that accepts but never answers does not hold up connections to the others.
+    #[tokio::test]
+    async fn a_silent_broker_does_not_block_the_others() {
+        let (good, _) = start_flaky_leader(0, 0).await;
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let silent_addr = silent.local_addr().expect("addr").to_string();
+        let cluster = Cluster::connect(config(&good, &[("request.timeout.ms", "3000")]))
+            .await
+            .expect("connect");
+        let stuck = {
+            let cluster = cluster.clone();
+            let addr = silent_addr.clone();
+            tokio::spawn(async move { cluster.connection(&addr).await.map(|_| ()) })
+        };
+        tokio::task::yield_now().await;
+        let started = std::time::Instant::now();
+        let _ = cluster.connection(&good).await.expect("the good broker");
+        let _ = cluster.any_connection().await.expect("any");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let e = stuck.await.expect("join").expect_err("silent");
+        assert!(e.to_string().contains(&silent_addr), "{e}");
     }
 }
