@@ -10,7 +10,7 @@ use super::output::{self, Format, Table};
 #[derive(Debug, Args)]
 pub(super) struct BrokersArgs {
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
 }
 
 /// One broker in `-o json`.

@@ -36,6 +36,16 @@ pub(super) struct ConnectArgs {
 }
 
 impl ConnectArgs {
+    /// Takes the cluster named before the subcommand (`ktui -b HOST:PORT topics list`) where
+    /// the subcommand names none itself.
+    pub(super) fn inherit(&mut self, parent: &crate::tui::ConsoleArgs) {
+        if self.bootstrap.is_none() && self.command_config.is_none() && self.profile.is_none() {
+            self.bootstrap.clone_from(&parent.bootstrap);
+            self.command_config.clone_from(&parent.command_config);
+            self.profile.clone_from(&parent.profile);
+        }
+    }
+
     /// Resolves the settings and connects (bootstrap and metadata).
     pub(super) async fn connect(&self) -> anyhow::Result<Arc<Cluster>> {
         let config = ClientConfig::resolve(&Sources {

@@ -22,7 +22,7 @@ use crate::client::{groups, Cluster};
 #[derive(Debug, Args)]
 pub(super) struct ConsumeArgs {
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
     /// The topic to read.
     topic: String,
     /// Start at the earliest offset (default: the latest, as Kafka's console consumer).

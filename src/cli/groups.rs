@@ -19,7 +19,7 @@ use crate::client::Cluster;
 #[derive(Debug, Args)]
 pub(super) struct GroupsArgs {
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
     #[command(subcommand)]
     command: GroupsCommand,
 }

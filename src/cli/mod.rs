@@ -46,9 +46,27 @@ enum Command {
     Local(crate::local::LocalArgs),
 }
 
+impl Command {
+    /// The connection flags of a client subcommand.
+    fn connect_args(&mut self) -> Option<&mut connect::ConnectArgs> {
+        match self {
+            Command::Topics(a) => Some(&mut a.connect),
+            Command::Produce(a) => Some(&mut a.connect),
+            Command::Consume(a) => Some(&mut a.connect),
+            Command::Groups(a) => Some(&mut a.connect),
+            Command::Brokers(a) => Some(&mut a.connect),
+            Command::Perf(a) => Some(&mut a.connect),
+            Command::Broker(_) | Command::Local(_) => None,
+        }
+    }
+}
+
 /// Runs the parsed command line. A client subcommand's error is printed as one line on
 /// stderr, `ktui: error: ...`, and the process exits with status 1.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run(mut cli: Cli) -> anyhow::Result<()> {
+    if let Some(connect) = cli.command.as_mut().and_then(Command::connect_args) {
+        connect.inherit(&cli.console);
+    }
     let result = match cli.command {
         Some(Command::Broker(args)) => return broker::run(args),
         None => return crate::tui::run(cli.console),

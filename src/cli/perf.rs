@@ -32,7 +32,7 @@ const LATENCY_SAMPLES_PREALLOCATED_MAX: usize = 10_000_000;
 #[derive(Debug, Args)]
 pub(super) struct PerfArgs {
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
     #[command(subcommand)]
     command: PerfCommand,
 }

@@ -24,7 +24,7 @@ const LINES_PER_CHUNK_MAX: usize = 4096;
 #[derive(Debug, Args)]
 pub(super) struct ProduceArgs {
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
     /// The topic to write to.
     topic: String,
     /// The key of every record.

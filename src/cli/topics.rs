@@ -14,7 +14,7 @@ use crate::client::cluster::TopicInfo;
 #[derive(Debug, Args)]
 pub(super) struct TopicsArgs {
     #[command(flatten)]
-    connect: ConnectArgs,
+    pub(super) connect: ConnectArgs,
     #[command(subcommand)]
     command: TopicsCommand,
 }

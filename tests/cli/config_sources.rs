@@ -37,6 +37,8 @@ fn profiles_command_config_and_the_kafka_flag_name_all_reach_the_cluster() {
             "json",
         ],
         vec!["topics", "--profile", "local", "list", "-o", "json"],
+        vec!["-b", bootstrap.as_str(), "topics", "list", "-o", "json"],
+        vec!["--command-config", props, "groups", "list", "-o", "json"],
     ] {
         let out = run_ktui(&args, b"", &env);
         assert_success(&out, &args);
