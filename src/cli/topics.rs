@@ -115,8 +115,16 @@ async fn create(
     let cluster = connect.connect().await?;
     let (partitions, replication_factor) =
         (partitions.unwrap_or(-1), replication_factor.unwrap_or(-1));
-    admin::create_topic(&cluster, name, partitions, replication_factor, &configs).await?;
-    let row = list_row(&cluster.topic(name).await?);
+    let created =
+        admin::create_topic_reporting(&cluster, name, partitions, replication_factor, &configs)
+            .await?;
+    // Reported from the CreateTopics answer: metadata may not list a new topic at once.
+    let row = TopicRow {
+        name: name.to_string(),
+        partitions: usize::try_from(created.partitions).unwrap_or(0),
+        replication_factor: usize::try_from(created.replication_factor).unwrap_or(0),
+        internal: false,
+    };
     let text = format!(
         "created topic '{name}' with {} partitions, replication factor {}",
         row.partitions, row.replication_factor

@@ -78,6 +78,19 @@ pub async fn create_topic(
     replication_factor: i16,
     configs: &[(String, String)],
 ) -> Result<()> {
+    create_topic_reporting(cluster, topic, partitions, replication_factor, configs)
+        .await
+        .map(|_| ())
+}
+
+/// CreateTopics for one topic, returning the partition count and replication factor used.
+pub async fn create_topic_reporting(
+    cluster: &Cluster,
+    topic: &str,
+    partitions: i32,
+    replication_factor: i16,
+    configs: &[(String, String)],
+) -> Result<CreatedTopic> {
     let creatable = CreatableTopic::default()
         .with_name(topic_name(topic))
         .with_num_partitions(partitions)
@@ -98,15 +111,33 @@ pub async fn create_topic(
     let response = cluster
         .retry(|| async { controller(cluster).await?.send(&request).await })
         .await?;
+    let mut created = CreatedTopic {
+        partitions,
+        replication_factor,
+    };
     for t in &response.topics {
         check(
             || format!("create topic '{topic}'"),
             t.error_code,
             t.error_message.as_ref(),
         )?;
+        // v5+ reports what the broker chose, which matters when the defaults were asked for.
+        if t.num_partitions > 0 {
+            created = CreatedTopic {
+                partitions: t.num_partitions,
+                replication_factor: t.replication_factor,
+            };
+        }
     }
     let _ = cluster.refresh_metadata().await;
-    Ok(())
+    Ok(created)
+}
+
+/// What CreateTopics made: -1 for a count the broker chose but did not report (before v5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedTopic {
+    pub partitions: i32,
+    pub replication_factor: i16,
 }
 
 /// DeleteTopics for one topic, by name.
