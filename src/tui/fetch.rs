@@ -319,13 +319,34 @@ pub async fn reset_execute(cluster: &Arc<Cluster>, group: &str, rows: &[ResetRow
     groups::commit_offsets(cluster, group, &offsets).await
 }
 
-/// Produces one record with acks=all; the partition and offset written.
-pub async fn produce(cluster: &Arc<Cluster>, request: &ProduceRequest) -> Result<(i32, i64)> {
+/// Produces every line of `path` (line endings dropped) with the form's key, headers and
+/// partition, acks=all; the number of records.
+pub async fn produce_file(
+    cluster: &Arc<Cluster>,
+    request: &ProduceRequest,
+    path: &str,
+) -> Result<usize> {
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|source| crate::error::Error::Io {
+            what: format!("cannot read '{path}'"),
+            source,
+        })?;
     let mut producer =
         Producer::new(cluster.clone(), &request.topic, ProduceOptions::default()).await?;
-    let record = ProducerRecord {
+    let mut count = 0;
+    for line in text.lines() {
+        producer.send(record(request, line)).await?;
+        count += 1;
+    }
+    producer.flush().await?;
+    Ok(count)
+}
+
+fn record(request: &ProduceRequest, value: &str) -> ProducerRecord {
+    ProducerRecord {
         key: request.key.clone().map(Bytes::from),
-        value: Some(Bytes::from(request.value.clone())),
+        value: Some(Bytes::from(value.to_string())),
         headers: request
             .headers
             .iter()
@@ -333,8 +354,14 @@ pub async fn produce(cluster: &Arc<Cluster>, request: &ProduceRequest) -> Result
             .collect(),
         partition: request.partition,
         timestamp: None,
-    };
-    producer.send(record).await?;
+    }
+}
+
+/// Produces one record with acks=all; the partition and offset written.
+pub async fn produce(cluster: &Arc<Cluster>, request: &ProduceRequest) -> Result<(i32, i64)> {
+    let mut producer =
+        Producer::new(cluster.clone(), &request.topic, ProduceOptions::default()).await?;
+    producer.send(record(request, &request.value)).await?;
     producer.flush().await?;
     let ack =
         producer.take_acks().into_iter().next().ok_or_else(|| {

@@ -185,10 +185,14 @@ fn failure(what: String, error: String) -> Update {
     }
 }
 
+/// The update for a write that succeeded.
+fn done(what: String) -> impl FnOnce(()) -> Update {
+    move |()| Update::Done { what, error: None }
+}
+
 /// Runs one request; the error names what was being done.
 async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (String, Error)> {
     let now = SystemTime::now;
-    let done = |what: String| move |()| Update::Done { what, error: None };
     let what = describe(&request);
     let tag = what.clone();
     let result = match request {
@@ -204,9 +208,19 @@ async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (String
         Request::Group(g) => fetch::group(cluster, &g)
             .await
             .map(|d| Update::Group(d, now())),
-        Request::Produce(p) => fetch::produce(cluster, &p)
-            .await
-            .map(|(partition, offset)| Update::Produced { partition, offset }),
+        Request::Produce(p) => match p.value.strip_prefix('@').map(str::trim) {
+            Some(path) if !path.is_empty() && !path.contains('\n') => {
+                fetch::produce_file(cluster, &p, path)
+                    .await
+                    .map(|n| Update::Done {
+                        what: format!("produce {n} lines of {path} to {}", p.topic),
+                        error: None,
+                    })
+            }
+            _ => fetch::produce(cluster, &p)
+                .await
+                .map(|(partition, offset)| Update::Produced { partition, offset }),
+        },
         Request::CreateTopic {
             name,
             partitions,

@@ -1,6 +1,7 @@
 //! The Produce screen: a form for topic, partition (empty: by key, as Kafka's partitioner
 //! places it), key, headers (`k=v,k=v`) and a multi-line value, checked as JSON when it looks
-//! like JSON; `ctrl-s` sends and the partition and offset written are shown.
+//! like JSON; `ctrl-s` sends and the partition and offset written are shown. A value of
+//! `@FILE` produces each line of the file as a record.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -150,7 +151,10 @@ impl View for ProduceView {
             (_, true) => Line::styled("sending…", theme.dim()),
             (Some(Ok(m)), _) => Line::styled(m.clone(), theme.ok()),
             (Some(Err(e)), _) => Line::styled(format!("error: {e}"), theme.error()),
-            (None, _) => Line::styled("tab: next field  ctrl-s: send  esc: back", theme.dim()),
+            (None, _) => Line::styled(
+                "tab: next field  ctrl-s: send  esc: back  (value @FILE: one record per line)",
+                theme.dim(),
+            ),
         };
         frame.render_widget(Paragraph::new(outcome), result);
     }
@@ -195,12 +199,12 @@ impl View for ProduceView {
                     "written to partition {partition} at offset {offset}"
                 )));
             }
-            Update::Done {
-                what,
-                error: Some(e),
-            } if what.starts_with("produce") => {
+            Update::Done { what, error } if what.starts_with("produce") => {
                 self.sending = false;
-                self.result = Some(Err(e.clone()));
+                self.result = Some(match error {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(format!("{what}: done")),
+                });
             }
             _ => {}
         }
