@@ -185,6 +185,12 @@ async fn describe(cluster: &Arc<Cluster>, format: Format, group: &str) -> anyhow
         .collect();
     let assigned = HashMap::from([(group.to_string(), owners.keys().cloned().collect())]);
     let lags = lag::group_lag(cluster, &[group.to_string()], &assigned).await?;
+    let no_offsets = lags.get(group).is_none_or(Vec::is_empty);
+    if description.state == "Dead" && description.members.is_empty() && no_offsets {
+        anyhow::bail!(
+            "group '{group}' does not exist (GROUP_ID_NOT_FOUND); check the name with `ktui groups list`"
+        );
+    }
     let partitions =
         lags.get(group)
             .map_or(&[][..], Vec::as_slice)

@@ -59,6 +59,19 @@ fn a_missing_topic_is_named_with_its_error_code() {
         "{}",
         stderr(&out)
     );
+    let out = broker.ktui(&["groups", "describe", "nobody"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("group 'nobody' does not exist (GROUP_ID_NOT_FOUND)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = broker.ktui(&["groups", "delete", "nobody"]);
+    assert!(
+        stderr(&out).contains("GROUP_ID_NOT_FOUND (69)"),
+        "{}",
+        stderr(&out)
+    );
     broker.json(&["topics", "create", "dup"]);
     let out = broker.ktui(&["topics", "create", "dup"]);
     assert!(
