@@ -120,4 +120,28 @@ mod tests {
         assert_eq!(lags, vec![Some(5), Some(0), None]);
         assert_eq!(rows[2].log_end_offset, Some(3));
     }
+
+    /// The lag of a thousand groups is four requests: FindCoordinator, OffsetFetch and
+    /// ListOffsets once each (one coordinator, one leader), after the bootstrap's Metadata.
+    #[tokio::test]
+    async fn lag_of_many_groups_is_a_handful_of_round_trips() {
+        use std::sync::atomic::Ordering;
+        let (addr, counts) = crate::client::test_server::start_flaky_leader(0, 0).await;
+        let config = crate::config::ClientConfig::from_properties(&[(
+            "bootstrap.servers".to_string(),
+            addr,
+        )])
+        .expect("config");
+        let cluster = Cluster::connect(config).await.expect("connect");
+        let groups: Vec<String> = (0..1000).map(|i| format!("g{i}")).collect();
+        let lag = group_lag(&cluster, &groups, &HashMap::new())
+            .await
+            .expect("lag");
+        assert_eq!(lag.len(), 1000);
+        assert!(lag.values().all(|ps| ps.len() == 1 && ps[0].lag == Some(2)));
+        assert_eq!(counts.find_coordinator.load(Ordering::SeqCst), 1);
+        assert_eq!(counts.offset_fetch.load(Ordering::SeqCst), 1);
+        assert_eq!(counts.list_offsets.load(Ordering::SeqCst), 1);
+        assert_eq!(counts.metadata.load(Ordering::SeqCst), 1);
+    }
 }

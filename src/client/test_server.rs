@@ -7,8 +7,9 @@ use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, MetadataResponse, ResponseKind, SaslAuthenticateRequest,
-    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+    ApiKey, ApiVersionsResponse, FindCoordinatorRequest, MetadataResponse, OffsetFetchRequest,
+    ResponseKind, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
+    SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use ktui_broker::wire::header::{decode_request_header, encode_response};
@@ -178,10 +179,13 @@ fn scram(
 pub(crate) struct Counts {
     pub(crate) metadata: std::sync::atomic::AtomicUsize,
     pub(crate) list_offsets: std::sync::atomic::AtomicUsize,
+    pub(crate) find_coordinator: std::sync::atomic::AtomicUsize,
+    pub(crate) offset_fetch: std::sync::atomic::AtomicUsize,
 }
 
 /// A one-broker cluster (node 1, itself) with topic `t` of one partition, whose ListOffsets
-/// answers `code` to the first `failures` requests and offset 42 afterwards.
+/// answers `code` to the first `failures` requests and offset 42 afterwards; it coordinates
+/// every group, each of which has committed offset 40 on `t`-0.
 pub(crate) async fn start_flaky_leader(
     failures: usize,
     code: i16,
@@ -243,7 +247,19 @@ async fn serve_cluster(
                     entry(ApiKey::ApiVersions, 3),
                     entry(ApiKey::Metadata, 12),
                     entry(ApiKey::ListOffsets, 9),
+                    entry(ApiKey::FindCoordinator, 6),
+                    entry(ApiKey::OffsetFetch, 9),
                 ]))
+            }
+            ApiKey::FindCoordinator => {
+                let _ = counts.find_coordinator.fetch_add(1, Ordering::SeqCst);
+                let request = FindCoordinatorRequest::decode(&mut frame, version).expect("find");
+                ResponseKind::FindCoordinator(coordinators(&request, port))
+            }
+            ApiKey::OffsetFetch => {
+                let _ = counts.offset_fetch.fetch_add(1, Ordering::SeqCst);
+                let request = OffsetFetchRequest::decode(&mut frame, version).expect("fetch");
+                ResponseKind::OffsetFetch(committed(&request))
             }
             ApiKey::Metadata => {
                 let _ = counts.metadata.fetch_add(1, Ordering::SeqCst);
@@ -309,16 +325,14 @@ pub(crate) async fn start_hostile(garbage: fn(usize) -> Vec<u8>) -> String {
                     let mut frame = frame.freeze();
                     let (key, header) = decode_request_header(&mut frame).expect("header");
                     let out = if key == ApiKey::ApiVersions {
-                        let body = ResponseKind::ApiVersions(
-                            versions(3).with_api_keys(vec![
+                        let body = ResponseKind::ApiVersions(versions(3).with_api_keys(vec![
                                 ApiVersion::default()
                                     .with_api_key(ApiKey::ApiVersions as i16)
                                     .with_max_version(3),
                                 ApiVersion::default()
                                     .with_api_key(ApiKey::Metadata as i16)
                                     .with_max_version(12),
-                            ]),
-                        );
+                            ]));
                         encode_response(
                             key,
                             header.request_api_version,
@@ -343,4 +357,49 @@ pub(crate) async fn start_hostile(garbage: fn(usize) -> Vec<u8>) -> String {
         }
     });
     addr
+}
+
+/// FindCoordinator v4+: this broker, node 1, for every key.
+fn coordinators(
+    request: &kafka_protocol::messages::FindCoordinatorRequest,
+    port: u16,
+) -> kafka_protocol::messages::FindCoordinatorResponse {
+    use kafka_protocol::messages::find_coordinator_response::Coordinator;
+    let found = request
+        .coordinator_keys
+        .iter()
+        .map(|key| {
+            Coordinator::default()
+                .with_key(key.clone())
+                .with_node_id(1.into())
+                .with_host(StrBytes::from_static_str("127.0.0.1"))
+                .with_port(i32::from(port))
+        })
+        .collect();
+    kafka_protocol::messages::FindCoordinatorResponse::default().with_coordinators(found)
+}
+
+/// OffsetFetch v8+: offset 40 on `t`-0 for every group asked about.
+fn committed(
+    request: &kafka_protocol::messages::OffsetFetchRequest,
+) -> kafka_protocol::messages::OffsetFetchResponse {
+    use kafka_protocol::messages::offset_fetch_response::{
+        OffsetFetchResponseGroup, OffsetFetchResponsePartitions, OffsetFetchResponseTopics,
+    };
+    let groups = request
+        .groups
+        .iter()
+        .map(|g| {
+            let partition = OffsetFetchResponsePartitions::default().with_committed_offset(40);
+            let topic = OffsetFetchResponseTopics::default()
+                .with_name(kafka_protocol::messages::TopicName(
+                    StrBytes::from_static_str("t"),
+                ))
+                .with_partitions(vec![partition]);
+            OffsetFetchResponseGroup::default()
+                .with_group_id(g.group_id.clone())
+                .with_topics(vec![topic])
+        })
+        .collect();
+    kafka_protocol::messages::OffsetFetchResponse::default().with_groups(groups)
 }
