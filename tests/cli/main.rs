@@ -8,5 +8,6 @@ mod errors;
 mod groups;
 mod partitioner;
 mod perf;
+mod python;
 mod records;
 mod topics;
