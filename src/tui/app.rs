@@ -15,7 +15,7 @@ use ratatui::Frame;
 
 use crate::tui::action::{Action, Request, Route};
 use crate::tui::event::{ConnState, Event, Update};
-use crate::tui::keymap::{self, Command};
+use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::clock;
 use crate::tui::theme::Theme;
 use crate::tui::views::brokers::BrokersView;
@@ -339,6 +339,11 @@ impl App {
             Action::Back => {
                 if self.views.len() > 1 {
                     self.pop();
+                    if self.top().scope() == Scope::Tail {
+                        // Its tail was replaced by the one just closed: start it again.
+                        let requests = self.top().start();
+                        self.requests.extend(requests);
+                    }
                     self.refresh();
                 }
             }
@@ -420,8 +425,20 @@ impl App {
             self.stale = false;
         }
         let height = self.ctx().height;
-        for view in &mut self.views {
-            view.update(update, height);
+        if matches!(update, Update::TailRecords { .. } | Update::TailError(_)) {
+            // One tail runs at a time: the newest Tail screen's.
+            let tail = self
+                .views
+                .iter_mut()
+                .rev()
+                .find(|v| v.scope() == Scope::Tail);
+            if let Some(view) = tail {
+                view.update(update, height);
+            }
+        } else {
+            for view in &mut self.views {
+                view.update(update, height);
+            }
         }
         if let Some(dialog) = &mut self.dialog {
             dialog.update(update);

@@ -413,3 +413,32 @@ fn tail_buffer_is_bounded_and_counts_drops() {
     h.key(KeyCode::Enter);
     assert!(h.text().contains("shown 5000"));
 }
+
+#[test]
+fn only_the_newest_tail_takes_records_and_back_restarts_the_older() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("tail orders");
+    h.command("tail clicks");
+    let _ = h.app.take_requests();
+    h.data(Update::TailRecords {
+        records: fixtures::tail_records(),
+        dropped: 0,
+        permit: None,
+    });
+    assert!(h.text().contains("seen 4"));
+    h.key(KeyCode::Esc);
+    assert_eq!(
+        h.app.take_requests(),
+        [
+            Request::TailStop,
+            Request::TailStart {
+                topic: "orders".into(),
+                start: TailStart::End,
+            },
+        ]
+    );
+    assert!(
+        h.text().contains("seen 0"),
+        "the older tail saw none of them"
+    );
+}
