@@ -14,7 +14,8 @@
 //! 3. Idle CPU of the real binary in tmux on that cluster (Topics and Brokers screens, with
 //!    `--refresh 2s` and `10s`), from /proc/PID/stat over 30 s.
 //!
-//! `cargo bench --bench console` (BENCH_TOPICS, BENCH_TAIL_RECORDS change the sizes).
+//! `cargo bench --bench console` (BENCH_TOPICS, BENCH_TAIL_RECORDS change the sizes;
+//! BENCH_PARTS=screens,tail,idle picks the parts after the first).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -439,13 +440,18 @@ fn main() {
         bootstrap: vec![bootstrap.clone()],
         ..ClientConfig::default()
     };
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "screens,tail,idle".into());
     ui_share(10_000);
     let topics = env_usize("BENCH_TOPICS", 1_800);
     let records = env_usize("BENCH_TAIL_RECORDS", 2_000_000);
     runtime.block_on(screens(&client, topics));
-    runtime.block_on(tail(&client, records));
-    idle_cpu(&bootstrap, "2s");
-    idle_cpu(&bootstrap, "10s");
+    if parts.contains("tail") {
+        runtime.block_on(tail(&client, records));
+    }
+    if parts.contains("idle") {
+        idle_cpu(&bootstrap, "2s");
+        idle_cpu(&bootstrap, "10s");
+    }
     broker.shutdown_token().cancel();
     runtime.block_on(broker.wait());
 }

@@ -71,6 +71,10 @@ pub struct App {
     status: Option<(String, bool)>,
     /// When data last arrived (display) and when (staleness).
     refreshed: Option<(SystemTime, Instant)>,
+    /// The time between the last two answers of the same kind (the worker spaces out reads
+    /// that take long, so a large cluster is refreshed less often than `--refresh`).
+    data_gap: Duration,
+    data_kind: Option<std::mem::Discriminant<Update>>,
     stale: bool,
     now: Instant,
     requests: Vec<Request>,
@@ -92,6 +96,8 @@ impl App {
             controller: None,
             status,
             refreshed: None,
+            data_gap: Duration::ZERO,
+            data_kind: None,
             stale: false,
             now,
             requests: Vec::new(),
@@ -179,7 +185,7 @@ impl App {
     fn tick(&mut self, now: Instant) {
         self.now = now;
         self.top_mut().tick(now);
-        let old = self.options.refresh * 3;
+        let old = self.options.refresh.max(self.data_gap) * 3;
         self.stale = matches!(self.conn, ConnState::Lost { .. })
             || self
                 .refreshed
@@ -421,6 +427,14 @@ impl App {
         | Update::Topic(_, at)
         | Update::Group(_, at) = update
         {
+            let kind = std::mem::discriminant(update);
+            match self.refreshed {
+                Some((previous, _)) if self.data_kind == Some(kind) => {
+                    self.data_gap = at.duration_since(previous).unwrap_or_default();
+                }
+                _ => self.data_gap = Duration::ZERO,
+            }
+            self.data_kind = Some(kind);
             self.refreshed = Some((*at, self.now));
             self.stale = false;
         }

@@ -5,7 +5,7 @@
 //! batches records (at most every [`TAIL_FLUSH`]) and stops reading while paused, so the
 //! fetchers wait instead of the buffer growing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,6 +26,8 @@ use crate::tui::model::{
 
 /// How often the tail hands records to the UI.
 pub const TAIL_FLUSH: Duration = Duration::from_millis(50);
+/// A read is repeated no sooner than this many times its last duration.
+pub const READ_SPACING_FACTOR: u32 = 100;
 /// First and longest wait between reconnection attempts.
 const RETRY_MIN: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(10);
@@ -45,6 +47,10 @@ pub struct Worker {
     events: mpsc::Sender<Event>,
     /// Keys of reads in flight, so a slow refresh is not stacked up.
     in_flight: Arc<Mutex<HashSet<String>>>,
+    /// When each read last finished and how long it took: a read is not repeated sooner than
+    /// [`READ_SPACING_FACTOR`] times its duration, so refreshing a large cluster's screens
+    /// takes at most about 1% of the time, however short `--refresh` is.
+    costs: Arc<Mutex<HashMap<String, (Instant, Duration)>>>,
     /// Whether a reconnection probe is running (or the connector before the first success).
     probing: Arc<Mutex<bool>>,
     tail: Option<TailTask>,
@@ -67,6 +73,7 @@ impl Worker {
             cluster,
             events: events.clone(),
             in_flight: Arc::new(Mutex::new(HashSet::new())),
+            costs: Arc::new(Mutex::new(HashMap::new())),
             probing: probing.clone(),
             tail: None,
         };
@@ -108,6 +115,12 @@ impl Worker {
         let key = format!("{request:?}");
         let read = !request.writes() && !matches!(request, Request::ResetPreview { .. });
         if read {
+            let costs = self.costs.lock().expect("costs lock");
+            if let Some((finished, took)) = costs.get(&key) {
+                if finished.elapsed() < *took * READ_SPACING_FACTOR {
+                    return;
+                }
+            }
             let mut in_flight = self.in_flight.lock().expect("in-flight lock");
             if !in_flight.insert(key.clone()) {
                 return;
@@ -115,6 +128,7 @@ impl Worker {
         }
         let events = self.events.clone();
         let in_flight = self.in_flight.clone();
+        let costs = self.costs.clone();
         let probing = self.probing.clone();
         drop(tokio::spawn(async move {
             let started = Instant::now();
@@ -126,7 +140,10 @@ impl Worker {
                 if result.is_ok() { "ok" } else { "failed" }
             );
             if read {
+                let took = started.elapsed();
                 let _ = in_flight.lock().expect("in-flight lock").remove(&key);
+                let mut costs = costs.lock().expect("costs lock");
+                let _ = costs.insert(key, (Instant::now(), took));
             }
             match result {
                 Ok(update) => {
