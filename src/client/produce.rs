@@ -1,13 +1,14 @@
 //! A producer for one topic: records are placed by Kafka's default partitioner, gathered into
 //! one batch per partition, and a batch is sent when it reaches `batch_bytes`, when it is older
-//! than `linger` (checked by [`Producer::dispatch_lingering`]) or on [`Producer::flush`]. Up to
+//! than `linger` (checked by [`Producer::dispatch_lingering`]) or on [`Producer::flush`], which
+//! sends one request per leader for all the partitions it leads. Up to
 //! `in_flight_max` Produce requests are outstanding at once; each is encoded (and compressed)
 //! by kafka-protocol's `RecordBatchEncoder` on its own task, so encoding overlaps with the
 //! caller building the next batch. Retriable errors are retried after a metadata refresh; there
 //! is no idempotence, so a retried batch may be written twice, as with Kafka's
 //! `enable.idempotence=false`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -115,7 +116,7 @@ pub struct Producer {
     open: HashMap<i32, OpenBatch>,
     /// The partition null-keyed records go to until its batch is sent (KIP-480).
     sticky: Option<i32>,
-    in_flight: JoinSet<Result<BatchAck>>,
+    in_flight: JoinSet<Result<Vec<BatchAck>>>,
     acks: Vec<BatchAck>,
 }
 
@@ -203,14 +204,29 @@ impl Producer {
         Ok(())
     }
 
-    /// Sends every open batch and waits for every outstanding request.
+    /// Sends every open batch, one request per leader for all its partitions, and waits for
+    /// every outstanding request.
     pub async fn flush(&mut self) -> Result<()> {
-        let open: Vec<i32> = self.open.keys().copied().collect();
-        for p in open {
-            self.dispatch(p).await?;
+        let mut by_leader: BTreeMap<i32, Vec<(i32, OpenBatch)>> = BTreeMap::new();
+        let open: Vec<(i32, OpenBatch)> = self.open.drain().collect();
+        self.sticky = None;
+        for (partition, batch) in open {
+            let leader = self
+                .cluster
+                .retry(|| self.cluster.leader(&self.topic, partition))
+                .await?;
+            by_leader
+                .entry(leader)
+                .or_default()
+                .push((partition, batch));
+        }
+        for (leader, batches) in by_leader {
+            self.wait_for_slot().await?;
+            let job = self.job(batches[0].0);
+            let _ = self.in_flight.spawn(job.run_many(leader, batches));
         }
         while let Some(done) = self.in_flight.join_next().await {
-            self.acks.push(joined(done)?);
+            self.acks.extend(joined(done)?);
         }
         Ok(())
     }
@@ -232,31 +248,46 @@ impl Producer {
         if self.sticky == Some(partition) {
             self.sticky = None;
         }
+        self.wait_for_slot().await?;
+        let job = self.job(partition);
+        let _ = self
+            .in_flight
+            .spawn(async move { job.run(batch).await.map(|ack| vec![ack]) });
+        Ok(())
+    }
+
+    /// Waits until fewer than `in_flight_max` requests are outstanding, collecting acks.
+    async fn wait_for_slot(&mut self) -> Result<()> {
         while self.in_flight.len() >= self.options.in_flight_max {
             match self.in_flight.join_next().await {
-                Some(done) => self.acks.push(joined(done)?),
+                Some(done) => self.acks.extend(joined(done)?),
                 None => break,
             }
         }
         while let Some(done) = self.in_flight.try_join_next() {
-            self.acks.push(joined(done)?);
+            self.acks.extend(joined(done)?);
         }
-        let job = SendJob {
+        Ok(())
+    }
+
+    fn job(&self, partition: i32) -> SendJob {
+        SendJob {
             cluster: self.cluster.clone(),
             topic: self.topic.clone(),
             partition,
             acks: self.options.acks,
             compression: self.options.compression,
-        };
-        let _ = self.in_flight.spawn(job.run(batch));
-        Ok(())
+        }
     }
 }
 
-fn joined(done: std::result::Result<Result<BatchAck>, tokio::task::JoinError>) -> Result<BatchAck> {
+fn joined(
+    done: std::result::Result<Result<Vec<BatchAck>>, tokio::task::JoinError>,
+) -> Result<Vec<BatchAck>> {
     done.map_err(|e| Error::Invalid(format!("produce task failed: {e}")))?
 }
 
+#[derive(Clone)]
 struct SendJob {
     cluster: Arc<Cluster>,
     topic: String,
@@ -267,6 +298,12 @@ struct SendJob {
 
 impl SendJob {
     async fn run(self, batch: OpenBatch) -> Result<BatchAck> {
+        let records = self.encode(&batch)?;
+        let base_offset = self.deliver(records).await?;
+        Ok(ack(self.partition, base_offset, batch))
+    }
+
+    fn encode(&self, batch: &OpenBatch) -> Result<Bytes> {
         let mut buf = BytesMut::with_capacity(batch.bytes + 128);
         let options = RecordEncodeOptions {
             version: 2,
@@ -274,18 +311,94 @@ impl SendJob {
         };
         RecordBatchEncoder::encode(&mut buf, batch.records.iter(), &options)
             .map_err(|e| Error::Invalid(format!("cannot encode a record batch: {e}")))?;
-        let request = self.request(buf.freeze());
-        let base_offset = self.cluster.retry(|| self.attempt(&request)).await?;
-        Ok(BatchAck {
-            partition: self.partition,
-            base_offset,
-            records: batch.records.len(),
-            acked_at: Instant::now(),
-            enqueued: batch.enqueued,
-        })
+        Ok(buf.freeze())
+    }
+
+    /// Sends one partition's encoded batch, retrying retriable errors.
+    async fn deliver(&self, records: Bytes) -> Result<i64> {
+        let request = self.request(records);
+        self.cluster.retry(|| self.attempt(&request)).await
+    }
+
+    /// Sends the batches of several partitions led by `leader` in one request; a partition
+    /// that fails retriably (or all, if the request itself fails) goes on alone through
+    /// [`SendJob::deliver`].
+    async fn run_many(self, leader: i32, batches: Vec<(i32, OpenBatch)>) -> Result<Vec<BatchAck>> {
+        let mut encoded = Vec::with_capacity(batches.len());
+        for (partition, batch) in batches {
+            let job = SendJob {
+                partition,
+                ..self.clone()
+            };
+            let records = job.encode(&batch)?;
+            encoded.push((job, records, batch));
+        }
+        let mut answers = self
+            .attempt_many(leader, &encoded)
+            .await
+            .unwrap_or_default();
+        let mut acks = Vec::with_capacity(encoded.len());
+        for (job, records, batch) in encoded {
+            let base_offset = match answers.remove(&job.partition) {
+                Some(Ok(offset)) => offset,
+                Some(Err(e)) if !e.is_retriable() => return Err(e),
+                _ => job.deliver(records).await?,
+            };
+            acks.push(ack(job.partition, base_offset, batch));
+        }
+        Ok(acks)
+    }
+
+    /// One Produce request for every encoded batch: each partition's base offset or error.
+    async fn attempt_many(
+        &self,
+        leader: i32,
+        encoded: &[(SendJob, Bytes, OpenBatch)],
+    ) -> Result<HashMap<i32, Result<i64>>> {
+        let data = encoded
+            .iter()
+            .map(|(job, records, _)| {
+                PartitionProduceData::default()
+                    .with_index(job.partition)
+                    .with_records(Some(records.clone()))
+            })
+            .collect();
+        let request = self.request_for(data);
+        let conn = self.cluster.broker(leader).await?;
+        if self.acks == 0 {
+            conn.send_oneway(&request).await?;
+            return Ok(encoded
+                .iter()
+                .map(|(j, _, _)| (j.partition, Ok(-1)))
+                .collect());
+        }
+        let response = conn.send(&request).await?;
+        Ok(response
+            .responses
+            .iter()
+            .flat_map(|t| t.partition_responses.iter())
+            .map(|p| {
+                let result = if p.error_code == 0 {
+                    Ok(p.base_offset)
+                } else {
+                    Err(Error::kafka(
+                        format!("produce to {}-{}", self.topic, p.index),
+                        p.error_code,
+                        p.error_message.as_deref(),
+                    ))
+                };
+                (p.index, result)
+            })
+            .collect())
     }
 
     fn request(&self, records: Bytes) -> ProduceRequest {
+        self.request_for(vec![PartitionProduceData::default()
+            .with_index(self.partition)
+            .with_records(Some(records))])
+    }
+
+    fn request_for(&self, partitions: Vec<PartitionProduceData>) -> ProduceRequest {
         let timeout_ms =
             i32::try_from(self.cluster.request_timeout().as_millis()).unwrap_or(i32::MAX);
         ProduceRequest::default()
@@ -293,9 +406,7 @@ impl SendJob {
             .with_timeout_ms(timeout_ms)
             .with_topic_data(vec![TopicProduceData::default()
                 .with_name(TopicName(StrBytes::from_string(self.topic.clone())))
-                .with_partition_data(vec![PartitionProduceData::default()
-                    .with_index(self.partition)
-                    .with_records(Some(records))])])
+                .with_partition_data(partitions)])
     }
 
     async fn attempt(&self, request: &ProduceRequest) -> Result<i64> {
@@ -326,6 +437,16 @@ impl SendJob {
             ));
         }
         Ok(p.base_offset)
+    }
+}
+
+fn ack(partition: i32, base_offset: i64, batch: OpenBatch) -> BatchAck {
+    BatchAck {
+        partition,
+        base_offset,
+        records: batch.records.len(),
+        acked_at: Instant::now(),
+        enqueued: batch.enqueued,
     }
 }
 

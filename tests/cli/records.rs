@@ -252,10 +252,12 @@ fn a_live_tail_prints_new_records_and_commits_on_ctrl_c() {
 
 #[test]
 fn a_closed_stdout_ends_consume_quietly() {
+    use std::io::BufRead;
     use std::process::{Command, Stdio};
     let broker = TestBroker::start();
     broker.json(&["topics", "create", "pipe", "--partitions", "1"]);
-    let lines: String = (0..20_000).map(|i| format!("record {i}\n")).collect();
+    // Far more than a pipe holds, so ktui is still writing when the reader goes away.
+    let lines: String = (0..200_000).map(|i| format!("record {i}\n")).collect();
     broker.json_stdin(&["produce", "pipe"], lines.as_bytes());
     let mut child = Command::new(env!("CARGO_BIN_EXE_ktui"))
         .args([
@@ -270,9 +272,26 @@ fn a_closed_stdout_ends_consume_quietly() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("ktui runs");
-    let rx = line_reader(child.stdout.take().expect("stdout"));
-    assert_eq!(next_lines(&rx, 1), ["record 0"]);
-    drop(rx);
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = std::thread::spawn(move || {
+        let mut first = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut first);
+        let _ = tx.send(first);
+        // The reader, and with it the pipe, is dropped here, like `| head -1`.
+    });
+    let first = rx
+        .recv_timeout(crate::common::DEADLINE)
+        .expect("a first line");
+    assert_eq!(first, "record 0\n");
+    let deadline = std::time::Instant::now() + crate::common::DEADLINE;
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ktui kept running after its stdout closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let out = child.wait_with_output().expect("exit");
     assert!(
         out.status.success(),
