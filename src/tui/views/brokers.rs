@@ -51,7 +51,7 @@ impl View for BrokersView {
             ],
             widths: &[
                 Constraint::Length(6),
-                Constraint::Fill(1),
+                Constraint::Min(16),
                 Constraint::Length(10),
                 Constraint::Length(10),
                 Constraint::Length(8),

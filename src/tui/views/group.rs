@@ -126,7 +126,7 @@ impl View for GroupView {
                 "HOST",
             ],
             widths: &[
-                Constraint::Fill(2),
+                Constraint::Min(12),
                 Constraint::Length(4),
                 Constraint::Length(10),
                 Constraint::Length(10),

@@ -120,7 +120,7 @@ impl View for GroupsView {
             ),
             headers: &HEADERS,
             widths: &[
-                Constraint::Fill(2),
+                Constraint::Min(16),
                 Constraint::Length(19),
                 Constraint::Length(7),
                 Constraint::Length(10),

@@ -227,7 +227,7 @@ impl TailView {
                 Constraint::Length(9),
                 Constraint::Length(24),
                 Constraint::Length(14),
-                Constraint::Fill(1),
+                Constraint::Min(20),
                 Constraint::Length(4),
             ],
             len: self.shown.len(),

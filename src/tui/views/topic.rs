@@ -130,7 +130,7 @@ impl TopicView {
             title: format!(" Configs of {} (non-default first) ", self.name),
             headers: &["NAME", "VALUE", "SOURCE"],
             widths: &[
-                Constraint::Fill(2),
+                Constraint::Min(18),
                 Constraint::Fill(2),
                 Constraint::Length(22),
             ],

@@ -126,7 +126,7 @@ impl View for TopicsView {
             ),
             headers: &HEADERS,
             widths: &[
-                Constraint::Fill(1),
+                Constraint::Min(18),
                 Constraint::Length(10),
                 Constraint::Length(3),
                 Constraint::Length(12),
