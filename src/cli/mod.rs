@@ -69,10 +69,10 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
     }
     let result = match cli.command {
         Some(Command::Broker(args)) => return broker::run(args),
-        None => return crate::tui::run(cli.console),
+        None => crate::tui::run(cli.console),
         Some(Command::Local(args)) => match args.command {
             crate::local::LocalCommand::Run => return broker::run_local(),
-            command => return crate::local::run(&command),
+            command => crate::local::run(&command),
         },
         Some(Command::Topics(args)) => connect::block_on(topics::run(args)),
         Some(Command::Produce(args)) => connect::block_on(produce::run(args)),
