@@ -492,7 +492,7 @@ impl App {
         frame.render_widget(Paragraph::new(bars::breadcrumbs(&titles, theme)), crumbs);
         if let ConnState::Lost { error, retry_at } = &self.conn {
             let secs = retry_at.saturating_duration_since(self.now).as_secs();
-            let text = format!(" connection lost: {error} — retrying in {secs}s ");
+            let text = format!(" connection lost, retrying in {secs}s: {error} ");
             frame.render_widget(
                 Paragraph::new(Line::styled(text, theme.banner())),
                 banner_area,

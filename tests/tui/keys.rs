@@ -342,7 +342,7 @@ fn lost_connection_shows_a_banner_and_recovers() {
     }));
     h.app.handle(Event::Tick(h.start + Duration::from_secs(1)));
     let text = h.text();
-    assert!(text.contains("connection lost: cannot connect — retrying in 3s"));
+    assert!(text.contains("connection lost, retrying in 3s: cannot connect"));
     assert!(text.contains("STALE"));
     h.data(Update::Connection(ConnState::Connected));
     assert_eq!(
