@@ -68,3 +68,41 @@ pub fn tail_start(text: &str, now_ms: i64) -> Result<TailStart, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW_MS: i64 = 1_795_600_800_000;
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(parse("topics", NOW_MS), Ok(Action::Root(Route::Topics)));
+        assert_eq!(parse("  cg ", NOW_MS), Ok(Action::Root(Route::Groups)));
+        assert_eq!(
+            parse("group billing", NOW_MS),
+            Ok(Action::Open(Route::Group("billing".into())))
+        );
+        assert_eq!(parse("", NOW_MS), Ok(Action::None));
+        assert!(parse("tail", NOW_MS).is_err_and(|e| e.contains("needs a topic")));
+        assert!(parse("bogus", NOW_MS).is_err_and(|e| e.contains("':bogus'")));
+    }
+
+    #[test]
+    fn tail_starts_parse() {
+        assert_eq!(tail_start("", NOW_MS), Ok(TailStart::End));
+        assert_eq!(tail_start("beginning", NOW_MS), Ok(TailStart::Beginning));
+        assert_eq!(tail_start("offset 42", NOW_MS), Ok(TailStart::Offset(42)));
+        assert_eq!(tail_start("@7", NOW_MS), Ok(TailStart::Offset(7)));
+        assert_eq!(
+            tail_start("15m", NOW_MS),
+            Ok(TailStart::Timestamp(NOW_MS - 15 * 60 * 1000))
+        );
+        assert_eq!(
+            tail_start("2026-11-25T10:00:00Z", NOW_MS),
+            Ok(TailStart::Timestamp(NOW_MS))
+        );
+        assert!(tail_start("offset x", NOW_MS).is_err());
+        assert!(tail_start("yesterday-ish", NOW_MS).is_err());
+    }
+}

@@ -442,3 +442,33 @@ fn only_the_newest_tail_takes_records_and_back_restarts_the_older() {
         "the older tail saw none of them"
     );
 }
+
+#[test]
+fn tail_pause_and_save_shown_records() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("tail orders");
+    let _ = h.app.take_requests();
+    h.data(Update::TailRecords {
+        records: fixtures::tail_records(),
+        dropped: 0,
+        permit: None,
+    });
+    h.keys(" ");
+    assert_eq!(h.app.take_requests(), [Request::TailPause(true)]);
+    assert!(h.text().contains("PAUSED"));
+    h.keys(" ");
+    assert_eq!(h.app.take_requests(), [Request::TailPause(false)]);
+    h.keys("/user");
+    h.key(KeyCode::Enter);
+    h.keys("w");
+    let requests = h.app.take_requests();
+    let [Request::Save { file, lines }] = &requests[..] else {
+        panic!("expected one save: {requests:?}");
+    };
+    assert!(file.starts_with("ktui-tail-orders-") && file.ends_with(".jsonl"));
+    assert_eq!(lines.len(), 2, "only the shown (filtered) records");
+    let first: serde_json::Value = serde_json::from_str(&lines[0]).expect("JSON line");
+    assert_eq!(first["key"], "user-1");
+    assert_eq!(first["offset"], 10);
+    assert_eq!(first["headers"]["h0"], "v0");
+}

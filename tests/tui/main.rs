@@ -7,4 +7,5 @@
 mod e2e;
 mod fixtures;
 mod keys;
+mod local;
 mod screens;

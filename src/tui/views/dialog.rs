@@ -370,3 +370,30 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         .areas(row);
     cell
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW_MS: i64 = 1_795_600_800_000;
+
+    #[test]
+    fn reset_targets_parse() {
+        assert_eq!(parse_reset("earliest", NOW_MS), Ok(ResetSpec::Earliest));
+        assert_eq!(parse_reset("latest", NOW_MS), Ok(ResetSpec::Latest));
+        assert_eq!(parse_reset("offset 10", NOW_MS), Ok(ResetSpec::Offset(10)));
+        assert_eq!(parse_reset("10", NOW_MS), Ok(ResetSpec::Offset(10)));
+        assert_eq!(parse_reset("shift -5", NOW_MS), Ok(ResetSpec::Shift(-5)));
+        assert_eq!(parse_reset("+5", NOW_MS), Ok(ResetSpec::Shift(5)));
+        assert_eq!(parse_reset("-5", NOW_MS), Ok(ResetSpec::Shift(-5)));
+        assert_eq!(
+            parse_reset("1h", NOW_MS),
+            Ok(ResetSpec::Timestamp(NOW_MS - 3_600_000))
+        );
+        assert_eq!(
+            parse_reset("2026-11-25T10:00:00Z", NOW_MS),
+            Ok(ResetSpec::Timestamp(NOW_MS))
+        );
+        assert!(parse_reset("soon", NOW_MS).is_err());
+    }
+}
