@@ -325,16 +325,26 @@ async fn decode_loop(
     }
 }
 
-/// As [`start`] for every partition of `topic`, never stopping at the end, but each
-/// partition's fetch loop also ends when `stop` is cancelled, even while no records arrive
-/// (the console's tail closes on an idle topic without leaving long polls behind).
+/// As [`start`] for `partitions` (all when `None`) of `topic`, never stopping at the end,
+/// but each partition's fetch loop also ends when `stop` is cancelled, even while no records
+/// arrive (the console's tail closes on an idle topic without leaving long polls behind).
 pub async fn start_until(
     cluster: &Arc<Cluster>,
     topic: &str,
+    partitions: Option<&[i32]>,
     start_at: StartAt,
     stop: tokio_util::sync::CancellationToken,
 ) -> Result<Tail> {
-    let chosen = admin::partitions_of(cluster, topic).await?;
+    let mut chosen = admin::partitions_of(cluster, topic).await?;
+    if let Some(wanted) = partitions {
+        if let Some(p) = wanted.iter().find(|p| !chosen.iter().any(|(_, q)| q == *p)) {
+            return Err(Error::Invalid(format!(
+                "partition {p} does not exist: topic '{topic}' has {} partitions",
+                chosen.len()
+            )));
+        }
+        chosen.retain(|(_, q)| wanted.contains(q));
+    }
     let starts = start_offsets(cluster, &chosen, start_at).await?;
     let (tx, rx) = mpsc::channel(CHUNKS_BUFFERED_MAX);
     for tp in &chosen {

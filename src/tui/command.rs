@@ -1,5 +1,5 @@
 //! The `:` command line: `:topics`, `:groups`, `:brokers`, `:topic T`, `:group G`,
-//! `:tail T [beginning|end|offset N|15m|2026-11-25T10:00:00Z]`, `:produce T`, `:create`,
+//! `:tail T[:P,P] [beginning|end|offset N|15m|2026-11-25T10:00:00Z]`, `:produce T`, `:create`,
 //! `:help`, `:q`. Parsing is pure; the app applies the resulting [`Action`].
 
 use crate::tui::action::{Action, DialogKind, Route, TailStart};
@@ -21,7 +21,9 @@ pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
         "group" => Action::Open(Route::Group(need("group")?)),
         "tail" => {
             let start = tail_start(&rest.join(" "), now_ms)?;
-            Action::Open(Route::Tail(need("topic")?, start))
+            let spec = need("topic")?;
+            let _ = topic_spec(&spec)?;
+            Action::Open(Route::Tail(spec, start))
         }
         "produce" => Action::Open(Route::Produce(need("topic")?)),
         "create" => Action::Dialog(DialogKind::CreateTopic),
@@ -34,6 +36,23 @@ pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
         }
     };
     Ok(action)
+}
+
+/// `TOPIC` or `TOPIC:P,P` (Kafka topic names cannot hold `:`): the topic and the chosen
+/// partitions.
+pub fn topic_spec(spec: &str) -> Result<(&str, Option<Vec<i32>>), String> {
+    let Some((topic, list)) = spec.split_once(':') else {
+        return Ok((spec, None));
+    };
+    let partitions = list
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<i32>()
+                .map_err(|_| format!("partition '{p}' in '{spec}' is not a number"))
+        })
+        .collect::<Result<Vec<i32>, String>>()?;
+    Ok((topic, Some(partitions)))
 }
 
 /// Where a tail starts: `end` (default), `beginning`, `offset N` (or `@N`), a duration ago
@@ -86,6 +105,16 @@ mod tests {
         assert_eq!(parse("", NOW_MS), Ok(Action::None));
         assert!(parse("tail", NOW_MS).is_err_and(|e| e.contains("needs a topic")));
         assert!(parse("bogus", NOW_MS).is_err_and(|e| e.contains("':bogus'")));
+        assert_eq!(
+            parse("tail orders:0,2 beginning", NOW_MS),
+            Ok(Action::Open(Route::Tail(
+                "orders:0,2".into(),
+                TailStart::Beginning
+            )))
+        );
+        assert!(parse("tail orders:x", NOW_MS).is_err());
+        assert_eq!(topic_spec("orders:1, 3"), Ok(("orders", Some(vec![1, 3]))));
+        assert_eq!(topic_spec("orders"), Ok(("orders", None)));
     }
 
     #[test]

@@ -422,8 +422,17 @@ async fn run_tail(
         TailStart::Timestamp(t) => StartAt::Timestamp(t),
     };
     let opened = async {
+        let (name, partitions) =
+            crate::tui::command::topic_spec(&topic).map_err(crate::error::Error::Invalid)?;
         let cluster = Cluster::connect(config).await?;
-        tail::start_until(&cluster, &topic, start_at, cancel.clone()).await
+        tail::start_until(
+            &cluster,
+            name,
+            partitions.as_deref(),
+            start_at,
+            cancel.clone(),
+        )
+        .await
     };
     let mut tail = match opened.await {
         Ok(t) => t,

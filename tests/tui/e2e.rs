@@ -268,12 +268,22 @@ fn console_end_to_end_in_tmux() {
     console.type_text(r#"{"hello":"console"}"#);
     let _ = console.wait_for("valid JSON");
     console.keys(&["C-s"]);
-    let _ = console.wait_for("written to partition");
+    let screen = console.wait_for("written to partition");
+    let written = screen
+        .split("written to partition ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse::<i32>().ok())
+        .expect("the partition written");
     console.keys(&["Escape"]);
     let _ = console.wait("the Topics screen again", |s| {
         s.lines().nth(1).is_some_and(|l| l.trim() == "Topics")
     });
     console.command("tail e2e-orders beginning");
+    let _ = console.wait_for(r#"{"hello":"console"}"#);
+    // A tail of the chosen partition only shows it too.
+    console.command(&format!("tail e2e-orders:{written} beginning"));
+    let _ = console.wait_for(&format!("Tail e2e-orders:{written}"));
     let _ = console.wait_for(r#"{"hello":"console"}"#);
 
     // An rdkafka group commits part of the 21 records; its lag shows on the Groups screen.

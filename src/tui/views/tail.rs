@@ -170,13 +170,14 @@ impl TailView {
     }
 
     fn save(&self) -> Action {
+        let topic = self.topic.split(':').next().unwrap_or(&self.topic);
         let lines: Vec<String> = (0..self.shown.len())
             .filter_map(|i| self.record(i))
-            .map(|r| record_json(&self.topic, r).to_string())
+            .map(|r| record_json(topic, r).to_string())
             .collect();
         let stamp = crate::client::produce::now_ms();
         Action::Fetch(Request::Save {
-            file: format!("ktui-tail-{}-{stamp}.jsonl", self.topic),
+            file: format!("ktui-tail-{topic}-{stamp}.jsonl"),
             lines,
         })
     }
