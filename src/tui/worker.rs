@@ -407,6 +407,60 @@ pub fn keep(partition: i32, r: &kafka_protocol::records::Record) -> TailRecord {
     }
 }
 
+/// Opens the tail `topic` (`TOPIC` or `TOPIC:P,P`) names, on connections of its own.
+async fn open_tail(
+    config: ClientConfig,
+    topic: &str,
+    start: TailStart,
+    cancel: CancellationToken,
+) -> crate::error::Result<tail::Tail> {
+    let start_at = match start {
+        TailStart::End => StartAt::Latest,
+        TailStart::Beginning => StartAt::Earliest,
+        TailStart::Offset(o) => StartAt::Offset(o),
+        TailStart::Timestamp(t) => StartAt::Timestamp(t),
+    };
+    let (name, partitions) =
+        crate::tui::command::topic_spec(topic).map_err(crate::error::Error::Invalid)?;
+    let cluster = Cluster::connect(config).await?;
+    tail::start_until(&cluster, name, partitions.as_deref(), start_at, cancel).await
+}
+
+/// Records gathered between two hand-overs to the screen, cut to [`TAIL_RECORDS_MAX`].
+#[derive(Default)]
+struct Batch {
+    records: Vec<TailRecord>,
+    dropped: u64,
+}
+
+impl Batch {
+    fn add(&mut self, partition: i32, records: &[kafka_protocol::records::Record]) {
+        let skip = records.len().saturating_sub(TAIL_RECORDS_MAX);
+        self.dropped += skip as u64;
+        self.records
+            .extend(records[skip..].iter().map(|r| keep(partition, r)));
+        let excess = self.records.len().saturating_sub(TAIL_RECORDS_MAX);
+        if excess > 0 {
+            let _ = self.records.drain(..excess);
+            self.dropped += excess as u64;
+        }
+    }
+
+    /// The update to send, if there is something to send and a permit is free.
+    fn take(&mut self, permits: &Arc<tokio::sync::Semaphore>) -> Option<Update> {
+        if self.records.is_empty() && self.dropped == 0 {
+            return None;
+        }
+        let permit = permits.clone().try_acquire_owned().ok()?;
+        let taken = std::mem::take(self);
+        Some(Update::TailRecords {
+            records: taken.records,
+            dropped: taken.dropped,
+            permit: Some(Arc::new(permit)),
+        })
+    }
+}
+
 async fn run_tail(
     config: ClientConfig,
     topic: String,
@@ -415,26 +469,7 @@ async fn run_tail(
     cancel: CancellationToken,
     mut paused: watch::Receiver<bool>,
 ) {
-    let start_at = match start {
-        TailStart::End => StartAt::Latest,
-        TailStart::Beginning => StartAt::Earliest,
-        TailStart::Offset(o) => StartAt::Offset(o),
-        TailStart::Timestamp(t) => StartAt::Timestamp(t),
-    };
-    let opened = async {
-        let (name, partitions) =
-            crate::tui::command::topic_spec(&topic).map_err(crate::error::Error::Invalid)?;
-        let cluster = Cluster::connect(config).await?;
-        tail::start_until(
-            &cluster,
-            name,
-            partitions.as_deref(),
-            start_at,
-            cancel.clone(),
-        )
-        .await
-    };
-    let mut tail = match opened.await {
+    let mut tail = match open_tail(config, &topic, start, cancel.clone()).await {
         Ok(t) => t,
         Err(e) => {
             let _ = events
@@ -443,8 +478,7 @@ async fn run_tail(
             return;
         }
     };
-    let mut batch: Vec<TailRecord> = Vec::new();
-    let mut dropped = 0u64;
+    let mut batch = Batch::default();
     let permits = Arc::new(tokio::sync::Semaphore::new(TAIL_BATCHES_IN_FLIGHT_MAX));
     let mut flush = tokio::time::interval(TAIL_FLUSH);
     loop {
@@ -459,31 +493,14 @@ async fn run_tail(
             () = cancel.cancelled() => return,
             changed = paused.changed() => if changed.is_err() { return },
             _ = flush.tick() => {
-                let permit = permits.clone().try_acquire_owned();
-                if let (Ok(permit), true) = (permit, !batch.is_empty() || dropped > 0) {
-                    let records = std::mem::take(&mut batch);
-                    let update = Update::TailRecords {
-                        records,
-                        dropped,
-                        permit: Some(Arc::new(permit)),
-                    };
-                    dropped = 0;
+                if let Some(update) = batch.take(&permits) {
                     if events.send(Event::Data(update)).await.is_err() {
                         return;
                     }
                 }
             }
             event = tail.events.recv() => match event {
-                Some(TailEvent::Records { partition, records }) => {
-                    let skip = records.len().saturating_sub(TAIL_RECORDS_MAX);
-                    dropped += skip as u64;
-                    batch.extend(records[skip..].iter().map(|r| keep(partition, r)));
-                    let excess = batch.len().saturating_sub(TAIL_RECORDS_MAX);
-                    if excess > 0 {
-                        let _ = batch.drain(..excess);
-                        dropped += excess as u64;
-                    }
-                }
+                Some(TailEvent::Records { partition, records }) => batch.add(partition, &records),
                 Some(TailEvent::End { .. }) => {}
                 Some(TailEvent::Error { partition, error }) => {
                     let text = format!("partition {partition}: {error}");
