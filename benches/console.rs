@@ -268,6 +268,7 @@ async fn produce(cluster: &Arc<Cluster>, topic: &str, count: usize, rate: Option
 
 /// Feeds tail events into an app until `total` records were seen; records/s and peak RSS.
 async fn take_tail(app: &mut App, rx: &mut mpsc::Receiver<Event>, total: u64) -> (f64, u64) {
+    let mut dropped_total = 0u64;
     let started = Instant::now();
     let mut seen = 0u64;
     let mut first: Option<Instant> = None;
@@ -285,6 +286,7 @@ async fn take_tail(app: &mut App, rx: &mut mpsc::Receiver<Event>, total: u64) ->
         {
             let _ = first.get_or_insert_with(Instant::now);
             seen += records.len() as u64 + dropped;
+            dropped_total += dropped;
         }
         app.handle(event);
         if last_draw.elapsed() > Duration::from_millis(33) {
@@ -294,6 +296,9 @@ async fn take_tail(app: &mut App, rx: &mut mpsc::Receiver<Event>, total: u64) ->
         }
     }
     let secs = first.map_or(started, |f| f).elapsed().as_secs_f64();
+    println!(
+        "  ({seen} records counted, {dropped_total} of them dropped before reaching the screen's buffer)"
+    );
     (seen as f64 / secs, peak)
 }
 
