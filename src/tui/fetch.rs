@@ -36,11 +36,28 @@ pub async fn cluster(cluster: &Arc<Cluster>) -> Result<ClusterSnapshot> {
         );
         (low.unwrap_or_default(), high.unwrap_or_default())
     };
-    let mut reachable = BTreeMap::new();
-    for id in metadata.brokers.keys() {
-        let _ = reachable.insert(*id, cluster.broker(*id).await.is_ok());
-    }
+    let reachable = reachability(cluster, &metadata).await;
     Ok(snapshot(&metadata, &low, &high, &reachable))
+}
+
+/// How long a broker may take to accept a connection before it is shown unreachable.
+const REACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether each broker accepts a connection (all at once, each within [`REACH_TIMEOUT`]).
+async fn reachability(cluster: &Arc<Cluster>, metadata: &Metadata) -> BTreeMap<i32, bool> {
+    let mut checks = tokio::task::JoinSet::new();
+    for id in metadata.brokers.keys().copied() {
+        let cluster = cluster.clone();
+        drop(checks.spawn(async move {
+            let reached = tokio::time::timeout(REACH_TIMEOUT, cluster.broker(id)).await;
+            (id, matches!(reached, Ok(Ok(_))))
+        }));
+    }
+    let mut out = BTreeMap::new();
+    while let Some(Ok((id, reached))) = checks.join_next().await {
+        let _ = out.insert(id, reached);
+    }
+    out
 }
 
 type Offsets = HashMap<TopicPartition, admin::ListedOffset>;

@@ -28,6 +28,9 @@ use crate::tui::model::{
 pub const TAIL_FLUSH: Duration = Duration::from_millis(50);
 /// A read is repeated no sooner than this many times its last duration.
 pub const READ_SPACING_FACTOR: u32 = 100;
+/// The longest a read is held back by [`READ_SPACING_FACTOR`] (a read slowed by a timeout
+/// rather than by work must not stop refreshes for long).
+pub const READ_SPACING_MAX: Duration = Duration::from_secs(30);
 /// First and longest wait between reconnection attempts.
 const RETRY_MIN: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(10);
@@ -117,7 +120,7 @@ impl Worker {
         if read {
             let costs = self.costs.lock().expect("costs lock");
             if let Some((finished, took)) = costs.get(&key) {
-                if finished.elapsed() < *took * READ_SPACING_FACTOR {
+                if finished.elapsed() < (*took * READ_SPACING_FACTOR).min(READ_SPACING_MAX) {
                     return;
                 }
             }
