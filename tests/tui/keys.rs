@@ -472,3 +472,19 @@ fn tail_pause_and_save_shown_records() {
     assert_eq!(first["offset"], 10);
     assert_eq!(first["headers"]["h0"], "v0");
 }
+
+#[test]
+fn a_failed_read_shows_on_the_screen_and_the_status_line() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("groups");
+    h.data(Update::Failed {
+        what: "groups".into(),
+        error: "GROUP_AUTHORIZATION_FAILED".into(),
+    });
+    let text = h.text();
+    assert!(
+        text.contains("error: GROUP_AUTHORIZATION_FAILED (r to retry)"),
+        "{text}"
+    );
+    assert!(text.contains("groups: GROUP_AUTHORIZATION_FAILED"));
+}

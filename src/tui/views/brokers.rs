@@ -87,6 +87,11 @@ impl View for BrokersView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
+        if let Update::Failed { what, error } = update {
+            if *what == "cluster metadata" {
+                self.load = super::LoadState::Error(error.clone());
+            }
+        }
         if let Update::Cluster(snapshot, _) = update {
             self.rows.clone_from(&snapshot.brokers);
             self.load = LoadState::Loaded;

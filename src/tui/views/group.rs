@@ -183,6 +183,11 @@ impl View for GroupView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
+        if let Update::Failed { what, error } = update {
+            if *what == format!("group {}", self.id) {
+                self.load = super::LoadState::Error(error.clone());
+            }
+        }
         if let Update::Group(detail, at) = update {
             if detail.id != self.id {
                 return;

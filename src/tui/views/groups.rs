@@ -178,6 +178,11 @@ impl View for GroupsView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
+        if let Update::Failed { what, error } = update {
+            if *what == "groups" {
+                self.load = super::LoadState::Error(error.clone());
+            }
+        }
         if let Update::Groups(rows, _) = update {
             self.rows.clone_from(rows);
             self.load = LoadState::Loaded;

@@ -191,6 +191,11 @@ impl View for TopicsView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
+        if let Update::Failed { what, error } = update {
+            if *what == "cluster metadata" {
+                self.load = super::LoadState::Error(error.clone());
+            }
+        }
         if let Update::Cluster(snapshot, _) = update {
             self.rows.clone_from(&snapshot.topics);
             self.load = LoadState::Loaded;
