@@ -9,6 +9,9 @@ use std::process::{Command, Output, Stdio};
 use crate::common::TestBroker;
 
 fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
+    // cargo points LD_LIBRARY_PATH at the librdkafka that rdkafka-sys builds; without this,
+    // Debian's kcat and python3-confluent-kafka would load it instead of their own 2.0.2.
+    cmd.env_remove("LD_LIBRARY_PATH");
     let shown = format!("{cmd:?}");
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -106,6 +109,7 @@ fn python_clients(python: &str, tag: &str) {
         cmd.args([&path, &broker.bootstrap(), tag]);
         let out = run(cmd, None);
         let text = String::from_utf8_lossy(&out.stdout);
+        eprintln!("{script} with {python}:\n{text}");
         assert!(text.contains(" passed, 0 failed"), "{script}: {text}");
     }
     rt.block_on(broker.stop());

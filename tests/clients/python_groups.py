@@ -136,14 +136,26 @@ if librdkafka_version() >= KIP848_LIBRDKAFKA:
                    for _ in range(2)]
         for m in members:
             m.subscribe([NG_TOPIC])
-        seen = 0
+        # A partition may move between the members while they read; count distinct records
+        # and wait until each partition's owner has read to its end before committing.
+        seen = set()
+        total = PARTITIONS * PER_PARTITION
+
+        def positions_at_end():
+            at = 0
+            for m in members:
+                for tp in m.position(m.assignment()):
+                    at += max(tp.offset, 0)
+            return at == total
+
         deadline = time.time() + 60
-        while seen < PARTITIONS * PER_PARTITION and time.time() < deadline:
+        while (len(seen) < total or not positions_at_end()) and time.time() < deadline:
             for m in members:
                 msg = m.poll(0.1)
                 if msg is not None and msg.error() is None:
-                    seen += 1
-        assert seen == PARTITIONS * PER_PARTITION, f"consumed {seen}"
+                    seen.add((msg.partition(), msg.offset()))
+        assert len(seen) == total, f"consumed {len(seen)}"
+        assert positions_at_end(), "the owners never reached the end"
         for m in members:
             if m.assignment():
                 m.commit(asynchronous=False)
