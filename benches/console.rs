@@ -14,7 +14,7 @@
 //! 3. Idle CPU of the real binary in tmux on that cluster (Topics and Brokers screens, with
 //!    `--refresh 2s` and `10s`), from /proc/PID/stat over 30 s.
 //!
-//! `cargo bench --bench console` (BENCH_TOPICS, BENCH_TAIL_RECORDS change the sizes;
+//! `cargo bench --bench console` (BENCH_TOPICS, BENCH_TAIL_RECORDS, BENCH_LIVE_RECORDS change the sizes;
 //! BENCH_PARTS=screens,tail,idle picks the parts after the first).
 
 use std::sync::Arc;
@@ -339,7 +339,7 @@ async fn tail(config: &ClientConfig, records: usize) {
         peak / 1024
     );
 
-    let live = 2_000_000usize;
+    let live = env_usize("BENCH_LIVE_RECORDS", 2_000_000);
     worker.submit(Request::TailStart {
         topic: "bench-tail".into(),
         start: TailStart::End,
