@@ -29,9 +29,8 @@ use ktui::client::produce::{ProduceOptions, Producer, ProducerRecord};
 use ktui::client::Cluster;
 use ktui::config::ClientConfig;
 use ktui::tui::action::{Request, TailStart};
-use ktui::tui::app::{App, AppOptions};
+use ktui::tui::app::App;
 use ktui::tui::event::{ConnState, Event, Update};
-use ktui::tui::theme::Theme;
 use ktui::tui::{fetch, worker::Worker};
 use ktui_broker::{BrokerConfig, RunningBroker};
 use ratatui::backend::TestBackend;
@@ -42,6 +41,10 @@ use tokio::sync::mpsc;
 
 #[path = "support/idle.rs"]
 mod idle;
+#[path = "support/options.rs"]
+mod options;
+
+use options::options;
 
 use idle::idle_cpu;
 
@@ -63,17 +66,6 @@ fn rss_kib() -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-fn options() -> AppOptions {
-    AppOptions {
-        bootstrap: "bench".into(),
-        read_only: false,
-        refresh: Duration::from_secs(2),
-        theme: Theme { color: true },
-        log_path: String::new(),
-        note: None,
-    }
 }
 
 fn key(app: &mut App, c: char) {
@@ -161,7 +153,11 @@ fn ui_share(topics: usize) {
     let started = Instant::now();
     let snapshot = fetch::snapshot(&metadata, &low, &high, &Default::default());
     let built = started.elapsed();
-    let mut app = App::new(options(), Rect::new(0, 0, WIDTH, HEIGHT), Instant::now());
+    let mut app = App::new(
+        options("bench"),
+        Rect::new(0, 0, WIDTH, HEIGHT),
+        Instant::now(),
+    );
     app.handle(Event::Data(Update::Connection(ConnState::Connected)));
     app.handle(Event::Data(Update::Cluster(
         snapshot,
@@ -217,7 +213,11 @@ async fn screens(config: &ClientConfig, topics: usize) {
     let cluster = Cluster::connect(config.clone()).await.expect("connect");
     let snapshot = fetch::cluster(&cluster).await.expect("snapshot");
     let fetched = started.elapsed();
-    let mut app = App::new(options(), Rect::new(0, 0, WIDTH, HEIGHT), Instant::now());
+    let mut app = App::new(
+        options("bench"),
+        Rect::new(0, 0, WIDTH, HEIGHT),
+        Instant::now(),
+    );
     app.handle(Event::Data(Update::Connection(ConnState::Connected)));
     app.handle(Event::Data(Update::Cluster(
         snapshot,
@@ -326,7 +326,11 @@ async fn tail(config: &ClientConfig, records: usize) {
             break;
         }
     }
-    let mut app = App::new(options(), Rect::new(0, 0, WIDTH, HEIGHT), Instant::now());
+    let mut app = App::new(
+        options("bench"),
+        Rect::new(0, 0, WIDTH, HEIGHT),
+        Instant::now(),
+    );
     let rss_before = rss_kib();
     worker.submit(Request::TailStart {
         topic: "bench-tail".into(),

@@ -34,10 +34,9 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use ktui::client::Cluster;
 use ktui::config::ClientConfig;
-use ktui::tui::app::{App, AppOptions};
+use ktui::tui::app::App;
 use ktui::tui::event::{ConnState, Event, Update};
 use ktui::tui::fetch;
-use ktui::tui::theme::Theme;
 use ktui_broker::wire::header::{decode_request_header, encode_response};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -48,6 +47,10 @@ use tokio::net::{TcpListener, TcpStream};
 
 #[path = "support/idle.rs"]
 mod idle;
+#[path = "support/options.rs"]
+mod options;
+
+use options::options;
 
 /// Requests the stand-in answered, and connections it accepted (the idle part reports them).
 static REQUESTS: AtomicUsize = AtomicUsize::new(0);
@@ -185,17 +188,6 @@ async fn stand_in(topics: usize) -> String {
     addr.to_string()
 }
 
-fn options() -> AppOptions {
-    AppOptions {
-        bootstrap: "stand-in".into(),
-        read_only: false,
-        refresh: Duration::from_secs(2),
-        theme: Theme { color: true },
-        log_path: String::new(),
-        note: None,
-    }
-}
-
 async fn first_screen(bootstrap: &str, topics: usize) -> (Duration, Duration, App) {
     let config = ClientConfig {
         bootstrap: vec![bootstrap.to_string()],
@@ -205,7 +197,11 @@ async fn first_screen(bootstrap: &str, topics: usize) -> (Duration, Duration, Ap
     let cluster = Cluster::connect(config).await.expect("connect");
     let snapshot = fetch::cluster(&cluster).await.expect("snapshot");
     let fetched = started.elapsed();
-    let mut app = App::new(options(), Rect::new(0, 0, WIDTH, HEIGHT), Instant::now());
+    let mut app = App::new(
+        options("stand-in"),
+        Rect::new(0, 0, WIDTH, HEIGHT),
+        Instant::now(),
+    );
     app.handle(Event::Data(Update::Connection(ConnState::Connected)));
     app.handle(Event::Data(Update::Cluster(
         snapshot,

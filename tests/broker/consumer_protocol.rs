@@ -2,16 +2,16 @@
 //! members split a topic through the broker's uniform assignor, a leaver's partitions move to
 //! the others, commits carry the member epoch, and the group is described as a consumer group.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::common::{self, TestBroker, DEADLINE};
+use crate::groups::{covers, poll_until, Counting, GroupConsumer};
 use crate::raw::Raw;
 
 const FAST_HEARTBEATS: &[(&str, &str)] = &[
@@ -20,7 +20,7 @@ const FAST_HEARTBEATS: &[(&str, &str)] = &[
     ("offsets.topic.num.partitions", "3"),
 ];
 
-fn member(bootstrap: &str, group: &str) -> BaseConsumer {
+fn member(bootstrap: &str, group: &str) -> GroupConsumer {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("broker.address.family", "v4")
@@ -28,33 +28,8 @@ fn member(bootstrap: &str, group: &str) -> BaseConsumer {
         .set("group.protocol", "consumer")
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
-        .create()
+        .create_with_context(Counting::default())
         .expect("consumer")
-}
-
-fn assigned(c: &BaseConsumer) -> BTreeSet<i32> {
-    c.assignment()
-        .expect("assignment")
-        .elements()
-        .iter()
-        .map(|e| e.partition())
-        .collect()
-}
-
-fn poll_until(members: &[&BaseConsumer], what: &str, done: impl Fn(&[BTreeSet<i32>]) -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        for c in members {
-            if let Some(Err(e)) = c.poll(Duration::from_millis(20)) {
-                panic!("{what}: {e}");
-            }
-        }
-        let sets: Vec<BTreeSet<i32>> = members.iter().map(|c| assigned(c)).collect();
-        if done(&sets) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: assignments {sets:?}");
-    }
 }
 
 fn produce_one_per_partition(bootstrap: &str) {
@@ -75,14 +50,6 @@ fn produce_one_per_partition(bootstrap: &str) {
     rdkafka::producer::Producer::flush(&producer, DEADLINE).expect("flushed");
 }
 
-fn covers(sets: &[BTreeSet<i32>], partitions: i32, size: usize) -> bool {
-    let all: BTreeSet<i32> = sets.iter().flatten().copied().collect();
-    let total: usize = sets.iter().map(BTreeSet::len).sum();
-    all == (0..partitions).collect()
-        && total == partitions as usize
-        && sets.iter().all(|s| s.len() == size)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn members_split_a_topic_hand_over_on_leave_and_commit_with_their_epoch() {
     let broker = TestBroker::start_configured(FAST_HEARTBEATS).await;
@@ -90,11 +57,11 @@ async fn members_split_a_topic_hand_over_on_leave_and_commit_with_their_epoch() 
     common::create_topic(&b, "kip848", 6, &[]).await;
     let b1 = b.clone();
     let members = tokio::task::spawn_blocking(move || {
-        let members: Vec<BaseConsumer> = (0..3).map(|_| member(&b1, "next-gen")).collect();
+        let members: Vec<GroupConsumer> = (0..3).map(|_| member(&b1, "next-gen")).collect();
         for m in &members {
             m.subscribe(&["kip848"]).expect("subscribe");
         }
-        let refs: Vec<&BaseConsumer> = members.iter().collect();
+        let refs: Vec<&GroupConsumer> = members.iter().collect();
         poll_until(&refs, "three members", |s| covers(s, 6, 2));
         // Records produced only now: none can be polled (and dropped) while waiting above.
         produce_one_per_partition(&b1);
@@ -127,7 +94,7 @@ async fn members_split_a_topic_hand_over_on_leave_and_commit_with_their_epoch() 
 
         let mut members = members;
         drop(members.pop()); // leaves with epoch -1
-        let refs: Vec<&BaseConsumer> = members.iter().collect();
+        let refs: Vec<&GroupConsumer> = members.iter().collect();
         poll_until(&refs, "after a leave", |s| covers(s, 6, 3));
         members
     })

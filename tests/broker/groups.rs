@@ -67,7 +67,7 @@ pub fn group_consumer(bootstrap: &str, group: &str, extra: &[(&str, &str)]) -> G
         .expect("group consumer")
 }
 
-fn assigned(c: &GroupConsumer) -> BTreeSet<i32> {
+pub fn assigned(c: &GroupConsumer) -> BTreeSet<i32> {
     c.assignment()
         .expect("assignment")
         .elements()
@@ -77,7 +77,11 @@ fn assigned(c: &GroupConsumer) -> BTreeSet<i32> {
 }
 
 /// Polls every consumer until `done` holds for their assignments, or fails after DEADLINE.
-fn poll_until(consumers: &[&GroupConsumer], what: &str, done: impl Fn(&[BTreeSet<i32>]) -> bool) {
+pub fn poll_until(
+    consumers: &[&GroupConsumer],
+    what: &str,
+    done: impl Fn(&[BTreeSet<i32>]) -> bool,
+) {
     let deadline = Instant::now() + DEADLINE;
     loop {
         for c in consumers {
@@ -94,7 +98,7 @@ fn poll_until(consumers: &[&GroupConsumer], what: &str, done: impl Fn(&[BTreeSet
 }
 
 /// Disjoint assignments covering 0..partitions, with each member holding `sizes` partitions.
-fn covers(sets: &[BTreeSet<i32>], partitions: i32, size: usize) -> bool {
+pub fn covers(sets: &[BTreeSet<i32>], partitions: i32, size: usize) -> bool {
     let all: BTreeSet<i32> = sets.iter().flatten().copied().collect();
     let total: usize = sets.iter().map(BTreeSet::len).sum();
     all == (0..partitions).collect()
