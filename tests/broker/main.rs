@@ -3,8 +3,8 @@
 //! clients (librdkafka through the rdkafka crate, and raw sockets for malformed input) use it.
 
 mod clients;
-mod compaction;
 mod common;
+mod compaction;
 mod configs;
 mod consumer_protocol;
 mod group_protocol;
