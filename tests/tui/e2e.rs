@@ -18,14 +18,14 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(100);
 
 /// The broker on its own runtime, stopped on drop.
-struct Broker {
+pub struct Broker {
     runtime: tokio::runtime::Runtime,
     running: Option<RunningBroker>,
     _dir: tempfile::TempDir,
 }
 
 impl Broker {
-    fn start() -> Broker {
+    pub fn start() -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -54,7 +54,7 @@ impl Broker {
         }
     }
 
-    fn bootstrap(&self) -> String {
+    pub fn bootstrap(&self) -> String {
         self.running
             .as_ref()
             .expect("running")

@@ -9,3 +9,4 @@ mod fixtures;
 mod keys;
 mod local;
 mod screens;
+mod writes;

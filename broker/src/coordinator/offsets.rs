@@ -24,6 +24,10 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return Err(ResponseError::InvalidGroupId);
         }
+        if commits.is_empty() {
+            // Nothing to store (the handler refused every partition): no group appears.
+            return Ok(Vec::new());
+        }
         let mut guard = self.lock();
         let groups = &mut *guard;
         let offsets: &mut Offsets = if let Some(g) = groups.consumer.get_mut(group_id) {

@@ -1,0 +1,170 @@
+//! The console's writes against the workspace broker, through the worker the dialogs submit to
+//! (the key tests check that each dialog submits the right request): create, alter configs
+//! (set, then back to the default), add partitions and delete a topic, and delete a group. Each
+//! result is read back with librdkafka, a client we did not write.
+
+use std::time::{Duration, Instant};
+
+use ktui::config::ClientConfig;
+use ktui::tui::action::Request;
+use ktui::tui::event::{ConnState, Event, Update};
+use ktui::tui::worker::Worker;
+use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig as RdConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
+
+use crate::e2e::Broker;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn rd(bootstrap: &str) -> RdConfig {
+    let mut c = RdConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        .set("broker.address.family", "v4");
+    c
+}
+
+/// Waits for the worker's answer to the write described as `what`; it must have succeeded.
+async fn done(rx: &mut mpsc::Receiver<Event>, what: &str) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = tokio::time::timeout(left, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no answer to '{what}'"))
+            .expect("worker events");
+        if let Event::Data(Update::Done { what: w, error }) = event {
+            if w == what {
+                assert_eq!(error, None, "{what}");
+                return;
+            }
+        }
+    }
+}
+
+fn partitions(bootstrap: &str, topic: &str) -> Option<usize> {
+    let consumer: BaseConsumer = rd(bootstrap).create().expect("consumer");
+    let md = consumer.fetch_metadata(None, DEADLINE).expect("metadata");
+    md.topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .map(|t| t.partitions().len())
+}
+
+async fn config_value(admin: &AdminClient<DefaultClientContext>, topic: &str, key: &str) -> String {
+    let described = admin
+        .describe_configs([&ResourceSpecifier::Topic(topic)], &AdminOptions::new())
+        .await
+        .expect("describe configs");
+    let resource = described[0].as_ref().expect("resource");
+    resource
+        .get(key)
+        .and_then(|e| e.value.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn dialog_writes_reach_the_broker() {
+    let broker = Broker::start();
+    let bootstrap = broker.bootstrap();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let (tx, mut rx) = mpsc::channel(256);
+        let config = ClientConfig {
+            bootstrap: vec![bootstrap.clone()],
+            ..ClientConfig::default()
+        };
+        let mut worker = Worker::start(config, tx);
+        loop {
+            let event = rx.recv().await.expect("worker events");
+            if matches!(event, Event::Data(Update::Connection(ConnState::Connected))) {
+                break;
+            }
+        }
+        let admin: AdminClient<DefaultClientContext> = rd(&bootstrap).create().expect("admin");
+
+        worker.submit(Request::CreateTopic {
+            name: "w-topic".into(),
+            partitions: 2,
+            replication: 1,
+            configs: vec![("cleanup.policy".into(), "compact".into())],
+        });
+        done(&mut rx, "create topic w-topic").await;
+        assert_eq!(partitions(&bootstrap, "w-topic"), Some(2));
+        assert_eq!(
+            config_value(&admin, "w-topic", "cleanup.policy").await,
+            "compact"
+        );
+
+        worker.submit(Request::AlterConfig {
+            topic: "w-topic".into(),
+            set: vec![("retention.ms".into(), "1234".into())],
+            delete: vec!["cleanup.policy".into()],
+        });
+        done(&mut rx, "alter config of w-topic").await;
+        assert_eq!(
+            config_value(&admin, "w-topic", "retention.ms").await,
+            "1234"
+        );
+        assert_eq!(
+            config_value(&admin, "w-topic", "cleanup.policy").await,
+            "delete"
+        );
+
+        worker.submit(Request::AddPartitions {
+            topic: "w-topic".into(),
+            total: 5,
+        });
+        done(&mut rx, "add partitions to w-topic (5 in all)").await;
+        assert_eq!(partitions(&bootstrap, "w-topic"), Some(5));
+
+        worker.submit(Request::DeleteTopic("w-topic".into()));
+        done(&mut rx, "delete topic w-topic").await;
+        assert_eq!(partitions(&bootstrap, "w-topic"), None);
+
+        // A group that only committed offsets (no members) is deleted.
+        let topic = rdkafka::admin::NewTopic::new(
+            "w-committed",
+            1,
+            rdkafka::admin::TopicReplication::Fixed(1),
+        );
+        for r in admin
+            .create_topics([&topic], &AdminOptions::new())
+            .await
+            .expect("create")
+        {
+            r.expect("created");
+        }
+        let b = bootstrap.clone();
+        tokio::task::spawn_blocking(move || {
+            let c: BaseConsumer = rd(&b)
+                .set("group.id", "w-group")
+                .create()
+                .expect("consumer");
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset("w-committed", 0, Offset::Offset(0))
+                .expect("offset");
+            c.commit(&tpl, CommitMode::Sync).expect("commit");
+            let committed = c.committed_offsets(tpl, DEADLINE).expect("committed");
+            assert_eq!(
+                committed.elements()[0].offset(),
+                Offset::Offset(0),
+                "the commit was stored"
+            );
+        })
+        .await
+        .expect("commit");
+        let listed = |b: &str| -> bool {
+            let c: BaseConsumer = rd(b).create().expect("consumer");
+            let groups = c.fetch_group_list(None, DEADLINE).expect("groups");
+            groups.groups().iter().any(|g| g.name() == "w-group")
+        };
+        assert!(listed(&bootstrap), "the group exists before");
+        worker.submit(Request::DeleteGroup("w-group".into()));
+        done(&mut rx, "delete group w-group").await;
+        assert!(!listed(&bootstrap), "the group is gone");
+    });
+}
