@@ -190,7 +190,12 @@ async fn fetch_loop(
     raw: mpsc::Sender<Bytes>,
 ) -> Result<()> {
     while end.is_none_or(|e| offset < e) {
-        let records = cluster.retry(|| fetch_once(cluster, tp, offset)).await?;
+        // A long poll on an idle partition sends nothing downstream, so watch for the reader
+        // going away too: the loop must not outlive the tail.
+        let records = tokio::select! {
+            () = raw.closed() => return Ok(()),
+            fetched = cluster.retry(|| fetch_once(cluster, tp, offset)) => fetched?,
+        };
         let Some(last) = last_offset(&records) else {
             continue;
         };
@@ -289,7 +294,14 @@ async fn decode_loop(
     mut raw: mpsc::Receiver<Bytes>,
     out: mpsc::Sender<TailEvent>,
 ) {
-    while let Some(mut bytes) = raw.recv().await {
+    loop {
+        let mut bytes = tokio::select! {
+            () = out.closed() => return,
+            got = raw.recv() => match got {
+                Some(bytes) => bytes,
+                None => return,
+            },
+        };
         let mut records = Vec::new();
         while !bytes.is_empty() {
             match RecordBatchDecoder::decode(&mut bytes) {
@@ -402,6 +414,57 @@ mod tests {
         };
         RecordBatchEncoder::encode(&mut buf, records.iter(), &options).expect("encode");
         buf.to_vec()
+    }
+
+    /// The tail's tasks end once its reader is dropped, even on a topic where nothing arrives.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_tail_stops_fetching_an_idle_topic() {
+        let dir = tempfile::tempdir().expect("dir");
+        let overrides = vec![
+            ("log.dirs".to_string(), dir.path().display().to_string()),
+            (
+                "listeners".to_string(),
+                "PLAINTEXT://127.0.0.1:0".to_string(),
+            ),
+        ];
+        let broker_config =
+            ktui_broker::BrokerConfig::from_properties("", &overrides).expect("config");
+        let broker = ktui_broker::RunningBroker::start(broker_config)
+            .await
+            .expect("broker");
+        let config = crate::config::ClientConfig {
+            bootstrap: vec![broker.local_addr().to_string()],
+            ..crate::config::ClientConfig::default()
+        };
+        let cluster = Cluster::connect(config).await.expect("connect");
+        admin::create_topic(&cluster, "idle", 3, 1, &[])
+            .await
+            .expect("topic");
+        let all: Vec<TopicPartition> = (0..3).map(|p| ("idle".to_string(), p)).collect();
+        // Opens the leader's connection (and its tasks) before counting.
+        admin::list_offsets(&cluster, &all, admin::LATEST)
+            .await
+            .expect("offsets");
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let before = metrics.num_alive_tasks();
+        let tail = start(&cluster, "idle", None, StartAt::Latest, false)
+            .await
+            .expect("tail");
+        assert!(
+            metrics.num_alive_tasks() >= before + 6,
+            "a fetch and a decode task each"
+        );
+        drop(tail);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while metrics.num_alive_tasks() > before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} tasks still alive, {before} before the tail",
+                metrics.num_alive_tasks()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        broker.shutdown().await;
     }
 
     #[test]
