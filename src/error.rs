@@ -68,6 +68,18 @@ impl Error {
         }
     }
 
+    /// Ok for error code 0, else the Kafka error named by `context` (built only then).
+    pub fn check(
+        context: impl FnOnce() -> String,
+        code: i16,
+        message: Option<&str>,
+    ) -> Result<(), Error> {
+        if code == 0 {
+            return Ok(());
+        }
+        Err(Error::kafka(context(), code, message))
+    }
+
     /// The Kafka error code, if this is one.
     pub fn code(&self) -> Option<i16> {
         match self {

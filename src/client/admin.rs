@@ -63,13 +63,6 @@ async fn controller(cluster: &Cluster) -> Result<Arc<Connection>> {
     cluster.any_connection().await
 }
 
-fn check(context: impl FnOnce() -> String, code: i16, message: Option<&StrBytes>) -> Result<()> {
-    if code == 0 {
-        return Ok(());
-    }
-    Err(Error::kafka(context(), code, message.map(|m| m.as_str())))
-}
-
 /// CreateTopics for one topic.
 pub async fn create_topic(
     cluster: &Cluster,
@@ -116,10 +109,10 @@ pub async fn create_topic_reporting(
         replication_factor,
     };
     for t in &response.topics {
-        check(
+        Error::check(
             || format!("create topic '{topic}'"),
             t.error_code,
-            t.error_message.as_ref(),
+            t.error_message.as_deref(),
         )?;
         // v5+ reports what the broker chose, which matters when the defaults were asked for.
         if t.num_partitions > 0 {
@@ -152,10 +145,10 @@ pub async fn delete_topic(cluster: &Cluster, topic: &str) -> Result<()> {
     }
     let response = conn.send_at(&request, version).await?;
     for r in &response.responses {
-        check(
+        Error::check(
             || format!("delete topic '{topic}'"),
             r.error_code,
-            r.error_message.as_ref(),
+            r.error_message.as_deref(),
         )?;
     }
     let _ = cluster.refresh_metadata().await;
@@ -172,10 +165,10 @@ pub async fn add_partitions(cluster: &Cluster, topic: &str, total: i32) -> Resul
         .with_timeout_ms(timeout_ms(cluster));
     let response = controller(cluster).await?.send(&request).await?;
     for r in &response.results {
-        check(
+        Error::check(
             || format!("add partitions to '{topic}'"),
             r.error_code,
-            r.error_message.as_ref(),
+            r.error_message.as_deref(),
         )?;
     }
     let _ = cluster.refresh_metadata().await;
@@ -192,10 +185,10 @@ pub async fn describe_topic_configs(cluster: &Cluster, topic: &str) -> Result<Ve
     let response = cluster.any_connection().await?.send(&request).await?;
     let mut out = Vec::new();
     for r in &response.results {
-        check(
+        Error::check(
             || format!("describe configs of '{topic}'"),
             r.error_code,
-            r.error_message.as_ref(),
+            r.error_message.as_deref(),
         )?;
         out.extend(r.configs.iter().map(|c| ConfigEntry {
             name: c.name.to_string(),
@@ -255,10 +248,10 @@ pub async fn alter_topic_config(
     ]);
     let response = controller(cluster).await?.send(&request).await?;
     for r in &response.responses {
-        check(
+        Error::check(
             || format!("alter configs of '{topic}'"),
             r.error_code,
-            r.error_message.as_ref(),
+            r.error_message.as_deref(),
         )?;
     }
     Ok(())
@@ -345,7 +338,7 @@ async fn list_offsets_at(
     for t in &response.topics {
         for p in &t.partitions {
             let tp = (t.name.0.to_string(), p.partition_index);
-            check(
+            Error::check(
                 || format!("list offsets of {}-{}", tp.0, tp.1),
                 p.error_code,
                 None,

@@ -405,13 +405,11 @@ async fn find_coordinators_batched(
     let response = conn.send(&request).await?;
     let mut out = Vec::with_capacity(groups.len());
     for c in &response.coordinators {
-        if c.error_code != 0 {
-            return Err(Error::kafka(
-                format!("find coordinator of group '{}'", c.key.as_str()),
-                c.error_code,
-                c.error_message.as_deref(),
-            ));
-        }
+        Error::check(
+            || format!("find coordinator of group '{}'", c.key.as_str()),
+            c.error_code,
+            c.error_message.as_deref(),
+        )?;
         out.push((c.key.to_string(), c.node_id.0));
     }
     Ok(out)
@@ -421,13 +419,11 @@ async fn find_coordinator_single(conn: &Connection, group: &str) -> Result<(Stri
     let request =
         FindCoordinatorRequest::default().with_key(StrBytes::from_string(group.to_string()));
     let response = conn.send(&request).await?;
-    if response.error_code != 0 {
-        return Err(Error::kafka(
-            format!("find coordinator of group '{group}'"),
-            response.error_code,
-            response.error_message.as_deref(),
-        ));
-    }
+    Error::check(
+        || format!("find coordinator of group '{group}'"),
+        response.error_code,
+        response.error_message.as_deref(),
+    )?;
     Ok((group.to_string(), response.node_id.0))
 }
 

@@ -281,13 +281,11 @@ async fn negotiate(conn: &Connection) -> Result<Versions> {
             .map_or(0, |k| k.max_version.clamp(0, FIRST - 1));
         response = conn.send_at(&request, theirs).await?;
     }
-    if response.error_code != 0 {
-        return Err(Error::kafka(
-            format!("ApiVersions to {}", conn.addr),
-            response.error_code,
-            None,
-        ));
-    }
+    Error::check(
+        || format!("ApiVersions to {}", conn.addr),
+        response.error_code,
+        None,
+    )?;
     Ok(Versions::from_response(&response))
 }
 

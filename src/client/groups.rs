@@ -71,13 +71,11 @@ pub async fn list_groups(cluster: &Arc<Cluster>) -> Result<Vec<ListedGroup>> {
                 .await?
                 .send(&ListGroupsRequest::default())
                 .await?;
-            if response.error_code != 0 {
-                return Err(Error::kafka(
-                    format!("list groups on broker {node}"),
-                    response.error_code,
-                    None,
-                ));
-            }
+            Error::check(
+                || format!("list groups on broker {node}"),
+                response.error_code,
+                None,
+            )?;
             Ok(response
                 .groups
                 .into_iter()
@@ -119,14 +117,12 @@ pub async fn describe_groups(
                 modern.push(name);
                 continue;
             }
-            if g.error_code != 0 {
-                cluster.forget_coordinator(&name);
-                return Err(Error::kafka(
-                    format!("describe group '{name}'"),
-                    g.error_code,
-                    g.error_message.as_deref(),
-                ));
-            }
+            Error::check(
+                || format!("describe group '{name}'"),
+                g.error_code,
+                g.error_message.as_deref(),
+            )
+            .inspect_err(|_| cluster.forget_coordinator(&name))?;
             out.push(classic_description(&g));
         }
         if !modern.is_empty() {
@@ -174,13 +170,11 @@ async fn describe_consumer_groups(
     let mut out = Vec::with_capacity(response.groups.len());
     for g in response.groups {
         let name = g.group_id.0.to_string();
-        if g.error_code != 0 {
-            return Err(Error::kafka(
-                format!("describe group '{name}'"),
-                g.error_code,
-                g.error_message.as_deref(),
-            ));
-        }
+        Error::check(
+            || format!("describe group '{name}'"),
+            g.error_code,
+            g.error_message.as_deref(),
+        )?;
         let members = g
             .members
             .iter()
@@ -271,13 +265,11 @@ async fn fetch_offsets_batched(
     let mut out = Vec::with_capacity(response.groups.len());
     for g in response.groups {
         let name = g.group_id.0.to_string();
-        if g.error_code != 0 {
-            return Err(Error::kafka(
-                format!("fetch offsets of group '{name}'"),
-                g.error_code,
-                None,
-            ));
-        }
+        Error::check(
+            || format!("fetch offsets of group '{name}'"),
+            g.error_code,
+            None,
+        )?;
         let committed = g
             .topics
             .iter()
@@ -300,13 +292,11 @@ async fn fetch_offsets_single(conn: &Connection, name: &str) -> Result<Committed
         .with_group_id(group_id(name))
         .with_topics(None);
     let response = conn.send(&request).await?;
-    if response.error_code != 0 {
-        return Err(Error::kafka(
-            format!("fetch offsets of group '{name}'"),
-            response.error_code,
-            None,
-        ));
-    }
+    Error::check(
+        || format!("fetch offsets of group '{name}'"),
+        response.error_code,
+        None,
+    )?;
     Ok(response
         .topics
         .iter()
@@ -327,13 +317,11 @@ pub async fn delete_groups(cluster: &Cluster, groups: &[String]) -> Result<()> {
             .with_groups_names(names.iter().map(|g| group_id(g)).collect());
         let response = cluster.broker(node).await?.send(&request).await?;
         for r in response.results {
-            if r.error_code != 0 {
-                return Err(Error::kafka(
-                    format!("delete group '{}'", r.group_id.0.as_str()),
-                    r.error_code,
-                    None,
-                ));
-            }
+            Error::check(
+                || format!("delete group '{}'", r.group_id.0.as_str()),
+                r.error_code,
+                None,
+            )?;
         }
     }
     Ok(())
@@ -375,17 +363,17 @@ pub async fn commit_offsets(
     let response = cluster.broker(node).await?.send(&request).await?;
     for t in &response.topics {
         for p in &t.partitions {
-            if p.error_code != 0 {
-                return Err(Error::kafka(
+            Error::check(
+                || {
                     format!(
                         "commit offset of {}-{} for group '{group}'",
                         t.name.0.as_str(),
                         p.partition_index
-                    ),
-                    p.error_code,
-                    None,
-                ));
-            }
+                    )
+                },
+                p.error_code,
+                None,
+            )?;
         }
     }
     Ok(())

@@ -429,13 +429,11 @@ impl SendJob {
                     self.partition
                 ),
             })?;
-        if p.error_code != 0 {
-            return Err(Error::kafka(
-                format!("produce to {}-{}", self.topic, self.partition),
-                p.error_code,
-                p.error_message.as_deref(),
-            ));
-        }
+        Error::check(
+            || format!("produce to {}-{}", self.topic, self.partition),
+            p.error_code,
+            p.error_message.as_deref(),
+        )?;
         Ok(p.base_offset)
     }
 }

@@ -225,13 +225,11 @@ async fn fetch_once(cluster: &Cluster, tp: &TopicPartition, offset: i64) -> Resu
                 .with_log_start_offset(-1)
                 .with_partition_max_bytes(PARTITION_FETCH_BYTES_MAX)])]);
     let response = cluster.broker(leader).await?.send(&request).await?;
-    if response.error_code != 0 {
-        return Err(Error::kafka(
-            format!("fetch {}-{}", tp.0, tp.1),
-            response.error_code,
-            None,
-        ));
-    }
+    Error::check(
+        || format!("fetch {}-{}", tp.0, tp.1),
+        response.error_code,
+        None,
+    )?;
     let data = response
         .responses
         .into_iter()
@@ -241,13 +239,11 @@ async fn fetch_once(cluster: &Cluster, tp: &TopicPartition, offset: i64) -> Resu
             addr: format!("broker {leader}"),
             reason: format!("no data for {}-{} in a Fetch response", tp.0, tp.1),
         })?;
-    if data.error_code != 0 {
-        return Err(Error::kafka(
-            format!("fetch {}-{} at offset {offset}", tp.0, tp.1),
-            data.error_code,
-            None,
-        ));
-    }
+    Error::check(
+        || format!("fetch {}-{} at offset {offset}", tp.0, tp.1),
+        data.error_code,
+        None,
+    )?;
     Ok(complete_batches(data.records.unwrap_or_default()))
 }
 
