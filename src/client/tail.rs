@@ -413,8 +413,9 @@ mod tests {
     }
 
     /// The tail's tasks end once its reader is dropped, even on a topic where nothing arrives.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_dropped_tail_stops_fetching_an_idle_topic() {
+    /// The broker runs on a runtime of its own, so the client's runtime counts only its tasks.
+    #[test]
+    fn a_dropped_tail_stops_fetching_an_idle_topic() {
         let dir = tempfile::tempdir().expect("dir");
         let overrides = vec![
             ("log.dirs".to_string(), dir.path().display().to_string()),
@@ -425,42 +426,53 @@ mod tests {
         ];
         let broker_config =
             ktui_broker::BrokerConfig::from_properties("", &overrides).expect("config");
-        let broker = ktui_broker::RunningBroker::start(broker_config)
-            .await
+        let server = tokio::runtime::Runtime::new().expect("broker runtime");
+        let broker = server
+            .block_on(ktui_broker::RunningBroker::start(broker_config))
             .expect("broker");
-        let config = crate::config::ClientConfig {
-            bootstrap: vec![broker.local_addr().to_string()],
-            ..crate::config::ClientConfig::default()
-        };
-        let cluster = Cluster::connect(config).await.expect("connect");
-        admin::create_topic(&cluster, "idle", 3, 1, &[])
-            .await
-            .expect("topic");
-        let all: Vec<TopicPartition> = (0..3).map(|p| ("idle".to_string(), p)).collect();
-        // Opens the leader's connection (and its tasks) before counting.
-        admin::list_offsets(&cluster, &all, admin::LATEST)
-            .await
-            .expect("offsets");
-        let metrics = tokio::runtime::Handle::current().metrics();
-        let before = metrics.num_alive_tasks();
-        let tail = start(&cluster, "idle", None, StartAt::Latest, false)
-            .await
-            .expect("tail");
-        assert!(
-            metrics.num_alive_tasks() >= before + 6,
-            "a fetch and a decode task each"
-        );
-        drop(tail);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while metrics.num_alive_tasks() > before {
+        let bootstrap = broker.local_addr().to_string();
+        let client = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("client runtime");
+        client.block_on(async {
+            let config = crate::config::ClientConfig {
+                bootstrap: vec![bootstrap],
+                ..crate::config::ClientConfig::default()
+            };
+            let cluster = Cluster::connect(config).await.expect("connect");
+            admin::create_topic(&cluster, "idle", 3, 1, &[])
+                .await
+                .expect("topic");
+            let all: Vec<TopicPartition> = (0..3).map(|p| ("idle".to_string(), p)).collect();
+            // Opens the leader's connection (and its tasks) before counting.
+            admin::list_offsets(&cluster, &all, admin::LATEST)
+                .await
+                .expect("offsets");
+            let metrics = tokio::runtime::Handle::current().metrics();
+            let before = metrics.num_alive_tasks();
+            let tail = start(&cluster, "idle", None, StartAt::Latest, false)
+                .await
+                .expect("tail");
+            let with_tail = metrics.num_alive_tasks();
             assert!(
-                std::time::Instant::now() < deadline,
-                "{} tasks still alive, {before} before the tail",
-                metrics.num_alive_tasks()
+                with_tail >= before + 6,
+                "{with_tail} tasks, {before} before the tail"
             );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        broker.shutdown().await;
+            drop(tail);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while metrics.num_alive_tasks() > before {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} tasks still alive, {before} before the tail",
+                    metrics.num_alive_tasks()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        });
+        drop(client);
+        server.block_on(broker.shutdown());
     }
 
     #[test]
