@@ -2,7 +2,6 @@
 //! and the conversion of an empty classic group (one holding only offsets, as after a restart)
 //! into a consumer group and back.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use kafka_protocol::ResponseError;
@@ -137,14 +136,5 @@ impl GroupCoordinator {
                 })
                 .collect(),
         })
-    }
-
-    /// The topics of every consumer group's subscriptions (for OffsetDelete and descriptions).
-    pub fn consumer_subscriptions(&self, group_id: &str) -> BTreeSet<String> {
-        self.lock()
-            .consumer
-            .get(group_id)
-            .map(ConsumerGroup::subscribed_topics)
-            .unwrap_or_default()
     }
 }

@@ -8,7 +8,7 @@
 //! target partition that no other member still holds; partitions still held elsewhere follow
 //! on later heartbeats. Nothing here does I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use indexmap::IndexMap;
@@ -542,14 +542,6 @@ impl ConsumerGroup {
         self.members
             .values()
             .flat_map(|m| self.member_topics(m))
-            .collect()
-    }
-
-    /// Topic ids and names the group knows (for descriptions).
-    pub fn topic_names(&self) -> BTreeMap<Uuid, String> {
-        self.metadata
-            .iter()
-            .map(|(n, (id, _))| (*id, n.clone()))
             .collect()
     }
 }

@@ -849,12 +849,6 @@ impl Group {
         }
         Some(topics)
     }
-
-    /// Marks the group deleted.
-    pub fn mark_dead(&mut self, now_ms: i64) {
-        self.transition(GroupState::Dead, now_ms);
-        self.offsets.clear();
-    }
 }
 
 #[cfg(test)]

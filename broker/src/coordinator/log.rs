@@ -3,12 +3,11 @@
 
 use bytes::Bytes;
 use indexmap::IndexMap;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, RecordBatchDecoder, TimestampType};
 use kafka_protocol::ResponseError;
 
 use super::OFFSETS_TOPIC;
+use crate::log::encode::one_batch;
 use crate::replica::{lock, ReplicaManager};
 
 /// Bytes read per step while loading.
@@ -43,21 +42,14 @@ impl RecordLog for ReplicaManager {
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: i64::try_from(i).unwrap_or(i64::MAX),
-                // The encoder starts a new batch when offset minus sequence changes; this keeps
-                // one batch with a base sequence of -1 (no idempotence).
-                sequence: i32::try_from(i).unwrap_or(i32::MAX) - 1,
+                sequence: -1,
                 timestamp: now,
                 key: Some(key),
                 value,
                 headers: IndexMap::new(),
             })
             .collect();
-        let mut buf = bytes::BytesMut::new();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        };
-        RecordBatchEncoder::encode(&mut buf, records.iter(), &options).map_err(|e| {
+        let buf = one_batch(records, Compression::None).map_err(|e| {
             tracing::error!(error = %e, "encoding a coordinator batch failed");
             ResponseError::UnknownServerError
         })?;

@@ -417,7 +417,6 @@ impl GroupCoordinator {
         if let Err(e) = self.write_deletion(log, group_id, &keys, true) {
             return Some(e);
         }
-        group.mark_dead(crate::now_ms());
         groups.classic.remove(group_id);
         None
     }

@@ -14,11 +14,10 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use bytes::Bytes;
-use kafka_protocol::records::{
-    Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-};
+use kafka_protocol::records::{Record, RecordBatchDecoder};
 
 use super::batch::split_batches;
+use super::encode::one_batch;
 use super::recovery::{recover_segment, sync_dir};
 use super::{LogError, PartitionLog};
 
@@ -72,29 +71,11 @@ fn clean_bytes(
         if kept.is_empty() {
             continue;
         }
-        // The encoder starts a new batch whenever offset minus sequence changes; keep it
-        // constant so the survivors of one batch stay one batch.
-        let first = kept[0].offset;
-        let first_sequence = kept[0].sequence;
-        let kept: Vec<Record> = kept
-            .into_iter()
-            .map(|mut r| {
-                let delta = i32::try_from(r.offset - first).unwrap_or(i32::MAX);
-                r.sequence = first_sequence.wrapping_add(delta);
-                r
-            })
-            .collect();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression: set.compression,
-        };
-        let mut encoded = bytes::BytesMut::new();
-        RecordBatchEncoder::encode(&mut encoded, kept.iter(), &options).map_err(|e| {
-            LogError::Corrupt {
-                path: std::path::PathBuf::new(),
-                position: 0,
-                reason: format!("re-encoding a cleaned batch failed: {e}"),
-            }
+        // The survivors of one batch stay one batch, with its compression.
+        let encoded = one_batch(kept, set.compression).map_err(|e| LogError::Corrupt {
+            path: std::path::PathBuf::new(),
+            position: 0,
+            reason: format!("re-encoding a cleaned batch failed: {e}"),
         })?;
         out.extend_from_slice(&encoded);
     }
@@ -179,7 +160,9 @@ impl PartitionLog {
 #[cfg(test)]
 mod tests {
     use indexmap::IndexMap;
-    use kafka_protocol::records::{Compression, TimestampType};
+    use kafka_protocol::records::{
+        Compression, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
 
     use super::*;
     use crate::log::LogConfig;

@@ -16,6 +16,7 @@
 pub mod batch;
 mod checkpoint;
 mod cleaner;
+pub mod encode;
 mod file_name;
 mod index;
 mod recovery;
