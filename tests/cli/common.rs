@@ -6,59 +6,29 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use ktui_broker::{BrokerConfig, RunningBroker};
+use crate::own_runtime_broker::OwnRuntimeBroker;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
-use tempfile::TempDir;
 
 /// How long any single wait in a test may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A broker serving from a temporary directory, on its own tokio runtime.
-pub struct TestBroker {
-    runtime: tokio::runtime::Runtime,
-    running: Option<RunningBroker>,
-    _dir: TempDir,
-}
+/// The broker the CLI tests run ktui against.
+pub struct TestBroker(OwnRuntimeBroker);
 
 impl TestBroker {
     /// A fresh broker.
     pub fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let overrides = vec![
-            ("log.dirs".to_string(), dir.path().display().to_string()),
-            (
-                "listeners".to_string(),
-                "PLAINTEXT://127.0.0.1:0".to_string(),
-            ),
-        ];
-        let config = BrokerConfig::from_properties("", &overrides).expect("config");
-        let running = runtime
-            .block_on(RunningBroker::start(config))
-            .expect("broker starts");
-        TestBroker {
-            runtime,
-            running: Some(running),
-            _dir: dir,
-        }
+        TestBroker(OwnRuntimeBroker::start(&[]))
     }
 
     /// `127.0.0.1:port`.
     pub fn bootstrap(&self) -> String {
-        self.running
-            .as_ref()
-            .expect("running")
-            .local_addr()
-            .to_string()
+        self.0.bootstrap()
     }
 
     /// Runs `ktui ARGS -b BOOTSTRAP`.
@@ -91,14 +61,6 @@ impl TestBroker {
                 String::from_utf8_lossy(&out.stdout)
             )
         })
-    }
-}
-
-impl Drop for TestBroker {
-    fn drop(&mut self) {
-        if let Some(running) = self.running.take() {
-            self.runtime.block_on(running.shutdown());
-        }
     }
 }
 

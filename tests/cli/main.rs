@@ -6,6 +6,8 @@ mod common;
 mod config_sources;
 mod errors;
 mod groups;
+#[path = "../support/own_runtime_broker.rs"]
+mod own_runtime_broker;
 mod partitioner;
 mod perf;
 mod python;

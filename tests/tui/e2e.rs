@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ktui_broker::{BrokerConfig, RunningBroker};
+use crate::own_runtime_broker::OwnRuntimeBroker;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -17,58 +17,19 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 const DEADLINE: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(100);
 
-/// The broker on its own runtime, stopped on drop.
-pub struct Broker {
-    runtime: tokio::runtime::Runtime,
-    running: Option<RunningBroker>,
-    _dir: tempfile::TempDir,
-}
+/// The broker the console tests use: no initial rebalance delay, so groups settle at once.
+pub struct Broker(OwnRuntimeBroker);
 
 impl Broker {
     pub fn start() -> Broker {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let overrides = vec![
-            ("log.dirs".to_string(), dir.path().display().to_string()),
-            (
-                "listeners".to_string(),
-                "PLAINTEXT://127.0.0.1:0".to_string(),
-            ),
-            (
-                "group.initial.rebalance.delay.ms".to_string(),
-                "0".to_string(),
-            ),
-        ];
-        let config = BrokerConfig::from_properties("", &overrides).expect("config");
-        let running = runtime
-            .block_on(RunningBroker::start(config))
-            .expect("broker starts");
-        Broker {
-            runtime,
-            running: Some(running),
-            _dir: dir,
-        }
+        Broker(OwnRuntimeBroker::start(&[(
+            "group.initial.rebalance.delay.ms",
+            "0",
+        )]))
     }
 
     pub fn bootstrap(&self) -> String {
-        self.running
-            .as_ref()
-            .expect("running")
-            .local_addr()
-            .to_string()
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Some(running) = self.running.take() {
-            running.shutdown_token().cancel();
-            self.runtime.block_on(running.wait());
-        }
+        self.0.bootstrap()
     }
 }
 

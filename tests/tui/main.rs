@@ -8,5 +8,7 @@ mod e2e;
 mod fixtures;
 mod keys;
 mod local;
+#[path = "../support/own_runtime_broker.rs"]
+mod own_runtime_broker;
 mod screens;
 mod writes;
