@@ -34,22 +34,17 @@ use ktui::tui::event::{ConnState, Event, Update};
 use ktui::tui::{fetch, worker::Worker};
 use ktui_broker::{BrokerConfig, RunningBroker};
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
 #[path = "support/idle.rs"]
 mod idle;
-#[path = "support/options.rs"]
-mod options;
+#[path = "support/screen.rs"]
+mod screen;
 
-use options::options;
+use screen::{app, draw, first_screen, key, slowest_filter_keystroke, terminal, HEIGHT, WIDTH};
 
 use idle::idle_cpu;
-
-const WIDTH: u16 = 200;
-const HEIGHT: u16 = 50;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -66,13 +61,6 @@ fn rss_kib() -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-fn key(app: &mut App, c: char) {
-    app.handle(Event::Key(KeyEvent::new(
-        KeyCode::Char(c),
-        KeyModifiers::NONE,
-    )));
 }
 
 async fn create_topics(cluster: &Arc<Cluster>, count: usize) {
@@ -97,12 +85,6 @@ async fn create_topics(cluster: &Arc<Cluster>, count: usize) {
             );
         }
     }
-}
-
-fn draw(terminal: &mut Terminal<TestBackend>, app: &App) -> Duration {
-    let started = Instant::now();
-    let _ = terminal.draw(|f| app.render(f)).expect("draw");
-    started.elapsed()
 }
 
 fn synthetic(topics: usize) -> Metadata {
@@ -153,17 +135,13 @@ fn ui_share(topics: usize) {
     let started = Instant::now();
     let snapshot = fetch::snapshot(&metadata, &low, &high, &Default::default());
     let built = started.elapsed();
-    let mut app = App::new(
-        options("bench"),
-        Rect::new(0, 0, WIDTH, HEIGHT),
-        Instant::now(),
-    );
+    let mut app = app("bench");
     app.handle(Event::Data(Update::Connection(ConnState::Connected)));
     app.handle(Event::Data(Update::Cluster(
         snapshot,
         std::time::SystemTime::now(),
     )));
-    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
+    let mut terminal = terminal();
     let _ = draw(&mut terminal, &app);
     println!(
         "{topics} topics / {} partitions in memory: rows built in {built:?}, applied and first frame drawn at {:?}",
@@ -188,14 +166,7 @@ fn frames_and_filter(app: &mut App, terminal: &mut Terminal<TestBackend>, topics
         times[frames * 99 / 100],
         times[frames - 1]
     );
-    key(app, '/');
-    let mut worst = Duration::ZERO;
-    for c in "topic-0999".chars() {
-        let started = Instant::now();
-        key(app, c);
-        let _ = draw(terminal, app);
-        worst = worst.max(started.elapsed());
-    }
+    let worst = slowest_filter_keystroke(app, terminal, "topic-0999");
     println!("filter as you type ('topic-0999', {topics} topics): slowest keystroke incl. redraw {worst:?}");
 }
 
@@ -209,29 +180,15 @@ async fn screens(config: &ClientConfig, topics: usize) {
     );
     drop(cluster);
 
-    let started = Instant::now();
-    let cluster = Cluster::connect(config.clone()).await.expect("connect");
-    let snapshot = fetch::cluster(&cluster).await.expect("snapshot");
-    let fetched = started.elapsed();
-    let mut app = App::new(
-        options("bench"),
-        Rect::new(0, 0, WIDTH, HEIGHT),
-        Instant::now(),
-    );
-    app.handle(Event::Data(Update::Connection(ConnState::Connected)));
-    app.handle(Event::Data(Update::Cluster(
-        snapshot,
-        std::time::SystemTime::now(),
-    )));
-    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
-    let _ = draw(&mut terminal, &app);
+    let mut first = first_screen(config, "bench").await;
     println!(
-        "first full screen: {:?} after connecting (metadata and watermarks of {} partitions: {fetched:?})",
-        started.elapsed(),
-        topics * 3
+        "first full screen: {:?} after connecting (metadata and watermarks of {} partitions: {:?})",
+        first.total,
+        topics * 3,
+        first.fetched
     );
 
-    frames_and_filter(&mut app, &mut terminal, topics);
+    frames_and_filter(&mut first.app, &mut first.terminal, topics);
 }
 
 async fn produce(cluster: &Arc<Cluster>, topic: &str, count: usize, rate: Option<f64>) {
@@ -277,7 +234,7 @@ async fn take_tail(app: &mut App, rx: &mut mpsc::Receiver<Event>, total: u64) ->
     let mut seen = 0u64;
     let mut first: Option<Instant> = None;
     let mut peak = 0;
-    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
+    let mut terminal = terminal();
     let mut last_draw = Instant::now();
     while seen < total {
         let event = tokio::time::timeout(Duration::from_secs(30), rx.recv())
@@ -326,11 +283,7 @@ async fn tail(config: &ClientConfig, records: usize) {
             break;
         }
     }
-    let mut app = App::new(
-        options("bench"),
-        Rect::new(0, 0, WIDTH, HEIGHT),
-        Instant::now(),
-    );
+    let mut app = app("bench");
     let rss_before = rss_kib();
     worker.submit(Request::TailStart {
         topic: "bench-tail".into(),

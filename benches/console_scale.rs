@@ -17,7 +17,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
@@ -32,32 +31,22 @@ use kafka_protocol::messages::{
     MetadataResponse, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
-use ktui::client::Cluster;
 use ktui::config::ClientConfig;
-use ktui::tui::app::App;
-use ktui::tui::event::{ConnState, Event, Update};
-use ktui::tui::fetch;
 use ktui_broker::wire::header::{decode_request_header, encode_response};
-use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
-use ratatui::Terminal;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 #[path = "support/idle.rs"]
 mod idle;
-#[path = "support/options.rs"]
-mod options;
+#[path = "support/screen.rs"]
+mod screen;
 
-use options::options;
+use screen::{first_screen, slowest_filter_keystroke};
 
 /// Requests the stand-in answered, and connections it accepted (the idle part reports them).
 static REQUESTS: AtomicUsize = AtomicUsize::new(0);
 static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
 
-const WIDTH: u16 = 200;
-const HEIGHT: u16 = 50;
 const PARTITIONS: i32 = 3;
 /// Every partition holds offsets 100..1,100 in the stand-in cluster.
 const LOW: i64 = 100;
@@ -188,29 +177,15 @@ async fn stand_in(topics: usize) -> String {
     addr.to_string()
 }
 
-async fn first_screen(bootstrap: &str, topics: usize) -> (Duration, Duration, App) {
+/// The first screen on the stand-in, checked to list the topics and their count.
+async fn checked_first_screen(bootstrap: &str, topics: usize) -> screen::FirstScreen {
     let config = ClientConfig {
         bootstrap: vec![bootstrap.to_string()],
         ..ClientConfig::default()
     };
-    let started = Instant::now();
-    let cluster = Cluster::connect(config).await.expect("connect");
-    let snapshot = fetch::cluster(&cluster).await.expect("snapshot");
-    let fetched = started.elapsed();
-    let mut app = App::new(
-        options("stand-in"),
-        Rect::new(0, 0, WIDTH, HEIGHT),
-        Instant::now(),
-    );
-    app.handle(Event::Data(Update::Connection(ConnState::Connected)));
-    app.handle(Event::Data(Update::Cluster(
-        snapshot,
-        std::time::SystemTime::now(),
-    )));
-    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
-    let _ = terminal.draw(|f| app.render(f)).expect("draw");
-    let screen = started.elapsed();
-    let text: String = terminal
+    let first = first_screen(&config, "stand-in").await;
+    let text: String = first
+        .terminal
         .backend()
         .buffer()
         .content()
@@ -221,26 +196,7 @@ async fn first_screen(bootstrap: &str, topics: usize) -> (Duration, Duration, Ap
         text.contains("topic-00000") && text.contains(&format!("{topics}")),
         "the first screen lists the topics and their count"
     );
-    (fetched, screen, app)
-}
-
-fn filter_keystrokes(app: &mut App) -> Duration {
-    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
-    app.handle(Event::Key(KeyEvent::new(
-        KeyCode::Char('/'),
-        KeyModifiers::NONE,
-    )));
-    let mut slowest = Duration::ZERO;
-    for c in "topic-0999".chars() {
-        let started = Instant::now();
-        app.handle(Event::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::NONE,
-        )));
-        let _ = terminal.draw(|f| app.render(f)).expect("draw");
-        slowest = slowest.max(started.elapsed());
-    }
-    slowest
+    first
 }
 
 fn main() {
@@ -257,16 +213,18 @@ fn main() {
         );
         let mut last = None;
         for run in 1..=5 {
-            let (fetched, screen, app) = first_screen(&bootstrap, topics).await;
+            let first = checked_first_screen(&bootstrap, topics).await;
+            let (fetched, screen) = (first.fetched, first.total);
             println!(
                 "run {run}: first full screen {:.0} ms after connecting (metadata and watermarks: {:.0} ms)",
                 screen.as_secs_f64() * 1000.0,
                 fetched.as_secs_f64() * 1000.0
             );
-            last = Some(app);
+            last = Some(first);
         }
-        if let Some(mut app) = last {
-            let slowest = filter_keystrokes(&mut app);
+        if let Some(mut first) = last {
+            let slowest =
+                slowest_filter_keystroke(&mut first.app, &mut first.terminal, "topic-0999");
             println!(
                 "filter as you type over {topics} topics: slowest keystroke with redraw {:.2} ms",
                 slowest.as_secs_f64() * 1000.0
