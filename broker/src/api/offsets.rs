@@ -147,6 +147,16 @@ pub async fn fetch(
             .groups
             .iter()
             .map(|g| {
+                // The member check (KIP-848 groups, v9) comes before any offset is read.
+                let member = g.member_id.as_deref().unwrap_or_default();
+                if let Some(e) = broker
+                    .groups
+                    .check_fetch(&g.group_id, member, g.member_epoch)
+                {
+                    return OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id.clone())
+                        .with_error_code(e.code());
+                }
                 let topics = g.topics.as_ref().map(|ts| {
                     ts.iter()
                         .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
@@ -172,15 +182,6 @@ pub async fn fetch(
                             )
                     })
                     .collect();
-                let member = g.member_id.as_deref().unwrap_or_default();
-                if let Some(e) = broker
-                    .groups
-                    .check_fetch(&g.group_id, member, g.member_epoch)
-                {
-                    return OffsetFetchResponseGroup::default()
-                        .with_group_id(g.group_id.clone())
-                        .with_error_code(e.code());
-                }
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id.clone())
                     .with_topics(topics)
