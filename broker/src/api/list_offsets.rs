@@ -76,7 +76,9 @@ fn list_partition(
     let found = match p.timestamp {
         LATEST => Some((log.log_end_offset(), -1)),
         EARLIEST | EARLIEST_LOCAL => Some((log.log_start_offset(), -1)),
-        MAX_TIMESTAMP => log.max_timestamp_offset(),
+        MAX_TIMESTAMP => log
+            .max_timestamp_offset()
+            .map_err(crate::partition::log_error_code)?,
         LATEST_TIERED => None,
         ts if ts >= 0 => log
             .offset_for_timestamp(ts)

@@ -16,6 +16,7 @@
 pub mod batch;
 mod checkpoint;
 mod cleaner;
+mod decode;
 pub mod encode;
 mod file_name;
 mod index;
@@ -447,8 +448,6 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// ListOffsets by timestamp, at batch granularity: the base offset (raised to the log start
-    /// offset) and max timestamp of the first batch whose max timestamp is at least `ts`.
     /// The headers of the batches in the newest `segments` segments, oldest first, read
     /// without their records. The partition rebuilds its idempotent-producer state from them.
     pub fn recent_batch_headers(&self, segments: usize) -> Result<Vec<BatchHeader>, LogError> {
@@ -460,6 +459,8 @@ impl PartitionLog {
         Ok(headers)
     }
 
+    /// ListOffsets by timestamp (Kafka's `fetchOffsetByTimestamp`): the offset and timestamp of
+    /// the first record at or after the log start offset whose timestamp is at least `ts`.
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
         for segment in &self.segments {
             if segment.next_offset() <= self.log_start_offset || segment.max_timestamp() < ts {
@@ -472,17 +473,20 @@ impl PartitionLog {
         Ok(None)
     }
 
-    /// ListOffsets MAX_TIMESTAMP: (last offset of the first batch carrying the largest
-    /// timestamp, that timestamp). `None` when no batch has a timestamp.
-    pub fn max_timestamp_offset(&self) -> Option<(i64, i64)> {
-        let mut best: Option<(i64, i64)> = None;
+    /// ListOffsets MAX_TIMESTAMP: (offset, timestamp) of the first record carrying the largest
+    /// timestamp of the log. `None` when no batch has a timestamp.
+    pub fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let mut best: Option<&Segment> = None;
         for segment in &self.segments {
-            let offset = segment.offset_of_max_timestamp();
-            if offset >= 0 && best.is_none_or(|(_, ts)| segment.max_timestamp() > ts) {
-                best = Some((offset, segment.max_timestamp()));
+            let ahead = best.is_none_or(|b| segment.max_timestamp() > b.max_timestamp());
+            if segment.offset_of_max_timestamp() >= 0 && ahead {
+                best = Some(segment);
             }
         }
-        best
+        match best {
+            Some(segment) => segment.max_timestamp_record(),
+            None => Ok(None),
+        }
     }
 
     /// Fsyncs the `.log` and index files of every segment written since the last flush.
@@ -888,14 +892,39 @@ mod tests {
             let ts = 1_000 + i * 10;
             assert_eq!(
                 log.offset_for_timestamp(ts).expect("lookup"),
-                Some((2 * i, ts + 1))
+                Some((2 * i, ts))
             );
             assert_eq!(
                 log.offset_for_timestamp(ts + 1).expect("lookup"),
-                Some((2 * i, ts + 1))
+                Some((2 * i + 1, ts + 1))
             );
         }
         assert_eq!(log.offset_for_timestamp(3_000).expect("lookup"), None);
+    }
+
+    #[test]
+    fn timestamp_lookups_look_inside_a_batch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = open(dir.path(), small_config(1 << 20));
+        // One batch of 100 records 1 s apart, the largest timestamp in the middle.
+        let mut timestamps: Vec<i64> = (0..100).map(|i| 10_000 + i * 1_000).collect();
+        timestamps[60] = 500_000;
+        append(
+            &mut log,
+            test_util::encode_batch_with(&timestamps, 8, kafka_protocol::records::Compression::Lz4),
+        );
+        let lookup = |log: &PartitionLog, ts| log.offset_for_timestamp(ts).expect("lookup");
+        assert_eq!(lookup(&log, 0), Some((0, 10_000)));
+        assert_eq!(lookup(&log, 10_000 + 50 * 1_000), Some((50, 60_000)));
+        assert_eq!(lookup(&log, 10_000 + 49 * 1_000 + 1), Some((50, 60_000)));
+        assert_eq!(lookup(&log, 200_000), Some((60, 500_000)));
+        assert_eq!(lookup(&log, 500_001), None);
+        assert_eq!(
+            log.max_timestamp_offset().expect("max"),
+            Some((60, 500_000))
+        );
+        log.delete_records_before(70).expect("delete records");
+        assert_eq!(lookup(&log, 0), Some((70, 80_000)));
     }
 
     #[test]
@@ -903,15 +932,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let size = batch(1, 0, 10).len() as u64;
         let mut log = open(dir.path(), small_config(size * 2));
-        assert_eq!(log.max_timestamp_offset(), None);
+        assert_eq!(log.max_timestamp_offset().expect("max"), None);
         for (records, ts) in [(1, 100), (2, 299), (1, 300), (1, 200), (1, 150)] {
             append(&mut log, batch(records, ts, 10));
         }
         // The batch at offsets 1..=2 has timestamps 299, 300; the one at 3 has 300 too.
-        assert_eq!(log.max_timestamp_offset(), Some((2, 300)));
+        assert_eq!(log.max_timestamp_offset().expect("max"), Some((2, 300)));
         drop(log);
         let log = open(dir.path(), small_config(size * 2));
-        assert_eq!(log.max_timestamp_offset(), Some((2, 300)));
+        assert_eq!(log.max_timestamp_offset().expect("max"), Some((2, 300)));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::batch::{parse_header_prefix, BatchHeader, BATCH_HEADER_BYTES};
+use super::decode;
 use super::file_name::{file_path, SegmentFile};
 use super::index::{
     relative_offset, OffsetEntry, OffsetIndex, TimeEntry, TimeIndex, RELATIVE_OFFSET_MAX,
@@ -426,8 +427,10 @@ impl Segment {
         Ok(buf)
     }
 
-    /// The first batch at or after `min_offset` whose max timestamp is at least `timestamp`:
-    /// returns (max(base offset, `min_offset`), batch max timestamp).
+    /// Kafka's `LogSegment.findOffsetByTimestamp`: from the time index's floor entry, the first
+    /// batch at or after `min_offset` whose max timestamp is at least `timestamp`, then inside
+    /// it the first record at or after `min_offset` with a timestamp at least `timestamp`.
+    /// Returns that record's (offset, timestamp).
     pub(crate) fn offset_for_timestamp(
         &self,
         timestamp: i64,
@@ -446,13 +449,55 @@ impl Segment {
                 return Ok(None);
             };
             if header.max_timestamp >= timestamp && header.last_offset() >= min_offset {
-                return Ok(Some((
-                    header.base_offset.max(min_offset),
-                    header.max_timestamp,
-                )));
+                let records = self.record_times_at(position, &header)?;
+                if let Some(found) = decode::first_at_or_after(&records, timestamp, min_offset) {
+                    return Ok(Some((found.offset, found.timestamp)));
+                }
             }
             position += header.total_bytes() as u64;
         }
+    }
+
+    /// ListOffsets MAX_TIMESTAMP within this segment (Kafka's `offsetOfMaxTimestamp`, after
+    /// KAFKA-16310): the first record of the batch holding the segment's max timestamp whose
+    /// own timestamp is that maximum, as (offset, timestamp). `None` when nothing has a timestamp.
+    pub(crate) fn max_timestamp_record(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let last_offset = self.state.offset_of_max_timestamp;
+        if last_offset < 0 {
+            return Ok(None);
+        }
+        let Some(position) = self.position_of(last_offset)? else {
+            return Ok(None);
+        };
+        let mut scanner = Scanner::new(&self.log, self.state.size, BATCH_HEADER_BYTES);
+        let Some(header) = scanner
+            .header_at(position)
+            .map_err(|e| scan_error(&self.log_path, e))?
+        else {
+            return Ok(None);
+        };
+        let max = header.max_timestamp;
+        let records = self.record_times_at(position, &header)?;
+        // A batch header claiming a larger max than any record holds: the batch's last offset.
+        let offset = records
+            .iter()
+            .find(|r| r.timestamp == max)
+            .map_or(header.last_offset(), |r| r.offset);
+        Ok(Some((offset, max)))
+    }
+
+    /// The records' offsets and timestamps of the batch at `position`.
+    fn record_times_at(
+        &self,
+        position: u64,
+        header: &BatchHeader,
+    ) -> Result<Vec<decode::RecordTime>, LogError> {
+        let bytes = self.read_one(position, i64::MAX)?;
+        decode::record_times(header, &bytes).map_err(|reason| LogError::Corrupt {
+            path: self.log_path.clone(),
+            position,
+            reason,
+        })
     }
 
     /// Every batch header in this segment, in order, reading headers only (not records).
