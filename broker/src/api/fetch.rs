@@ -49,7 +49,9 @@ pub async fn handle(
         }
         tokio::select! {
             changed = appended.changed() => if changed.is_err() {
-                return Ok(FetchResponse::default().with_responses(responses));
+                return Ok(FetchResponse::default()
+                    .with_responses(responses)
+                    .with_session_id(0));
             },
             _ = tokio::time::sleep_until(deadline) => {}
         }
@@ -76,11 +78,7 @@ fn read_all(
                 Ok(name) => read_partition(broker, ctx, name, p, budget, total == 0),
                 Err(e) => Err(*e),
             };
-            let data = data.unwrap_or_else(|e| {
-                PartitionData::default()
-                    .with_error_code(error_for_version(e, ctx.version).code())
-                    .with_high_watermark(-1)
-            });
+            let data = data.unwrap_or_else(|e| failed(error_for_version(e, ctx.version)));
             any_error |= data.error_code != 0;
             let n = data.records.as_ref().map_or(0, Bytes::len);
             total += n;
@@ -100,6 +98,18 @@ fn read_all(
         );
     }
     (responses, total, any_error)
+}
+
+/// A partition that failed, as Kafka answers it: the error, unknown offsets, and an empty
+/// record set. Never a null one: librdkafka 2.12 reads a null set as a parse failure
+/// ("invalid MessageSetSize -1") and refetches at once instead of handling the error.
+fn failed(e: ResponseError) -> PartitionData {
+    PartitionData::default()
+        .with_error_code(e.code())
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_records(Some(Bytes::new()))
 }
 
 /// Only the errors the request's version knows (KIP-112: KAFKA_STORAGE_ERROR from Fetch v6).
@@ -150,9 +160,7 @@ fn read_partition(
         .with_last_stable_offset(end)
         .with_log_start_offset(start);
     if p.fetch_offset < start || p.fetch_offset > end {
-        return Ok(base
-            .with_error_code(ResponseError::OffsetOutOfRange.code())
-            .with_records(None));
+        return Err(ResponseError::OffsetOutOfRange);
     }
     let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
     let records = partition.read(p.fetch_offset, limit, first)?;
