@@ -224,6 +224,10 @@ pub fn settings_for(
         )
         .max(0) as usize,
         log_append_time: value("message.timestamp.type") == "LogAppendTime",
+        timestamps: crate::partition::validate::TimestampBounds {
+            before_max_ms: num("message.timestamp.before.max.ms", i64::MAX).max(0),
+            after_max_ms: num("message.timestamp.after.max.ms", i64::MAX).max(0),
+        },
         log,
     }
 }

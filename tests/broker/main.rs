@@ -14,6 +14,7 @@ mod offset_reset;
 mod offsets;
 mod produce_consume;
 mod raw;
+mod record_errors;
 mod recovery;
 mod timestamps;
 mod topics;

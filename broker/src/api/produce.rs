@@ -6,11 +6,15 @@
 //! Kafka does. Produce v13 names topics by id.
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use crate::error::Result;
+use crate::partition::validate::Rejected;
 use crate::partition::Appended;
 use crate::replica::lock;
 use crate::server::dispatch::RequestContext;
@@ -20,7 +24,8 @@ use crate::{now_ms, Broker};
 const TOPIC_ID_VERSION: i16 = 13;
 /// KAFKA_STORAGE_ERROR exists from v4 (KIP-112).
 const STORAGE_ERROR_VERSION: i16 = 4;
-/// INVALID_RECORD exists from v8; older clients get CORRUPT_MESSAGE for the same failure.
+/// INVALID_RECORD, `record_errors` and `error_message` exist from v8 (KIP-467); older clients
+/// get CORRUPT_MESSAGE for the same failure, and no detail.
 const INVALID_RECORD_VERSION: i16 = 8;
 
 pub async fn handle(
@@ -82,11 +87,11 @@ fn produce_topic(
         .iter()
         .map(|data| {
             let result = if bad_acks {
-                Err(ResponseError::InvalidRequiredAcks)
+                Err(ResponseError::InvalidRequiredAcks.into())
             } else {
                 match &name {
                     Some(name) => produce_partition(broker, name, data, acks, now),
-                    None => Err(ResponseError::UnknownTopicId),
+                    None => Err(ResponseError::UnknownTopicId.into()),
                 }
             };
             partition_response(ctx.version, data.index, result)
@@ -104,7 +109,7 @@ fn produce_partition(
     data: &PartitionProduceData,
     acks: i16,
     now: i64,
-) -> Result<Appended, ResponseError> {
+) -> Result<Appended, Rejected> {
     let (internal, isr, min_isr) = broker
         .cluster
         .read(|i| {
@@ -120,14 +125,14 @@ fn produce_partition(
         })
         .ok_or(ResponseError::UnknownTopicOrPartition)?;
     if internal {
-        return Err(ResponseError::InvalidTopicException);
+        return Err(ResponseError::InvalidTopicException.into());
     }
     let shared = broker
         .replicas
         .get(name, data.index)
         .ok_or(ResponseError::NotLeaderOrFollower)?;
     if isr < min_isr {
-        return Err(ResponseError::NotEnoughReplicas);
+        return Err(ResponseError::NotEnoughReplicas.into());
     }
     let records = data
         .records
@@ -151,7 +156,7 @@ fn min_insync_replicas(
 fn partition_response(
     version: i16,
     index: i32,
-    result: Result<Appended, ResponseError>,
+    result: Result<Appended, Rejected>,
 ) -> PartitionProduceResponse {
     let base = PartitionProduceResponse::default().with_index(index);
     match result {
@@ -159,24 +164,44 @@ fn partition_response(
             .with_base_offset(a.base_offset)
             .with_log_append_time_ms(a.log_append_time)
             .with_log_start_offset(a.log_start_offset),
-        Err(e) => {
-            let e = match e {
-                ResponseError::InvalidRecord if version < INVALID_RECORD_VERSION => {
-                    ResponseError::CorruptMessage
-                }
-                ResponseError::UnknownTopicId if version < TOPIC_ID_VERSION => {
-                    ResponseError::UnknownTopicOrPartition
-                }
-                // KIP-112: clients before Produce v4 know a failed log dir as a lost leader.
-                ResponseError::KafkaStorageError if version < STORAGE_ERROR_VERSION => {
-                    ResponseError::NotLeaderOrFollower
-                }
-                other => other,
-            };
-            base.with_error_code(e.code())
+        Err(rejected) => {
+            let e = error_for_version(rejected.error, version);
+            let base = base
+                .with_error_code(e.code())
                 .with_base_offset(-1)
-                .with_log_start_offset(-1)
+                .with_log_start_offset(-1);
+            if version < INVALID_RECORD_VERSION {
+                return base;
+            }
+            let record_errors = rejected
+                .record_errors
+                .into_iter()
+                .map(|r| {
+                    BatchIndexAndErrorMessage::default()
+                        .with_batch_index(r.batch_index)
+                        .with_batch_index_error_message(Some(StrBytes::from_string(r.message)))
+                })
+                .collect();
+            base.with_record_errors(record_errors)
+                .with_error_message(rejected.message.map(StrBytes::from_string))
         }
+    }
+}
+
+/// Only the errors the request's version knows.
+fn error_for_version(e: ResponseError, version: i16) -> ResponseError {
+    match e {
+        ResponseError::InvalidRecord if version < INVALID_RECORD_VERSION => {
+            ResponseError::CorruptMessage
+        }
+        ResponseError::UnknownTopicId if version < TOPIC_ID_VERSION => {
+            ResponseError::UnknownTopicOrPartition
+        }
+        // KIP-112: clients before Produce v4 know a failed log dir as a lost leader.
+        ResponseError::KafkaStorageError if version < STORAGE_ERROR_VERSION => {
+            ResponseError::NotLeaderOrFollower
+        }
+        other => other,
     }
 }
 
@@ -185,7 +210,7 @@ mod tests {
     use super::*;
 
     fn code(version: i16, e: ResponseError) -> i16 {
-        partition_response(version, 0, Err(e)).error_code
+        partition_response(version, 0, Err(e.into())).error_code
     }
 
     #[test]

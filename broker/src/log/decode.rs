@@ -1,15 +1,12 @@
 //! Record-level reads of one stored batch, for the few lookups that must look inside a batch
-//! (offsets for a timestamp, the offset of the max timestamp). The hot paths never call this:
-//! the log stores and serves batches without decoding them.
+//! (offsets for a timestamp, the offset of the max timestamp). The hot read path never calls
+//! this: the log stores and serves batches without decoding them.
 //!
-//! Records are decoded (and decompressed) with kafka-protocol. A LogAppendTime batch's records
-//! all carry the batch's max timestamp, whatever their deltas say, as in Kafka's
-//! `DefaultRecordBatch`.
-
-use bytes::Bytes;
-use kafka_protocol::records::RecordBatchDecoder;
+//! A LogAppendTime batch's records all carry the batch's max timestamp, whatever their deltas
+//! say, as in Kafka's `DefaultRecordBatch`.
 
 use super::batch::BatchHeader;
+use super::records;
 
 /// The offset and timestamp of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,21 +17,20 @@ pub(crate) struct RecordTime {
 
 /// Every record of the batch `bytes` (whose header is `header`), in offset order.
 pub(crate) fn record_times(header: &BatchHeader, bytes: &[u8]) -> Result<Vec<RecordTime>, String> {
-    let mut buf = Bytes::copy_from_slice(bytes);
-    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| e.to_string())?;
+    let section = records::records_section(header, bytes)?;
     let log_append = header.timestamp_type_log_append();
-    Ok(set
-        .records
-        .iter()
-        .map(|r| RecordTime {
-            offset: r.offset,
-            timestamp: if log_append {
-                header.max_timestamp
-            } else {
-                r.timestamp
-            },
+    records::walk(&section, header.records_count)
+        .map(|r| {
+            r.map(|r| RecordTime {
+                offset: header.base_offset + i64::from(r.offset_delta),
+                timestamp: if log_append {
+                    header.max_timestamp
+                } else {
+                    header.first_timestamp + r.timestamp_delta
+                },
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Kafka's `searchForTimestamp` inside one batch: the first record at or after `min_offset`

@@ -20,6 +20,7 @@ mod decode;
 pub mod encode;
 mod file_name;
 mod index;
+pub mod records;
 mod recovery;
 mod retention;
 mod scan;

@@ -2,19 +2,21 @@
 //! checks every produced batch passes before it is appended.
 //!
 //! The log (`crate::log`) stores bytes; this module decides what may be stored: exactly one
-//! v2 batch per partition per request, a valid CRC, within `max.message.bytes`, keys present on
-//! compacted topics, sequences in order for idempotent producers.
+//! v2 batch per partition per request with valid records (`validate.rs`), sequences in order
+//! for idempotent producers.
 
 pub mod producer_state;
+pub mod validate;
 
 use std::path::Path;
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
 
-use crate::log::batch::{self, BatchHeader};
+use crate::log::batch;
 use crate::log::{LogConfig, LogError, PartitionLog};
 use producer_state::{BatchRecord, ProducerState, SequenceCheck};
+use validate::{validate, Rejected, TimestampBounds};
 
 /// Segments whose batch headers are read on open to rebuild producer state: the active one and
 /// the one before it, so a roll just before a restart loses nothing.
@@ -26,6 +28,8 @@ pub struct PartitionSettings {
     pub compacted: bool,
     pub max_message_bytes: usize,
     pub log_append_time: bool,
+    /// `message.timestamp.before.max.ms` and `message.timestamp.after.max.ms`.
+    pub timestamps: TimestampBounds,
     pub log: LogConfig,
 }
 
@@ -100,8 +104,8 @@ impl Partition {
     }
 
     /// Validates and appends the records of one produce request for this partition.
-    pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<Appended, ResponseError> {
-        let header = validate(records, &self.settings)?;
+    pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<Appended, Rejected> {
+        let header = validate(records, &self.settings, now_ms)?;
         let idempotent = header.producer_id >= 0 && header.base_sequence >= 0;
         let last_seq = header.base_sequence.wrapping_add(header.last_offset_delta);
         if idempotent {
@@ -189,38 +193,5 @@ pub fn log_error_code(e: LogError) -> ResponseError {
             tracing::error!(error = %other, "log error");
             ResponseError::KafkaStorageError
         }
-    }
-}
-
-/// Kafka's produce-side checks for the records of one partition.
-fn validate(records: &[u8], settings: &PartitionSettings) -> Result<BatchHeader, ResponseError> {
-    // Headers first: size is checked before the CRC is computed (once, below), as Kafka does.
-    let mut batches = batch::split_headers(records);
-    let (header, range) = match batches.next() {
-        Some(Ok(found)) => found,
-        Some(Err(_)) | None => return Err(ResponseError::CorruptMessage),
-    };
-    if batches.next().is_some() {
-        // Kafka: produce v3+ carries exactly one record batch per partition.
-        return Err(ResponseError::InvalidRecord);
-    }
-    let bytes = &records[range];
-    if bytes.len() > settings.max_message_bytes {
-        return Err(ResponseError::MessageTooLarge);
-    }
-    // parse_header already refused record counts that disagree with the last offset delta.
-    batch::validate_crc(&header, bytes).map_err(|_| ResponseError::CorruptMessage)?;
-    if settings.compacted && !all_records_keyed(bytes) {
-        return Err(ResponseError::InvalidRecord);
-    }
-    Ok(header)
-}
-
-/// Compacted topics need a key on every record (Kafka refuses the batch with INVALID_RECORD).
-fn all_records_keyed(bytes: &[u8]) -> bool {
-    let mut buf = Bytes::copy_from_slice(bytes);
-    match kafka_protocol::records::RecordBatchDecoder::decode(&mut buf) {
-        Ok(set) => set.records.iter().all(|r| r.key.is_some()),
-        Err(_) => false,
     }
 }
