@@ -11,11 +11,13 @@
 //! - `replica` and `partition`: the partitions hosted here and the checks on what they store.
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
 //! - `coordinator`: consumer groups and committed offsets, kept in `__consumer_offsets`.
+//! - `authorizer`: which operations a client may perform (KIP-430's authorized operations).
 //!
 //! Start one with [`RunningBroker::start`] and stop it with [`RunningBroker::shutdown`].
 
 mod alloc;
 pub mod api;
+pub mod authorizer;
 mod broker;
 pub mod cluster;
 pub mod config;

@@ -12,16 +12,13 @@ use uuid::Uuid;
 
 use super::groups::client_host;
 use super::{str_bytes, topic_name};
+use crate::authorizer::{authorized_operations, Resource};
 use crate::cluster::Cluster;
 use crate::coordinator::{Heartbeat, TopicSource};
 use crate::error::Result;
 use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
-/// READ, DELETE and DESCRIBE (AclOperation 3, 6, 8): everything, as no authorizer runs.
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
-/// Kafka's "authorized operations not requested" marker.
-const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 /// ConsumerGroupDescribe v1 tells consumer members (1) from classic ones (0).
 const CONSUMER_MEMBER: i8 = 1;
 
@@ -118,11 +115,7 @@ pub async fn describe(
     ctx: &RequestContext,
     request: ConsumerGroupDescribeRequest,
 ) -> Result<ConsumerGroupDescribeResponse> {
-    let operations = if request.include_authorized_operations {
-        GROUP_OPERATIONS
-    } else {
-        AUTHORIZED_OPERATIONS_OMITTED
-    };
+    let operations = authorized_operations(request.include_authorized_operations, Resource::Group);
     let names: BTreeMap<Uuid, String> = broker
         .cluster
         .read(|i| i.topics.iter().map(|(n, t)| (t.id, n.clone())).collect());

@@ -4,12 +4,10 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
 use super::str_bytes;
+use crate::authorizer::{authorized_operations, Resource};
 use crate::error::Result;
 use crate::server::dispatch::RequestContext;
 use crate::Broker;
-
-/// Kafka's "authorized operations not requested" marker.
-const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 
 pub async fn handle(
     broker: &Broker,
@@ -30,11 +28,10 @@ pub async fn handle(
             .collect();
         (image.cluster_id.clone(), image.controller_id, brokers)
     });
-    let operations = if request.include_cluster_authorized_operations {
-        0
-    } else {
-        AUTHORIZED_OPERATIONS_OMITTED
-    };
+    let operations = authorized_operations(
+        request.include_cluster_authorized_operations,
+        Resource::Cluster,
+    );
     Ok(DescribeClusterResponse::default()
         .with_cluster_id(str_bytes(cluster_id))
         .with_controller_id(BrokerId(controller))

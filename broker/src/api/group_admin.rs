@@ -7,6 +7,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
 use super::str_bytes;
+use crate::authorizer::{authorized_operations, Resource};
 use crate::coordinator::GroupState;
 use crate::error::Result;
 use crate::server::dispatch::RequestContext;
@@ -14,10 +15,6 @@ use crate::Broker;
 
 /// DescribeGroups v6 reports an unknown group as GROUP_ID_NOT_FOUND instead of "Dead".
 const GROUP_NOT_FOUND_VERSION: i16 = 6;
-/// Kafka's "authorized operations not requested" marker.
-const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
-/// READ, DELETE and DESCRIBE (AclOperation 3, 6, 8): everything, as no authorizer runs.
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
 pub async fn list(
     broker: &Broker,
@@ -56,11 +53,7 @@ pub async fn describe(
     ctx: &RequestContext,
     request: DescribeGroupsRequest,
 ) -> Result<DescribeGroupsResponse> {
-    let operations = if request.include_authorized_operations {
-        GROUP_OPERATIONS
-    } else {
-        AUTHORIZED_OPERATIONS_OMITTED
-    };
+    let operations = authorized_operations(request.include_authorized_operations, Resource::Group);
     let groups = request
         .groups
         .iter()

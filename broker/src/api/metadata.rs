@@ -1,6 +1,7 @@
 //! Metadata: brokers, cluster id, controller, and topics with partitions, leaders, leader
 //! epochs, replicas and ISR. Topics named in a request are auto-created when the broker's
 //! `auto.create.topics.enable` and the request (v4+: `allow_auto_topic_creation`) allow it.
+//! Authorized operations (v8+) are reported when asked for.
 
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -10,6 +11,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::{str_bytes, topic_name};
+use crate::authorizer::{authorized_operations, Resource, OMITTED};
 use crate::cluster::{validate_topic_name, ClusterImage, TopicInfo};
 use crate::error::Result;
 use crate::server::dispatch::RequestContext;
@@ -44,12 +46,28 @@ pub async fn handle(
             ));
         }
     }
+    let topic_operations =
+        authorized_operations(request.include_topic_authorized_operations, Resource::Topic);
+    let topics = topics
+        .into_iter()
+        .map(|t| t.with_topic_authorized_operations(topic_operations))
+        .collect();
+    // v8-v10 only: later versions moved the cluster's operations to DescribeCluster.
+    let cluster_operations = if (8..=10).contains(&ctx.version) {
+        authorized_operations(
+            request.include_cluster_authorized_operations,
+            Resource::Cluster,
+        )
+    } else {
+        OMITTED
+    };
     let (brokers, cluster_id, controller) = broker.cluster.read(brokers_of);
     Ok(MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(cluster_id)))
         .with_controller_id(BrokerId(controller))
-        .with_topics(topics))
+        .with_topics(topics)
+        .with_cluster_authorized_operations(cluster_operations))
 }
 
 fn brokers_of(image: &ClusterImage) -> (Vec<MetadataResponseBroker>, String, i32) {
