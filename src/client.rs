@@ -1,6 +1,7 @@
 //! The async Kafka client, on kafka-protocol's messages and record batches.
 //!
 //! - `connection`: one broker: framing, correlation ids, pipelining, timeouts, transport.
+//! - `lenient`: response decoding that skips tagged fields sent outside their versions.
 //! - `versions`: ApiVersions negotiation: the highest version both sides speak.
 //! - `sasl`: the authentication step after ApiVersions (PLAIN, SCRAM-SHA-256/512).
 //! - `scram`: the SCRAM exchange's messages and proofs.
@@ -18,11 +19,14 @@ pub mod cluster;
 pub mod connection;
 pub mod groups;
 pub mod lag;
+mod lenient;
 pub mod partitioner;
 pub mod produce;
 pub mod sasl;
 pub mod scram;
 pub mod tail;
+#[cfg(test)]
+mod test_proxy;
 #[cfg(test)]
 mod test_server;
 pub mod tls;

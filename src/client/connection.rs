@@ -7,7 +7,9 @@
 //! touch the socket. A request registers a oneshot in the pending map under its correlation id,
 //! queues its encoded frame to the writer and waits on the oneshot; the reader routes each
 //! response frame by its correlation id. Decoding happens in the caller's task, so a slow
-//! decode never holds up other requests. Leader routing and retries belong to [`super::cluster`].
+//! decode never holds up other requests; it skips tagged fields outside their versions, as
+//! Kafka's rule says readers do ([`super::lenient`]). Leader routing and retries belong to
+//! [`super::cluster`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -15,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader};
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader};
+use kafka_protocol::protocol::{Encodable, HeaderVersion, Request, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -190,14 +192,15 @@ impl Connection {
         Ok((id, frame))
     }
 
-    fn decode<R: Request>(&self, mut body: Bytes, version: i16) -> Result<R::Response> {
+    /// Every response the client reads is decoded here, through [`super::lenient`].
+    fn decode<R: Request>(&self, body: Bytes, version: i16) -> Result<R::Response> {
         let header_version = <R::Response as HeaderVersion>::header_version(version);
-        ResponseHeader::decode(&mut body, header_version)
-            .and_then(|_| R::Response::decode(&mut body, version))
-            .map_err(|e| Error::Protocol {
+        super::lenient::decode_response::<R::Response>(body, header_version, version).map_err(|e| {
+            Error::Protocol {
                 addr: self.addr.clone(),
                 reason: format!("{} v{version} response: {e}", api_name(R::KEY)),
-            })
+            }
+        })
     }
 
     fn lock_pending(

@@ -412,25 +412,15 @@ mod tests {
         buf.to_vec()
     }
 
-    /// The tail's tasks end once its reader is dropped, even on a topic where nothing arrives.
-    /// The broker runs on a runtime of its own, so the client's runtime counts only its tasks.
+    /// Once a tail on an idle topic is dropped, no Fetch reaches the broker: its fetch loops
+    /// end although no record arrives whose delivery would show that the reader is gone. A
+    /// proxy in front of the broker counts every request; broker and proxy run on a runtime
+    /// of their own, so the client's runtime counts only the client's tasks.
     #[test]
     fn a_dropped_tail_stops_fetching_an_idle_topic() {
-        let dir = tempfile::tempdir().expect("dir");
-        let overrides = vec![
-            ("log.dirs".to_string(), dir.path().display().to_string()),
-            (
-                "listeners".to_string(),
-                "PLAINTEXT://127.0.0.1:0".to_string(),
-            ),
-        ];
-        let broker_config =
-            ktui_broker::BrokerConfig::from_properties("", &overrides).expect("config");
+        use crate::client::test_proxy::{wait_until, ProxiedBroker, Responses};
         let server = tokio::runtime::Runtime::new().expect("broker runtime");
-        let broker = server
-            .block_on(ktui_broker::RunningBroker::start(broker_config))
-            .expect("broker");
-        let bootstrap = broker.local_addr().to_string();
+        let broker = server.block_on(ProxiedBroker::start(Responses::Forward));
         let client = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -438,7 +428,7 @@ mod tests {
             .expect("client runtime");
         client.block_on(async {
             let config = crate::config::ClientConfig {
-                bootstrap: vec![bootstrap],
+                bootstrap: vec![broker.addr()],
                 ..crate::config::ClientConfig::default()
             };
             let cluster = Cluster::connect(config).await.expect("connect");
@@ -455,21 +445,35 @@ mod tests {
             let tail = start(&cluster, "idle", None, StartAt::Latest, false)
                 .await
                 .expect("tail");
-            let with_tail = metrics.num_alive_tasks();
-            assert!(
-                with_tail >= before + 6,
-                "{with_tail} tasks, {before} before the tail"
-            );
+            let fetching = || format!("{} Fetch requests", broker.seen().fetch_requests());
+            wait_until(fetching, || broker.seen().fetch_requests() >= 3).await;
+
             drop(tail);
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            while metrics.num_alive_tasks() > before {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "{} tasks still alive, {before} before the tail",
+            let alive = || {
+                format!(
+                    "{} tasks, {before} before the tail",
                     metrics.num_alive_tasks()
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
+                )
+            };
+            wait_until(alive, || metrics.num_alive_tasks() <= before).await;
+            // Requests share the connection in order: once this one is answered, the proxy
+            // has counted every Fetch the tail wrote before its tasks ended.
+            admin::list_offsets(&cluster, &all, admin::LATEST)
+                .await
+                .expect("offsets");
+            let in_flight = || format!("{} Fetch in flight", broker.seen().fetches_in_flight());
+            wait_until(in_flight, || broker.seen().fetches_in_flight() == 0).await;
+            let fetches = broker.seen().fetch_requests();
+            // Proving an absence takes time: three times the longest a Fetch waits at the
+            // broker, so a loop still running would have sent another.
+            let quiet = std::time::Duration::from_millis(3 * FETCH_WAIT_MS_MAX as u64);
+            tokio::time::sleep(quiet).await;
+            assert_eq!(
+                broker.seen().fetch_requests(),
+                fetches,
+                "Fetch requests after the tail was dropped"
+            );
+            assert_eq!(broker.seen().refused_requests, Vec::<String>::new());
         });
         drop(client);
         server.block_on(broker.shutdown());
