@@ -556,3 +556,61 @@ async fn offsets_topic_is_internal_and_holds_kafkas_record_schemas() {
     assert!(refused.is_err(), "a client wrote to __consumer_offsets");
     broker.stop().await;
 }
+
+/// librdkafka's 0081 DescribeConsumerGroups: static members close without LeaveGroup, and
+/// Kafka expires each when its session times out, so the group can be deleted soon after.
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_static_members_expire_with_their_session() {
+    let broker = TestBroker::start_configured(FAST_GROUPS).await;
+    let b = broker.bootstrap();
+    common::create_topic(&b, "static-expiry", 2, &[]).await;
+    produce_spread(&b, "static-expiry", 2, 10).await;
+    const SESSION_MS: u64 = 5_000;
+    let groups = ["expiry-0", "expiry-1", "expiry-2"];
+    let b1 = b.clone();
+    let closed_at = tokio::task::spawn_blocking(move || {
+        let consumers: Vec<GroupConsumer> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let instance = format!("instance-{i}");
+                let session = SESSION_MS.to_string();
+                let settings = [
+                    ("group.instance.id", instance.as_str()),
+                    ("session.timeout.ms", session.as_str()),
+                    ("enable.auto.commit", "true"),
+                ];
+                let c = group_consumer(&b1, g, &settings);
+                c.subscribe(&["static-expiry"]).expect("subscribe");
+                c
+            })
+            .collect();
+        for c in &consumers {
+            consume_n(c, 20);
+        }
+        drop(consumers); // static members send no LeaveGroup
+        Instant::now()
+    })
+    .await
+    .expect("members");
+    let admin = common::admin(&b);
+    let deadline = closed_at + Duration::from_millis(SESSION_MS) + Duration::from_secs(3);
+    let mut left: Vec<&str> = groups.to_vec();
+    while !left.is_empty() {
+        let results = admin
+            .delete_groups(&left, &AdminOptions::new())
+            .await
+            .expect("delete groups");
+        left = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(|(g, _)| g.as_str()))
+            .map(|g| *groups.iter().find(|n| **n == g).expect("asked"))
+            .collect();
+        assert!(
+            Instant::now() < deadline,
+            "still not deletable a session after the close: {results:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    broker.stop().await;
+}
