@@ -36,13 +36,15 @@ pub async fn handle(
     request: FetchRequest,
 ) -> Result<FetchResponse> {
     let wait_ms = request.max_wait_ms.clamp(0, FETCH_WAIT_MS_MAX);
-    let deadline = Instant::now() + Duration::from_millis(wait_ms as u64);
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(wait_ms as u64);
     let min_bytes = request.min_bytes.max(0) as usize;
     loop {
         let mut appended = broker.replicas.watch_appends();
         let (responses, bytes, any_error) = read_all(broker, ctx, &request);
         if bytes >= min_bytes || any_error || Instant::now() >= deadline {
-            tracing::trace!(bytes, min_bytes, wait_ms, "fetch answered");
+            let elapsed_us = started.elapsed().as_micros() as u64;
+            tracing::trace!(bytes, min_bytes, wait_ms, elapsed_us, "fetch answered");
             return Ok(FetchResponse::default()
                 .with_responses(responses)
                 .with_session_id(0));

@@ -62,12 +62,17 @@ impl Connection {
                     break;
                 }
             };
+            let started = std::time::Instant::now();
             match handle_frame(&self.broker, peer, frame).await {
                 Ok(Some(response)) => {
+                    let handled_us = started.elapsed().as_micros() as u64;
                     if let Err(e) = write.write_all(&response).await {
                         tracing::debug!(%peer, error = %e, "write failed");
                         break;
                     }
+                    let written_us = started.elapsed().as_micros() as u64;
+                    let bytes = response.len();
+                    tracing::trace!(%peer, bytes, handled_us, written_us, "response written");
                 }
                 Ok(None) => {}
                 Err(reason) => {

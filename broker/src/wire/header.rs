@@ -42,7 +42,7 @@ pub fn encode_response(
 ) -> Result<BytesMut, String> {
     let header_version = api_key.response_header_version(version);
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
-    let mut buf = BytesMut::with_capacity(256);
+    let mut buf = BytesMut::with_capacity(capacity_hint(body));
     buf.put_i32(0);
     header
         .encode(&mut buf, header_version)
@@ -51,6 +51,26 @@ pub fn encode_response(
     let len = (buf.len() - 4) as i32;
     buf[..4].copy_from_slice(&len.to_be_bytes());
     Ok(buf)
+}
+
+/// Bytes a response needs beyond its record sets, except for very large metadata.
+const RESPONSE_BYTES_BASE: usize = 1024;
+/// Per-partition fields of a Fetch response besides its records.
+const FETCH_PARTITION_BYTES: usize = 64;
+
+/// A buffer size that holds the whole response, so that a Fetch response of many megabytes
+/// is copied once into its buffer rather than again at every doubling of a small one.
+fn capacity_hint(body: &ResponseKind) -> usize {
+    match body {
+        ResponseKind::Fetch(fetch) => fetch
+            .responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .map(|p| FETCH_PARTITION_BYTES + p.records.as_ref().map_or(0, Bytes::len))
+            .sum::<usize>()
+            .saturating_add(RESPONSE_BYTES_BASE),
+        _ => RESPONSE_BYTES_BASE,
+    }
 }
 
 #[cfg(test)]
