@@ -30,7 +30,7 @@ pub(super) struct ConnectArgs {
     /// A named cluster from ~/.config/ktui/config.toml (or $KTUI_CONFIG).
     #[arg(long, global = true, value_name = "NAME")]
     pub(super) profile: Option<String>,
-    /// Output: a table for people, or JSON for scripts (documented in the README).
+    /// Output: a table for people, or JSON for scripts (documented in docs/cli.md).
     #[arg(long = "output", short = 'o', value_enum, default_value_t = Format::Table, global = true)]
     pub(super) output: Format,
 }
