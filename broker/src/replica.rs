@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
+use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 
 use crate::cluster::TopicInfo;
@@ -58,7 +59,8 @@ impl ReplicaManager {
                 continue;
             }
             let dir = self.root.join(format!("{name}-{index}"));
-            let partition = Partition::open(&dir, settings.clone(), info.leader_epoch)?;
+            let mut partition = Partition::open(&dir, settings.clone(), info.leader_epoch)?;
+            partition.set_leader(info.leader == self.node_id);
             self.write()
                 .insert((name.to_string(), index), Arc::new(Mutex::new(partition)));
         }
@@ -97,7 +99,35 @@ impl ReplicaManager {
         }
     }
 
-    /// The partition, if hosted here.
+    /// Kafka's `getPartitionOrException` for a request that needs the partition's leader, and
+    /// the one way request handlers reach a partition: runs `f` under the partition's lock
+    /// once the partition is hosted here, this replica leads it, and the client's view of the
+    /// leader epoch, when it sends one, is current (FENCED_LEADER_EPOCH when older,
+    /// UNKNOWN_LEADER_EPOCH when newer).
+    pub fn with_leader<T, E: From<ResponseError>>(
+        &self,
+        topic: &str,
+        index: i32,
+        client_epoch: Option<i32>,
+        f: impl FnOnce(&mut Partition) -> Result<T, E>,
+    ) -> Result<T, E> {
+        // Every partition of the metadata is hosted on a single node; with more brokers a
+        // partition hosted elsewhere will answer NOT_LEADER_OR_FOLLOWER from the image.
+        let shared = self
+            .get(topic, index)
+            .ok_or(ResponseError::UnknownTopicOrPartition)?;
+        let mut partition = lock(&shared);
+        if !partition.is_leader() {
+            return Err(ResponseError::NotLeaderOrFollower.into());
+        }
+        if let Some(epoch) = client_epoch {
+            partition.check_leader_epoch(epoch)?;
+        }
+        f(&mut partition)
+    }
+
+    /// The partition, if hosted here, for the broker's own work on it (retention, the
+    /// coordinator's records); request handlers use [`Self::with_leader`].
     pub fn get(&self, topic: &str, index: i32) -> Option<SharedPartition> {
         self.read().get(&(topic.to_string(), index)).cloned()
     }
@@ -229,5 +259,47 @@ pub fn settings_for(
             after_max_ms: num("message.timestamp.after.max.ms", i64::MAX).max(0),
         },
         log,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::PartitionInfo;
+
+    fn topic(leaders: &[i32]) -> TopicInfo {
+        TopicInfo {
+            id: uuid::Uuid::new_v4(),
+            partitions: leaders
+                .iter()
+                .map(|leader| PartitionInfo {
+                    leader: *leader,
+                    leader_epoch: 3,
+                    replicas: vec![1, 2],
+                    isr: vec![1, 2],
+                })
+                .collect(),
+            configs: BTreeMap::new(),
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn only_a_current_leader_serves_requests() {
+        let dir = tempfile::tempdir().expect("dir");
+        let config = BrokerConfig::from_properties("", &[]).expect("config");
+        let replicas = ReplicaManager::new(dir.path(), 1);
+        replicas
+            .open_topic(&config, "t", &topic(&[1, 2]))
+            .expect("open");
+        let end = |index, epoch| -> Result<i64, ResponseError> {
+            replicas.with_leader("t", index, epoch, |p| Ok(p.log_end_offset()))
+        };
+        assert_eq!(end(0, None), Ok(0));
+        assert_eq!(end(0, Some(3)), Ok(0));
+        assert_eq!(end(0, Some(2)), Err(ResponseError::FencedLeaderEpoch));
+        assert_eq!(end(0, Some(4)), Err(ResponseError::UnknownLeaderEpoch));
+        assert_eq!(end(1, None), Err(ResponseError::NotLeaderOrFollower));
+        assert_eq!(end(7, None), Err(ResponseError::UnknownTopicOrPartition));
     }
 }

@@ -7,8 +7,6 @@ use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 use kafka_protocol::ResponseError;
 
 use crate::error::Result;
-use crate::log::LogError;
-use crate::replica::lock;
 use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
@@ -50,25 +48,14 @@ fn delete_partition(
     index: i32,
     offset: i64,
 ) -> Result<i64, ResponseError> {
-    let shared = broker
+    broker
         .replicas
-        .get(topic, index)
-        .ok_or(ResponseError::UnknownTopicOrPartition)?;
-    let mut partition = lock(&shared);
-    let log = partition.log_mut();
-    let target = if offset == HIGH_WATERMARK {
-        log.log_end_offset()
-    } else {
-        offset
-    };
-    if target < 0 || target > log.log_end_offset() {
-        return Err(ResponseError::OffsetOutOfRange);
-    }
-    log.delete_records_before(target).map_err(|e| match e {
-        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
-        other => {
-            tracing::error!(error = %other, "delete records failed");
-            ResponseError::KafkaStorageError
-        }
-    })
+        .with_leader(topic, index, None, |partition| {
+            let target = if offset == HIGH_WATERMARK {
+                partition.log_end_offset()
+            } else {
+                offset
+            };
+            partition.delete_records_before(target)
+        })
 }

@@ -18,7 +18,6 @@ use tokio::time::Instant;
 
 use crate::error::Result;
 use crate::limits::FETCH_WAIT_MS_MAX;
-use crate::replica::lock;
 use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
@@ -147,26 +146,22 @@ fn read_partition(
     budget: usize,
     first: bool,
 ) -> Result<PartitionData, ResponseError> {
-    let shared = broker
+    let client_epoch = (ctx.version >= LEADER_EPOCH_VERSION).then_some(p.current_leader_epoch);
+    broker
         .replicas
-        .get(name, p.partition)
-        .ok_or(ResponseError::UnknownTopicOrPartition)?;
-    let partition = lock(&shared);
-    if ctx.version >= LEADER_EPOCH_VERSION {
-        partition.check_leader_epoch(p.current_leader_epoch)?;
-    }
-    let log = partition.log();
-    let (start, end) = (log.log_start_offset(), log.log_end_offset());
-    let base = PartitionData::default()
-        .with_high_watermark(end)
-        .with_last_stable_offset(end)
-        .with_log_start_offset(start);
-    if p.fetch_offset < start || p.fetch_offset > end {
-        return Err(ResponseError::OffsetOutOfRange);
-    }
-    let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
-    let records = partition.read(p.fetch_offset, limit, first)?;
-    Ok(base.with_records(Some(records)))
+        .with_leader(name, p.partition, client_epoch, |partition| {
+            let (start, end) = (partition.log_start_offset(), partition.log_end_offset());
+            if p.fetch_offset < start || p.fetch_offset > end {
+                return Err(ResponseError::OffsetOutOfRange);
+            }
+            let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
+            let records = partition.read(p.fetch_offset, limit, first)?;
+            Ok(PartitionData::default()
+                .with_high_watermark(end)
+                .with_last_stable_offset(end)
+                .with_log_start_offset(start)
+                .with_records(Some(records)))
+        })
 }
 
 #[cfg(test)]

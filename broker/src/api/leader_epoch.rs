@@ -9,7 +9,6 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 use kafka_protocol::ResponseError;
 
 use crate::error::Result;
-use crate::replica::lock;
 use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
@@ -59,15 +58,13 @@ fn end_offset(
     current: i32,
     wanted: i32,
 ) -> Result<(i32, i64), ResponseError> {
-    let shared = broker
+    broker
         .replicas
-        .get(topic, index)
-        .ok_or(ResponseError::UnknownTopicOrPartition)?;
-    let partition = lock(&shared);
-    let epoch = partition.leader_epoch();
-    partition.check_leader_epoch(current)?;
-    if wanted > epoch {
-        return Ok((-1, -1));
-    }
-    Ok((epoch, partition.log().log_end_offset()))
+        .with_leader(topic, index, Some(current), |partition| {
+            let epoch = partition.leader_epoch();
+            if wanted > epoch {
+                return Ok((-1, -1));
+            }
+            Ok((epoch, partition.log_end_offset()))
+        })
 }

@@ -9,7 +9,6 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
 use crate::error::Result;
-use crate::replica::lock;
 use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
@@ -63,28 +62,21 @@ fn list_partition(
     name: &str,
     p: &ListOffsetsPartition,
 ) -> Result<(i64, i64, i32), ResponseError> {
-    let shared = broker
-        .replicas
-        .get(name, p.partition_index)
-        .ok_or(ResponseError::UnknownTopicOrPartition)?;
-    let partition = lock(&shared);
-    let epoch = partition.leader_epoch();
-    if ctx.version >= LEADER_EPOCH_VERSION {
-        partition.check_leader_epoch(p.current_leader_epoch)?;
-    }
-    let log = partition.log();
-    let found = match p.timestamp {
-        LATEST => Some((log.log_end_offset(), -1)),
-        EARLIEST | EARLIEST_LOCAL => Some((log.log_start_offset(), -1)),
-        MAX_TIMESTAMP => log
-            .max_timestamp_offset()
-            .map_err(crate::partition::log_error_code)?,
-        LATEST_TIERED => None,
-        ts if ts >= 0 => log
-            .offset_for_timestamp(ts)
-            .map_err(crate::partition::log_error_code)?,
-        _ => return Err(ResponseError::InvalidRequest),
-    };
+    let client_epoch = (ctx.version >= LEADER_EPOCH_VERSION).then_some(p.current_leader_epoch);
+    let (found, epoch) =
+        broker
+            .replicas
+            .with_leader(name, p.partition_index, client_epoch, |partition| {
+                let found = match p.timestamp {
+                    LATEST => Some((partition.log_end_offset(), -1)),
+                    EARLIEST | EARLIEST_LOCAL => Some((partition.log_start_offset(), -1)),
+                    MAX_TIMESTAMP => partition.max_timestamp_offset()?,
+                    LATEST_TIERED => None,
+                    ts if ts >= 0 => partition.offset_for_timestamp(ts)?,
+                    _ => return Err(ResponseError::InvalidRequest),
+                };
+                Ok((found, partition.leader_epoch()))
+            })?;
     // Versions before v4 have no leader epoch field; it must stay at its default.
     let epoch = if ctx.version >= LEADER_EPOCH_VERSION {
         epoch

@@ -16,7 +16,6 @@ use kafka_protocol::ResponseError;
 use crate::error::Result;
 use crate::partition::validate::Rejected;
 use crate::partition::Appended;
-use crate::replica::lock;
 use crate::server::dispatch::RequestContext;
 use crate::{now_ms, Broker};
 
@@ -127,10 +126,6 @@ fn produce_partition(
     if internal {
         return Err(ResponseError::InvalidTopicException.into());
     }
-    let shared = broker
-        .replicas
-        .get(name, data.index)
-        .ok_or(ResponseError::NotLeaderOrFollower)?;
     if isr < min_isr {
         return Err(ResponseError::NotEnoughReplicas.into());
     }
@@ -138,8 +133,11 @@ fn produce_partition(
         .records
         .as_deref()
         .ok_or(ResponseError::CorruptMessage)?;
-    let appended = lock(&shared).append(records, now);
-    appended
+    broker
+        .replicas
+        .with_leader(name, data.index, None, |partition| {
+            partition.append(records, now)
+        })
 }
 
 fn min_insync_replicas(

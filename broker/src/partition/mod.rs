@@ -48,6 +48,8 @@ pub struct Partition {
     producers: ProducerState,
     /// The leader epoch stamped into each appended batch.
     leader_epoch: i32,
+    /// Whether this replica leads the partition; only a leader serves clients.
+    leader: bool,
     settings: PartitionSettings,
 }
 
@@ -64,6 +66,7 @@ impl Partition {
             log,
             producers,
             leader_epoch,
+            leader: true,
             settings,
         })
     }
@@ -72,6 +75,15 @@ impl Partition {
     pub fn set_settings(&mut self, settings: PartitionSettings) {
         self.log.set_config(settings.log.clone());
         self.settings = settings;
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.leader
+    }
+
+    /// Makes this replica the partition's leader or a follower.
+    pub fn set_leader(&mut self, leader: bool) {
+        self.leader = leader;
     }
 
     pub fn leader_epoch(&self) -> i32 {
@@ -152,6 +164,34 @@ impl Partition {
             log_append_time,
             log_start_offset: info.log_start_offset,
         })
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log.log_start_offset()
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.log.log_end_offset()
+    }
+
+    /// ListOffsets by timestamp: the first record at or after `ts` as (offset, timestamp).
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, ResponseError> {
+        self.log.offset_for_timestamp(ts).map_err(log_error_code)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP: the first record with the largest timestamp.
+    pub fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, ResponseError> {
+        self.log.max_timestamp_offset().map_err(log_error_code)
+    }
+
+    /// DeleteRecords: moves the log start offset to `offset` (at most the log end offset).
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, ResponseError> {
+        if offset < 0 || offset > self.log.log_end_offset() {
+            return Err(ResponseError::OffsetOutOfRange);
+        }
+        self.log
+            .delete_records_before(offset)
+            .map_err(log_error_code)
     }
 
     /// Reads whole batches from `offset`, as the log stores them.
