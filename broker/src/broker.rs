@@ -239,8 +239,10 @@ impl RunningBroker {
 
 async fn run(socket: TcpListener, broker: Arc<Broker>, token: CancellationToken) {
     let background = tokio::spawn(background(broker.clone(), token.clone()));
+    let timers = tokio::spawn(group_timers(broker.clone(), token.clone()));
     crate::server::run(socket, broker.clone(), token).await;
     let _ = background.await;
+    let _ = timers.await;
     let b = broker.clone();
     let flushed = tokio::task::spawn_blocking(move || b.replicas.close_all()).await;
     if flushed.is_err() {
@@ -249,8 +251,35 @@ async fn run(socket: TcpListener, broker: Arc<Broker>, token: CancellationToken)
     tracing::info!("broker stopped; logs flushed");
 }
 
-/// Retention, time-based flush, log compaction, group sessions and offset expiry, each on its
-/// own period, until shutdown.
+/// Group sessions, pending member ids and rebalance phases end at their deadlines, as Kafka's
+/// timers end them: this task sleeps until the coordinator's next deadline (at most
+/// `TICK_MS`), on its own so that log maintenance never holds it up. A late expiry is not
+/// harmless: a static member that closed stays in its group, which cannot be deleted.
+async fn group_timers(broker: Arc<Broker>, token: CancellationToken) {
+    let period = Duration::from_millis(coordinator::TICK_MS);
+    loop {
+        broker.groups.tick(&broker.replicas);
+        let now = tokio::time::Instant::now();
+        let next = broker
+            .groups
+            .next_deadline()
+            .map_or(now + period, |d| {
+                tokio::time::Instant::from_std(d).min(now + period)
+            })
+            .max(now + TIMER_SLACK);
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+    }
+}
+
+/// The shortest sleep of the group timers, so that a deadline the coordinator cannot act on yet
+/// never turns the loop into a spin.
+const TIMER_SLACK: Duration = Duration::from_millis(1);
+
+/// Retention, time-based flush, log compaction and offset expiry, each on its own period,
+/// until shutdown.
 async fn background(broker: Arc<Broker>, token: CancellationToken) {
     let retention_every = Duration::from_millis(broker.config.retention_check_interval_ms.max(1));
     let flush_every = Duration::from_millis(
@@ -267,8 +296,6 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
     );
     let mut retention = tokio::time::interval(retention_every);
     let mut flush = tokio::time::interval(flush_every);
-    let mut groups = tokio::time::interval(Duration::from_millis(coordinator::TICK_MS));
-    groups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut offsets = tokio::time::interval(offsets_every);
     let cleaner_every =
         Duration::from_millis(broker.config.log_cleaner_backoff_ms.clamp(1, 86_400_000));
@@ -276,7 +303,6 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
-            _ = groups.tick() => broker.groups.tick(&broker.replicas),
             _ = cleaner.tick() => {
                 let b = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || b.replicas.compact(now_ms())).await;

@@ -499,6 +499,15 @@ impl ConsumerGroup {
         };
     }
 
+    /// The earliest instant at which [`Self::tick`] has something to do: a session or a
+    /// revocation that times out.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.members
+            .values()
+            .flat_map(|m| std::iter::once(m.session_deadline).chain(m.revoke_deadline))
+            .min()
+    }
+
     /// Removes members whose session ended or who did not revoke within their rebalance
     /// timeout. Returns how many went.
     pub fn tick(&mut self, now: Instant, now_ms: i64) -> usize {

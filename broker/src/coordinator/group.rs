@@ -742,6 +742,29 @@ impl Group {
 
     // ---- Time --------------------------------------------------------------------------------
 
+    /// The earliest instant at which [`Self::tick`] has something to do: a session that ends,
+    /// a pending member id that lapses, or a join, sync or initial-delay phase that is up.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let sessions = self
+            .members
+            .values()
+            .filter(|m| m.awaiting_join.is_none() && m.awaiting_sync.is_none())
+            .map(|m| m.session_deadline);
+        // Each phase's deadline counts only in its state, as tick handles it only there.
+        let join = self
+            .join_deadline
+            .filter(|_| self.is(GroupState::PreparingRebalance));
+        let sync = self
+            .sync_deadline
+            .filter(|_| self.is(GroupState::CompletingRebalance));
+        sessions
+            .chain(self.pending.values().copied())
+            .chain(join)
+            .chain(sync)
+            .chain(self.initial_delay.map(|d| d.until))
+            .min()
+    }
+
     /// Expires sessions and pending member ids, and ends join and sync phases whose time is up.
     pub fn tick(&mut self, now: Instant, now_ms: i64) {
         let before = self.pending.len();

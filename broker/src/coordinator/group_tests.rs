@@ -214,3 +214,37 @@ fn the_group_size_is_bounded() {
     let refused = ready(g.join(&request("", None, &["range"]), now, 0, &settings(0)));
     assert_eq!(refused.error, Some(ResponseError::GroupMaxSizeReached));
 }
+
+#[test]
+fn the_next_deadline_is_the_session_of_a_member_not_waiting() {
+    let now = Instant::now();
+    let mut g = Group::new("g", 0);
+    assert_eq!(g.next_deadline(), None, "nothing to time");
+    let joined = ready(g.join(&request("", Some("i"), &["range"]), now, 0, &settings(0)));
+    // Answered and not yet synced: its session runs (sooner than the sync phase's end).
+    assert_eq!(g.next_deadline(), Some(now + Duration::from_millis(1000)));
+    let later = now + Duration::from_millis(300);
+    let assignment = vec![(joined.member_id.clone(), Bytes::from_static(b"a"))];
+    ready(g.sync(
+        &joined.member_id,
+        Some("i"),
+        1,
+        None,
+        None,
+        assignment,
+        later,
+        0,
+    ));
+    assert!(g.is(GroupState::Stable));
+    // Stable: the member's session, counted from its last contact, and nothing else.
+    let session_end = later + Duration::from_millis(1000);
+    assert_eq!(g.next_deadline(), Some(session_end));
+    g.tick(session_end - Duration::from_millis(1), 0);
+    assert!(g.is(GroupState::Stable), "not before its deadline");
+    g.tick(session_end, 0);
+    assert!(
+        g.is(GroupState::Empty),
+        "at its deadline, as Kafka's timer ends it"
+    );
+    assert_eq!(g.next_deadline(), None);
+}

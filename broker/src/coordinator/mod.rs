@@ -36,7 +36,7 @@ use records::{GroupValue, OffsetValue, RecordKey};
 /// The internal topic holding committed offsets and group metadata.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
-/// How often sessions, join phases and sync phases are checked.
+/// The longest the group timers sleep between passes; they wake earlier for the next deadline.
 pub const TICK_MS: u64 = 100;
 
 /// Offset limits from the broker config (`offsets.*`, `offset.metadata.max.bytes`).
@@ -434,6 +434,16 @@ impl GroupCoordinator {
         for group in groups.consumer.values_mut() {
             group.tick(now, now_ms);
         }
+    }
+
+    /// When [`Self::tick`] next has work: the earliest deadline of any group, so that sessions
+    /// end when they time out, as Kafka's timers end them, rather than at the next periodic
+    /// pass.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let groups = self.lock();
+        let classic = groups.classic.values().filter_map(|g| g.next_deadline());
+        let consumer = groups.consumer.values().filter_map(|g| g.next_deadline());
+        classic.chain(consumer).min()
     }
 }
 
