@@ -1,5 +1,8 @@
-//! The process's global allocator: the system allocator, except that very large requests are
+//! The allocator every process that runs the broker (or decodes a peer's messages) installs
+//! as its global allocator: the system allocator, except that very large requests are
 //! reserved lazily (`MAP_NORESERVE`), so that they cost address space until they are touched.
+//! A library does not choose its users' allocator, so this crate only provides it: the `ktui`
+//! binary and the test binaries declare it with `#[global_allocator]`.
 //!
 //! Why: kafka-protocol sizes a decoded array with `Vec::with_capacity(count)` using the count
 //! from the wire before it reads any element. A 40-byte Metadata request claiming 2^31-1 topics
@@ -19,7 +22,7 @@ const LAZY_BYTES_MIN: usize = 1 << 30;
 const PAGE_BYTES: usize = 4096;
 
 /// The system allocator with lazy reservation of huge blocks.
-pub(crate) struct LazyHugeAlloc;
+pub struct LazyHugeAlloc;
 
 fn is_lazy(layout: &Layout) -> bool {
     layout.size() >= LAZY_BYTES_MIN && layout.align() <= PAGE_BYTES
@@ -78,6 +81,8 @@ unsafe impl GlobalAlloc for LazyHugeAlloc {
     }
 }
 
+/// The broker's own unit tests decode hostile counts too.
+#[cfg(test)]
 #[global_allocator]
 static GLOBAL: LazyHugeAlloc = LazyHugeAlloc;
 

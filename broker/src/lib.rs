@@ -15,7 +15,7 @@
 //!
 //! Start one with [`RunningBroker::start`] and stop it with [`RunningBroker::shutdown`].
 
-mod alloc;
+pub mod alloc;
 pub mod api;
 pub mod authorizer;
 mod broker;

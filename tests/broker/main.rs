@@ -2,6 +2,10 @@
 //! Broker integration tests: the broker runs in-process on a free loopback port and real
 //! clients (librdkafka through the rdkafka crate, and raw sockets for malformed input) use it.
 
+/// The broker runs in this process; hostile counts must not abort it (`ktui_broker::alloc`).
+#[global_allocator]
+static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
+
 mod clients;
 mod common;
 mod compaction;

@@ -2,6 +2,10 @@
 //! CLI tests: the real `ktui` binary against the workspace broker running in-process on a free
 //! loopback port, asserting exit codes and JSON output, and cross-checking with librdkafka.
 
+/// The broker runs in this process; hostile counts must not abort it (`ktui_broker::alloc`).
+#[global_allocator]
+static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
+
 mod common;
 mod config_sources;
 mod errors;

@@ -4,6 +4,10 @@
 //! app state machine, and an end-to-end run of the real binary in tmux against the
 //! workspace broker.
 
+/// The broker runs in this process; hostile counts must not abort it (`ktui_broker::alloc`).
+#[global_allocator]
+static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
+
 mod e2e;
 mod fixtures;
 mod keys;
