@@ -36,6 +36,8 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Broker {
     pub config: BrokerConfig,
+    /// Cancelled when the broker stops: waiting requests (long-poll fetches) answer at once.
+    pub shutdown: CancellationToken,
     pub cluster: Cluster,
     pub replicas: ReplicaManager,
     pub groups: GroupCoordinator,
@@ -64,6 +66,7 @@ impl Broker {
         );
         let broker = Broker {
             config,
+            shutdown: CancellationToken::new(),
             cluster,
             replicas,
             groups,
@@ -197,7 +200,7 @@ impl RunningBroker {
             .map_err(|source| StartError::Bind { addr, source })?;
         config.set_bound_port(local.port());
         let broker = Broker::open(config)?;
-        let token = CancellationToken::new();
+        let token = broker.shutdown.clone();
         let task = tokio::spawn(run(socket, broker.clone(), token.clone()));
         tracing::info!(addr = %local, "broker listening");
         Ok(RunningBroker {

@@ -20,5 +20,6 @@ mod produce_consume;
 mod raw;
 mod record_errors;
 mod recovery;
+mod shutdown;
 mod timestamps;
 mod topics;

@@ -55,6 +55,12 @@ pub async fn handle(
                     .with_session_id(0));
             },
             _ = tokio::time::sleep_until(deadline) => {}
+            // Shutting down: answer with what there is rather than hold the drain up.
+            _ = broker.shutdown.cancelled() => {
+                return Ok(FetchResponse::default()
+                    .with_responses(responses)
+                    .with_session_id(0));
+            }
         }
     }
 }

@@ -20,6 +20,8 @@ use crate::Broker;
 pub async fn run(listener: TcpListener, broker: Arc<Broker>, token: CancellationToken) {
     let permits = Arc::new(Semaphore::new(broker.config.max_connections));
     let tracker = TaskTracker::new();
+    // Cancelled once the grace period is over: whatever a connection is doing then is dropped.
+    let abort = CancellationToken::new();
     loop {
         let permit = tokio::select! {
             _ = token.cancelled() => break,
@@ -35,8 +37,12 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, token: Cancellation
         match accepted {
             Ok((stream, peer)) => {
                 let conn = connection::Connection::new(stream, peer, broker.clone(), token.clone());
+                let abort = abort.clone();
                 tracker.spawn(async move {
-                    conn.serve().await;
+                    tokio::select! {
+                        _ = conn.serve() => {}
+                        _ = abort.cancelled() => {}
+                    }
                     drop(permit);
                 });
             }
@@ -52,5 +58,7 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, token: Cancellation
         .is_err()
     {
         tracing::warn!("connections still busy after the grace period; closing them");
+        abort.cancel();
+        tracker.wait().await;
     }
 }

@@ -1,0 +1,52 @@
+//! Shutdown keeps its promise: a long-poll Fetch waiting for data answers at once when the
+//! broker stops, instead of holding the drain for its whole `max_wait_ms`.
+
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::common::{create_topic, TestBroker};
+use crate::raw::Raw;
+
+/// Far below the fetch's wait (30 s) and the drain's grace period (5 s).
+const PROMPT: Duration = Duration::from_secs(2);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_fetch_answers_at_once_on_shutdown() {
+    let mut broker = TestBroker::start().await;
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap, "quiet", 1, &[]).await;
+    let mut raw = Raw::connect(&bootstrap).await;
+    let request = FetchRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_max_wait_ms(30_000)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str("quiet")))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    raw.send(ApiKey::Fetch, 12, &request).await;
+    // Let the fetch reach its wait: the broker answers nothing for now.
+    let mut byte = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(300), raw.stream.peek(&mut byte));
+    assert!(early.await.is_err(), "the fetch waits for data");
+    let running = broker.running.take().expect("running");
+    let started = Instant::now();
+    let stopping = tokio::spawn(running.shutdown());
+    let response: FetchResponse = tokio::time::timeout(PROMPT, raw.receive(ApiKey::Fetch, 12))
+        .await
+        .expect("the waiting fetch answered on shutdown");
+    let partition = &response.responses[0].partitions[0];
+    assert_eq!(partition.error_code, 0);
+    assert_eq!(partition.records.as_ref().map(|r| r.len()), Some(0));
+    tokio::time::timeout(PROMPT, stopping)
+        .await
+        .expect("shutdown within the bound")
+        .expect("shutdown task");
+    assert!(started.elapsed() < PROMPT, "took {:?}", started.elapsed());
+}
