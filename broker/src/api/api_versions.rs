@@ -4,8 +4,9 @@ use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::ResponseError;
 
+use super::RequestContext;
 use crate::error::Result;
-use crate::server::dispatch::{RequestContext, ROUTES};
+use crate::server::dispatch::ROUTES;
 use crate::Broker;
 
 /// Answers with every route's advertised range.

@@ -15,11 +15,11 @@ use kafka_protocol::ResponseError;
 
 use super::str_bytes;
 use super::topics::check_topic_config;
+use super::RequestContext;
 use crate::cluster::Refusal;
 use crate::config::defs::{ConfigType, BROKER_KEYS, TOPIC_KEYS};
 use crate::config::ConfigSource;
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 const RESOURCE_TOPIC: i8 = 2;

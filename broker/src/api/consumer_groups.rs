@@ -11,12 +11,12 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::groups::client_host;
+use super::RequestContext;
 use super::{str_bytes, topic_name};
 use crate::authorizer::{authorized_operations, Resource};
 use crate::cluster::Cluster;
 use crate::coordinator::{Heartbeat, TopicSource};
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 /// ConsumerGroupDescribe v1 tells consumer members (1) from classic ones (0).

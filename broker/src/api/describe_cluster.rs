@@ -4,9 +4,9 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
 use super::str_bytes;
+use super::RequestContext;
 use crate::authorizer::{authorized_operations, Resource};
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 pub async fn handle(

@@ -16,9 +16,9 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse};
 use kafka_protocol::ResponseError;
 use tokio::time::Instant;
 
+use super::RequestContext;
 use crate::error::Result;
 use crate::limits::FETCH_WAIT_MS_MAX;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 /// Fetch v13 names topics by id.

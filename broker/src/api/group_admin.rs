@@ -7,10 +7,10 @@ use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
 use super::str_bytes;
+use super::RequestContext;
 use crate::authorizer::{authorized_operations, Resource};
 use crate::coordinator::GroupState;
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 /// DescribeGroups v6 reports an unknown group as GROUP_ID_NOT_FOUND instead of "Dead".

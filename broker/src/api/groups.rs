@@ -9,9 +9,9 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::str_bytes;
+use super::RequestContext;
 use crate::coordinator::{JoinRequest, JoinResult, Reply, SyncResult, OFFSETS_TOPIC};
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 /// FindCoordinator v4 batches keys.

@@ -8,8 +8,8 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
+use super::RequestContext;
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 const LATEST: i64 = -1;

@@ -10,11 +10,11 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
+use super::RequestContext;
 use super::{str_bytes, topic_name};
 use crate::authorizer::{authorized_operations, Resource, OMITTED};
 use crate::cluster::{validate_topic_name, ClusterImage, TopicInfo};
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 pub async fn handle(

@@ -19,8 +19,20 @@ pub mod produce;
 pub mod producer_id;
 pub mod topics;
 
-use kafka_protocol::messages::TopicName;
+use std::net::SocketAddr;
+
+use kafka_protocol::messages::{ApiKey, TopicName};
 use kafka_protocol::protocol::StrBytes;
+
+/// What a handler knows about the request besides its body.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub api_key: ApiKey,
+    pub version: i16,
+    pub correlation_id: i32,
+    pub client_id: Option<String>,
+    pub peer: SocketAddr,
+}
 
 /// A `StrBytes` from any string.
 pub(crate) fn str_bytes(s: impl Into<String>) -> StrBytes {

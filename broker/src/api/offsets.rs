@@ -13,11 +13,11 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
+use super::RequestContext;
 use super::{str_bytes, topic_name};
 use crate::coordinator::records::OffsetValue;
 use crate::coordinator::{CommitFrom, OffsetCommit};
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 /// OffsetCommit v2–v4 carry a retention time; -1 means the broker's.

@@ -13,10 +13,10 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use super::RequestContext;
 use crate::error::Result;
 use crate::partition::validate::Rejected;
 use crate::partition::Appended;
-use crate::server::dispatch::RequestContext;
 use crate::{now_ms, Broker};
 
 /// Produce v13 moved from topic names to topic ids.

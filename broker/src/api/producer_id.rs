@@ -4,8 +4,8 @@
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 
+use super::RequestContext;
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 pub async fn handle(

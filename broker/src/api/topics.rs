@@ -13,11 +13,11 @@ use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
+use super::RequestContext;
 use super::{str_bytes, topic_name};
 use crate::cluster::{Refusal, TopicInfo, TopicSpec};
 use crate::config::defs::{self, TOPIC_KEYS};
 use crate::error::Result;
-use crate::server::dispatch::RequestContext;
 use crate::Broker;
 
 /// CreateTopics v5 returns the new topic's partitions, replication factor and configs.

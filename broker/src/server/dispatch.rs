@@ -9,7 +9,7 @@
 //! UNSUPPORTED_VERSION and our ranges (KIP-511).
 
 use std::future::Future;
-use std::net::SocketAddr;
+
 use std::pin::Pin;
 
 use bytes::Bytes;
@@ -20,15 +20,7 @@ use crate::api;
 use crate::error::{Error, Result};
 use crate::Broker;
 
-/// What a handler knows about the request besides its body.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub api_key: ApiKey,
-    pub version: i16,
-    pub correlation_id: i32,
-    pub client_id: Option<String>,
-    pub peer: SocketAddr,
-}
+pub use crate::api::RequestContext;
 
 type Reply<'a> = Pin<Box<dyn Future<Output = Result<Option<ResponseKind>>> + Send + 'a>>;
 type Handler = for<'a> fn(&'a Broker, &'a RequestContext, Bytes) -> Reply<'a>;
