@@ -137,7 +137,10 @@ fn python_clients_current_versions() {
     python_clients(
         &python,
         "current",
-        &["python_clients.py:confluent-kafka authorized operations (KIP-430)"],
+        &[
+            "python_clients.py:confluent-kafka authorized operations (KIP-430)",
+            "python_clients.py:confluent-kafka group configs",
+        ],
     );
 }
 

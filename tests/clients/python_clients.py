@@ -162,19 +162,30 @@ def confluent_authorized_operations():
         AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE}
 
 
+def confluent_group_configs():
+    """Kafka 4.0 describes a group's configs (resource type 32), defaults for any group name."""
+    from confluent_kafka.admin import AdminClient, ConfigResource
+    a = AdminClient({"bootstrap.servers": BOOTSTRAP, "broker.address.family": "v4"})
+    res = ConfigResource(ConfigResource.Type.GROUP, f"py-no-such-group-{TAG}")
+    configs = a.describe_configs([res])[res].result(10)
+    assert configs["consumer.session.timeout.ms"].value == "45000", configs
+    assert configs["consumer.heartbeat.interval.ms"].value == "5000", configs
+
+
 def has_describe_topics():
     from confluent_kafka.admin import AdminClient
     return hasattr(AdminClient, "describe_topics") and hasattr(AdminClient, "describe_cluster")
 
 
-# Debian's confluent-kafka 2.0.2 predates describe_topics and describe_cluster: reported as
-# skipped, not counted as passed.
+# Debian's confluent-kafka 2.0.2 predates describe_topics, describe_cluster and group configs:
+# reported as skipped, not counted as passed.
 skipped = 0
 if has_describe_topics():
     check("confluent-kafka authorized operations (KIP-430)")(confluent_authorized_operations)
+    check("confluent-kafka group configs")(confluent_group_configs)
 else:
-    skipped += 1
-    print("skip confluent-kafka authorized operations: this confluent-kafka has no describe_topics")
+    skipped += 2
+    print("skip confluent-kafka authorized operations and group configs: too old a confluent-kafka")
 
 passed = sum(1 for _, e in results if e is None)
 failed = len(results) - passed

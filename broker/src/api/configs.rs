@@ -1,5 +1,5 @@
 //! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics (and describing the
-//! broker's static configs).
+//! broker's static configs and the group configs' defaults).
 //!
 //! Every known config is returned with its value, its source and, when asked, its synonyms,
 //! as Kafka does; clients doing read-modify-write with AlterConfigs rely on it.
@@ -17,13 +17,15 @@ use super::str_bytes;
 use super::topics::check_topic_config;
 use super::RequestContext;
 use crate::cluster::Refusal;
-use crate::config::defs::{ConfigType, BROKER_KEYS, TOPIC_KEYS};
+use crate::config::defs::{broker_key, ConfigType, BROKER_KEYS, GROUP_KEYS, TOPIC_KEYS};
 use crate::config::ConfigSource;
 use crate::error::Result;
 use crate::Broker;
 
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
+/// Group configs (KIP-848), described from Kafka 4.0.
+const RESOURCE_GROUP: i8 = 32;
 /// DescribeConfigs v3 added config types and documentation.
 const TYPES_VERSION: i16 = 3;
 
@@ -118,6 +120,32 @@ fn entries_for(broker: &Broker, resource_type: i8, name: &StrBytes) -> Result<Ve
                 })
                 .collect())
         }
+        // Any group name, existing or not, has its configs (Kafka answers defaults alike).
+        RESOURCE_GROUP => Ok(GROUP_KEYS
+            .iter()
+            .map(|key| {
+                let explicit = broker.config.explicit(key.broker_key).map(str::to_string);
+                let (value, broker_source) = match explicit {
+                    Some(v) => (Some(v), ConfigSource::StaticBroker),
+                    None => (
+                        broker_key(key.broker_key)
+                            .and_then(|k| k.default)
+                            .map(str::to_string),
+                        ConfigSource::Default,
+                    ),
+                };
+                let synonyms = vec![(key.broker_key.to_string(), value.clone(), broker_source)];
+                Entry {
+                    name: key.name,
+                    value,
+                    source: ConfigSource::Default,
+                    read_only: false,
+                    kind: key.kind,
+                    doc: key.doc,
+                    synonyms,
+                }
+            })
+            .collect()),
         other => Err(Refusal {
             error: ResponseError::InvalidRequest,
             message: format!("Unsupported resource type {other}."),

@@ -66,6 +66,33 @@ const fn b(
 use ConfigType::*;
 
 /// Broker keys from `server.properties` that this broker reads or reports.
+/// A group config (KIP-848's per-group overrides, Kafka's `GroupConfig`): its default is the
+/// broker config named by `broker_key`.
+#[derive(Debug)]
+pub struct GroupKey {
+    pub name: &'static str,
+    pub broker_key: &'static str,
+    pub kind: ConfigType,
+    pub doc: &'static str,
+}
+
+/// The group configs of Kafka 4.0 that apply to the groups this broker runs (consumer groups;
+/// share groups are not served).
+pub const GROUP_KEYS: &[GroupKey] = &[
+    GroupKey {
+        name: "consumer.heartbeat.interval.ms",
+        broker_key: "group.consumer.heartbeat.interval.ms",
+        kind: ConfigType::Int,
+        doc: "Heartbeat interval given to the members of this consumer group.",
+    },
+    GroupKey {
+        name: "consumer.session.timeout.ms",
+        broker_key: "group.consumer.session.timeout.ms",
+        kind: ConfigType::Int,
+        doc: "Session timeout of the members of this consumer group.",
+    },
+];
+
 pub const BROKER_KEYS: &[BrokerKey] = &[
     b(
         "node.id",
