@@ -132,6 +132,17 @@ impl ReplicaManager {
         self.read().get(&(topic.to_string(), index)).cloned()
     }
 
+    /// Every hosted partition as (topic, index, bytes on disk), sorted (DescribeLogDirs).
+    pub fn sizes(&self) -> Vec<(String, i32, u64)> {
+        let mut sizes: Vec<(String, i32, u64)> = self
+            .read()
+            .iter()
+            .map(|((topic, index), shared)| (topic.clone(), *index, lock(shared).size_bytes()))
+            .collect();
+        sizes.sort();
+        sizes
+    }
+
     /// Every hosted partition.
     pub fn all(&self) -> Vec<SharedPartition> {
         self.read().values().cloned().collect()

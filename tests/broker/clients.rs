@@ -140,6 +140,7 @@ fn python_clients_current_versions() {
         &[
             "python_clients.py:confluent-kafka authorized operations (KIP-430)",
             "python_clients.py:confluent-kafka group configs",
+            "python_clients.py:kafka-python describe log dirs",
         ],
     );
 }

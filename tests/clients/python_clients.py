@@ -172,6 +172,36 @@ def confluent_group_configs():
     assert configs["consumer.heartbeat.interval.ms"].value == "5000", configs
 
 
+def kafka_python_log_dirs():
+    """DescribeLogDirs: the partitions a broker holds, each with its bytes on disk."""
+    from kafka import KafkaProducer
+    from kafka.admin import KafkaAdminClient
+    topic = f"py-log-dirs-{TAG}"
+    p = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
+    for i in range(100):
+        p.send(topic, value=b"x" * 100, partition=0)
+    p.flush(30)
+    p.close()
+    a = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    answers = a.describe_log_dirs()
+    a.close()
+    sizes = {}
+    for broker in answers:
+        for log_dir in broker["log_dirs"]:
+            assert log_dir["error_code"] == 0, log_dir
+            for t in log_dir["topics"]:
+                for part in t["partitions"]:
+                    sizes[(t["name"], part["partition_index"])] = part["partition_size"]
+    assert sizes.get((topic, 0), 0) > 100 * 100, sizes.get((topic, 0))
+
+
+def has_describe_log_dirs():
+    from kafka.admin import KafkaAdminClient
+    import kafka
+    version = tuple(int(x) for x in kafka.__version__.split(".")[:2] if x.isdigit())
+    return hasattr(KafkaAdminClient, "describe_log_dirs") and version >= (2, 1)
+
+
 def has_describe_topics():
     from confluent_kafka.admin import AdminClient
     return hasattr(AdminClient, "describe_topics") and hasattr(AdminClient, "describe_cluster")
@@ -186,6 +216,13 @@ if has_describe_topics():
 else:
     skipped += 2
     print("skip confluent-kafka authorized operations and group configs: too old a confluent-kafka")
+
+# kafka-python before 2.1 sends DescribeLogDirs v0, which Kafka 4 removed (KIP-896).
+if has_describe_log_dirs():
+    check("kafka-python describe log dirs")(kafka_python_log_dirs)
+else:
+    skipped += 1
+    print("skip kafka-python describe log dirs: this kafka-python sends DescribeLogDirs v0")
 
 passed = sum(1 for _, e in results if e is None)
 failed = len(results) - passed

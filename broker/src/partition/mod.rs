@@ -174,6 +174,11 @@ impl Partition {
         self.log.log_end_offset()
     }
 
+    /// Bytes of the partition's segments on disk.
+    pub fn size_bytes(&self) -> u64 {
+        self.log.size_bytes()
+    }
+
     /// ListOffsets by timestamp: the first record at or after `ts` as (offset, timestamp).
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, ResponseError> {
         self.log.offset_for_timestamp(ts).map_err(log_error_code)

@@ -164,6 +164,14 @@ pub static ROUTES: &[Route] = &[
         api::configs::incremental_alter
     ),
     route!(
+        DescribeLogDirs,
+        DescribeLogDirsRequest,
+        1,
+        1,
+        4,
+        api::log_dirs::handle
+    ),
+    route!(
         DescribeCluster,
         DescribeClusterRequest,
         0,
