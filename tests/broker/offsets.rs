@@ -5,13 +5,10 @@ use std::time::Duration;
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse,
-    TopicName,
+    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 use rdkafka::admin::AdminOptions;
 use rdkafka::consumer::Consumer;
 use rdkafka::producer::FutureRecord;
@@ -93,47 +90,19 @@ async fn timestamps_watermarks_and_delete_records() {
     broker.stop().await;
 }
 
+/// `count` records of the idempotent producer `pid`/`epoch` from sequence `first_seq`.
 fn batch(producer_id: i64, epoch: i16, first_seq: i32, count: i32) -> bytes::Bytes {
-    let records: Vec<Record> = (0..count)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i64::from(i),
-            sequence: first_seq + i,
-            timestamp: BASE_TS,
-            key: None,
-            value: Some(bytes::Bytes::from(format!("r{}", first_seq + i))),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = bytes::BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode batch");
-    buf.freeze()
+    let timestamps = vec![BASE_TS; count as usize];
+    crate::raw::batch(
+        &timestamps,
+        (producer_id >= 0).then_some((producer_id, epoch, first_seq)),
+        "r",
+        Compression::None,
+    )
 }
 
 async fn produce_raw(raw: &mut Raw, records: bytes::Bytes) -> (i16, i64) {
-    let partition = PartitionProduceData::default()
-        .with_index(0)
-        .with_records(Some(records));
-    let topic = TopicProduceData::default()
-        .with_name(TopicName(StrBytes::from_static_str("idem")))
-        .with_partition_data(vec![partition]);
-    let request = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![topic]);
-    let response: ProduceResponse = raw.call(ApiKey::Produce, 9, &request).await;
-    let p = &response.responses[0].partition_responses[0];
-    (p.error_code, p.base_offset)
+    raw.produce("idem", records).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,6 +73,26 @@ impl Raw {
         r
     }
 
+    /// Produces `records` (one batch) to partition 0 of `topic` with acks=-1 at Produce v9;
+    /// returns the partition's (error code, base offset).
+    pub async fn produce(&mut self, topic: &'static str, records: Bytes) -> (i16, i64) {
+        use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+        use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+        let partition = PartitionProduceData::default()
+            .with_index(0)
+            .with_records(Some(records));
+        let topic = TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_static_str(topic)))
+            .with_partition_data(vec![partition]);
+        let request = ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![topic]);
+        let response: ProduceResponse = self.call(ApiKey::Produce, 9, &request).await;
+        let p = &response.responses[0].partition_responses[0];
+        (p.error_code, p.base_offset)
+    }
+
     /// True when the broker has closed this connection.
     pub async fn is_closed(&mut self) -> bool {
         let mut byte = [0u8; 1];
@@ -85,4 +105,48 @@ impl Raw {
             Ok(Ok(0)) | Ok(Err(_))
         )
     }
+}
+
+/// The producer fields of a hand-made batch: (producer id, epoch, first sequence), or none.
+pub type Producer = Option<(i64, i16, i32)>;
+
+/// One v2 batch, encoded with kafka-protocol, of one record per timestamp; values are
+/// `{prefix}{n}` with n counting from the first sequence (or 0).
+pub fn batch(
+    timestamps: &[i64],
+    producer: Producer,
+    prefix: &str,
+    compression: kafka_protocol::records::Compression,
+) -> Bytes {
+    use kafka_protocol::records::{Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let (producer_id, producer_epoch, first_seq) = producer.unwrap_or((-1, -1, 0));
+    let records: Vec<Record> = timestamps
+        .iter()
+        .enumerate()
+        .map(|(i, ts)| {
+            let n = first_seq + i as i32;
+            Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id,
+                producer_epoch,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: if producer.is_some() { n } else { i as i32 },
+                timestamp: *ts,
+                key: None,
+                value: Some(Bytes::from(format!("{prefix}{n}"))),
+                headers: Default::default(),
+            }
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode batch");
+    buf.freeze()
 }

@@ -6,14 +6,9 @@
 use std::time::Duration;
 
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{
-    ApiKey, ListOffsetsRequest, ListOffsetsResponse, ProduceRequest, ProduceResponse, TopicName,
-};
+use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -31,50 +26,13 @@ fn base_ts() -> i64 {
 }
 
 fn one_batch(timestamps: &[i64], compression: Compression) -> bytes::Bytes {
-    let records: Vec<Record> = timestamps
-        .iter()
-        .enumerate()
-        .map(|(i, ts)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32,
-            timestamp: *ts,
-            key: None,
-            value: Some(bytes::Bytes::from(format!("v{i}"))),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = bytes::BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression,
-    };
-    RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode batch");
-    buf.freeze()
+    crate::raw::batch(timestamps, None, "v", compression)
 }
 
 async fn produce_one(bootstrap: &str, topic: &'static str, records: bytes::Bytes) {
     let mut raw = Raw::connect(bootstrap).await;
-    let partition = PartitionProduceData::default()
-        .with_index(0)
-        .with_records(Some(records));
-    let topic = TopicProduceData::default()
-        .with_name(TopicName(StrBytes::from_static_str(topic)))
-        .with_partition_data(vec![partition]);
-    let request = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![topic]);
-    let response: ProduceResponse = raw.call(ApiKey::Produce, 9, &request).await;
-    let p = &response.responses[0].partition_responses[0];
     assert_eq!(
-        (p.error_code, p.base_offset),
+        raw.produce(topic, records).await,
         (0, 0),
         "one batch at offset 0"
     );

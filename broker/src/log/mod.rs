@@ -26,7 +26,7 @@ mod retention;
 mod scan;
 mod segment;
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;

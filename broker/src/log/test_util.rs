@@ -18,6 +18,11 @@ pub(crate) struct BatchSpec {
 }
 
 fn record(index: usize, timestamp: i64, value_bytes: usize) -> Record {
+    let key = format!("key-{index}");
+    keyed_record(index, timestamp, Some(&key), value_bytes)
+}
+
+fn keyed_record(index: usize, timestamp: i64, key: Option<&str>, value_bytes: usize) -> Record {
     let fill = u8::try_from(index % 251).unwrap();
     Record {
         transactional: false,
@@ -30,7 +35,7 @@ fn record(index: usize, timestamp: i64, value_bytes: usize) -> Record {
         offset: i64::try_from(index).unwrap(),
         sequence: i32::try_from(index).unwrap(),
         timestamp,
-        key: Some(Bytes::from(format!("key-{index}"))),
+        key: key.map(|k| Bytes::from(k.to_string())),
         value: Some(Bytes::from(vec![fill; value_bytes])),
         headers: IndexMap::new(),
     }
@@ -54,6 +59,22 @@ pub(crate) fn encode_batch_with(
         .iter()
         .enumerate()
         .map(|(i, ts)| record(i, *ts, value_bytes))
+        .collect();
+    let mut buf = Vec::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    RecordBatchEncoder::encode(&mut buf, records.iter(), &options).unwrap();
+    buf
+}
+
+/// Encodes one v2 batch holding one record per (key, timestamp), values of one byte.
+pub(crate) fn encode_keyed(records: &[(Option<&str>, i64)], compression: Compression) -> Vec<u8> {
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (key, ts))| keyed_record(i, *ts, *key, 1))
         .collect();
     let mut buf = Vec::new();
     let options = RecordEncodeOptions {

@@ -183,10 +183,7 @@ fn rejected(errors: Vec<(ResponseError, RecordError)>) -> Rejected {
 mod tests {
     use super::*;
     use crate::log::LogConfig;
-    use bytes::Bytes;
-    use kafka_protocol::records::{
-        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
+    use kafka_protocol::records::Compression;
 
     const NOW: i64 = 1_800_000_000_000;
 
@@ -204,32 +201,7 @@ mod tests {
     }
 
     fn batch(records: &[(Option<&str>, i64)], compression: Compression) -> Vec<u8> {
-        let records: Vec<Record> = records
-            .iter()
-            .enumerate()
-            .map(|(i, (key, ts))| Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                sequence: i as i32,
-                timestamp: *ts,
-                key: key.map(|k| Bytes::from(k.to_string())),
-                value: Some(Bytes::from_static(b"v")),
-                headers: Default::default(),
-            })
-            .collect();
-        let mut buf = Vec::new();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression,
-        };
-        RecordBatchEncoder::encode(&mut buf, records.iter(), &options).expect("encode");
-        buf
+        crate::log::test_util::encode_keyed(records, compression)
     }
 
     fn indexes(rejected: &Rejected) -> Vec<i32> {
