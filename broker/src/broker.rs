@@ -9,6 +9,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::fetch_session::FetchSessions;
+
 use crate::cluster::{BrokerInfo, Cluster, Refusal, TopicInfo, TopicSpec};
 use crate::config::BrokerConfig;
 use crate::coordinator::{
@@ -41,6 +43,8 @@ pub struct Broker {
     pub cluster: Cluster,
     pub replicas: ReplicaManager,
     pub groups: GroupCoordinator,
+    /// Incremental fetch sessions (KIP-227).
+    pub fetch_sessions: FetchSessions,
 }
 
 impl Broker {
@@ -64,12 +68,14 @@ impl Broker {
             offset_settings(&config),
             consumer_settings(&config),
         );
+        let fetch_sessions = FetchSessions::new(config.fetch_session_cache_slots);
         let broker = Broker {
             config,
             shutdown: CancellationToken::new(),
             cluster,
             replicas,
             groups,
+            fetch_sessions,
         };
         let topics: Vec<(String, TopicInfo)> = broker
             .cluster

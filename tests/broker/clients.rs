@@ -98,8 +98,9 @@ async fn kcat_lists_produces_and_consumes() {
 }
 
 /// Runs the Python scripts; each name in `required` must be among the checks that passed (a
-/// check the client's version cannot run is skipped, and must not be one of these).
-fn python_clients(python: &str, tag: &str, required: &[&str]) {
+/// check the client's version cannot run is skipped, and must not be one of these). Returns
+/// how many fetch sessions (KIP-227) the clients opened.
+fn python_clients(python: &str, tag: &str, required: &[&str]) -> usize {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let broker = rt.block_on(TestBroker::start_configured(&[(
         "group.initial.rebalance.delay.ms",
@@ -121,12 +122,24 @@ fn python_clients(python: &str, tag: &str, required: &[&str]) {
             );
         }
     }
+    let sessions = broker
+        .running
+        .as_ref()
+        .expect("running")
+        .broker()
+        .fetch_sessions
+        .len();
     rt.block_on(broker.stop());
+    sessions
 }
 
 #[test]
 fn python_clients_debian_versions() {
-    python_clients("/usr/bin/python3", "debian", &[]);
+    let sessions = python_clients("/usr/bin/python3", "debian", &[]);
+    assert_eq!(
+        sessions, 0,
+        "librdkafka and kafka-python 2.0.2 fetch without sessions"
+    );
 }
 
 #[test]
@@ -134,7 +147,9 @@ fn python_clients_current_versions() {
     let python = std::env::var("KTUI_TEST_PYTHON").unwrap_or_else(|_| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-venv/bin/python").to_string()
     });
-    python_clients(
+    // kafka-python 2.1+ fetches in incremental sessions: its round trip above reads every
+    // record through them.
+    let sessions = python_clients(
         &python,
         "current",
         &[
@@ -143,6 +158,7 @@ fn python_clients_current_versions() {
             "python_clients.py:kafka-python describe log dirs",
         ],
     );
+    assert!(sessions >= 1, "kafka-python opened no fetch session");
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod common;
 mod compaction;
 mod configs;
 mod consumer_protocol;
+mod fetch_sessions;
 mod group_protocol;
 mod groups;
 mod malformed;

@@ -4,18 +4,19 @@
 //! Limits follow Kafka: each partition gets at most `partition_max_bytes`, the response at most
 //! `max_bytes`, except that the first batch found is returned whole even when larger (KIP-74),
 //! so a consumer can always make progress. A fetch offset inside a batch returns that whole
-//! batch; the client skips the records before its offset. Sessions (KIP-227) are not kept:
-//! every response has session id 0, which tells clients to send full requests.
+//! batch; the client skips the records before its offset. Incremental fetch sessions (KIP-227)
+//! decide which partitions a request reads and which answers go back (`fetch_session.rs`).
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_request::FetchPartition;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::ResponseError;
 use tokio::time::Instant;
 
+use super::fetch_session::{Plan, Target};
 use super::RequestContext;
 use crate::error::Result;
 use crate::limits::FETCH_WAIT_MS_MAX;
@@ -38,71 +39,85 @@ pub async fn handle(
     let started = Instant::now();
     let deadline = started + Duration::from_millis(wait_ms as u64);
     let min_bytes = request.min_bytes.max(0) as usize;
+    let plan = broker
+        .fetch_sessions
+        .plan(ctx.version, &request, started.into_std());
+    if let Plan::Refused(e) = plan {
+        return Ok(FetchResponse::default()
+            .with_error_code(e.code())
+            .with_session_id(0));
+    }
     loop {
         let mut appended = broker.replicas.watch_appends();
-        let (responses, bytes, any_error) = read_all(broker, ctx, &request);
+        let (responses, bytes, any_error) = read_all(broker, ctx, &request, plan.targets());
+        let answer = |responses| {
+            FetchResponse::default()
+                .with_responses(broker.fetch_sessions.finish(&plan, responses))
+                .with_session_id(plan.session_id())
+        };
         if bytes >= min_bytes || any_error || Instant::now() >= deadline {
             let elapsed_us = started.elapsed().as_micros() as u64;
             tracing::trace!(bytes, min_bytes, wait_ms, elapsed_us, "fetch answered");
-            return Ok(FetchResponse::default()
-                .with_responses(responses)
-                .with_session_id(0));
+            return Ok(answer(responses));
         }
         tokio::select! {
             changed = appended.changed() => if changed.is_err() {
-                return Ok(FetchResponse::default()
-                    .with_responses(responses)
-                    .with_session_id(0));
+                return Ok(answer(responses));
             },
             _ = tokio::time::sleep_until(deadline) => {}
             // Shutting down: answer with what there is rather than hold the drain up.
-            _ = broker.shutdown.cancelled() => {
-                return Ok(FetchResponse::default()
-                    .with_responses(responses)
-                    .with_session_id(0));
-            }
+            _ = broker.shutdown.cancelled() => return Ok(answer(responses)),
         }
     }
 }
 
-/// Reads every requested partition once; returns the responses, the bytes read and whether any
-/// partition had an error.
+/// Reads every partition of `targets` once, grouped by topic as they come; returns the
+/// responses, the bytes read and whether any partition had an error.
 fn read_all(
     broker: &Broker,
     ctx: &RequestContext,
     request: &FetchRequest,
+    targets: &[Target],
 ) -> (Vec<FetchableTopicResponse>, usize, bool) {
     let mut budget = request.max_bytes.max(0) as usize;
     let mut total = 0usize;
     let mut any_error = false;
     let read_committed = request.isolation_level == READ_COMMITTED;
-    let mut responses = Vec::with_capacity(request.topics.len());
-    for topic in &request.topics {
-        let name = topic_name_of(broker, ctx, topic);
-        let mut partitions = Vec::with_capacity(topic.partitions.len());
-        for p in &topic.partitions {
-            let data = match &name {
-                Ok(name) => read_partition(broker, ctx, name, p, budget, total == 0),
-                Err(e) => Err(*e),
-            };
-            let data = data.unwrap_or_else(|e| failed(error_for_version(e, ctx.version)));
-            any_error |= data.error_code != 0;
-            let n = data.records.as_ref().map_or(0, Bytes::len);
-            total += n;
-            budget = budget.saturating_sub(n);
-            let data = if read_committed {
-                data
-            } else {
-                data.with_aborted_transactions(None)
-            };
-            partitions.push(data.with_partition_index(p.partition));
+    let mut responses: Vec<FetchableTopicResponse> = Vec::new();
+    let mut name: Option<Result<String, ResponseError>> = None;
+    for target in targets {
+        let same_topic = responses
+            .last()
+            .is_some_and(|t| t.topic == target.topic && t.topic_id == target.topic_id);
+        if !same_topic {
+            name = Some(topic_name_of(broker, ctx, &target.topic, target.topic_id));
+            responses.push(
+                FetchableTopicResponse::default()
+                    .with_topic(target.topic.clone())
+                    .with_topic_id(target.topic_id),
+            );
         }
-        responses.push(
-            FetchableTopicResponse::default()
-                .with_topic(topic.topic.clone())
-                .with_topic_id(topic.topic_id)
-                .with_partitions(partitions),
-        );
+        let p = &target.partition;
+        let data = match &name {
+            Some(Ok(name)) => read_partition(broker, ctx, name, p, budget, total == 0),
+            Some(Err(e)) => Err(*e),
+            None => Err(ResponseError::UnknownServerError),
+        };
+        let data = data.unwrap_or_else(|e| failed(error_for_version(e, ctx.version)));
+        any_error |= data.error_code != 0;
+        let n = data.records.as_ref().map_or(0, Bytes::len);
+        total += n;
+        budget = budget.saturating_sub(n);
+        let data = if read_committed {
+            data
+        } else {
+            data.with_aborted_transactions(None)
+        };
+        if let Some(topic) = responses.last_mut() {
+            topic
+                .partitions
+                .push(data.with_partition_index(p.partition));
+        }
     }
     (responses, total, any_error)
 }
@@ -132,15 +147,16 @@ fn error_for_version(e: ResponseError, version: i16) -> ResponseError {
 fn topic_name_of(
     broker: &Broker,
     ctx: &RequestContext,
-    topic: &FetchTopic,
+    topic: &TopicName,
+    topic_id: uuid::Uuid,
 ) -> Result<String, ResponseError> {
     if ctx.version >= TOPIC_ID_VERSION {
         broker
             .cluster
-            .read(|i| i.topic_by_id(&topic.topic_id).map(|(n, _)| n.clone()))
+            .read(|i| i.topic_by_id(&topic_id).map(|(n, _)| n.clone()))
             .ok_or(ResponseError::UnknownTopicId)
     } else {
-        Ok(topic.topic.0.to_string())
+        Ok(topic.0.to_string())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod consumer_groups;
 pub mod delete_records;
 pub mod describe_cluster;
 pub mod fetch;
+pub mod fetch_session;
 pub mod group_admin;
 pub mod groups;
 pub mod leader_epoch;

@@ -264,6 +264,12 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "Most connections at once.",
     ),
     b(
+        "max.incremental.fetch.session.cache.slots",
+        Some("1000"),
+        Int,
+        "Most incremental fetch sessions (KIP-227) kept at once.",
+    ),
+    b(
         "offsets.topic.num.partitions",
         Some("50"),
         Int,

@@ -67,6 +67,8 @@ pub struct BrokerConfig {
     pub flush_scheduler_interval_ms: u64,
     pub socket_request_max_bytes: usize,
     pub max_connections: usize,
+    /// `max.incremental.fetch.session.cache.slots`: fetch sessions kept at once (KIP-227).
+    pub fetch_session_cache_slots: usize,
     pub offsets_topic_num_partitions: i32,
     pub offsets_topic_replication_factor: i16,
     pub offsets_topic_segment_bytes: i32,
@@ -132,6 +134,7 @@ impl BrokerConfig {
             flush_scheduler_interval_ms: u64::MAX,
             socket_request_max_bytes: crate::limits::FRAME_BYTES_MAX_DEFAULT,
             max_connections: crate::limits::CONNECTIONS_MAX_DEFAULT,
+            fetch_session_cache_slots: 1000,
             offsets_topic_num_partitions: 50,
             offsets_topic_replication_factor: 3,
             offsets_topic_segment_bytes: 104_857_600,
@@ -177,6 +180,8 @@ impl BrokerConfig {
         config.max_connections = config
             .num::<usize>("max.connections")?
             .min(crate::limits::CONNECTIONS_MAX_DEFAULT);
+        config.fetch_session_cache_slots =
+            config.num("max.incremental.fetch.session.cache.slots")?;
         config.offsets_topic_num_partitions = config.num("offsets.topic.num.partitions")?;
         config.offsets_topic_replication_factor = config.num("offsets.topic.replication.factor")?;
         config.offsets_topic_segment_bytes = config.num("offsets.topic.segment.bytes")?;
