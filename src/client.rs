@@ -7,6 +7,7 @@
 //! - `scram`: the SCRAM exchange's messages and proofs.
 //! - `cluster`: bootstrap, metadata cache, leader and coordinator routing, retries.
 //! - `admin`: topics, configs, partition offsets.
+//! - `log_dirs`: each broker's log directories and the bytes of every partition in them.
 //! - `groups`: consumer groups: list, describe, committed offsets, delete, commit.
 //! - `lag`: committed offsets against log end offsets.
 //! - `partitioner`: Kafka's default partitioner (murmur2).
@@ -20,6 +21,7 @@ pub mod connection;
 pub mod groups;
 pub mod lag;
 mod lenient;
+pub mod log_dirs;
 pub mod partitioner;
 pub mod produce;
 pub mod sasl;

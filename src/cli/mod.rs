@@ -8,6 +8,7 @@ mod brokers;
 mod connect;
 mod consume;
 mod groups;
+mod log_dirs;
 mod output;
 mod perf;
 mod produce;
@@ -40,6 +41,8 @@ enum Command {
     Groups(groups::GroupsArgs),
     /// The cluster's brokers: id, address, rack, controller.
     Brokers(brokers::BrokersArgs),
+    /// Log directories of the brokers with each partition's size on disk (like kafka-log-dirs.sh).
+    LogDirs(log_dirs::LogDirsArgs),
     /// Throughput and latency tests (like kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh).
     Perf(perf::PerfArgs),
     /// The workspace broker on this machine: up (background), down, status, run (foreground).
@@ -55,6 +58,7 @@ impl Command {
             Command::Consume(a) => Some(&mut a.connect),
             Command::Groups(a) => Some(&mut a.connect),
             Command::Brokers(a) => Some(&mut a.connect),
+            Command::LogDirs(a) => Some(&mut a.connect),
             Command::Perf(a) => Some(&mut a.connect),
             Command::Broker(_) | Command::Local(_) => None,
         }
@@ -79,6 +83,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
         Some(Command::Consume(args)) => connect::block_on(consume::run(args)),
         Some(Command::Groups(args)) => connect::block_on(groups::run(args)),
         Some(Command::Brokers(args)) => connect::block_on(brokers::run(args)),
+        Some(Command::LogDirs(args)) => connect::block_on(log_dirs::run(args)),
         Some(Command::Perf(args)) => connect::block_on(perf::run(args)),
     };
     if let Err(e) = result {
