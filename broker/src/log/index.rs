@@ -134,7 +134,9 @@ impl IndexEntry for TimeEntry {
 pub(crate) struct Index<E: IndexEntry> {
     path: PathBuf,
     /// Opened in append mode: every write goes to the end, and a rebuild truncates first.
-    file: File,
+    /// `None` once released: the entries are in memory, so a sealed segment's index needs no
+    /// open file until something is written to it again (it is then reopened).
+    file: Option<File>,
     base_offset: i64,
     entries: Vec<E>,
 }
@@ -160,7 +162,7 @@ impl<E: IndexEntry> Index<E> {
         assert_sorted(&entries);
         let mut index = Self {
             path,
-            file,
+            file: Some(file),
             base_offset,
             entries: Vec::new(),
         };
@@ -193,7 +195,7 @@ impl<E: IndexEntry> Index<E> {
         }
         Ok(Some(Self {
             path,
-            file,
+            file: Some(file),
             base_offset,
             entries,
         }))
@@ -215,7 +217,12 @@ impl<E: IndexEntry> Index<E> {
         for entry in entries {
             entry.encode(&mut bytes);
         }
-        (&self.file).write_all(&bytes)?;
+        if self.file.is_none() {
+            self.file = Some(open_append(&self.path)?);
+        }
+        if let Some(file) = &self.file {
+            (&*file).write_all(&bytes)?;
+        }
         self.entries.extend_from_slice(entries);
         Ok(())
     }
@@ -254,12 +261,30 @@ impl<E: IndexEntry> Index<E> {
         &self.path
     }
 
+    /// Fsyncs what was written; a released index has nothing unsynced.
     pub(crate) fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+        match &self.file {
+            Some(file) => file.sync_data(),
+            None => Ok(()),
+        }
     }
 
+    /// A handle on the file for another thread to fsync.
     pub(crate) fn try_clone_file(&self) -> io::Result<File> {
-        self.file.try_clone()
+        match &self.file {
+            Some(file) => file.try_clone(),
+            None => open_append(&self.path),
+        }
+    }
+
+    /// Closes the file; the entries stay in memory. Only for an index whose writes are synced.
+    pub(crate) fn release_file(&mut self) {
+        self.file = None;
+    }
+
+    /// Whether the file is open.
+    pub(crate) fn has_open_file(&self) -> bool {
+        self.file.is_some()
     }
 }
 

@@ -191,6 +191,10 @@ impl PartitionLog {
             tracing::warn!(dir = %dir.display(), log_start_offset, log_end_offset, "log start offset beyond the recovered log end; lowering it");
             log_start_offset = log_end_offset;
         }
+        let sealed = segments.len() - 1;
+        for segment in &mut segments[..sealed] {
+            segment.release_index_files();
+        }
         let log = PartitionLog {
             dir: dir.to_path_buf(),
             config,
@@ -233,6 +237,11 @@ impl PartitionLog {
     }
 
     /// Number of segments, the active one included.
+    /// File handles the log holds open: the active segment's three, one per sealed segment.
+    pub fn open_files(&self) -> usize {
+        self.segments.iter().map(Segment::open_files).sum()
+    }
+
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
@@ -346,6 +355,8 @@ impl PartitionLog {
         } else {
             self.active_mut().flush()?;
         }
+        // The fsync thread holds its own handles; the sealed segment needs none on its indexes.
+        self.active_mut().release_index_files();
         let segment = Segment::create(&self.dir, next_base, Some(now_ms))?;
         self.segments.push(segment);
         self.dir_dirty = true;
@@ -493,8 +504,14 @@ impl PartitionLog {
     /// Fsyncs the `.log` and index files of every segment written since the last flush.
     pub fn flush(&mut self) -> Result<(), LogError> {
         self.join_roll_sync();
-        for segment in self.segments.iter_mut().filter(|s| s.is_dirty()) {
-            segment.flush()?;
+        let sealed = self.segments.len() - 1;
+        for (i, segment) in self.segments.iter_mut().enumerate() {
+            if segment.is_dirty() {
+                segment.flush()?;
+            }
+            if i < sealed {
+                segment.release_index_files();
+            }
         }
         if self.dir_dirty {
             recovery::sync_dir(&self.dir)?;
@@ -858,6 +875,34 @@ mod tests {
         assert_every_offset_finds_its_batch(&log);
         drop(log);
         let log = open(dir.path(), small_config(2_000));
+        assert_every_offset_finds_its_batch(&log);
+    }
+
+    #[test]
+    fn sealed_segments_keep_one_file_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let size = batch(2, 0, 100).len() as u64;
+        let mut log = open(dir.path(), small_config(size * 2));
+        for i in 0..10 {
+            append(&mut log, batch(2, i * 10, 100));
+        }
+        let segments = log.segment_count();
+        assert!(segments >= 4, "{segments} segments");
+        assert_eq!(
+            log.open_files(),
+            segments + 2,
+            "three for the active one, one per sealed"
+        );
+        log.flush().expect("flush");
+        assert_eq!(log.open_files(), segments + 2);
+        assert_every_offset_finds_its_batch(&log);
+        assert_eq!(
+            log.offset_for_timestamp(45).expect("lookup"),
+            Some((10, 50))
+        );
+        drop(log);
+        let log = open(dir.path(), small_config(size * 2));
+        assert_eq!(log.open_files(), segments + 2, "and so after a restart");
         assert_every_offset_finds_its_batch(&log);
     }
 

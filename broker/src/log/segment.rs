@@ -558,6 +558,21 @@ impl Segment {
         Ok(vec![log, index, time])
     }
 
+    /// Closes the index files of a sealed segment whose writes are all synced: their entries
+    /// are in memory, so a closed segment keeps only its `.log` open (one handle, not three).
+    pub(crate) fn release_index_files(&mut self) {
+        if !self.dirty {
+            self.offset_index.release_file();
+            self.time_index.release_file();
+        }
+    }
+
+    /// Open file handles: the `.log` and each index whose file is open.
+    pub(crate) fn open_files(&self) -> usize {
+        1 + usize::from(self.offset_index.has_open_file())
+            + usize::from(self.time_index.has_open_file())
+    }
+
     /// Records that another thread took over fsyncing everything written so far.
     pub(crate) fn mark_synced(&mut self) {
         self.dirty = false;
