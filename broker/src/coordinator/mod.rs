@@ -392,9 +392,19 @@ impl GroupCoordinator {
         })
     }
 
-    /// DeleteGroups for one group: only an empty group goes, with its offsets.
+    /// DeleteGroups for one group: only an empty group goes, with its offsets. Sessions that
+    /// have ended are ended first, so a request arriving between a deadline and the timers'
+    /// next pass sees the group as Kafka's exact timers would leave it.
     pub fn delete(&self, log: &dyn RecordLog, group_id: &str) -> Option<ResponseError> {
+        let (now, now_ms) = (Instant::now(), crate::now_ms());
         let mut groups = self.lock();
+        if let Some(g) = groups.classic.get_mut(group_id) {
+            g.tick(now, now_ms);
+            self.store(log, g);
+        }
+        if let Some(g) = groups.consumer.get_mut(group_id) {
+            g.tick(now, now_ms);
+        }
         if let Some(g) = groups.consumer.get(group_id) {
             if !g.members.is_empty() {
                 return Some(ResponseError::NonEmptyGroup);
