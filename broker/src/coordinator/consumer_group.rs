@@ -291,15 +291,18 @@ impl ConsumerGroup {
             request.member_id.clone()
         };
         if let Some(instance) = &request.instance_id {
-            let previous: Vec<String> = self
+            // KIP-848: a static member id is released by a leave (epoch -2) or an expired
+            // session; until then another member cannot take it (Kafka 4's fencing of a
+            // second process started with the same group.instance.id).
+            let held = self
                 .members
                 .values()
-                .filter(|m| m.instance_id.as_ref() == Some(instance) && m.id != id)
-                .map(|m| m.id.clone())
-                .collect();
-            for old in previous {
-                self.members.shift_remove(&old);
-                self.mark_changed();
+                .any(|m| m.instance_id.as_ref() == Some(instance) && m.id != id);
+            if held {
+                return Err((
+                    ResponseError::UnreleasedInstanceId,
+                    format!("static member '{instance}' is still in the group"),
+                ));
             }
         }
         let known = self.members.shift_remove(&id).is_some();

@@ -165,3 +165,29 @@ fn regex_subscriptions_follow_new_topics() {
     assert_eq!(count(&all), 3);
     assert!(next.member_epoch > first.member_epoch);
 }
+
+#[test]
+fn a_static_member_id_in_use_is_not_released_to_another_member() {
+    let topics = Topics([("t".to_string(), (Uuid::new_v4(), 2))].into());
+    let now = Instant::now();
+    let mut g = ConsumerGroup::new("g", 0);
+    let static_join = |member: &str| Heartbeat {
+        instance_id: Some("instance".into()),
+        ..join(member)
+    };
+    let a = g.heartbeat(&static_join("a"), now, 0, &topics, &settings());
+    assert_eq!(a.error, None);
+    // A second process started with the same group.instance.id is fenced, as Kafka 4 does.
+    let b = g.heartbeat(&static_join("b"), now, 0, &topics, &settings());
+    let (error, _) = b.error.expect("refused");
+    assert_eq!(error, ResponseError::UnreleasedInstanceId);
+    assert!(
+        g.members.contains_key("a"),
+        "the first member keeps its place"
+    );
+    // A static leave (epoch -2) releases it.
+    g.heartbeat(&beat("a", -2, None), now, 0, &topics, &settings());
+    let b = g.heartbeat(&static_join("b"), now, 0, &topics, &settings());
+    assert_eq!(b.error, None);
+    assert_eq!(count(&b.assignment.expect("assignment")), 2);
+}
