@@ -83,41 +83,36 @@ fn read_all(
     let mut total = 0usize;
     let mut any_error = false;
     let read_committed = request.isolation_level == READ_COMMITTED;
-    let mut responses: Vec<FetchableTopicResponse> = Vec::new();
-    let mut name: Option<Result<String, ResponseError>> = None;
-    for target in targets {
-        let same_topic = responses
-            .last()
-            .is_some_and(|t| t.topic == target.topic && t.topic_id == target.topic_id);
-        if !same_topic {
-            name = Some(topic_name_of(broker, ctx, &target.topic, target.topic_id));
-            responses.push(
-                FetchableTopicResponse::default()
-                    .with_topic(target.topic.clone())
-                    .with_topic_id(target.topic_id),
-            );
+    let same_topic = |a: &Target, b: &Target| a.topic == b.topic && a.topic_id == b.topic_id;
+    let mut responses = Vec::new();
+    for topic in targets.chunk_by(same_topic) {
+        let first = &topic[0];
+        let name = topic_name_of(broker, ctx, &first.topic, first.topic_id);
+        let mut partitions = Vec::with_capacity(topic.len());
+        for target in topic {
+            let p = &target.partition;
+            let data = match &name {
+                Ok(name) => read_partition(broker, ctx, name, p, budget, total == 0),
+                Err(e) => Err(*e),
+            };
+            let data = data.unwrap_or_else(|e| failed(error_for_version(e, ctx.version)));
+            any_error |= data.error_code != 0;
+            let n = data.records.as_ref().map_or(0, Bytes::len);
+            total += n;
+            budget = budget.saturating_sub(n);
+            let data = if read_committed {
+                data
+            } else {
+                data.with_aborted_transactions(None)
+            };
+            partitions.push(data.with_partition_index(p.partition));
         }
-        let p = &target.partition;
-        let data = match &name {
-            Some(Ok(name)) => read_partition(broker, ctx, name, p, budget, total == 0),
-            Some(Err(e)) => Err(*e),
-            None => Err(ResponseError::UnknownServerError),
-        };
-        let data = data.unwrap_or_else(|e| failed(error_for_version(e, ctx.version)));
-        any_error |= data.error_code != 0;
-        let n = data.records.as_ref().map_or(0, Bytes::len);
-        total += n;
-        budget = budget.saturating_sub(n);
-        let data = if read_committed {
-            data
-        } else {
-            data.with_aborted_transactions(None)
-        };
-        if let Some(topic) = responses.last_mut() {
-            topic
-                .partitions
-                .push(data.with_partition_index(p.partition));
-        }
+        responses.push(
+            FetchableTopicResponse::default()
+                .with_topic(first.topic.clone())
+                .with_topic_id(first.topic_id)
+                .with_partitions(partitions),
+        );
     }
     (responses, total, any_error)
 }

@@ -26,14 +26,16 @@ pub fn records_section<'a>(header: &BatchHeader, batch: &'a [u8]) -> Result<Cow<
     let body = batch
         .get(BATCH_HEADER_BYTES..header.total_bytes().min(batch.len()))
         .ok_or_else(|| "the batch is shorter than its header".to_string())?;
-    let mut input = Bytes::copy_from_slice(body);
+    // Only a compressed body is copied (the codecs read from `Bytes`): the produce path walks
+    // every uncompressed batch in place.
+    let input = || Bytes::copy_from_slice(body);
     let plain = |b: &mut Bytes| Ok(b.clone());
     let out = match header.compression() {
         Compression::None => return Ok(Cow::Borrowed(body)),
-        Compression::Gzip => Gzip::decompress(&mut input, plain),
-        Compression::Snappy => Snappy::decompress(&mut input, plain),
-        Compression::Lz4 => Lz4::decompress(&mut input, plain),
-        Compression::Zstd => Zstd::decompress(&mut input, plain),
+        Compression::Gzip => Gzip::decompress(&mut input(), plain),
+        Compression::Snappy => Snappy::decompress(&mut input(), plain),
+        Compression::Lz4 => Lz4::decompress(&mut input(), plain),
+        Compression::Zstd => Zstd::decompress(&mut input(), plain),
         Compression::Unknown(id) => return Err(format!("unknown compression codec {id}")),
     };
     out.map(|b| Cow::Owned(b.to_vec()))

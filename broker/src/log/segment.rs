@@ -366,6 +366,12 @@ impl Segment {
 
     /// Byte position of the batch holding `offset`, or `None` if every batch ends below it.
     pub(crate) fn position_of(&self, offset: i64) -> Result<Option<u64>, LogError> {
+        Ok(self.batch_holding(offset)?.map(|(position, _)| position))
+    }
+
+    /// The batch holding `offset` (its position and header), or `None` if every batch ends
+    /// below it: from the offset index's floor entry, a walk over batch headers.
+    fn batch_holding(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>, LogError> {
         let mut position = u64::from(self.offset_index.floor_position(offset));
         let mut scanner = Scanner::new(&self.log, self.state.size, LOOKUP_WINDOW_BYTES);
         loop {
@@ -374,7 +380,7 @@ impl Segment {
                 .map_err(|e| scan_error(&self.log_path, e))?;
             match header {
                 None => return Ok(None),
-                Some(h) if h.last_offset() >= offset => return Ok(Some(position)),
+                Some(h) if h.last_offset() >= offset => return Ok(Some((position, h))),
                 Some(h) => position += h.total_bytes() as u64,
             }
         }
@@ -417,9 +423,14 @@ impl Segment {
         let header = scanner
             .header_at(position)
             .map_err(|e| scan_error(&self.log_path, e))?;
-        let Some(header) = header.filter(|h| h.last_offset() < upper_bound) else {
-            return Ok(Vec::new());
-        };
+        match header.filter(|h| h.last_offset() < upper_bound) {
+            Some(header) => self.batch_bytes(position, &header),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The bytes of the batch at `position`, whose header was already read.
+    fn batch_bytes(&self, position: u64, header: &BatchHeader) -> Result<Vec<u8>, LogError> {
         let mut buf = vec![0u8; header.total_bytes()];
         self.log
             .read_exact_at(&mut buf, position)
@@ -466,14 +477,7 @@ impl Segment {
         if last_offset < 0 {
             return Ok(None);
         }
-        let Some(position) = self.position_of(last_offset)? else {
-            return Ok(None);
-        };
-        let mut scanner = Scanner::new(&self.log, self.state.size, BATCH_HEADER_BYTES);
-        let Some(header) = scanner
-            .header_at(position)
-            .map_err(|e| scan_error(&self.log_path, e))?
-        else {
+        let Some((position, header)) = self.batch_holding(last_offset)? else {
             return Ok(None);
         };
         let max = header.max_timestamp;
@@ -492,7 +496,7 @@ impl Segment {
         position: u64,
         header: &BatchHeader,
     ) -> Result<Vec<decode::RecordTime>, LogError> {
-        let bytes = self.read_one(position, i64::MAX)?;
+        let bytes = self.batch_bytes(position, header)?;
         decode::record_times(header, &bytes).map_err(|reason| LogError::Corrupt {
             path: self.log_path.clone(),
             position,
