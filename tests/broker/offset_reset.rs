@@ -7,39 +7,48 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::FutureRecord;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::common::{create_topic, producer, TestBroker, DEADLINE};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-fn resetting_consumer(bootstrap: &str, reset: &str) -> BaseConsumer {
-    ClientConfig::new()
+/// A one-partition topic holding `count` records of `payload`, and a consumer with
+/// `auto.offset.reset=reset` assigned at offset 1,000, far past its end.
+async fn past_the_end(
+    bootstrap: &str,
+    topic: &str,
+    count: usize,
+    payload: &str,
+    reset: &str,
+) -> (FutureProducer, BaseConsumer) {
+    create_topic(bootstrap, topic, 1, &[]).await;
+    let p = producer(bootstrap, &[("linger.ms", "0")]);
+    for _ in 0..count {
+        let record = FutureRecord::<(), _>::to(topic).payload(payload);
+        p.send(record, TIMEOUT).await.expect("delivered");
+    }
+    let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("broker.address.family", "v4")
         .set("group.id", "offset-reset")
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", reset)
         .create()
-        .expect("consumer")
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Offset(1_000))
+        .expect("tpl");
+    c.assign(&tpl).expect("assign");
+    (p, c)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetching_past_the_end_resets_to_the_latest_offset() {
     let broker = TestBroker::start().await;
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, "reset", 1, &[]).await;
-    let p = producer(&bootstrap, &[("linger.ms", "0")]);
-    for _ in 0..10 {
-        let record = FutureRecord::<(), _>::to("reset").payload("before");
-        p.send(record, TIMEOUT).await.expect("delivered");
-    }
-    let c = resetting_consumer(&bootstrap, "latest");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset("reset", 0, Offset::Offset(1_000))
-        .expect("tpl");
-    c.assign(&tpl).expect("assign");
+    let (p, c) = past_the_end(&bootstrap, "reset", 10, "before", "latest").await;
     // Records written after the reset are the ones a `latest` consumer sees; keep writing
     // until one arrives, since the reset's timing is the client's.
     let deadline = Instant::now() + DEADLINE;
@@ -75,17 +84,7 @@ async fn fetching_past_the_end_resets_to_the_latest_offset() {
 async fn fetching_past_the_end_resets_to_the_earliest_offset() {
     let broker = TestBroker::start().await;
     let bootstrap = broker.bootstrap();
-    create_topic(&bootstrap, "reset-early", 1, &[]).await;
-    let p = producer(&bootstrap, &[("linger.ms", "0")]);
-    for _ in 0..3 {
-        let record = FutureRecord::<(), _>::to("reset-early").payload("first");
-        p.send(record, TIMEOUT).await.expect("delivered");
-    }
-    let c = resetting_consumer(&bootstrap, "earliest");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset("reset-early", 0, Offset::Offset(1_000))
-        .expect("tpl");
-    c.assign(&tpl).expect("assign");
+    let (_p, c) = past_the_end(&bootstrap, "reset-early", 3, "first", "earliest").await;
     let deadline = Instant::now() + DEADLINE;
     loop {
         assert!(
