@@ -191,9 +191,7 @@ impl Partition {
 
     /// DeleteRecords: moves the log start offset to `offset` (at most the log end offset).
     pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, ResponseError> {
-        if offset < 0 || offset > self.log.log_end_offset() {
-            return Err(ResponseError::OffsetOutOfRange);
-        }
+        // The log refuses an offset outside its range; log_error_code makes it OFFSET_OUT_OF_RANGE.
         self.log
             .delete_records_before(offset)
             .map_err(log_error_code)
