@@ -6,17 +6,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::fetch_session::FetchSessions;
-
-use crate::cluster::{BrokerInfo, Cluster, Refusal, TopicInfo, TopicSpec};
+use crate::cluster::{legacy, Cluster, ClusterImage, Refusal, TopicInfo, TopicSpec};
 use crate::config::BrokerConfig;
+use crate::controller::{Controller, ControllerSettings};
 use crate::coordinator::{
     self, ConsumerSettings, GroupCoordinator, GroupSettings, OffsetSettings, OFFSETS_TOPIC,
 };
+use crate::publisher::Publisher;
+use crate::quorum::Quorum;
 use crate::replica::ReplicaManager;
+use crate::storage;
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +30,14 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
     #[error("opening metadata in '{dir}': {source}")]
     Metadata { dir: String, source: std::io::Error },
-    #[error("opening the log of '{topic}': {message}")]
-    Log { topic: String, message: String },
     #[error("loading consumer groups from __consumer_offsets: {0}")]
     Groups(String),
+    #[error("the broker was not let in by the controller within {0:?}")]
+    NotReady(Duration),
 }
 
 /// Shared state every request handler sees.
@@ -47,21 +53,49 @@ pub struct Broker {
     pub fetch_sessions: FetchSessions,
 }
 
+/// How long a single node waits to be unfenced by its own controller at start.
+const SINGLE_NODE_READY_MAX: Duration = Duration::from_secs(30);
+
 impl Broker {
-    /// Opens the metadata and every hosted partition (recovering their logs).
-    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, StartError> {
-        let advertised = &config.advertised_listeners[0];
-        let me = BrokerInfo {
-            node_id: config.node_id,
-            host: advertised.host.clone(),
-            port: advertised.port,
-            rack: None,
-        };
+    /// Joins the metadata quorum, replays the metadata, and opens every partition placed here
+    /// (recovering their logs).
+    pub async fn open(config: BrokerConfig) -> Result<Arc<Broker>, StartError> {
         let dir = config.log_dir.clone();
-        let cluster = Cluster::open(&dir, me).map_err(|source| StartError::Metadata {
+        let metadata_error = |source| StartError::Metadata {
             dir: dir.display().to_string(),
             source,
-        })?;
+        };
+        let legacy = if config.voters.is_empty() {
+            legacy::load(&dir).map_err(metadata_error)?
+        } else {
+            None
+        };
+        let cluster_id = storage::ensure_formatted(
+            &dir,
+            config.node_id,
+            config.cluster_id.as_deref(),
+            legacy.as_ref().map(|l| l.cluster_id.as_str()),
+        )?;
+        let quorum = Quorum::start(
+            &dir,
+            config.node_id,
+            &config.voters,
+            ClusterImage::new(cluster_id, -1),
+            config.metadata_snapshot_interval_records,
+        )
+        .await
+        .map_err(metadata_error)?;
+        let quorum = Arc::new(quorum);
+        let controller = Controller::new(
+            quorum.clone(),
+            ControllerSettings {
+                session_timeout: Duration::from_millis(config.broker_session_timeout_ms),
+            },
+        );
+        let cluster = Cluster::new(quorum.clone(), controller);
+        if let Some(old) = legacy {
+            seed_from_legacy(&quorum, &dir, &old).await?;
+        }
         let replicas = ReplicaManager::new(&dir, config.node_id);
         let groups = GroupCoordinator::new(
             group_settings(&config),
@@ -69,39 +103,43 @@ impl Broker {
             consumer_settings(&config),
         );
         let fetch_sessions = FetchSessions::new(config.fetch_session_cache_slots);
-        let broker = Broker {
+        let broker = Arc::new(Broker {
             config,
             shutdown: CancellationToken::new(),
             cluster,
             replicas,
             groups,
             fetch_sessions,
-        };
-        let topics: Vec<(String, TopicInfo)> = broker
-            .cluster
-            .read(|i| i.topics.clone().into_iter().collect());
-        for (name, topic) in &topics {
-            broker.open_logs(name, topic).map_err(|r| StartError::Log {
-                topic: name.clone(),
-                message: r.message,
-            })?;
-        }
-        if let Some((_, offsets)) = topics.iter().find(|(n, _)| n == OFFSETS_TOPIC) {
-            let partitions = i32::try_from(offsets.partitions.len()).unwrap_or(i32::MAX);
+        });
+        quorum
+            .state()
+            .set_listener(Arc::new(Publisher::new(Arc::downgrade(&broker))));
+        let offsets = broker.cluster.read(|i| {
+            i.topics
+                .get(OFFSETS_TOPIC)
+                .map(|t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX))
+        });
+        if let Some(partitions) = offsets {
             let loaded = broker
                 .groups
                 .load(&broker.replicas, partitions)
                 .map_err(StartError::Groups)?;
             tracing::info!(groups = loaded, "consumer groups loaded");
         }
-        tracing::info!(topics = topics.len(), dir = %dir.display(), "broker state loaded");
-        Ok(Arc::new(broker))
+        let topics = broker.cluster.read(|i| i.topics.len());
+        tracing::info!(topics, dir = %dir.display(), "broker state loaded");
+        Ok(broker)
+    }
+
+    /// The controller of this node.
+    pub fn controller(&self) -> &Arc<Controller> {
+        self.cluster.controller()
     }
 
     /// Creates `__consumer_offsets` on first use, as Kafka does on the first FindCoordinator:
     /// compacted, `offsets.topic.num.partitions` partitions, and a replication factor of
     /// `offsets.topic.replication.factor` but no more than the brokers there are.
-    pub fn ensure_offsets_topic(&self) -> Result<(), Refusal> {
+    pub async fn ensure_offsets_topic(&self) -> Result<(), Refusal> {
         if self.groups.partitions() > 0 {
             return Ok(());
         }
@@ -113,7 +151,7 @@ impl Broker {
         let partitions = match existing {
             Some(n) => n,
             None => {
-                let brokers = self.cluster.read(|i| i.brokers.len()).max(1);
+                let brokers = self.cluster.read(|i| i.live_brokers().len()).max(1);
                 let rf = self
                     .config
                     .offsets_topic_replication_factor
@@ -137,7 +175,7 @@ impl Broker {
                     configs,
                     internal: true,
                 };
-                match self.create_topic(&spec) {
+                match self.create_topic(&spec).await {
                     Ok(info) => i32::try_from(info.partitions.len()).unwrap_or(i32::MAX),
                     Err(r) if r.error == kafka_protocol::ResponseError::TopicAlreadyExists => {
                         self.config.offsets_topic_num_partitions
@@ -150,22 +188,11 @@ impl Broker {
         Ok(())
     }
 
-    /// Creates a topic (metadata first, then its logs).
-    pub fn create_topic(&self, spec: &TopicSpec) -> Result<TopicInfo, Refusal> {
-        let topic = self.cluster.create_topic(spec)?;
-        self.open_logs(&spec.name, &topic)?;
+    /// Creates a topic; its logs are open here once this returns.
+    pub async fn create_topic(&self, spec: &TopicSpec) -> Result<TopicInfo, Refusal> {
+        let topic = self.cluster.create_topic(spec).await?;
         tracing::info!(topic = %spec.name, partitions = topic.partitions.len(), "topic created");
         Ok(topic)
-    }
-
-    /// Opens the logs of a topic's partitions hosted here.
-    pub fn open_logs(&self, name: &str, topic: &TopicInfo) -> Result<(), Refusal> {
-        self.replicas
-            .open_topic(&self.config, name, topic)
-            .map_err(|e| Refusal {
-                error: kafka_protocol::ResponseError::KafkaStorageError,
-                message: e.to_string(),
-            })
     }
 
     /// A spec with the broker's defaults for `name`, as auto-creation uses.
@@ -181,45 +208,122 @@ impl Broker {
     }
 }
 
+/// Writes the records of a pre-quorum metadata file into a new metadata log, once.
+async fn seed_from_legacy(
+    quorum: &Quorum,
+    dir: &std::path::Path,
+    old: &ClusterImage,
+) -> Result<(), StartError> {
+    let failed = |message: String| StartError::Metadata {
+        dir: dir.display().to_string(),
+        source: std::io::Error::other(message),
+    };
+    let started = tokio::time::Instant::now();
+    while !quorum.is_leader() {
+        if started.elapsed() > SINGLE_NODE_READY_MAX {
+            return Err(failed("the metadata quorum elected no leader".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if quorum.state().read(|i| i.topics.is_empty()) {
+        quorum
+            .write(legacy::records(old))
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+    }
+    let to = legacy::retire(dir).map_err(|e| failed(e.to_string()))?;
+    tracing::info!(topics = old.topics.len(), kept = %to.display(), "metadata carried over into the metadata log");
+    Ok(())
+}
+
 /// A broker serving on its listener, until `shutdown`.
 #[derive(Debug)]
 pub struct RunningBroker {
     addr: SocketAddr,
+    controller_addr: Option<SocketAddr>,
     broker: Arc<Broker>,
-    token: CancellationToken,
+    /// Cancelled to ask for a stop; the broker then shuts down in order.
+    requested: CancellationToken,
+    unfenced: watch::Receiver<bool>,
     task: JoinHandle<()>,
 }
 
 impl RunningBroker {
-    /// Binds the first listener, opens the state and starts serving.
+    /// Binds the listeners, joins the quorum, opens the state and starts serving. A node that
+    /// is a quorum of one also waits until its controller has let its broker in; a member of a
+    /// larger quorum returns at once ([`Self::wait_ready`] waits for that).
     pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError> {
-        let listener = &config.listeners[0];
-        let addr = format!("{}:{}", listener.host, listener.port);
-        let socket = TcpListener::bind(&addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: addr.clone(),
-                source,
-            })?;
-        let local = socket
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let socket = bind(&config.listeners[0]).await?;
+        let local = socket.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listeners[0].host.clone(),
+            source,
+        })?;
         config.set_bound_port(local.port());
-        let broker = Broker::open(config)?;
-        let token = broker.shutdown.clone();
-        let task = tokio::spawn(run(socket, broker.clone(), token.clone()));
+        let controller_socket = match &config.controller_listener {
+            Some(l) => Some(bind(l).await?),
+            None => None,
+        };
+        let controller_addr = controller_socket.as_ref().and_then(|s| s.local_addr().ok());
+        let single = config.voters.is_empty();
+        let broker = Broker::open(config).await?;
+        let requested = CancellationToken::new();
+        let (unfenced_tx, unfenced) = watch::channel(false);
+        if let Some(socket) = controller_socket {
+            let controller = broker.controller().clone();
+            tokio::spawn(crate::quorum::serve(
+                socket,
+                controller,
+                broker.shutdown.clone(),
+            ));
+        }
+        tokio::spawn(
+            broker
+                .controller()
+                .clone()
+                .run_session_timer(broker.shutdown.clone()),
+        );
+        let lifecycle = tokio::spawn(crate::lifecycle::run(
+            broker.clone(),
+            unfenced_tx,
+            requested.clone(),
+        ));
+        let task = tokio::spawn(run(socket, broker.clone(), requested.clone(), lifecycle));
         tracing::info!(addr = %local, "broker listening");
-        Ok(RunningBroker {
+        let running = RunningBroker {
             addr: local,
+            controller_addr,
             broker,
-            token,
+            requested,
+            unfenced,
             task,
-        })
+        };
+        if single {
+            running.wait_ready(SINGLE_NODE_READY_MAX).await?;
+        }
+        Ok(running)
     }
 
-    /// The address the listener is bound to.
+    /// Waits until the controller has unfenced this broker (it serves as a cluster member).
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), StartError> {
+        let mut unfenced = self.unfenced.clone();
+        let ready = tokio::time::timeout(timeout, unfenced.wait_for(|u| *u))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if ready {
+            Ok(())
+        } else {
+            Err(StartError::NotReady(timeout))
+        }
+    }
+
+    /// The address the client listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the controller listener, if this node has one.
+    pub fn controller_addr(&self) -> Option<SocketAddr> {
+        self.controller_addr
     }
 
     /// The shared broker state.
@@ -227,14 +331,15 @@ impl RunningBroker {
         &self.broker
     }
 
-    /// A token whose cancellation stops the broker.
+    /// A token whose cancellation stops the broker (controlled shutdown first).
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.token.clone()
+        self.requested.clone()
     }
 
-    /// Stops accepting, drains connections, flushes and fsyncs every log.
+    /// Moves leaderships away, stops accepting, drains connections, flushes and fsyncs every
+    /// log.
     pub async fn shutdown(self) {
-        self.token.cancel();
+        self.requested.cancel();
         self.wait().await;
     }
 
@@ -246,10 +351,28 @@ impl RunningBroker {
     }
 }
 
-async fn run(socket: TcpListener, broker: Arc<Broker>, token: CancellationToken) {
+async fn bind(listener: &crate::config::Listener) -> Result<TcpListener, StartError> {
+    let addr = format!("{}:{}", listener.host, listener.port);
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+async fn run(
+    socket: TcpListener,
+    broker: Arc<Broker>,
+    requested: CancellationToken,
+    lifecycle: JoinHandle<()>,
+) {
+    let token = broker.shutdown.clone();
     let background = tokio::spawn(background(broker.clone(), token.clone()));
     let timers = tokio::spawn(group_timers(broker.clone(), token.clone()));
-    crate::server::run(socket, broker.clone(), token).await;
+    let server = tokio::spawn(crate::server::run(socket, broker.clone(), token.clone()));
+    requested.cancelled().await;
+    // The lifecycle task runs the controlled shutdown before it ends.
+    let _ = lifecycle.await;
+    token.cancel();
+    let _ = server.await;
     let _ = background.await;
     let _ = timers.await;
     let b = broker.clone();
@@ -257,6 +380,7 @@ async fn run(socket: TcpListener, broker: Arc<Broker>, token: CancellationToken)
     if flushed.is_err() {
         tracing::error!("final flush panicked");
     }
+    broker.cluster.quorum().shutdown().await;
     tracing::info!("broker stopped; logs flushed");
 }
 

@@ -7,7 +7,13 @@
 //! - `wire`: framing and headers, no I/O.
 //! - `server`: listener, connection loop, dispatch table (which also answers ApiVersions).
 //! - `api`: one module per API family; handlers never touch sockets.
-//! - `cluster`: brokers, topics, partitions (replicas, leader, epoch, ISR), persisted.
+//! - `cluster`: the metadata image (brokers, topics, partitions with replicas, leader, epochs
+//!   and ISR) and Kafka's metadata records it is replayed from.
+//! - `quorum`: the metadata log, replicated by Raft (`openraft`) across the controllers.
+//! - `controller`: the active controller's decisions, written as metadata records.
+//! - `lifecycle` and `publisher`: this broker registering and heartbeating, and reacting to
+//!   metadata changes.
+//! - `storage`: `meta.properties`, the cluster a data directory belongs to.
 //! - `replica` and `partition`: the partitions hosted here and the checks on what they store.
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
 //! - `coordinator`: consumer groups and committed offsets, kept in `__consumer_offsets`.
@@ -21,13 +27,18 @@ pub mod authorizer;
 mod broker;
 pub mod cluster;
 pub mod config;
+pub mod controller;
 pub mod coordinator;
 pub mod error;
+mod lifecycle;
 pub mod limits;
 pub mod log;
 pub mod partition;
+mod publisher;
+pub mod quorum;
 pub mod replica;
 pub mod server;
+pub mod storage;
 pub mod wire;
 
 pub use broker::{now_ms, Broker, RunningBroker, StartError};

@@ -36,3 +36,9 @@ pub const SHUTDOWN_GRACE_MS: u64 = 5_000;
 
 const _: () = assert!(FRAME_BYTES_MAX_DEFAULT > REQUEST_HEADER_BYTES_MIN);
 const _: () = assert!((MESSAGE_BYTES_MAX_DEFAULT as usize) < FRAME_BYTES_MAX_DEFAULT);
+
+/// Largest frame on the controller listener: a metadata snapshot chunk or a batch of entries.
+pub const CONTROLLER_FRAME_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Connections the controller listener accepts at once (voters and brokers).
+pub const CONTROLLER_CONNECTIONS_MAX: usize = 1024;

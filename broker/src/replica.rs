@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 
-use crate::cluster::TopicInfo;
+use crate::cluster::{PartitionInfo, TopicInfo};
 use crate::config::BrokerConfig;
 use crate::log::{LogConfig, LogError};
 use crate::partition::{Partition, PartitionSettings};
@@ -49,22 +49,55 @@ impl ReplicaManager {
         name: &str,
         topic: &TopicInfo,
     ) -> Result<(), LogError> {
-        let settings = settings_for(config, &topic.configs);
         for (index, info) in topic.partitions.iter().enumerate() {
-            if !info.replicas.contains(&self.node_id) {
-                continue;
-            }
-            let index = index as i32;
-            if self.get(name, index).is_some() {
-                continue;
-            }
-            let dir = self.root.join(format!("{name}-{index}"));
-            let mut partition = Partition::open(&dir, settings.clone(), info.leader_epoch)?;
-            partition.set_leader(info.leader == self.node_id);
-            self.write()
-                .insert((name.to_string(), index), Arc::new(Mutex::new(partition)));
+            self.apply_partition(config, name, index as i32, info, &topic.configs)?;
         }
         Ok(())
+    }
+
+    /// Brings one partition in line with the metadata: opened (created or recovered) when a
+    /// replica is placed here, with the leadership and epoch the metadata gives; closed and
+    /// removed when none is.
+    pub fn apply_partition(
+        &self,
+        config: &BrokerConfig,
+        name: &str,
+        index: i32,
+        info: &PartitionInfo,
+        topic_configs: &BTreeMap<String, String>,
+    ) -> Result<(), LogError> {
+        if !info.replicas.contains(&self.node_id) {
+            self.remove_partition(name, index);
+            return Ok(());
+        }
+        let leads = info.leader == self.node_id;
+        if let Some(shared) = self.get(name, index) {
+            lock(&shared).set_leader(leads, info.leader_epoch);
+            return Ok(());
+        }
+        let dir = self.root.join(format!("{name}-{index}"));
+        let settings = settings_for(config, topic_configs);
+        let mut partition = Partition::open(&dir, settings, info.leader_epoch)?;
+        partition.set_leader(leads, info.leader_epoch);
+        self.write()
+            .insert((name.to_string(), index), Arc::new(Mutex::new(partition)));
+        Ok(())
+    }
+
+    /// Stops hosting a partition and removes its directory.
+    pub fn remove_partition(&self, name: &str, index: i32) {
+        if self.write().remove(&(name.to_string(), index)).is_none() {
+            return;
+        }
+        let dir = self.root.join(format!("{name}-{index}"));
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not remove partition directory");
+        }
+    }
+
+    /// The hosted partitions, by topic and index.
+    pub fn hosted(&self) -> Vec<(String, i32)> {
+        self.read().keys().cloned().collect()
     }
 
     /// Removes the topic's partitions and their directories.
@@ -276,7 +309,6 @@ pub fn settings_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::PartitionInfo;
 
     fn topic(leaders: &[i32]) -> TopicInfo {
         TopicInfo {
@@ -288,6 +320,7 @@ mod tests {
                     leader_epoch: 3,
                     replicas: vec![1, 2],
                     isr: vec![1, 2],
+                    partition_epoch: 0,
                 })
                 .collect(),
             configs: BTreeMap::new(),

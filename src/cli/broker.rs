@@ -16,6 +16,10 @@ pub(super) struct BrokerArgs {
     /// Override one key, as `key=value` (repeatable); wins over the file.
     #[arg(long = "override", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
+    /// The cluster the data directory belongs to: an empty directory is formatted with it
+    /// (as `kafka-storage.sh format -t ID`), one of another cluster is refused.
+    #[arg(long, value_name = "ID")]
+    cluster_id: Option<String>,
 }
 
 /// Runs `ktui broker`.
@@ -27,7 +31,8 @@ pub(super) fn run(args: BrokerArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--override '{item}' is not key=value"))?;
         overrides.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let config = BrokerConfig::load(args.config.as_deref(), &overrides)?;
+    let mut config = BrokerConfig::load(args.config.as_deref(), &overrides)?;
+    config.cluster_id = args.cluster_id;
     serve(config)
 }
 
@@ -85,8 +90,10 @@ async fn wait_for_signal() {
 }
 
 fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        // openraft logs every failed RPC to a stopped voter as an error; the quorum's own
+        // changes (controller elected, broker fenced) are logged by the broker.
+        .unwrap_or_else(|_| "info,openraft=off".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

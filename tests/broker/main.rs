@@ -7,6 +7,7 @@
 static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
 
 mod clients;
+mod cluster;
 mod common;
 mod compaction;
 mod configs;

@@ -14,8 +14,13 @@ pub struct Raw {
 
 impl Raw {
     pub async fn connect(bootstrap: &str) -> Self {
+        Self::from_stream(TcpStream::connect(bootstrap).await.expect("connect"))
+    }
+
+    /// A raw connection over an open stream.
+    pub fn from_stream(stream: TcpStream) -> Self {
         Raw {
-            stream: TcpStream::connect(bootstrap).await.expect("connect"),
+            stream,
             correlation: 0,
         }
     }

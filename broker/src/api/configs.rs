@@ -214,10 +214,9 @@ pub async fn alter(
     _ctx: &RequestContext,
     request: AlterConfigsRequest,
 ) -> Result<AlterConfigsResponse> {
-    let responses = request
-        .resources
-        .iter()
-        .map(|res| {
+    let mut responses = Vec::new();
+    for res in &request.resources {
+        let response = {
             let configs: Vec<(String, Option<String>)> = res
                 .configs
                 .iter()
@@ -238,7 +237,8 @@ pub async fn alter(
                     }
                     Ok(next)
                 },
-            );
+            )
+            .await;
             let base = alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_resource_type(res.resource_type)
                 .with_resource_name(res.resource_name.clone());
@@ -248,8 +248,9 @@ pub async fn alter(
                     .with_error_code(r.error.code())
                     .with_error_message(Some(str_bytes(r.message))),
             }
-        })
-        .collect();
+        };
+        responses.push(response);
+    }
     Ok(AlterConfigsResponse::default().with_responses(responses))
 }
 
@@ -263,10 +264,9 @@ pub async fn incremental_alter(
     _ctx: &RequestContext,
     request: IncrementalAlterConfigsRequest,
 ) -> Result<IncrementalAlterConfigsResponse> {
-    let responses = request
-        .resources
-        .iter()
-        .map(|res| {
+    let mut responses = Vec::new();
+    for res in &request.resources {
+        let response = {
             let ops: Vec<(String, i8, Option<String>)> = res
                 .configs
                 .iter()
@@ -290,7 +290,8 @@ pub async fn incremental_alter(
                     }
                     Ok(next)
                 },
-            );
+            )
+            .await;
             let base = incremental_alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_resource_type(res.resource_type)
                 .with_resource_name(res.resource_name.clone());
@@ -300,8 +301,9 @@ pub async fn incremental_alter(
                     .with_error_code(r.error.code())
                     .with_error_message(Some(str_bytes(r.message))),
             }
-        })
-        .collect();
+        };
+        responses.push(response);
+    }
     Ok(IncrementalAlterConfigsResponse::default().with_responses(responses))
 }
 
@@ -347,7 +349,7 @@ fn apply_op(
 }
 
 /// Computes a topic's next overrides with `f` and applies them unless `validate_only`.
-fn change_topic(
+async fn change_topic(
     broker: &Broker,
     resource_type: i8,
     name: &StrBytes,
@@ -372,10 +374,7 @@ fn change_topic(
     if validate_only {
         return Ok(());
     }
-    broker.cluster.set_topic_configs(name, next.clone())?;
-    broker
-        .replicas
-        .update_topic_configs(&broker.config, name, &next);
+    broker.cluster.set_topic_configs(name, next.clone()).await?;
     tracing::info!(topic = %name, "topic configs changed");
     Ok(())
 }

@@ -75,7 +75,7 @@ pub async fn heartbeat(
         assignor: request.server_assignor.as_ref().map(|s| s.to_string()),
         owned,
     };
-    let answer = match broker.ensure_offsets_topic() {
+    let answer = match broker.ensure_offsets_topic().await {
         Ok(()) => broker.groups.consumer_heartbeat(
             &request.group_id,
             &beat,

@@ -18,6 +18,7 @@ pub async fn handle(
         let brokers: Vec<DescribeClusterBroker> = image
             .brokers
             .values()
+            .filter(|b| !b.fenced)
             .map(|b| {
                 DescribeClusterBroker::default()
                     .with_broker_id(BrokerId(b.node_id))

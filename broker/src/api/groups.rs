@@ -51,10 +51,10 @@ pub async fn find_coordinator(
     } else {
         vec![request.key.clone()]
     };
-    let found: Vec<Coordinator> = keys
-        .into_iter()
-        .map(|key| locate(broker, request.key_type, key))
-        .collect();
+    let mut found: Vec<Coordinator> = Vec::with_capacity(keys.len());
+    for key in keys {
+        found.push(locate(broker, request.key_type, key).await);
+    }
     if ctx.version >= BATCHED_COORDINATOR_VERSION {
         return Ok(FindCoordinatorResponse::default().with_coordinators(found));
     }
@@ -70,7 +70,7 @@ pub async fn find_coordinator(
     Ok(response)
 }
 
-fn locate(broker: &Broker, key_type: i8, key: StrBytes) -> Coordinator {
+async fn locate(broker: &Broker, key_type: i8, key: StrBytes) -> Coordinator {
     let refuse = |error: ResponseError, message: &str| {
         Coordinator::default()
             .with_key(key.clone())
@@ -89,7 +89,7 @@ fn locate(broker: &Broker, key_type: i8, key: StrBytes) -> Coordinator {
     if key.is_empty() {
         return refuse(ResponseError::InvalidRequest, "the group id is empty");
     }
-    if let Err(r) = broker.ensure_offsets_topic() {
+    if let Err(r) = broker.ensure_offsets_topic().await {
         return refuse(ResponseError::CoordinatorNotAvailable, &r.message);
     }
     let partition = broker.groups.partition_for(&key);
@@ -136,7 +136,7 @@ pub async fn join(
             .collect(),
         require_known_member_id: ctx.version >= MEMBER_ID_REQUIRED_VERSION,
     };
-    let result = match broker.ensure_offsets_topic() {
+    let result = match broker.ensure_offsets_topic().await {
         Ok(()) => {
             let reply = broker.groups.join(&broker.replicas, &join);
             resolve(reply, || {

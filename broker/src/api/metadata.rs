@@ -33,17 +33,20 @@ pub async fn handle(
             image
                 .topics
                 .iter()
-                .map(|(n, t)| describe_topic(n, t))
+                .map(|(n, t)| describe_topic(image, n, t))
                 .collect()
         });
     } else {
         for wanted in request.topics.iter().flatten() {
-            topics.push(lookup(
-                broker,
-                wanted.name.as_ref().map(|n| n.0.as_str()),
-                wanted.topic_id,
-                allow_create,
-            ));
+            topics.push(
+                lookup(
+                    broker,
+                    wanted.name.as_ref().map(|n| n.0.as_str()),
+                    wanted.topic_id,
+                    allow_create,
+                )
+                .await,
+            );
         }
     }
     let topic_operations =
@@ -74,6 +77,7 @@ fn brokers_of(image: &ClusterImage) -> (Vec<MetadataResponseBroker>, String, i32
     let brokers = image
         .brokers
         .values()
+        .filter(|b| !b.fenced)
         .map(|b| {
             MetadataResponseBroker::default()
                 .with_node_id(BrokerId(b.node_id))
@@ -86,7 +90,7 @@ fn brokers_of(image: &ClusterImage) -> (Vec<MetadataResponseBroker>, String, i32
 }
 
 /// One requested topic, by name or (v10+) by id, auto-creating by name where allowed.
-fn lookup(
+async fn lookup(
     broker: &Broker,
     name: Option<&str>,
     id: Uuid,
@@ -95,12 +99,12 @@ fn lookup(
     let Some(name) = name else {
         let found = broker
             .cluster
-            .read(|i| i.topic_by_id(&id).map(|(n, t)| describe_topic(n, t)));
+            .read(|i| i.topic_by_id(&id).map(|(n, t)| describe_topic(i, n, t)));
         return found.unwrap_or_else(|| error_topic(None, id, ResponseError::UnknownTopicId));
     };
     if let Some(found) = broker
         .cluster
-        .read(|i| i.topics.get(name).map(|t| describe_topic(name, t)))
+        .read(|i| i.topics.get(name).map(|t| describe_topic(i, name, t)))
     {
         return found;
     }
@@ -118,12 +122,12 @@ fn lookup(
             ResponseError::UnknownTopicOrPartition,
         );
     }
-    match broker.create_topic(&broker.default_topic_spec(name)) {
-        Ok(topic) => describe_topic(name, &topic),
+    match broker.create_topic(&broker.default_topic_spec(name)).await {
+        Ok(topic) => broker.cluster.read(|i| describe_topic(i, name, &topic)),
         // Another request created it first.
         Err(r) if r.error == ResponseError::TopicAlreadyExists => broker
             .cluster
-            .read(|i| i.topics.get(name).map(|t| describe_topic(name, t)))
+            .read(|i| i.topics.get(name).map(|t| describe_topic(i, name, t)))
             .unwrap_or_else(|| {
                 error_topic(Some(name), Uuid::nil(), ResponseError::LeaderNotAvailable)
             }),
@@ -145,15 +149,29 @@ fn error_topic(name: Option<&str>, id: Uuid, error: ResponseError) -> MetadataRe
         .with_topic_id(id)
 }
 
-/// A topic's metadata as clients see it.
-pub fn describe_topic(name: &str, topic: &TopicInfo) -> MetadataResponseTopic {
+/// A topic's metadata as clients see it: a partition without a leader is
+/// LEADER_NOT_AVAILABLE, and replicas on brokers that are fenced or gone are offline.
+pub fn describe_topic(
+    image: &ClusterImage,
+    name: &str,
+    topic: &TopicInfo,
+) -> MetadataResponseTopic {
+    let up = |id: &i32| image.brokers.get(id).is_some_and(|b| !b.fenced);
     let partitions = topic
         .partitions
         .iter()
         .enumerate()
         .map(|(index, p)| {
+            let error = if p.online() {
+                0
+            } else {
+                ResponseError::LeaderNotAvailable.code()
+            };
+            let offline = p.replicas.iter().copied().filter(|r| !up(r));
             MetadataResponsePartition::default()
+                .with_error_code(error)
                 .with_partition_index(index as i32)
+                .with_offline_replicas(offline.map(BrokerId).collect())
                 .with_leader_id(BrokerId(p.leader))
                 .with_leader_epoch(p.leader_epoch)
                 .with_replica_nodes(p.replicas.iter().copied().map(BrokerId).collect())

@@ -79,7 +79,7 @@ pub async fn commit(
         instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
         generation: request.generation_id_or_member_epoch,
     };
-    let outcome = match broker.ensure_offsets_topic() {
+    let outcome = match broker.ensure_offsets_topic().await {
         Ok(()) => broker
             .groups
             .commit(&broker.replicas, &request.group_id, &from, commits),

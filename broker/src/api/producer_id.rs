@@ -32,7 +32,8 @@ pub async fn handle(
             None => {
                 let id = broker
                     .cluster
-                    .allocate_producer_id()
+                    .allocate_producer_id(broker.config.node_id)
+                    .await
                     .map_err(|r| crate::error::Error::Storage(r.message))?;
                 InitProducerIdResponse::default()
                     .with_producer_id(ProducerId(id))
@@ -40,7 +41,11 @@ pub async fn handle(
             }
         });
     }
-    match broker.cluster.allocate_producer_id() {
+    match broker
+        .cluster
+        .allocate_producer_id(broker.config.node_id)
+        .await
+    {
         Ok(id) => Ok(InitProducerIdResponse::default()
             .with_producer_id(ProducerId(id))
             .with_producer_epoch(0)),

@@ -37,34 +37,34 @@ pub async fn create(
         .filter(|t| !seen.insert(t.name.0.to_string()))
         .map(|t| t.name.0.to_string())
         .collect();
-    let results = request
-        .topics
-        .iter()
-        .map(|topic| {
-            let name = topic.name.0.to_string();
-            if duplicates.contains(&name) {
-                let r = Refusal { error: ResponseError::InvalidRequest, message: format!("Create topics request from client contains multiple entries for the topic '{name}'.") };
-                return refused_topic(topic, r);
-            }
-            match create_one(broker, topic, request.validate_only) {
+    let mut results = Vec::with_capacity(request.topics.len());
+    for topic in &request.topics {
+        let name = topic.name.0.to_string();
+        if duplicates.contains(&name) {
+            let r = Refusal { error: ResponseError::InvalidRequest, message: format!("Create topics request from client contains multiple entries for the topic '{name}'.") };
+            results.push(refused_topic(topic, r));
+            continue;
+        }
+        results.push(
+            match create_one(broker, topic, request.validate_only).await {
                 Ok(info) => created_topic(broker, ctx.version, &name, &info),
                 Err(r) => refused_topic(topic, r),
-            }
-        })
-        .collect();
+            },
+        );
+    }
     Ok(CreateTopicsResponse::default().with_topics(results))
 }
 
-fn create_one(
+async fn create_one(
     broker: &Broker,
     topic: &CreatableTopic,
     validate_only: bool,
 ) -> Result<TopicInfo, Refusal> {
     let spec = spec_of(broker, topic)?;
     if validate_only {
-        broker.cluster.plan_topic(&spec)
+        broker.cluster.plan_topic(&spec).await
     } else {
-        broker.create_topic(&spec)
+        broker.create_topic(&spec).await
     }
 }
 
@@ -202,29 +202,29 @@ pub async fn delete(
             .iter()
             .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)),
     );
-    let responses = wanted
-        .into_iter()
-        .map(|(name, id)| {
-            let name = name.or_else(|| {
-                broker
-                    .cluster
-                    .read(|i| i.topic_by_id(&id).map(|(n, _)| n.clone()))
-            });
-            let result = DeletableTopicResult::default()
-                .with_name(name.clone().map(topic_name))
-                .with_topic_id(id);
-            match delete_one(broker, ctx.version, name.as_deref(), id) {
+    let mut responses = Vec::with_capacity(wanted.len());
+    for (name, id) in wanted {
+        let name = name.or_else(|| {
+            broker
+                .cluster
+                .read(|i| i.topic_by_id(&id).map(|(n, _)| n.clone()))
+        });
+        let result = DeletableTopicResult::default()
+            .with_name(name.clone().map(topic_name))
+            .with_topic_id(id);
+        responses.push(
+            match delete_one(broker, ctx.version, name.as_deref(), id).await {
                 Ok(info) => result.with_topic_id(info.id),
                 Err(r) => result
                     .with_error_code(r.error.code())
                     .with_error_message(Some(str_bytes(r.message))),
-            }
-        })
-        .collect();
+            },
+        );
+    }
     Ok(DeleteTopicsResponse::default().with_responses(responses))
 }
 
-fn delete_one(
+async fn delete_one(
     broker: &Broker,
     version: i16,
     name: Option<&str>,
@@ -256,10 +256,7 @@ fn delete_one(
             message: format!("Internal topic '{name}' cannot be deleted."),
         });
     }
-    let info = broker.cluster.delete_topic(name)?;
-    broker.replicas.delete_topic(name);
-    tracing::info!(topic = name, "topic deleted");
-    Ok(info)
+    broker.cluster.delete_topic(name).await
 }
 
 pub async fn create_partitions(
@@ -267,29 +264,20 @@ pub async fn create_partitions(
     _ctx: &RequestContext,
     request: CreatePartitionsRequest,
 ) -> Result<CreatePartitionsResponse> {
-    let results = request
-        .topics
-        .iter()
-        .map(|t| {
-            let name = t.name.0.to_string();
-            let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
-            let outcome = broker
-                .cluster
-                .add_partitions(&name, t.count, request.validate_only)
-                .and_then(|info| {
-                    if request.validate_only {
-                        Ok(())
-                    } else {
-                        broker.open_logs(&name, &info)
-                    }
-                });
-            match outcome {
-                Ok(()) => result,
-                Err(r) => result
-                    .with_error_code(r.error.code())
-                    .with_error_message(Some(str_bytes(r.message))),
-            }
-        })
-        .collect();
+    let mut results = Vec::with_capacity(request.topics.len());
+    for t in &request.topics {
+        let name = t.name.0.to_string();
+        let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+        let outcome = broker
+            .cluster
+            .add_partitions(&name, t.count, request.validate_only)
+            .await;
+        results.push(match outcome {
+            Ok(_) => result,
+            Err(r) => result
+                .with_error_code(r.error.code())
+                .with_error_message(Some(str_bytes(r.message))),
+        });
+    }
     Ok(CreatePartitionsResponse::default().with_results(results))
 }

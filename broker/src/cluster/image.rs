@@ -1,27 +1,47 @@
-//! The metadata image: a plain value, cloned and replaced whole on every change.
+//! The metadata image: what the replayed metadata log says the cluster is. Only
+//! [`ClusterImage::apply`] changes it, one record at a time, as Kafka's `MetadataDelta` does.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A broker as clients see it.
+use super::records::{MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_TOPIC};
+
+/// Kafka's internal topics.
+pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
+
+/// A broker as clients see it, with its registration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BrokerInfo {
     pub node_id: i32,
     pub host: String,
     pub port: u16,
     pub rack: Option<String>,
+    /// The offset of its registration record; heartbeats must name it.
+    #[serde(default)]
+    pub epoch: i64,
+    #[serde(default)]
+    pub incarnation_id: Uuid,
+    /// Fenced brokers lead nothing and are left out of Metadata.
+    #[serde(default)]
+    pub fenced: bool,
+    #[serde(default)]
+    pub in_controlled_shutdown: bool,
 }
 
 /// One partition's placement and leadership.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PartitionInfo {
+    /// -1 while no replica can lead (offline).
     pub leader: i32,
     /// Raised each time leadership changes; stamped into every batch the leader appends.
     pub leader_epoch: i32,
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
+    /// Raised by every change; AlterPartition names it to be applied.
+    #[serde(default)]
+    pub partition_epoch: i32,
 }
 
 impl PartitionInfo {
@@ -38,7 +58,13 @@ impl PartitionInfo {
             leader_epoch: 0,
             isr: replicas.clone(),
             replicas,
+            partition_epoch: 0,
         }
+    }
+
+    /// Whether some live replica leads it.
+    pub fn online(&self) -> bool {
+        self.leader >= 0
     }
 }
 
@@ -55,10 +81,17 @@ pub struct TopicInfo {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterImage {
     pub cluster_id: String,
+    /// The active controller (the Raft leader), -1 when unknown.
     pub controller_id: i32,
     pub brokers: BTreeMap<i32, BrokerInfo>,
     pub topics: BTreeMap<String, TopicInfo>,
-    /// The next producer id InitProducerId hands out.
+    /// Topic names by id, for the records that name topics by id.
+    #[serde(default)]
+    pub topic_names: BTreeMap<Uuid, String>,
+    /// Dynamic broker configs by broker id ("" for the cluster-wide default).
+    #[serde(default)]
+    pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
+    /// The next producer id the controller hands out.
     pub next_producer_id: i64,
 }
 
@@ -70,12 +103,228 @@ impl ClusterImage {
             controller_id,
             brokers: BTreeMap::new(),
             topics: BTreeMap::new(),
+            topic_names: BTreeMap::new(),
+            broker_configs: BTreeMap::new(),
             next_producer_id: 1000,
         }
     }
 
     /// Looks a topic up by its id.
     pub fn topic_by_id(&self, id: &Uuid) -> Option<(&String, &TopicInfo)> {
-        self.topics.iter().find(|(_, t)| &t.id == id)
+        let name = self.topic_names.get(id)?;
+        self.topics.get_key_value(name)
+    }
+
+    /// The ids of the brokers that may lead and host new replicas (registered, unfenced).
+    pub fn live_brokers(&self) -> Vec<i32> {
+        self.brokers
+            .values()
+            .filter(|b| !b.fenced)
+            .map(|b| b.node_id)
+            .collect()
+    }
+
+    /// Replays one record. Records the controller wrote are valid against the image they
+    /// were written for; one that names an unknown topic or broker changes nothing.
+    pub fn apply(&mut self, record: &MetadataRecord) {
+        match record {
+            MetadataRecord::RegisterBroker {
+                broker_id,
+                incarnation_id,
+                broker_epoch,
+                end_points,
+                rack,
+                fenced,
+            } => {
+                let Some(end_point) = end_points.first() else {
+                    return;
+                };
+                let info = BrokerInfo {
+                    node_id: *broker_id,
+                    host: end_point.host.clone(),
+                    port: end_point.port,
+                    rack: rack.clone(),
+                    epoch: *broker_epoch,
+                    incarnation_id: *incarnation_id,
+                    fenced: *fenced,
+                    in_controlled_shutdown: false,
+                };
+                self.brokers.insert(*broker_id, info);
+            }
+            MetadataRecord::UnregisterBroker { broker_id, .. } => {
+                self.brokers.remove(broker_id);
+            }
+            MetadataRecord::FenceBroker { id, epoch } => self.set_fenced(*id, *epoch, true),
+            MetadataRecord::UnfenceBroker { id, epoch } => self.set_fenced(*id, *epoch, false),
+            MetadataRecord::BrokerRegistrationChange {
+                broker_id,
+                broker_epoch,
+                in_controlled_shutdown,
+            } => {
+                if let Some(b) = self.brokers.get_mut(broker_id) {
+                    if b.epoch == *broker_epoch {
+                        b.in_controlled_shutdown = *in_controlled_shutdown;
+                    }
+                }
+            }
+            MetadataRecord::Topic { name, topic_id } => {
+                self.topic_names.insert(*topic_id, name.clone());
+                self.topics.insert(
+                    name.clone(),
+                    TopicInfo {
+                        id: *topic_id,
+                        partitions: Vec::new(),
+                        configs: BTreeMap::new(),
+                        internal: INTERNAL_TOPICS.contains(&name.as_str()),
+                    },
+                );
+            }
+            MetadataRecord::Partition {
+                partition_id,
+                topic_id,
+                replicas,
+                isr,
+                leader,
+                leader_epoch,
+                partition_epoch,
+            } => {
+                let Some(topic) = self.topic_mut(topic_id) else {
+                    return;
+                };
+                let info = PartitionInfo {
+                    leader: *leader,
+                    leader_epoch: *leader_epoch,
+                    replicas: replicas.clone(),
+                    isr: isr.clone(),
+                    partition_epoch: *partition_epoch,
+                };
+                let index = usize::try_from(*partition_id).unwrap_or(usize::MAX);
+                match index.cmp(&topic.partitions.len()) {
+                    std::cmp::Ordering::Less => topic.partitions[index] = info,
+                    std::cmp::Ordering::Equal => topic.partitions.push(info),
+                    std::cmp::Ordering::Greater => {}
+                }
+            }
+            MetadataRecord::PartitionChange {
+                partition_id,
+                topic_id,
+                isr,
+                leader,
+                replicas,
+            } => {
+                let Some(p) = self
+                    .topic_mut(topic_id)
+                    .and_then(|t| t.partitions.get_mut(usize::try_from(*partition_id).ok()?))
+                else {
+                    return;
+                };
+                if let Some(isr) = isr {
+                    p.isr.clone_from(isr);
+                }
+                if let Some(replicas) = replicas {
+                    p.replicas.clone_from(replicas);
+                }
+                if let Some(leader) = leader {
+                    if *leader != p.leader {
+                        p.leader = *leader;
+                        p.leader_epoch += 1;
+                    }
+                }
+                p.partition_epoch += 1;
+            }
+            MetadataRecord::RemoveTopic { topic_id } => {
+                if let Some(name) = self.topic_names.remove(topic_id) {
+                    self.topics.remove(&name);
+                }
+            }
+            MetadataRecord::Config {
+                resource_type,
+                resource_name,
+                name,
+                value,
+            } => {
+                let configs = match *resource_type {
+                    CONFIG_RESOURCE_TOPIC => match self.topics.get_mut(resource_name) {
+                        Some(t) => &mut t.configs,
+                        None => return,
+                    },
+                    CONFIG_RESOURCE_BROKER => self
+                        .broker_configs
+                        .entry(resource_name.clone())
+                        .or_default(),
+                    _ => return,
+                };
+                match value {
+                    Some(v) => configs.insert(name.clone(), v.clone()),
+                    None => configs.remove(name),
+                };
+            }
+            MetadataRecord::ProducerIds {
+                next_producer_id, ..
+            } => {
+                self.next_producer_id = self.next_producer_id.max(*next_producer_id);
+            }
+        }
+    }
+
+    fn topic_mut(&mut self, id: &Uuid) -> Option<&mut TopicInfo> {
+        let name = self.topic_names.get(id)?;
+        self.topics.get_mut(name)
+    }
+
+    fn set_fenced(&mut self, id: i32, epoch: i64, fenced: bool) {
+        if let Some(b) = self.brokers.get_mut(&id) {
+            if b.epoch == epoch {
+                b.fenced = fenced;
+                if !fenced {
+                    b.in_controlled_shutdown = false;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_replay_into_topics_and_leadership() {
+        let mut image = ClusterImage::new("c".into(), 1);
+        let id = Uuid::new_v4();
+        image.apply(&MetadataRecord::Topic {
+            name: "t".into(),
+            topic_id: id,
+        });
+        image.apply(&MetadataRecord::Partition {
+            partition_id: 0,
+            topic_id: id,
+            replicas: vec![1, 2, 3],
+            isr: vec![1, 2, 3],
+            leader: 1,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        });
+        image.apply(&MetadataRecord::PartitionChange {
+            partition_id: 0,
+            topic_id: id,
+            isr: Some(vec![2, 3]),
+            leader: Some(2),
+            replicas: None,
+        });
+        let p = &image.topics["t"].partitions[0];
+        assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (2, 1, 1));
+        assert_eq!(p.isr, vec![2, 3]);
+        image.apply(&MetadataRecord::PartitionChange {
+            partition_id: 0,
+            topic_id: id,
+            isr: Some(vec![2, 3, 1]),
+            leader: None,
+            replicas: None,
+        });
+        let p = &image.topics["t"].partitions[0];
+        assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (2, 1, 2));
+        image.apply(&MetadataRecord::RemoveTopic { topic_id: id });
+        assert!(image.topics.is_empty() && image.topic_names.is_empty());
     }
 }

@@ -50,14 +50,46 @@ pub struct ResolvedValue {
     pub synonyms: Vec<(String, Option<String>, ConfigSource)>,
 }
 
+/// One voter of the controller quorum, `id@host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voter {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+}
+
+/// `process.roles`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub broker: bool,
+    pub controller: bool,
+}
+
 /// The broker's static configuration.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     /// Every key set in the file or by an override, as written.
     values: BTreeMap<String, String>,
     pub node_id: i32,
+    /// The id the data directory must belong to (`ktui broker --cluster-id`, Kafka's
+    /// `kafka-storage.sh format -t`); a new directory gets a random one when unset.
+    pub cluster_id: Option<String>,
+    pub roles: Roles,
+    /// The client (and inter-broker) listeners; the controller's is apart.
     pub listeners: Vec<Listener>,
     pub advertised_listeners: Vec<Listener>,
+    /// The listener named by `controller.listener.names`, when this node has one.
+    pub controller_listener: Option<Listener>,
+    /// `controller.quorum.voters`; empty when this node is a quorum of one.
+    pub voters: Vec<Voter>,
+    pub rack: Option<String>,
+    pub broker_heartbeat_interval_ms: u64,
+    pub broker_session_timeout_ms: u64,
+    pub replica_lag_time_max_ms: i64,
+    pub replica_fetch_wait_max_ms: i32,
+    pub replica_fetch_max_bytes: i32,
+    pub replica_fetch_response_max_bytes: i32,
+    pub metadata_snapshot_interval_records: u64,
     pub log_dir: PathBuf,
     pub num_partitions: i32,
     pub default_replication_factor: i16,
@@ -123,8 +155,23 @@ impl BrokerConfig {
         let mut config = BrokerConfig {
             values,
             node_id: 1,
+            cluster_id: None,
+            roles: Roles {
+                broker: true,
+                controller: true,
+            },
             listeners: Vec::new(),
             advertised_listeners: Vec::new(),
+            controller_listener: None,
+            voters: Vec::new(),
+            rack: None,
+            broker_heartbeat_interval_ms: 2000,
+            broker_session_timeout_ms: 9000,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_max_bytes: 1_048_576,
+            replica_fetch_response_max_bytes: 10_485_760,
+            metadata_snapshot_interval_records: 20_000,
             log_dir: PathBuf::new(),
             num_partitions: 1,
             default_replication_factor: 1,
@@ -158,11 +205,32 @@ impl BrokerConfig {
             Some(v) => parse_num("node.id", v)?,
             None => 1,
         };
-        config.listeners = parse_listeners("listeners", &config.str_value("listeners"))?;
+        config.roles = parse_roles(&config.str_value("process.roles"))?;
+        let protocols = config.str_value("listener.security.protocol.map");
+        let controller_names = config.str_value("controller.listener.names");
+        let is_controller = |l: &Listener| controller_names.split(',').any(|n| n.trim() == l.name);
+        let all = parse_listeners("listeners", &config.str_value("listeners"), &protocols)?;
+        let (controller, client): (Vec<Listener>, Vec<Listener>) =
+            all.into_iter().partition(is_controller);
+        config.controller_listener = controller.into_iter().next();
+        config.listeners = client;
         config.advertised_listeners = match config.values.get("advertised.listeners") {
-            Some(v) => parse_listeners("advertised.listeners", v)?,
+            Some(v) => parse_listeners("advertised.listeners", v, &protocols)?
+                .into_iter()
+                .filter(|l| !is_controller(l))
+                .collect(),
             None => config.listeners.clone(),
         };
+        config.voters = parse_voters(&config.str_value("controller.quorum.voters"))?;
+        config.rack = config.values.get("broker.rack").cloned();
+        config.broker_heartbeat_interval_ms = config.num("broker.heartbeat.interval.ms")?;
+        config.broker_session_timeout_ms = config.num("broker.session.timeout.ms")?;
+        config.replica_lag_time_max_ms = config.num("replica.lag.time.max.ms")?;
+        config.replica_fetch_wait_max_ms = config.num("replica.fetch.wait.max.ms")?;
+        config.replica_fetch_max_bytes = config.num("replica.fetch.max.bytes")?;
+        config.replica_fetch_response_max_bytes = config.num("replica.fetch.response.max.bytes")?;
+        config.metadata_snapshot_interval_records =
+            config.num("metadata.log.max.snapshot.interval.records")?;
         let dirs = config
             .values
             .get("log.dirs")
@@ -212,8 +280,35 @@ impl BrokerConfig {
                 message: message.into(),
             })
         };
-        if self.listeners.is_empty() {
-            return bad("listeners", "at least one listener is needed");
+        if self.listeners.is_empty() && self.roles.broker {
+            return bad("listeners", "a broker needs at least one client listener");
+        }
+        if !self.voters.is_empty() {
+            if self.controller_listener.is_none() && self.roles.controller {
+                return bad(
+                    "controller.listener.names",
+                    "a controller in a quorum needs a listener of that name in listeners",
+                );
+            }
+            if self.roles.controller && !self.voters.iter().any(|v| v.id == self.node_id) {
+                return bad(
+                    "controller.quorum.voters",
+                    "a controller must be one of the voters",
+                );
+            }
+        } else if !self.roles.controller {
+            return bad(
+                "controller.quorum.voters",
+                "a broker without the controller role needs the quorum's voters",
+            );
+        }
+        if self.broker_heartbeat_interval_ms == 0
+            || self.broker_heartbeat_interval_ms >= self.broker_session_timeout_ms
+        {
+            return bad(
+                "broker.heartbeat.interval.ms",
+                "must be positive and below broker.session.timeout.ms",
+            );
         }
         if self.num_partitions < 1 {
             return bad("num.partitions", "must be at least 1");
@@ -367,8 +462,75 @@ fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigEr
     })
 }
 
-/// Parses `PLAINTEXT://host:port,OTHER://host:port`.
-pub fn parse_listeners(key: &str, value: &str) -> Result<Vec<Listener>, ConfigError> {
+/// Parses `process.roles`.
+fn parse_roles(value: &str) -> Result<Roles, ConfigError> {
+    let mut roles = Roles {
+        broker: false,
+        controller: false,
+    };
+    for role in value.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        match role {
+            "broker" => roles.broker = true,
+            "controller" => roles.controller = true,
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "process.roles".into(),
+                    message: format!("unknown role '{other}'"),
+                })
+            }
+        }
+    }
+    if !roles.broker && !roles.controller {
+        return Err(ConfigError::Invalid {
+            key: "process.roles".into(),
+            message: "names no role".into(),
+        });
+    }
+    Ok(roles)
+}
+
+/// Parses `controller.quorum.voters`: `1@host:port,2@host:port`.
+pub fn parse_voters(value: &str) -> Result<Vec<Voter>, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        key: "controller.quorum.voters".into(),
+        message,
+    };
+    let mut voters: Vec<Voter> = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (id, addr) = item
+            .split_once('@')
+            .ok_or_else(|| invalid(format!("'{item}' is not id@host:port")))?;
+        let (host, port) = addr
+            .rsplit_once(':')
+            .ok_or_else(|| invalid(format!("'{item}' has no port")))?;
+        let id: i32 = id
+            .parse()
+            .map_err(|_| invalid(format!("'{id}' is not a node id")))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| invalid(format!("'{port}' is not a port")))?;
+        if id < 0 || voters.iter().any(|v| v.id == id) {
+            return Err(invalid(format!("voter id {id} is negative or repeated")));
+        }
+        voters.push(Voter {
+            id,
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port,
+        });
+    }
+    Ok(voters)
+}
+
+/// Parses `PLAINTEXT://host:port,OTHER://host:port`; every listener's security protocol (its
+/// name, or what `listener.security.protocol.map` maps it to) must be PLAINTEXT so far.
+pub fn parse_listeners(
+    key: &str,
+    value: &str,
+    protocol_map: &str,
+) -> Result<Vec<Listener>, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {
         key: key.into(),
         message,
@@ -384,7 +546,12 @@ pub fn parse_listeners(key: &str, value: &str) -> Result<Vec<Listener>, ConfigEr
         let port: u16 = port
             .parse()
             .map_err(|_| invalid(format!("'{port}' is not a port")))?;
-        if name != "PLAINTEXT" {
+        let protocol = protocol_map
+            .split(',')
+            .filter_map(|pair| pair.trim().split_once(':'))
+            .find(|(n, _)| *n == name)
+            .map_or(name, |(_, p)| p);
+        if protocol != "PLAINTEXT" {
             return Err(invalid(format!(
                 "listener '{name}': only PLAINTEXT is supported so far"
             )));

@@ -81,9 +81,10 @@ impl Partition {
         self.leader
     }
 
-    /// Makes this replica the partition's leader or a follower.
-    pub fn set_leader(&mut self, leader: bool) {
+    /// Makes this replica the partition's leader or a follower at `leader_epoch`.
+    pub fn set_leader(&mut self, leader: bool, leader_epoch: i32) {
         self.leader = leader;
+        self.leader_epoch = leader_epoch;
     }
 
     pub fn leader_epoch(&self) -> i32 {

@@ -1,0 +1,162 @@
+//! Leader and ISR changes: what happens to partitions when a broker goes or comes back, and
+//! AlterPartition from a leader changing its ISR (KIP-497), with Kafka's checks.
+//!
+//! Clean election only (`unclean.leader.election.enable=false`): a new leader comes from the
+//! ISR, in the order of the replica list; a partition whose whole ISR is gone keeps its last
+//! ISR member and has no leader (offline) until that broker returns.
+
+use kafka_protocol::ResponseError;
+
+use super::{ControllerResponse, Decision};
+use crate::cluster::records::MetadataRecord;
+use crate::cluster::{ClusterImage, PartitionInfo, Refusal};
+
+/// Whether `id` may lead or join an ISR: registered, unfenced, not shutting down.
+fn eligible(image: &ClusterImage, id: i32) -> bool {
+    image
+        .brokers
+        .get(&id)
+        .is_some_and(|b| !b.fenced && !b.in_controlled_shutdown)
+}
+
+/// The partition changes that take `gone` out of every ISR and leadership.
+pub(super) fn without_broker(image: &ClusterImage, gone: i32) -> Vec<MetadataRecord> {
+    let mut records = Vec::new();
+    for topic in image.topics.values() {
+        for (index, p) in topic.partitions.iter().enumerate() {
+            if !p.isr.contains(&gone) && p.leader != gone {
+                continue;
+            }
+            let mut isr: Vec<i32> = p.isr.iter().copied().filter(|r| *r != gone).collect();
+            if isr.is_empty() {
+                // The last ISR member stays in it: only it has every committed record.
+                isr = p.isr.clone();
+            }
+            let leader = if p.leader == gone {
+                p.replicas
+                    .iter()
+                    .copied()
+                    .find(|r| *r != gone && isr.contains(r) && eligible(image, *r))
+                    .unwrap_or(-1)
+            } else {
+                p.leader
+            };
+            if isr == p.isr && leader == p.leader {
+                continue;
+            }
+            records.push(MetadataRecord::PartitionChange {
+                partition_id: index as i32,
+                topic_id: topic.id,
+                isr: (isr != p.isr).then_some(isr),
+                leader: (leader != p.leader).then_some(leader),
+                replicas: None,
+            });
+        }
+    }
+    records
+}
+
+/// The partitions without a leader that `back` (in their ISR) can lead again.
+pub(super) fn elect_offline(image: &ClusterImage, back: i32) -> Vec<MetadataRecord> {
+    let mut records = Vec::new();
+    for topic in image.topics.values() {
+        for (index, p) in topic.partitions.iter().enumerate() {
+            if p.leader < 0 && p.isr.contains(&back) {
+                records.push(MetadataRecord::PartitionChange {
+                    partition_id: index as i32,
+                    topic_id: topic.id,
+                    isr: None,
+                    leader: Some(back),
+                    replicas: None,
+                });
+            }
+        }
+    }
+    records
+}
+
+/// AlterPartition: the leader `broker_id` proposes `new_isr` for the partition at the epochs
+/// it knows.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn alter_partition(
+    image: &ClusterImage,
+    broker_id: i32,
+    broker_epoch: i64,
+    topic: &str,
+    partition: i32,
+    leader_epoch: i32,
+    partition_epoch: i32,
+    new_isr: &[i32],
+) -> Result<Decision, Refusal> {
+    if image.brokers.get(&broker_id).map(|b| b.epoch) != Some(broker_epoch) {
+        return Err(Refusal::new(
+            ResponseError::StaleBrokerEpoch,
+            format!("Broker {broker_id} epoch {broker_epoch} is not current."),
+        ));
+    }
+    let Some((topic_info, p)) = image.topics.get(topic).and_then(|t| {
+        let p = t.partitions.get(usize::try_from(partition).ok()?)?;
+        Some((t, p))
+    }) else {
+        return Err(Refusal::new(
+            ResponseError::UnknownTopicOrPartition,
+            format!("{topic}-{partition} does not exist."),
+        ));
+    };
+    if p.leader != broker_id {
+        return Err(Refusal::new(
+            ResponseError::NotLeaderOrFollower,
+            format!("Broker {broker_id} does not lead {topic}-{partition}."),
+        ));
+    }
+    if leader_epoch != p.leader_epoch {
+        return Err(Refusal::new(
+            ResponseError::FencedLeaderEpoch,
+            format!(
+                "Leader epoch {leader_epoch} of {topic}-{partition} is not the current {}.",
+                p.leader_epoch
+            ),
+        ));
+    }
+    if partition_epoch != p.partition_epoch {
+        return Err(Refusal::new(
+            ResponseError::InvalidUpdateVersion,
+            format!(
+                "Partition epoch {partition_epoch} of {topic}-{partition} is not the current {}.",
+                p.partition_epoch
+            ),
+        ));
+    }
+    if !new_isr.contains(&broker_id) || new_isr.iter().any(|r| !p.replicas.contains(r)) {
+        return Err(Refusal::new(
+            ResponseError::InvalidRequest,
+            format!(
+                "ISR {new_isr:?} must hold the leader and only replicas of {topic}-{partition}."
+            ),
+        ));
+    }
+    if let Some(r) = new_isr
+        .iter()
+        .find(|r| !p.isr.contains(r) && !eligible(image, **r))
+    {
+        return Err(Refusal::new(
+            ResponseError::IneligibleReplica,
+            format!("Replica {r} is fenced or shutting down and cannot join the ISR."),
+        ));
+    }
+    let changed = PartitionInfo {
+        isr: new_isr.to_vec(),
+        partition_epoch: p.partition_epoch + 1,
+        ..p.clone()
+    };
+    Ok(Decision {
+        records: vec![MetadataRecord::PartitionChange {
+            partition_id: partition,
+            topic_id: topic_info.id,
+            isr: Some(new_isr.to_vec()),
+            leader: None,
+            replicas: None,
+        }],
+        response: ControllerResponse::Partition(changed),
+    })
+}

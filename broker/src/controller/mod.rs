@@ -1,0 +1,335 @@
+//! The active controller: turns requests into metadata records (Kafka's `QuorumController`).
+//!
+//! Only the Raft leader decides. It takes one request at a time, against an image that is
+//! current with everything committed, writes the records the request needs as one batch, and
+//! answers with the batch's offset so that the asking broker can wait until it has applied it.
+//!
+//! - `topics`: create, delete, add partitions, topic configs, producer id blocks.
+//! - `brokers`: registration, heartbeats, fencing and controlled shutdown.
+//! - `elections`: the partition changes when replicas come and go, and AlterPartition.
+
+mod brokers;
+mod elections;
+mod topics;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kafka_protocol::ResponseError;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::cluster::records::{EndPoint, MetadataRecord};
+use crate::cluster::{ClusterImage, PartitionInfo, Refusal, TopicInfo, TopicSpec};
+use crate::quorum::{Quorum, WriteError};
+
+pub use topics::{plan_topic, PRODUCER_ID_BLOCK};
+
+/// A request to the active controller, from a broker (its own, or forwarded from a client).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ControllerRequest {
+    RegisterBroker {
+        broker_id: i32,
+        incarnation_id: Uuid,
+        end_point: EndPoint,
+        rack: Option<String>,
+    },
+    BrokerHeartbeat {
+        broker_id: i32,
+        broker_epoch: i64,
+        /// The metadata offset the broker has applied.
+        metadata_offset: u64,
+        want_shut_down: bool,
+    },
+    CreateTopic {
+        spec: TopicSpec,
+        validate_only: bool,
+    },
+    DeleteTopic {
+        name: String,
+    },
+    CreatePartitions {
+        name: String,
+        count: i32,
+        validate_only: bool,
+    },
+    /// Replaces a topic's config overrides.
+    AlterTopicConfigs {
+        name: String,
+        configs: BTreeMap<String, String>,
+    },
+    /// A leader's ISR change (Kafka's AlterPartition).
+    AlterPartition {
+        broker_id: i32,
+        broker_epoch: i64,
+        topic: String,
+        partition: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        new_isr: Vec<i32>,
+    },
+    AllocateProducerIds {
+        broker_id: i32,
+    },
+}
+
+/// What a request produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ControllerResponse {
+    Registered {
+        broker_epoch: i64,
+    },
+    Heartbeat {
+        fenced: bool,
+        should_shut_down: bool,
+    },
+    Topic(TopicInfo),
+    Partition(PartitionInfo),
+    ProducerIds {
+        first: i64,
+        count: i64,
+    },
+}
+
+/// The answer on the wire.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ControllerReply {
+    /// Done; `offset` is the metadata offset to apply before the change is visible.
+    Ok {
+        offset: u64,
+        response: ControllerResponse,
+    },
+    Refused {
+        code: i16,
+        message: String,
+    },
+    /// Ask the active controller instead.
+    NotController {
+        leader: Option<i32>,
+    },
+}
+
+impl ControllerReply {
+    fn refused(r: Refusal) -> Self {
+        ControllerReply::Refused {
+            code: r.error.code(),
+            message: r.message,
+        }
+    }
+}
+
+/// Settings the controller decides with.
+#[derive(Debug, Clone)]
+pub struct ControllerSettings {
+    pub session_timeout: Duration,
+}
+
+/// The controller of this node (active while its Raft replica leads).
+#[derive(Debug)]
+pub struct Controller {
+    quorum: Arc<Quorum>,
+    settings: ControllerSettings,
+    /// One decision at a time, as Kafka's controller event queue runs them.
+    decide: tokio::sync::Mutex<()>,
+    /// The last heartbeat of each broker while this node leads.
+    sessions: Mutex<HashMap<i32, Instant>>,
+}
+
+/// A decision: the records to write and the answer to give once they are applied.
+struct Decision {
+    records: Vec<MetadataRecord>,
+    response: ControllerResponse,
+}
+
+impl Controller {
+    pub fn new(quorum: Arc<Quorum>, settings: ControllerSettings) -> Arc<Self> {
+        Arc::new(Controller {
+            quorum,
+            settings,
+            decide: tokio::sync::Mutex::new(()),
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The quorum this controller writes to.
+    pub fn quorum(&self) -> &Arc<Quorum> {
+        &self.quorum
+    }
+
+    /// Answers one request; on a node that is not the active controller, says who is.
+    pub async fn handle(&self, request: ControllerRequest) -> ControllerReply {
+        if !self.quorum.is_leader() {
+            return ControllerReply::NotController {
+                leader: self.quorum.leader(),
+            };
+        }
+        let _turn = self.decide.lock().await;
+        if let Err(e) = self.quorum.catch_up().await {
+            return self.write_failed(e);
+        }
+        let now = Instant::now();
+        let decision = self
+            .quorum
+            .state()
+            .read(|image| self.decide(image, &request, now));
+        let decision = match decision {
+            Ok(d) => d,
+            Err(r) => return ControllerReply::refused(r),
+        };
+        let offset = if decision.records.is_empty() {
+            self.quorum.state().applied()
+        } else {
+            match self.quorum.write(decision.records).await {
+                Ok(offset) => offset,
+                Err(e) => return self.write_failed(e),
+            }
+        };
+        let response = match decision.response {
+            ControllerResponse::Registered { .. } => ControllerResponse::Registered {
+                broker_epoch: offset as i64,
+            },
+            ControllerResponse::Partition(_) => self.partition_after(&request, decision.response),
+            other => other,
+        };
+        ControllerReply::Ok { offset, response }
+    }
+
+    fn write_failed(&self, e: WriteError) -> ControllerReply {
+        match e {
+            WriteError::NotLeader(leader) => ControllerReply::NotController { leader },
+            WriteError::Failed(message) => ControllerReply::Refused {
+                code: ResponseError::UnknownServerError.code(),
+                message,
+            },
+        }
+    }
+
+    fn decide(
+        &self,
+        image: &ClusterImage,
+        request: &ControllerRequest,
+        now: Instant,
+    ) -> Result<Decision, Refusal> {
+        match request {
+            ControllerRequest::RegisterBroker {
+                broker_id,
+                incarnation_id,
+                end_point,
+                rack,
+            } => Ok(self.register(image, *broker_id, *incarnation_id, end_point, rack, now)),
+            ControllerRequest::BrokerHeartbeat {
+                broker_id,
+                broker_epoch,
+                metadata_offset,
+                want_shut_down,
+            } => self.heartbeat(
+                image,
+                *broker_id,
+                *broker_epoch,
+                *metadata_offset,
+                *want_shut_down,
+                now,
+            ),
+            ControllerRequest::CreateTopic {
+                spec,
+                validate_only,
+            } => topics::create(image, spec, *validate_only),
+            ControllerRequest::DeleteTopic { name } => topics::delete(image, name),
+            ControllerRequest::CreatePartitions {
+                name,
+                count,
+                validate_only,
+            } => topics::add_partitions(image, name, *count, *validate_only),
+            ControllerRequest::AlterTopicConfigs { name, configs } => {
+                topics::alter_configs(image, name, configs)
+            }
+            ControllerRequest::AlterPartition {
+                broker_id,
+                broker_epoch,
+                topic,
+                partition,
+                leader_epoch,
+                partition_epoch,
+                new_isr,
+            } => elections::alter_partition(
+                image,
+                *broker_id,
+                *broker_epoch,
+                topic,
+                *partition,
+                *leader_epoch,
+                *partition_epoch,
+                new_isr,
+            ),
+            ControllerRequest::AllocateProducerIds { .. } => Ok(topics::producer_ids(image)),
+        }
+    }
+
+    /// AlterPartition answers the partition as it is after the change.
+    fn partition_after(
+        &self,
+        request: &ControllerRequest,
+        fallback: ControllerResponse,
+    ) -> ControllerResponse {
+        let ControllerRequest::AlterPartition {
+            topic, partition, ..
+        } = request
+        else {
+            return fallback;
+        };
+        self.quorum
+            .state()
+            .read(|i| {
+                i.topics
+                    .get(topic)
+                    .and_then(|t| t.partitions.get(usize::try_from(*partition).ok()?))
+                    .cloned()
+            })
+            .map_or(fallback, ControllerResponse::Partition)
+    }
+
+    /// Fences brokers whose sessions ended, every `tick`, while this node leads; until
+    /// `token` is cancelled.
+    pub async fn run_session_timer(self: Arc<Self>, token: CancellationToken) {
+        let tick = Duration::from_millis(100);
+        let mut leading = false;
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tokio::time::sleep(tick) => {}
+            }
+            let now_leading = self.quorum.is_leader();
+            if now_leading && !leading {
+                // A new controller gives every broker a full session from now.
+                self.lock_sessions().clear();
+            }
+            leading = now_leading;
+            if leading {
+                self.fence_expired(Instant::now()).await;
+            }
+        }
+    }
+
+    async fn fence_expired(&self, now: Instant) {
+        let _turn = self.decide.lock().await;
+        if self.quorum.catch_up().await.is_err() {
+            return;
+        }
+        let records = self
+            .quorum
+            .state()
+            .read(|image| self.expired_sessions(image, now));
+        if records.is_empty() {
+            return;
+        }
+        if let Err(e) = self.quorum.write(records).await {
+            tracing::warn!(error = %e, "could not fence brokers");
+        }
+    }
+
+    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Instant>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,135 @@
+//! This broker's side of KIP-631's lifecycle: register with the active controller, heartbeat
+//! every `broker.heartbeat.interval.ms` (quickly while fenced, to be unfenced as soon as it
+//! has caught up), register again when the controller no longer knows this incarnation, and
+//! on shutdown ask the controller to move its leaderships away first (controlled shutdown).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::ResponseError;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::cluster::records::EndPoint;
+use crate::controller::{ControllerRequest, ControllerResponse};
+use crate::Broker;
+
+/// Heartbeat period while fenced.
+const FENCED_HEARTBEAT: Duration = Duration::from_millis(50);
+/// The longest a controlled shutdown waits for the controller.
+const CONTROLLED_SHUTDOWN_MAX: Duration = Duration::from_secs(5);
+
+/// Registers and heartbeats until `stop` is cancelled; `unfenced` says whether the controller
+/// lets this broker serve.
+pub(crate) async fn run(
+    broker: Arc<Broker>,
+    unfenced: watch::Sender<bool>,
+    stop: CancellationToken,
+) {
+    let incarnation_id = Uuid::new_v4();
+    let interval = Duration::from_millis(broker.config.broker_heartbeat_interval_ms);
+    'register: loop {
+        let epoch = tokio::select! {
+            _ = stop.cancelled() => return,
+            e = register(&broker, incarnation_id) => e,
+        };
+        let Some(epoch) = epoch else {
+            continue;
+        };
+        loop {
+            match heartbeat(&broker, epoch, false).await {
+                Ok((fenced, _)) => {
+                    unfenced.send_if_modified(|u| std::mem::replace(u, !fenced) == fenced);
+                }
+                Err(ResponseError::StaleBrokerEpoch | ResponseError::BrokerIdNotRegistered) => {
+                    tracing::warn!("the controller no longer knows this broker; registering again");
+                    unfenced.send_replace(false);
+                    continue 'register;
+                }
+                Err(e) => tracing::debug!(error = ?e, "heartbeat failed"),
+            }
+            let wait = if *unfenced.borrow() {
+                interval
+            } else {
+                FENCED_HEARTBEAT
+            };
+            tokio::select! {
+                _ = stop.cancelled() => {
+                    controlled_shutdown(&broker, epoch).await;
+                    return;
+                }
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+async fn register(broker: &Broker, incarnation_id: Uuid) -> Option<i64> {
+    let listener = broker.config.advertised_listeners.first()?;
+    let request = ControllerRequest::RegisterBroker {
+        broker_id: broker.config.node_id,
+        incarnation_id,
+        end_point: EndPoint {
+            name: listener.name.clone(),
+            host: listener.host.clone(),
+            port: listener.port,
+            security_protocol: 0,
+        },
+        rack: broker.config.rack.clone(),
+    };
+    match broker.cluster.submit(request).await {
+        Ok(ControllerResponse::Registered { broker_epoch }) => {
+            tracing::info!(broker_epoch, "registered with the controller");
+            Some(broker_epoch)
+        }
+        Ok(other) => {
+            tracing::warn!(?other, "unexpected answer to registration");
+            None
+        }
+        Err(r) => {
+            tracing::debug!(error = %r.message, "registration failed; retrying");
+            tokio::time::sleep(FENCED_HEARTBEAT).await;
+            None
+        }
+    }
+}
+
+/// One heartbeat: (fenced, should shut down).
+async fn heartbeat(
+    broker: &Broker,
+    epoch: i64,
+    want_shut_down: bool,
+) -> Result<(bool, bool), ResponseError> {
+    let request = ControllerRequest::BrokerHeartbeat {
+        broker_id: broker.config.node_id,
+        broker_epoch: epoch,
+        metadata_offset: broker.cluster.quorum().state().applied(),
+        want_shut_down,
+    };
+    match broker.cluster.submit(request).await {
+        Ok(ControllerResponse::Heartbeat {
+            fenced,
+            should_shut_down,
+        }) => Ok((fenced, should_shut_down)),
+        Ok(_) => Err(ResponseError::UnknownServerError),
+        Err(r) => Err(r.error),
+    }
+}
+
+/// Asks the controller to move this broker's leaderships, until it says the broker may go or
+/// `CONTROLLED_SHUTDOWN_MAX` passes.
+async fn controlled_shutdown(broker: &Broker, epoch: i64) {
+    let attempt = async {
+        loop {
+            match heartbeat(broker, epoch, true).await {
+                Ok((_, true)) => return true,
+                Ok(_) | Err(_) => tokio::time::sleep(FENCED_HEARTBEAT).await,
+            }
+        }
+    };
+    match tokio::time::timeout(CONTROLLED_SHUTDOWN_MAX, attempt).await {
+        Ok(_) => tracing::info!("controlled shutdown: leaderships moved"),
+        Err(_) => tracing::warn!("controlled shutdown: the controller did not answer in time"),
+    }
+}

@@ -1,0 +1,69 @@
+//! The broker's reaction to metadata (Kafka's metadata publishers): after each applied batch
+//! of records, the partitions placed here are opened or removed, and take the leadership and
+//! epoch the image gives them; removed topics lose their logs; changed topic configs reach
+//! their partitions.
+
+use std::collections::BTreeSet;
+use std::sync::Weak;
+
+use crate::cluster::ClusterImage;
+use crate::quorum::{Delta, MetadataListener};
+use crate::Broker;
+
+/// Publishes metadata changes to a broker.
+#[derive(Debug)]
+pub(crate) struct Publisher {
+    broker: Weak<Broker>,
+}
+
+impl Publisher {
+    pub(crate) fn new(broker: Weak<Broker>) -> Self {
+        Publisher { broker }
+    }
+}
+
+impl MetadataListener for Publisher {
+    fn publish(&self, image: &ClusterImage, delta: &Delta) {
+        let Some(broker) = self.broker.upgrade() else {
+            return;
+        };
+        let replicas = &broker.replicas;
+        for (name, _) in &delta.removed_topics {
+            replicas.delete_topic(name);
+            tracing::info!(topic = %name, "topic deleted");
+        }
+        let partitions: Vec<(String, i32)> = if delta.everything {
+            let present: BTreeSet<(String, i32)> = image
+                .topics
+                .iter()
+                .flat_map(|(n, t)| (0..t.partitions.len() as i32).map(move |i| (n.clone(), i)))
+                .collect();
+            for (name, index) in replicas.hosted() {
+                if !present.contains(&(name.clone(), index)) {
+                    replicas.remove_partition(&name, index);
+                }
+            }
+            present.into_iter().collect()
+        } else {
+            delta.partitions.iter().cloned().collect()
+        };
+        for (name, index) in partitions {
+            let Some(topic) = image.topics.get(&name) else {
+                continue;
+            };
+            let Some(info) = topic.partitions.get(index as usize) else {
+                continue;
+            };
+            if let Err(e) =
+                replicas.apply_partition(&broker.config, &name, index, info, &topic.configs)
+            {
+                tracing::error!(topic = %name, partition = index, error = %e, "could not open a partition");
+            }
+        }
+        for name in &delta.topic_configs {
+            if let Some(topic) = image.topics.get(name) {
+                replicas.update_topic_configs(&broker.config, name, &topic.configs);
+            }
+        }
+    }
+}

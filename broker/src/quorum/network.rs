@@ -1,0 +1,100 @@
+//! openraft's network: each peer reached through an [`RpcClient`] on its controller listener.
+
+use std::time::Duration;
+
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+
+use super::rpc::{Request, Response, RpcClient};
+use super::{Node, NodeId, TypeConfig};
+
+/// Makes a [`Peer`] per target.
+#[derive(Debug, Default)]
+pub(super) struct Network;
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Peer;
+
+    async fn new_client(&mut self, target: NodeId, node: &Node) -> Peer {
+        Peer {
+            target,
+            client: RpcClient::new(node.addr.clone()),
+        }
+    }
+}
+
+/// One peer voter.
+#[derive(Debug)]
+pub(super) struct Peer {
+    target: NodeId,
+    client: RpcClient,
+}
+
+type RpcResult<T, E = openraft::error::Infallible> =
+    Result<T, RPCError<NodeId, Node, RaftError<NodeId, E>>>;
+
+impl Peer {
+    async fn send(
+        &mut self,
+        request: Request,
+        option: &RPCOption,
+    ) -> Result<Response, Unreachable> {
+        let timeout = option.hard_ttl().max(Duration::from_millis(10));
+        self.client
+            .call(&request, timeout)
+            .await
+            .map_err(|e| Unreachable::new(&e))
+    }
+
+    fn unexpected<E: std::error::Error>(&self) -> RPCError<NodeId, Node, RaftError<NodeId, E>> {
+        let e = std::io::Error::other(format!("node {} answered another request", self.target));
+        RPCError::Network(NetworkError::new(&e))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for Peer {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> RpcResult<AppendEntriesResponse<NodeId>> {
+        match self.send(Request::AppendEntries(rpc), &option).await? {
+            Response::AppendEntries(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
+        match self.send(Request::InstallSnapshot(rpc), &option).await? {
+            Response::InstallSnapshot(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> RpcResult<VoteResponse<NodeId>> {
+        match self.send(Request::Vote(rpc), &option).await? {
+            Response::Vote(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(self.unexpected()),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The controller listener: accepts voters and brokers and answers their frames one at a time
+//! per connection, until shutdown.
+
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::rpc::{read_frame, write_frame, Request, Response};
+use crate::controller::Controller;
+use crate::limits::CONTROLLER_CONNECTIONS_MAX;
+
+/// Serves the controller listener until `token` is cancelled.
+pub async fn serve(listener: TcpListener, controller: Arc<Controller>, token: CancellationToken) {
+    let permits = Arc::new(Semaphore::new(CONTROLLER_CONNECTIONS_MAX));
+    loop {
+        let accepted = tokio::select! {
+            _ = token.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "controller listener accept failed");
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "too many controller connections; refusing one");
+            continue;
+        };
+        let controller = controller.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                r = connection(stream, &controller) => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, error = %e, "controller connection ended");
+                    }
+                }
+            }
+            drop(permit);
+        });
+    }
+}
+
+async fn connection(mut stream: TcpStream, controller: &Controller) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    while let Some(request) = read_frame::<_, Request>(&mut stream).await? {
+        let raft = controller.quorum().raft();
+        let response = match request {
+            Request::AppendEntries(r) => Response::AppendEntries(raft.append_entries(r).await),
+            Request::Vote(r) => Response::Vote(raft.vote(r).await),
+            Request::InstallSnapshot(r) => {
+                Response::InstallSnapshot(raft.install_snapshot(r).await)
+            }
+            Request::Controller(r) => Response::Controller(controller.handle(r).await),
+        };
+        write_frame(&mut stream, &response).await?;
+    }
+    Ok(())
+}

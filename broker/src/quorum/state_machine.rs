@@ -1,0 +1,352 @@
+//! The state machine of the metadata quorum: committed records replayed into the
+//! [`ClusterImage`], and each change handed to the broker's listener (Kafka's metadata
+//! publishers) before the applied offset moves, so that whoever waits for an offset sees its
+//! effects. Snapshots are the image as JSON in `snapshot.json`.
+
+use std::collections::BTreeSet;
+use std::io::{self, Cursor};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use openraft::storage::RaftStateMachine;
+use openraft::{
+    EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, Snapshot, SnapshotMeta, StorageError,
+    StorageIOError, StoredMembership,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::log_store::write_atomically;
+use super::{Applied, Entry, Node, NodeId, TypeConfig};
+use crate::cluster::records::{MetadataRecord, CONFIG_RESOURCE_TOPIC};
+use crate::cluster::{ClusterImage, TopicInfo};
+
+const SNAPSHOT_FILE: &str = "snapshot.json";
+
+/// What one applied batch changed, for the listener.
+#[derive(Debug, Default)]
+pub struct Delta {
+    /// A snapshot replaced the image: look at everything.
+    pub everything: bool,
+    /// Partitions created or changed, by topic name and index.
+    pub partitions: BTreeSet<(String, i32)>,
+    /// Topics removed, as they were.
+    pub removed_topics: Vec<(String, TopicInfo)>,
+    /// Topics whose configs changed.
+    pub topic_configs: BTreeSet<String>,
+    /// Some broker registered, was fenced or unfenced.
+    pub brokers: bool,
+}
+
+impl Delta {
+    fn everything() -> Self {
+        Delta {
+            everything: true,
+            ..Delta::default()
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.everything
+            && !self.brokers
+            && self.partitions.is_empty()
+            && self.removed_topics.is_empty()
+            && self.topic_configs.is_empty()
+    }
+
+    fn note(&mut self, image: &ClusterImage, record: &MetadataRecord) {
+        match record {
+            MetadataRecord::Partition {
+                topic_id,
+                partition_id,
+                ..
+            }
+            | MetadataRecord::PartitionChange {
+                topic_id,
+                partition_id,
+                ..
+            } => {
+                if let Some(name) = image.topic_names.get(topic_id) {
+                    let _ = self.partitions.insert((name.clone(), *partition_id));
+                }
+            }
+            MetadataRecord::RemoveTopic { topic_id } => {
+                if let Some((name, info)) = image.topic_by_id(topic_id) {
+                    self.removed_topics.push((name.clone(), info.clone()));
+                }
+            }
+            MetadataRecord::Config {
+                resource_type: CONFIG_RESOURCE_TOPIC,
+                resource_name,
+                ..
+            } => {
+                let _ = self.topic_configs.insert(resource_name.clone());
+            }
+            MetadataRecord::RegisterBroker { .. }
+            | MetadataRecord::UnregisterBroker { .. }
+            | MetadataRecord::FenceBroker { .. }
+            | MetadataRecord::UnfenceBroker { .. }
+            | MetadataRecord::BrokerRegistrationChange { .. } => self.brokers = true,
+            MetadataRecord::Topic { .. }
+            | MetadataRecord::Config { .. }
+            | MetadataRecord::ProducerIds { .. } => {}
+        }
+    }
+}
+
+/// Reacts to metadata changes (the broker opens logs, changes leadership, starts fetchers).
+pub trait MetadataListener: Send + Sync + std::fmt::Debug {
+    fn publish(&self, image: &ClusterImage, delta: &Delta);
+}
+
+/// The image and the applied offset, shared by the state machine and the broker.
+#[derive(Debug)]
+pub struct MetadataState {
+    image: RwLock<ClusterImage>,
+    applied: watch::Sender<u64>,
+    listener: Mutex<Option<Arc<dyn MetadataListener>>>,
+}
+
+impl MetadataState {
+    fn new(image: ClusterImage, applied: u64) -> Self {
+        MetadataState {
+            image: RwLock::new(image),
+            applied: watch::channel(applied).0,
+            listener: Mutex::new(None),
+        }
+    }
+
+    /// Reads the image.
+    pub fn read<T>(&self, f: impl FnOnce(&ClusterImage) -> T) -> T {
+        let guard = self.image.read().unwrap_or_else(|p| p.into_inner());
+        f(&guard)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut ClusterImage) -> T) -> T {
+        let mut guard = self.image.write().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// Sets the active controller shown to clients.
+    pub fn set_controller(&self, id: i32) {
+        self.write(|image| image.controller_id = id);
+    }
+
+    /// The offset of the last applied entry.
+    pub fn applied(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    /// Watches the applied offset.
+    pub fn watch_applied(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    /// Installs the listener and has it look at the whole image at once, so that no change
+    /// falls between what it saw and what it will be told.
+    pub fn set_listener(&self, listener: Arc<dyn MetadataListener>) {
+        let mut slot = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        self.read(|image| listener.publish(image, &Delta::everything()));
+        *slot = Some(listener);
+    }
+
+    fn publish(&self, delta: &Delta) {
+        let slot = self.listener.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(listener) = slot.as_ref() {
+            self.read(|image| listener.publish(image, delta));
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMeta<NodeId, Node>,
+    image: ClusterImage,
+}
+
+/// openraft's state machine over [`MetadataState`].
+#[derive(Debug)]
+pub struct StateMachine {
+    dir: PathBuf,
+    state: Arc<MetadataState>,
+    last_applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, Node>,
+    snapshot: Option<StoredSnapshot>,
+}
+
+impl StateMachine {
+    /// Loads the latest snapshot from `dir`, or starts from `initial`.
+    pub fn open(dir: &Path, initial: ClusterImage) -> io::Result<Self> {
+        let snapshot: Option<StoredSnapshot> = match std::fs::read(dir.join(SNAPSHOT_FILE)) {
+            Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(io::Error::other)?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let (image, last_applied, membership) = match &snapshot {
+            Some(s) => (
+                s.image.clone(),
+                s.meta.last_log_id,
+                s.meta.last_membership.clone(),
+            ),
+            None => (initial, None, StoredMembership::default()),
+        };
+        let applied = last_applied.map_or(0, |l| l.index);
+        Ok(StateMachine {
+            dir: dir.to_path_buf(),
+            state: Arc::new(MetadataState::new(image, applied)),
+            last_applied,
+            membership,
+            snapshot,
+        })
+    }
+
+    /// The shared image.
+    pub fn state(&self) -> Arc<MetadataState> {
+        self.state.clone()
+    }
+}
+
+fn read_error(e: impl std::error::Error + 'static) -> StorageError<NodeId> {
+    StorageIOError::read_state_machine(&e).into()
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        let image = self.state.read(Clone::clone);
+        let id = self.last_applied.map_or_else(
+            || "0-0".to_string(),
+            |l| format!("{}-{}", l.leader_id, l.index),
+        );
+        let stored = StoredSnapshot {
+            meta: SnapshotMeta {
+                last_log_id: self.last_applied,
+                last_membership: self.membership.clone(),
+                snapshot_id: id,
+            },
+            image,
+        };
+        let bytes = serde_json::to_vec(&stored).map_err(read_error)?;
+        write_atomically(&self.dir.join(SNAPSHOT_FILE), &bytes)
+            .map_err(|e| StorageIOError::write_snapshot(Some(stored.meta.signature()), &e))?;
+        let meta = stored.meta.clone();
+        self.snapshot = Some(stored);
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(bytes)),
+        })
+    }
+}
+
+/// The snapshot builder works on a copy taken when openraft asks for it.
+#[derive(Debug)]
+pub struct Builder(StateMachine);
+
+impl RaftSnapshotBuilder<TypeConfig> for Builder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<NodeId>> {
+        self.0.build_snapshot().await
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = Builder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, Node>), StorageError<NodeId>> {
+        Ok((self.last_applied, self.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Applied>, StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut out = Vec::new();
+        let mut delta = Delta::default();
+        for entry in entries {
+            let index = entry.log_id.index;
+            match entry.payload {
+                EntryPayload::Blank => {}
+                EntryPayload::Normal(batch) => self.state.write(|image| {
+                    for mut record in batch.records {
+                        if let MetadataRecord::RegisterBroker { broker_epoch, .. } = &mut record {
+                            // A broker's epoch is the offset of its registration.
+                            *broker_epoch = index as i64;
+                        }
+                        delta.note(image, &record);
+                        image.apply(&record);
+                    }
+                }),
+                EntryPayload::Membership(m) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), m);
+                }
+            }
+            self.last_applied = Some(entry.log_id);
+            out.push(Applied { index });
+        }
+        if !delta.is_empty() {
+            self.state.publish(&delta);
+        }
+        if let Some(last) = self.last_applied {
+            self.state.applied.send_replace(last.index);
+        }
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        Builder(StateMachine {
+            dir: self.dir.clone(),
+            state: Arc::new(MetadataState::new(
+                self.state.read(Clone::clone),
+                self.state.applied(),
+            )),
+            last_applied: self.last_applied,
+            membership: self.membership.clone(),
+            snapshot: None,
+        })
+    }
+
+    async fn begin_receiving_snapshot(
+        &mut self,
+    ) -> Result<Box<Cursor<Vec<u8>>>, StorageError<NodeId>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, Node>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        let bytes = snapshot.into_inner();
+        let stored: StoredSnapshot = serde_json::from_slice(&bytes)
+            .map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
+        write_atomically(&self.dir.join(SNAPSHOT_FILE), &bytes)
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        let controller = self.state.read(|i| i.controller_id);
+        self.state.write(|image| {
+            *image = stored.image.clone();
+            image.controller_id = controller;
+        });
+        self.last_applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
+        self.snapshot = Some(stored);
+        self.state.publish(&Delta::everything());
+        self.state
+            .applied
+            .send_replace(meta.last_log_id.map_or(0, |l| l.index));
+        Ok(())
+    }
+
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+        let Some(stored) = &self.snapshot else {
+            return Ok(None);
+        };
+        let bytes = serde_json::to_vec(stored).map_err(read_error)?;
+        Ok(Some(Snapshot {
+            meta: stored.meta.clone(),
+            snapshot: Box::new(Cursor::new(bytes)),
+        }))
+    }
+}

@@ -1,0 +1,250 @@
+//! A cluster of `ktui broker` processes on free loopback ports, each a combined broker and
+//! controller with its own data directory, for tests that kill and restart nodes. Every
+//! process started is killed when the harness is dropped, whatever the test did.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use tempfile::TempDir;
+
+use crate::common::DEADLINE;
+use crate::raw::Raw;
+
+/// The Metadata version the harness reads (topic ids, no cluster operations).
+const METADATA_VERSION: i16 = 12;
+const POLL: Duration = Duration::from_millis(20);
+
+struct Node {
+    port: u16,
+    controller_port: u16,
+    child: Option<Child>,
+}
+
+/// A running test cluster.
+pub struct TestCluster {
+    dir: TempDir,
+    cluster_id: String,
+    extra: Vec<(String, String)>,
+    nodes: Vec<Node>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+impl TestCluster {
+    /// Starts `n` nodes (ids 0..n) with `extra` config overrides, and waits until Metadata
+    /// lists every broker.
+    pub async fn start(n: usize, extra: &[(&str, &str)]) -> Self {
+        let nodes = (0..n)
+            .map(|_| Node {
+                port: free_port(),
+                controller_port: free_port(),
+                child: None,
+            })
+            .collect();
+        let mut cluster = TestCluster {
+            dir: tempfile::tempdir().expect("temp dir"),
+            cluster_id: "ktui-test-cluster-0000".to_string(),
+            extra: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            nodes,
+        };
+        for id in 0..n {
+            cluster.spawn(id);
+        }
+        cluster.wait_brokers(n).await;
+        cluster
+    }
+
+    fn voters(&self) -> String {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(id, n)| format!("{id}@127.0.0.1:{}", n.controller_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The log file of node `id`.
+    pub fn log_path(&self, id: usize) -> PathBuf {
+        self.dir.path().join(format!("node-{id}.log"))
+    }
+
+    /// Starts node `id` (again).
+    pub fn spawn(&mut self, id: usize) {
+        let data = self.dir.path().join(format!("node-{id}"));
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.log_path(id))
+            .expect("log file");
+        let node = &self.nodes[id];
+        let mut overrides = vec![
+            format!("node.id={id}"),
+            format!(
+                "listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
+                node.port, node.controller_port
+            ),
+            format!("advertised.listeners=PLAINTEXT://127.0.0.1:{}", node.port),
+            format!("controller.quorum.voters={}", self.voters()),
+            format!("log.dirs={}", data.display()),
+        ];
+        overrides.extend(self.extra.iter().map(|(k, v)| format!("{k}={v}")));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ktui"));
+        let _ = command
+            .arg("broker")
+            .arg("--cluster-id")
+            .arg(&self.cluster_id)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        for o in &overrides {
+            let _ = command.arg("--override").arg(o);
+        }
+        let child = command.spawn().expect("start a broker process");
+        self.nodes[id].child = Some(child);
+    }
+
+    /// `host:port` of every node's client listener.
+    pub fn bootstrap(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The client listener of node `id`.
+    pub fn addr(&self, id: usize) -> String {
+        format!("127.0.0.1:{}", self.nodes[id].port)
+    }
+
+    /// SIGKILLs node `id` and waits for it to exit.
+    pub fn kill(&mut self, id: usize) {
+        if let Some(mut child) = self.nodes[id].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERMs node `id` and waits for it to exit (a clean, controlled shutdown).
+    pub fn terminate(&mut self, id: usize) {
+        if let Some(mut child) = self.nodes[id].child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + DEADLINE;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(POLL);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("node {id} did not stop on SIGTERM within {DEADLINE:?}");
+        }
+    }
+
+    /// Metadata from the first node that answers, for `topics` (all when None).
+    pub async fn metadata(&self, topics: Option<&[&str]>) -> Option<MetadataResponse> {
+        let request = MetadataRequest::default()
+            .with_topics(topics.map(|ts| {
+                ts.iter()
+                    .map(|t| {
+                        MetadataRequestTopic::default()
+                            .with_name(Some(TopicName(StrBytes::from_string(t.to_string()))))
+                    })
+                    .collect()
+            }))
+            .with_allow_auto_topic_creation(false);
+        for (id, node) in self.nodes.iter().enumerate() {
+            if node.child.is_none() {
+                continue;
+            }
+            let Ok(Ok(stream)) = tokio::time::timeout(
+                Duration::from_secs(2),
+                tokio::net::TcpStream::connect(self.addr(id)),
+            )
+            .await
+            else {
+                continue;
+            };
+            let mut raw = Raw::from_stream(stream);
+            let call = raw.call(ApiKey::Metadata, METADATA_VERSION, &request);
+            if let Ok(response) = tokio::time::timeout(Duration::from_secs(5), call).await {
+                return Some(response);
+            }
+        }
+        None
+    }
+
+    /// Polls Metadata until `test` accepts it; fails with the last answer and the node logs at
+    /// the deadline. Returns the accepted answer and how long it took.
+    pub async fn wait_metadata(
+        &self,
+        what: &str,
+        topics: Option<&[&str]>,
+        test: impl Fn(&MetadataResponse) -> bool,
+    ) -> (MetadataResponse, Duration) {
+        let started = Instant::now();
+        let mut last = None;
+        while started.elapsed() < DEADLINE {
+            if let Some(m) = self.metadata(topics).await {
+                if test(&m) {
+                    return (m, started.elapsed());
+                }
+                last = Some(m);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        panic!(
+            "timed out waiting for {what}; last metadata: {last:?}\n{}",
+            self.log_tails()
+        );
+    }
+
+    /// Waits until Metadata lists `n` brokers.
+    pub async fn wait_brokers(&self, n: usize) -> Duration {
+        let what = format!("{n} brokers");
+        self.wait_metadata(&what, Some(&[]), |m| m.brokers.len() == n)
+            .await
+            .1
+    }
+
+    fn log_tails(&self) -> String {
+        (0..self.nodes.len())
+            .map(|id| {
+                let text = std::fs::read_to_string(self.log_path(id)).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(25)..].join("\n");
+                format!("--- node {id} ---\n{tail}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}

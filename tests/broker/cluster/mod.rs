@@ -1,0 +1,186 @@
+//! The replicated cluster: three `ktui broker` processes forming a Raft controller quorum,
+//! with real clients against them.
+
+mod harness;
+
+use std::time::Duration;
+
+use kafka_protocol::messages::MetadataResponse;
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+
+use crate::common::admin;
+use harness::TestCluster;
+
+/// A shorter session than Kafka's 9 s default, so that fencing tests stay short.
+const SESSION: (&str, &str) = ("broker.session.timeout.ms", "3000");
+const HEARTBEAT: (&str, &str) = ("broker.heartbeat.interval.ms", "500");
+
+async fn create(bootstrap: &str, name: &str, partitions: i32, rf: i32) {
+    let results = admin(bootstrap)
+        .create_topics(
+            &[NewTopic::new(name, partitions, TopicReplication::Fixed(rf))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .expect("create topics");
+    for r in results {
+        r.expect("topic created");
+    }
+}
+
+fn partitions(m: &MetadataResponse, topic: &str) -> Vec<(i32, Vec<i32>, Vec<i32>)> {
+    m.topics
+        .iter()
+        .filter(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| {
+            (
+                p.leader_id.0,
+                p.replica_nodes.iter().map(|b| b.0).collect(),
+                p.isr_nodes.iter().map(|b| b.0).collect(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_elect_a_controller_and_share_the_metadata() {
+    let cluster = TestCluster::start(3, &[]).await;
+    let bootstrap = cluster.bootstrap();
+    create(&bootstrap, "replicated", 6, 3).await;
+    let (m, _) = cluster
+        .wait_metadata("the topic", Some(&["replicated"]), |m| {
+            partitions(m, "replicated").len() == 6
+        })
+        .await;
+    assert!(
+        (0..3).contains(&m.controller_id.0),
+        "controller {:?}",
+        m.controller_id
+    );
+    let parts = partitions(&m, "replicated");
+    for (leader, replicas, isr) in &parts {
+        let mut sorted = replicas.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, vec![0, 1, 2], "three replicas on three brokers");
+        assert_eq!(isr.len(), 3);
+        assert_eq!(*leader, replicas[0], "the first replica leads");
+    }
+    let mut leaders: Vec<i32> = parts.iter().map(|p| p.0).collect();
+    leaders.sort_unstable();
+    leaders.dedup();
+    assert_eq!(
+        leaders,
+        vec![0, 1, 2],
+        "leadership is spread over the brokers"
+    );
+    // Each node answers from its own replayed image.
+    for id in 0..3 {
+        let results = admin(&cluster.addr(id))
+            .create_topics(
+                &[NewTopic::new("replicated", 6, TopicReplication::Fixed(3))],
+                &AdminOptions::new(),
+            )
+            .await
+            .expect("create again");
+        let err = results[0].clone().expect_err("already exists");
+        assert_eq!(err.1, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists);
+    }
+    let too_many = admin(&bootstrap)
+        .create_topics(
+            &[NewTopic::new("rf4", 1, TopicReplication::Fixed(4))],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        too_many[0].clone().expect_err("refused").1,
+        rdkafka::types::RDKafkaErrorCode::InvalidReplicationFactor
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_broker_is_fenced_and_its_leaderships_move_to_the_isr() {
+    let mut cluster = TestCluster::start(3, &[SESSION, HEARTBEAT]).await;
+    let bootstrap = cluster.bootstrap();
+    create(&bootstrap, "fenced", 3, 3).await;
+    let (m, _) = cluster
+        .wait_metadata("the topic", Some(&["fenced"]), |m| {
+            partitions(m, "fenced").len() == 3
+        })
+        .await;
+    // Kill a broker that is not the controller, so only fencing is at play.
+    let victim = (0..3)
+        .find(|id| *id != m.controller_id.0)
+        .expect("a non-controller");
+    cluster.kill(victim as usize);
+    let (m, took) = cluster
+        .wait_metadata("the victim fenced", Some(&["fenced"]), |m| {
+            m.brokers.len() == 2
+                && partitions(m, "fenced")
+                    .iter()
+                    .all(|(leader, _, isr)| *leader != victim && !isr.contains(&victim))
+        })
+        .await;
+    assert!(
+        took < Duration::from_millis(3000 + 2000),
+        "fenced after {took:?}, the session is 3 s"
+    );
+    for (leader, _, isr) in partitions(&m, "fenced") {
+        assert!(
+            leader >= 0 && isr.len() == 2,
+            "led by the ISR: {leader} {isr:?}"
+        );
+    }
+    cluster.spawn(victim as usize);
+    cluster.wait_brokers(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_changes_go_on_after_the_active_controller_is_killed() {
+    let mut cluster = TestCluster::start(3, &[SESSION, HEARTBEAT]).await;
+    let (m, _) = cluster
+        .wait_metadata("a controller", Some(&[]), |m| m.controller_id.0 >= 0)
+        .await;
+    let old = m.controller_id.0;
+    cluster.kill(old as usize);
+    let (m, _) = cluster
+        .wait_metadata("a new controller", Some(&[]), |m| {
+            m.controller_id.0 >= 0 && m.controller_id.0 != old
+        })
+        .await;
+    assert_ne!(m.controller_id.0, old);
+    let survivors: Vec<String> = (0..3)
+        .filter(|id| *id != old as usize)
+        .map(|id| cluster.addr(id))
+        .collect();
+    create(&survivors.join(","), "after-failover", 2, 2).await;
+    cluster
+        .wait_metadata("the new topic", Some(&["after-failover"]), |m| {
+            partitions(m, "after-failover").len() == 2
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_shutdown_moves_leadership_before_the_broker_goes() {
+    let mut cluster = TestCluster::start(3, &[]).await;
+    create(&cluster.bootstrap(), "moving", 3, 3).await;
+    let (m, _) = cluster
+        .wait_metadata("the topic", Some(&["moving"]), |m| {
+            partitions(m, "moving").len() == 3
+        })
+        .await;
+    let (leader, _, _) = partitions(&m, "moving")[0].clone();
+    cluster.terminate(leader as usize);
+    // The default session is 9 s: leadership moved by the controlled shutdown, not by fencing.
+    let (m, took) = cluster
+        .wait_metadata("leadership moved", Some(&["moving"]), |m| {
+            partitions(m, "moving")
+                .iter()
+                .all(|(l, _, _)| *l >= 0 && *l != leader)
+        })
+        .await;
+    assert!(took < Duration::from_secs(2), "moved after {took:?}");
+    assert_eq!(m.brokers.len(), 2);
+}
