@@ -20,6 +20,7 @@ use crate::coordinator::{
 use crate::publisher::Publisher;
 use crate::quorum::Quorum;
 use crate::replica::ReplicaManager;
+use crate::replication::ReplicationManager;
 use crate::storage;
 
 /// Why the broker could not start.
@@ -51,6 +52,8 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// Incremental fetch sessions (KIP-227).
     pub fetch_sessions: FetchSessions,
+    /// Follower fetchers and ISR proposals.
+    pub replication: ReplicationManager,
 }
 
 /// How long a single node waits to be unfenced by its own controller at start.
@@ -110,6 +113,7 @@ impl Broker {
             replicas,
             groups,
             fetch_sessions,
+            replication: ReplicationManager::new(),
         });
         quorum
             .state()
@@ -268,6 +272,7 @@ impl RunningBroker {
         let broker = Broker::open(config).await?;
         let requested = CancellationToken::new();
         let (unfenced_tx, unfenced) = watch::channel(false);
+        broker.replication.start(&broker, broker.shutdown.clone());
         if let Some(socket) = controller_socket {
             let controller = broker.controller().clone();
             tokio::spawn(crate::quorum::serve(

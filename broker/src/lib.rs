@@ -14,7 +14,9 @@
 //! - `lifecycle` and `publisher`: this broker registering and heartbeating, and reacting to
 //!   metadata changes.
 //! - `storage`: `meta.properties`, the cluster a data directory belongs to.
-//! - `replica` and `partition`: the partitions hosted here and the checks on what they store.
+//! - `replica` and `partition`: the partitions hosted here, the checks on what they store, and
+//!   their replication state (ISR, high watermark).
+//! - `replication`: followers fetching from leaders; ISR changes proposed to the controller.
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
 //! - `coordinator`: consumer groups and committed offsets, kept in `__consumer_offsets`.
 //! - `authorizer`: which operations a client may perform (KIP-430's authorized operations).
@@ -37,6 +39,7 @@ pub mod partition;
 mod publisher;
 pub mod quorum;
 pub mod replica;
+pub mod replication;
 pub mod server;
 pub mod storage;
 pub mod wire;

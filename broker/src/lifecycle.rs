@@ -81,6 +81,7 @@ async fn register(broker: &Broker, incarnation_id: Uuid) -> Option<i64> {
     match broker.cluster.submit(request).await {
         Ok(ControllerResponse::Registered { broker_epoch }) => {
             tracing::info!(broker_epoch, "registered with the controller");
+            broker.replication.set_broker_epoch(broker_epoch);
             Some(broker_epoch)
         }
         Ok(other) => {

@@ -1,7 +1,7 @@
 //! The broker's reaction to metadata (Kafka's metadata publishers): after each applied batch
-//! of records, the partitions placed here are opened or removed, and take the leadership and
-//! epoch the image gives them; removed topics lose their logs; changed topic configs reach
-//! their partitions.
+//! of records, the partitions placed here are opened or removed, and take the leadership,
+//! epochs and ISR the image gives them; followers are handed to the fetcher of their leader;
+//! removed topics lose their logs; changed topic configs reach their partitions.
 
 use std::collections::BTreeSet;
 use std::sync::Weak;
@@ -28,7 +28,10 @@ impl MetadataListener for Publisher {
             return;
         };
         let replicas = &broker.replicas;
-        for (name, _) in &delta.removed_topics {
+        for (name, info) in &delta.removed_topics {
+            for index in 0..info.partitions.len() as i32 {
+                broker.replication.unfollow(name, index);
+            }
             replicas.delete_topic(name);
             tracing::info!(topic = %name, "topic deleted");
         }
@@ -40,6 +43,7 @@ impl MetadataListener for Publisher {
                 .collect();
             for (name, index) in replicas.hosted() {
                 if !present.contains(&(name.clone(), index)) {
+                    broker.replication.unfollow(&name, index);
                     replicas.remove_partition(&name, index);
                 }
             }
@@ -54,10 +58,16 @@ impl MetadataListener for Publisher {
             let Some(info) = topic.partitions.get(index as usize) else {
                 continue;
             };
-            if let Err(e) =
-                replicas.apply_partition(&broker.config, &name, index, info, &topic.configs)
-            {
-                tracing::error!(topic = %name, partition = index, error = %e, "could not open a partition");
+            match replicas.apply_partition(&broker.config, &name, index, info, &topic.configs) {
+                Ok(Some(_)) if info.leader != broker.config.node_id => {
+                    broker
+                        .replication
+                        .follow(&name, index, info.leader, info.leader_epoch);
+                }
+                Ok(_) => broker.replication.unfollow(&name, index),
+                Err(e) => {
+                    tracing::error!(topic = %name, partition = index, error = %e, "could not open a partition");
+                }
             }
         }
         for name in &delta.topic_configs {

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::cluster::{PartitionInfo, TopicInfo};
 use crate::config::BrokerConfig;
 use crate::log::{LogConfig, LogError};
+use crate::partition::replication::Transition;
 use crate::partition::{Partition, PartitionSettings};
 
 /// A shared partition; the mutex is held only for the length of one append or read.
@@ -50,14 +51,14 @@ impl ReplicaManager {
         topic: &TopicInfo,
     ) -> Result<(), LogError> {
         for (index, info) in topic.partitions.iter().enumerate() {
-            self.apply_partition(config, name, index as i32, info, &topic.configs)?;
+            let _ = self.apply_partition(config, name, index as i32, info, &topic.configs)?;
         }
         Ok(())
     }
 
     /// Brings one partition in line with the metadata: opened (created or recovered) when a
-    /// replica is placed here, with the leadership and epoch the metadata gives; closed and
-    /// removed when none is.
+    /// replica is placed here, with the leadership, epochs and ISR the metadata gives; closed
+    /// and removed when none is (`None`).
     pub fn apply_partition(
         &self,
         config: &BrokerConfig,
@@ -65,23 +66,24 @@ impl ReplicaManager {
         index: i32,
         info: &PartitionInfo,
         topic_configs: &BTreeMap<String, String>,
-    ) -> Result<(), LogError> {
+    ) -> Result<Option<Transition>, LogError> {
         if !info.replicas.contains(&self.node_id) {
             self.remove_partition(name, index);
-            return Ok(());
+            return Ok(None);
         }
-        let leads = info.leader == self.node_id;
+        let now = crate::now_ms();
         if let Some(shared) = self.get(name, index) {
-            lock(&shared).set_leader(leads, info.leader_epoch);
-            return Ok(());
+            let transition = lock(&shared).apply(info, now);
+            self.notify_appended();
+            return Ok(Some(transition));
         }
         let dir = self.root.join(format!("{name}-{index}"));
         let settings = settings_for(config, topic_configs);
-        let mut partition = Partition::open(&dir, settings, info.leader_epoch)?;
-        partition.set_leader(leads, info.leader_epoch);
+        let mut partition = Partition::open(&dir, settings, self.node_id, info.leader_epoch)?;
+        let transition = partition.apply(info, now);
         self.write()
             .insert((name.to_string(), index), Arc::new(Mutex::new(partition)));
-        Ok(())
+        Ok(Some(transition))
     }
 
     /// Stops hosting a partition and removes its directory.

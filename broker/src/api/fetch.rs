@@ -28,6 +28,8 @@ const TOPIC_ID_VERSION: i16 = 13;
 const STORAGE_ERROR_VERSION: i16 = 6;
 /// Fetch v9 carries the consumer's view of the leader epoch.
 const LEADER_EPOCH_VERSION: i16 = 9;
+/// Fetch v15 moved the follower's id into `replica_state` (KIP-903).
+const REPLICA_STATE_VERSION: i16 = 15;
 const READ_COMMITTED: i8 = 1;
 
 pub async fn handle(
@@ -80,6 +82,12 @@ fn read_all(
     targets: &[Target],
 ) -> (Vec<FetchableTopicResponse>, usize, bool) {
     let mut budget = request.max_bytes.max(0) as usize;
+    let replica = if ctx.version >= REPLICA_STATE_VERSION {
+        request.replica_state.replica_id.0
+    } else {
+        request.replica_id.0
+    };
+    let follower = (replica >= 0).then_some(replica);
     let mut total = 0usize;
     let mut any_error = false;
     let read_committed = request.isolation_level == READ_COMMITTED;
@@ -92,7 +100,7 @@ fn read_all(
         for target in topic {
             let p = &target.partition;
             let data = match &name {
-                Ok(name) => read_partition(broker, ctx, name, p, budget, total == 0),
+                Ok(name) => read_partition(broker, ctx, name, p, follower, budget, total == 0),
                 Err(e) => Err(*e),
             };
             let data = data.unwrap_or_else(|e| failed(error_for_version(e, ctx.version)));
@@ -155,16 +163,20 @@ fn topic_name_of(
     }
 }
 
+/// Reads one partition: a consumer below the high watermark, a follower (`follower` is its
+/// broker id) up to the log end, which also tells the leader how far that follower has come.
 fn read_partition(
     broker: &Broker,
     ctx: &RequestContext,
     name: &str,
     p: &FetchPartition,
+    follower: Option<i32>,
     budget: usize,
     first: bool,
 ) -> Result<PartitionData, ResponseError> {
     let client_epoch = (ctx.version >= LEADER_EPOCH_VERSION).then_some(p.current_leader_epoch);
-    broker
+    let mut effect = None;
+    let data = broker
         .replicas
         .with_leader(name, p.partition, client_epoch, |partition| {
             let (start, end) = (partition.log_start_offset(), partition.log_end_offset());
@@ -172,13 +184,46 @@ fn read_partition(
                 return Err(ResponseError::OffsetOutOfRange);
             }
             let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
-            let records = partition.read(p.fetch_offset, limit, first)?;
+            let records = match follower {
+                Some(replica) => {
+                    if !partition.replication().replicas().contains(&replica) {
+                        return Err(ResponseError::NotLeaderOrFollower);
+                    }
+                    effect = Some((
+                        replica,
+                        partition.follower_fetched(replica, p.fetch_offset, crate::now_ms()),
+                        partition.leader_epoch(),
+                        partition.replication().partition_epoch(),
+                    ));
+                    partition.read(p.fetch_offset, limit, first)?
+                }
+                None => partition.read_committed(p.fetch_offset, limit, first)?,
+            };
+            let hw = partition.high_watermark();
             Ok(PartitionData::default()
-                .with_high_watermark(end)
-                .with_last_stable_offset(end)
+                .with_high_watermark(hw)
+                .with_last_stable_offset(hw)
                 .with_log_start_offset(start)
                 .with_records(Some(records)))
-        })
+        });
+    if let Some((replica, effect, leader_epoch, partition_epoch)) = effect {
+        if effect.high_watermark_advanced {
+            broker.replicas.notify_appended();
+        }
+        if let Some(isr) = effect.expand_isr {
+            tracing::info!(
+                topic = name,
+                partition = p.partition,
+                replica,
+                ?isr,
+                "follower caught up; expanding the ISR"
+            );
+            broker
+                .replication
+                .propose_isr(name, p.partition, leader_epoch, partition_epoch, isr);
+        }
+    }
+    data
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ fn list_partition(
             .replicas
             .with_leader(name, p.partition_index, client_epoch, |partition| {
                 let found = match p.timestamp {
-                    LATEST => Some((partition.log_end_offset(), -1)),
+                    LATEST => Some((partition.high_watermark(), -1)),
                     EARLIEST | EARLIEST_LOCAL => Some((partition.log_start_offset(), -1)),
                     MAX_TIMESTAMP => partition.max_timestamp_offset()?,
                     LATEST_TIERED => None,

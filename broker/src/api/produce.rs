@@ -1,9 +1,11 @@
 //! Produce: validate each partition's record batch and append it as received.
 //!
-//! acks=0 gets no response at all; acks=1 and acks=-1 are answered after the local append (a
-//! single replica is the whole ISR; `min.insync.replicas` above the ISR size is refused with
-//! NOT_ENOUGH_REPLICAS, as Kafka does). A failed acks=0 produce closes the connection, as
-//! Kafka does. Produce v13 names topics by id.
+//! acks=0 gets no response at all; acks=1 is answered after the leader's append; acks=-1 once
+//! the high watermark has passed the batch, that is once every ISR member has it, or with
+//! REQUEST_TIMED_OUT after the request's timeout (Kafka's produce purgatory: the request waits
+//! on its partitions' high watermarks, not on a thread). An ISR smaller than
+//! `min.insync.replicas` refuses acks=-1 with NOT_ENOUGH_REPLICAS, as Kafka does. A failed
+//! acks=0 produce closes the connection, as Kafka does. Produce v13 names topics by id.
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::{
@@ -12,9 +14,11 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use tokio::sync::watch;
 
 use super::RequestContext;
 use crate::error::Result;
+use crate::partition::replication::HighWatermark;
 use crate::partition::validate::Rejected;
 use crate::partition::Appended;
 use crate::{now_ms, Broker};
@@ -45,11 +49,23 @@ pub async fn handle(
     let acks = request.acks;
     let bad_acks = !matches!(acks, -1..=1);
     let mut responses = Vec::with_capacity(request.topic_data.len());
+    let mut waits = Vec::new();
     let now = now_ms();
-    for topic in &request.topic_data {
-        responses.push(produce_topic(broker, ctx, topic, acks, bad_acks, now));
+    for (t, topic) in request.topic_data.iter().enumerate() {
+        let (response, topic_waits) = produce_topic(broker, ctx, topic, acks, bad_acks, now);
+        responses.push(response);
+        waits.extend(topic_waits.into_iter().map(|(p, w)| (t, p, w)));
     }
     broker.replicas.notify_appended();
+    let timeout = std::time::Duration::from_millis(request.timeout_ms.max(0) as u64);
+    let deadline = tokio::time::Instant::now() + timeout;
+    for (t, p, wait) in waits {
+        if let Err(e) = wait.done(deadline, &broker.shutdown).await {
+            let response = &mut responses[t].partition_responses[p];
+            response.error_code = e.code();
+            response.base_offset = -1;
+        }
+    }
     if acks == 0 {
         // No response will tell the producer; Kafka closes the connection instead so that the
         // client notices, refreshes its metadata and retries.
@@ -65,6 +81,35 @@ pub async fn handle(
     Ok(Some(ProduceResponse::default().with_responses(responses)))
 }
 
+/// An acks=-1 append waiting for the ISR: done when the high watermark passes `last_offset`
+/// while the replica still leads at the epoch of the append.
+struct IsrWait {
+    high_watermark: watch::Receiver<HighWatermark>,
+    last_offset: i64,
+    leader_epoch: i32,
+}
+
+impl IsrWait {
+    async fn done(
+        mut self,
+        deadline: tokio::time::Instant,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> Result<(), ResponseError> {
+        let (epoch, last) = (self.leader_epoch, self.last_offset);
+        let settled =
+            |hw: &HighWatermark| hw.offset > last || !hw.leading || hw.leader_epoch != epoch;
+        let waited = tokio::select! {
+            r = tokio::time::timeout_at(deadline, self.high_watermark.wait_for(settled)) => r,
+            _ = shutdown.cancelled() => return Err(ResponseError::NotLeaderOrFollower),
+        };
+        match waited {
+            Ok(Ok(hw)) if hw.leading && hw.leader_epoch == epoch => Ok(()),
+            Ok(_) => Err(ResponseError::NotLeaderOrFollower),
+            Err(_) => Err(ResponseError::RequestTimedOut),
+        }
+    }
+}
+
 fn produce_topic(
     broker: &Broker,
     ctx: &RequestContext,
@@ -72,7 +117,7 @@ fn produce_topic(
     acks: i16,
     bad_acks: bool,
     now: i64,
-) -> TopicProduceResponse {
+) -> (TopicProduceResponse, Vec<(usize, IsrWait)>) {
     let by_id = ctx.version >= TOPIC_ID_VERSION;
     let name = if by_id {
         broker
@@ -81,25 +126,30 @@ fn produce_topic(
     } else {
         Some(topic.name.0.to_string())
     };
-    let partitions = topic
-        .partition_data
-        .iter()
-        .map(|data| {
-            let result = if bad_acks {
-                Err(ResponseError::InvalidRequiredAcks.into())
-            } else {
-                match &name {
-                    Some(name) => produce_partition(broker, name, data, acks, now),
-                    None => Err(ResponseError::UnknownTopicId.into()),
-                }
-            };
-            partition_response(ctx.version, data.index, result)
-        })
-        .collect();
-    TopicProduceResponse::default()
+    let mut waits = Vec::new();
+    let mut partitions = Vec::with_capacity(topic.partition_data.len());
+    for (i, data) in topic.partition_data.iter().enumerate() {
+        let result = if bad_acks {
+            Err(ResponseError::InvalidRequiredAcks.into())
+        } else {
+            match &name {
+                Some(name) => produce_partition(broker, name, data, acks, now),
+                None => Err(ResponseError::UnknownTopicId.into()),
+            }
+        };
+        let result = result.map(|(appended, wait)| {
+            if let Some(wait) = wait {
+                waits.push((i, wait));
+            }
+            appended
+        });
+        partitions.push(partition_response(ctx.version, data.index, result));
+    }
+    let response = TopicProduceResponse::default()
         .with_name(topic.name.clone())
         .with_topic_id(topic.topic_id)
-        .with_partition_responses(partitions)
+        .with_partition_responses(partitions);
+    (response, waits)
 }
 
 fn produce_partition(
@@ -108,7 +158,7 @@ fn produce_partition(
     data: &PartitionProduceData,
     acks: i16,
     now: i64,
-) -> Result<Appended, Rejected> {
+) -> Result<(Appended, Option<IsrWait>), Rejected> {
     let (internal, isr, min_isr) = broker
         .cluster
         .read(|i| {
@@ -136,7 +186,16 @@ fn produce_partition(
     broker
         .replicas
         .with_leader(name, data.index, None, |partition| {
-            partition.append(records, now)
+            let appended = partition.append(records, now)?;
+            let wait =
+                (acks == -1 && partition.high_watermark() <= appended.last_offset).then(|| {
+                    IsrWait {
+                        high_watermark: partition.watch_high_watermark(),
+                        last_offset: appended.last_offset,
+                        leader_epoch: partition.leader_epoch(),
+                    }
+                });
+            Ok((appended, wait))
         })
 }
 

@@ -15,6 +15,7 @@
 
 pub mod batch;
 mod checkpoint;
+
 mod cleaner;
 mod decode;
 pub mod encode;
@@ -22,6 +23,7 @@ mod file_name;
 mod index;
 pub mod records;
 mod recovery;
+mod replication;
 mod retention;
 mod scan;
 mod segment;
@@ -269,14 +271,28 @@ impl PartitionLog {
     ) -> Result<AppendInfo, LogError> {
         let log_end_offset = self.log_end_offset();
         let (metas, log_append) = self.assign_offsets(batches, log_end_offset)?;
-        let (Some(first), Some(last)) = (metas.first().copied(), metas.last().copied()) else {
-            return Err(LogError::EmptyAppend);
-        };
         let mut position = 0usize;
         for meta in &metas {
             patch(&mut batches[position..], meta.base_offset, leader_epoch);
             position += meta.bytes as usize;
         }
+        let mut info = self.write_batches(batches, &metas, now_ms)?;
+        info.log_append_time = if log_append { now_ms } else { -1 };
+        Ok(info)
+    }
+
+    /// Writes batches whose offsets are already set (rolling first if needed) and flushes if
+    /// `flush_interval_messages` offsets are unflushed. `metas` are the batches' facts, first
+    /// to last, and must be non-empty.
+    fn write_batches(
+        &mut self,
+        batches: &[u8],
+        metas: &[BatchMeta],
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let (Some(first), Some(last)) = (metas.first().copied(), metas.last().copied()) else {
+            return Err(LogError::EmptyAppend);
+        };
         let pending = PendingAppend {
             bytes: batches.len() as u64,
             last_offset: last.last_offset,
@@ -288,7 +304,7 @@ impl PartitionLog {
             self.roll(now_ms)?;
         }
         let interval = self.config.index_interval_bytes;
-        self.active_mut().append(batches, &metas, interval)?;
+        self.active_mut().append(batches, metas, interval)?;
         assert_eq!(
             self.log_end_offset(),
             last.last_offset + 1,
@@ -300,11 +316,10 @@ impl PartitionLog {
         if self.unflushed_messages >= self.config.flush_interval_messages {
             self.flush_at(now_ms)?;
         }
-        let log_append_time = if log_append { now_ms } else { -1 };
         Ok(AppendInfo {
             base_offset: first.base_offset,
             last_offset: last.last_offset,
-            log_append_time,
+            log_append_time: -1,
             log_start_offset: self.log_start_offset,
         })
     }

@@ -6,6 +6,7 @@
 //! for idempotent producers.
 
 pub mod producer_state;
+pub mod replication;
 pub mod validate;
 
 use std::path::Path;
@@ -13,9 +14,11 @@ use std::path::Path;
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
 
+use crate::cluster::PartitionInfo;
 use crate::log::batch;
 use crate::log::{LogConfig, LogError, PartitionLog};
 use producer_state::{BatchRecord, ProducerState, SequenceCheck};
+use replication::{FetchEffect, ReplicaSet, Transition};
 use validate::{validate, Rejected, TimestampBounds};
 
 /// Segments whose batch headers are read on open to rebuild producer state: the active one and
@@ -37,36 +40,38 @@ pub struct PartitionSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
     pub base_offset: i64,
+    pub last_offset: i64,
     pub log_append_time: i64,
     pub log_start_offset: i64,
 }
 
-/// A partition replica: log plus producer state.
+/// A partition replica: log, producer state and replication state.
 #[derive(Debug)]
 pub struct Partition {
     log: PartitionLog,
     producers: ProducerState,
-    /// The leader epoch stamped into each appended batch.
-    leader_epoch: i32,
-    /// Whether this replica leads the partition; only a leader serves clients.
-    leader: bool,
+    /// Leadership, epochs, ISR and the high watermark; only a leader serves clients.
+    replication: ReplicaSet,
     settings: PartitionSettings,
 }
 
 impl Partition {
     /// Opens (and recovers) the partition's log in `dir`.
+    /// Opens (and recovers) the partition's log in `dir`, as the replica on node `node_id`,
+    /// leading alone until [`Self::apply`] says otherwise.
     pub fn open(
         dir: &Path,
         settings: PartitionSettings,
+        node_id: i32,
         leader_epoch: i32,
     ) -> Result<Self, LogError> {
         let log = PartitionLog::open(dir, settings.log.clone())?;
         let producers = rebuild_producer_state(&log)?;
+        let replication = ReplicaSet::new(node_id, leader_epoch, log.log_end_offset());
         Ok(Partition {
             log,
             producers,
-            leader_epoch,
-            leader: true,
+            replication,
             settings,
         })
     }
@@ -78,25 +83,113 @@ impl Partition {
     }
 
     pub fn is_leader(&self) -> bool {
-        self.leader
+        self.replication.is_leader()
     }
 
-    /// Makes this replica the partition's leader or a follower at `leader_epoch`.
-    pub fn set_leader(&mut self, leader: bool, leader_epoch: i32) {
-        self.leader = leader;
-        self.leader_epoch = leader_epoch;
+    /// Takes the metadata's view of the partition. A replica that stops leading cuts its log
+    /// back to the high watermark (what every ISR member has), so that a tail no other replica
+    /// has cannot outlive the change of leader; it fetches the leader's records from there.
+    pub fn apply(&mut self, info: &PartitionInfo, now_ms: i64) -> Transition {
+        let end = self.log.log_end_offset();
+        let transition = self.replication.apply(info, end, now_ms);
+        if let Transition::BecameFollower { .. } = transition {
+            let hw = self.replication.high_watermark();
+            if hw < end {
+                match self.log.truncate_to(hw) {
+                    Ok(end) => self.replication.clamp_high_watermark(end),
+                    Err(e) => {
+                        tracing::error!(error = %e, "truncation to the high watermark failed")
+                    }
+                }
+            }
+        }
+        transition
     }
 
     pub fn leader_epoch(&self) -> i32 {
-        self.leader_epoch
+        self.replication.leader_epoch()
+    }
+
+    /// Sees the high watermark and leadership change (acks=all waits on it).
+    pub fn watch_high_watermark(&self) -> tokio::sync::watch::Receiver<replication::HighWatermark> {
+        self.replication.watch_high_watermark()
+    }
+
+    /// The replication state, read only.
+    pub fn replication(&self) -> &ReplicaSet {
+        &self.replication
+    }
+
+    /// The high watermark: consumers read below it.
+    pub fn high_watermark(&self) -> i64 {
+        self.replication.high_watermark()
+    }
+
+    /// A follower fetched from `fetch_offset` (Kafka's updateFollowerFetchState).
+    pub fn follower_fetched(
+        &mut self,
+        replica: i32,
+        fetch_offset: i64,
+        now_ms: i64,
+    ) -> FetchEffect {
+        let end = self.log.log_end_offset();
+        self.replication
+            .follower_fetched(replica, fetch_offset, end, now_ms)
+    }
+
+    /// The ISR without followers that lag more than `lag_max_ms`, to propose, if any lag.
+    pub fn shrink_isr(&mut self, now_ms: i64, lag_max_ms: i64) -> Option<Vec<i32>> {
+        self.replication.shrink_isr(now_ms, lag_max_ms)
+    }
+
+    /// An ISR proposal failed; it may be made again.
+    pub fn forget_pending_isr(&mut self) {
+        self.replication.forget_pending_isr();
+    }
+
+    /// Appends what the leader sent (its offsets and epochs kept) and takes its high
+    /// watermark. Producer state follows, so a new leader still knows every producer's last
+    /// sequences.
+    pub fn append_replicated(
+        &mut self,
+        records: &[u8],
+        leader_hw: i64,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
+        if !records.is_empty() {
+            let _ = self.log.append_replicated(records, now_ms)?;
+            for item in batch::split_headers(records) {
+                let Ok((header, _)) = item else { break };
+                if header.producer_id >= 0 && header.base_sequence >= 0 && !header.is_control() {
+                    let record = BatchRecord {
+                        first_seq: header.base_sequence,
+                        last_seq: header.base_sequence.wrapping_add(header.last_offset_delta),
+                        base_offset: header.base_offset,
+                    };
+                    self.producers
+                        .record(header.producer_id, header.producer_epoch, record);
+                }
+            }
+        }
+        let end = self.log.log_end_offset();
+        self.replication.set_follower_high_watermark(leader_hw, end);
+        Ok(())
+    }
+
+    /// Cuts the log at `offset` (a follower's divergent tail); returns the new end.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<i64, LogError> {
+        let end = self.log.truncate_to(offset)?;
+        self.replication.clamp_high_watermark(end);
+        Ok(end)
     }
 
     /// Kafka's leader epoch fencing of a client's view (-1: the client does not say): a client
     /// behind us is fenced, one ahead of us must refresh its metadata.
     pub fn check_leader_epoch(&self, requested: i32) -> Result<(), ResponseError> {
-        if requested < 0 || requested == self.leader_epoch {
+        let current = self.replication.leader_epoch();
+        if requested < 0 || requested == current {
             Ok(())
-        } else if requested < self.leader_epoch {
+        } else if requested < current {
             Err(ResponseError::FencedLeaderEpoch)
         } else {
             Err(ResponseError::UnknownLeaderEpoch)
@@ -132,6 +225,7 @@ impl Partition {
                 let log_start_offset = self.log.log_start_offset();
                 return Ok(Appended {
                     base_offset,
+                    last_offset: base_offset + i64::from(header.last_offset_delta),
                     log_append_time: -1,
                     log_start_offset,
                 });
@@ -146,7 +240,7 @@ impl Partition {
         };
         let info = self
             .log
-            .append(&mut owned, self.leader_epoch, now_ms)
+            .append(&mut owned, self.replication.leader_epoch(), now_ms)
             .map_err(|e| {
                 tracing::error!(error = %e, "append failed");
                 ResponseError::KafkaStorageError
@@ -160,8 +254,11 @@ impl Partition {
             self.producers
                 .record(header.producer_id, header.producer_epoch, record);
         }
+        let end = self.log.log_end_offset();
+        let _ = self.replication.advance_high_watermark(end);
         Ok(Appended {
             base_offset: info.base_offset,
+            last_offset: info.last_offset,
             log_append_time,
             log_start_offset: info.log_start_offset,
         })
@@ -198,7 +295,19 @@ impl Partition {
             .map_err(log_error_code)
     }
 
-    /// Reads whole batches from `offset`, as the log stores them.
+    /// Reads whole batches from `offset` below the high watermark, as consumers may.
+    pub fn read_committed(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+    ) -> Result<Bytes, ResponseError> {
+        self.log
+            .read_bounded(offset, max_bytes, min_one, self.high_watermark())
+            .map_err(log_error_code)
+    }
+
+    /// Reads whole batches from `offset` up to the log end, as followers fetch them.
     pub fn read(
         &self,
         offset: i64,

@@ -2,6 +2,7 @@
 //! with real clients against them.
 
 mod harness;
+mod replication;
 
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use crate::common::admin;
 use harness::TestCluster;
 
 /// A shorter session than Kafka's 9 s default, so that fencing tests stay short.
-const SESSION: (&str, &str) = ("broker.session.timeout.ms", "3000");
-const HEARTBEAT: (&str, &str) = ("broker.heartbeat.interval.ms", "500");
+pub(crate) const SESSION: (&str, &str) = ("broker.session.timeout.ms", "3000");
+pub(crate) const HEARTBEAT: (&str, &str) = ("broker.heartbeat.interval.ms", "500");
 
 async fn create(bootstrap: &str, name: &str, partitions: i32, rf: i32) {
     let results = admin(bootstrap)
@@ -28,7 +29,7 @@ async fn create(bootstrap: &str, name: &str, partitions: i32, rf: i32) {
     }
 }
 
-fn partitions(m: &MetadataResponse, topic: &str) -> Vec<(i32, Vec<i32>, Vec<i32>)> {
+pub(crate) fn partitions(m: &MetadataResponse, topic: &str) -> Vec<(i32, Vec<i32>, Vec<i32>)> {
     m.topics
         .iter()
         .filter(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == topic))

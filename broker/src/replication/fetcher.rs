@@ -1,0 +1,167 @@
+//! One follower fetcher per leader (Kafka's ReplicaFetcherThread): a Fetch naming every
+//! partition followed from that leader at this replica's log end, long-polled for
+//! `replica.fetch.wait.max.ms`; the batches that come back are appended with the leader's
+//! offsets, and the leader's high watermark is taken. A partition the leader refuses (it no
+//! longer leads it, or the epochs differ) waits for the metadata to move on.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use tokio_util::sync::CancellationToken;
+
+use super::client::BrokerClient;
+use super::FetcherShared;
+use crate::replica::lock;
+use crate::Broker;
+
+/// Fetch v12: topics by name, the follower's id in `replica_id`, diverging epochs.
+const FETCH_VERSION: i16 = 12;
+/// Pause after a failed exchange or a refused partition.
+const BACKOFF_MS: i64 = 100;
+
+pub(super) async fn run(
+    broker: Weak<Broker>,
+    leader: i32,
+    shared: Arc<FetcherShared>,
+    token: CancellationToken,
+) {
+    let mut client: Option<BrokerClient> = None;
+    loop {
+        if token.is_cancelled() {
+            return;
+        }
+        let Some(b) = broker.upgrade() else {
+            return;
+        };
+        let now = crate::now_ms();
+        let wanted: Vec<((String, i32), i32)> = shared
+            .lock()
+            .iter()
+            .filter(|(_, f)| f.retry_at_ms <= now)
+            .map(|(k, f)| (k.clone(), f.leader_epoch))
+            .collect();
+        let addr = b.cluster.read(|i| {
+            i.brokers
+                .get(&leader)
+                .filter(|l| !l.fenced)
+                .map(|l| format!("{}:{}", l.host, l.port))
+        });
+        let (Some(addr), false) = (addr, wanted.is_empty()) else {
+            drop(b);
+            wait(&shared, &token, Duration::from_millis(BACKOFF_MS as u64)).await;
+            continue;
+        };
+        if client.as_ref().is_none_or(|c| c.addr() != addr) {
+            client = Some(BrokerClient::new(
+                addr,
+                format!("broker-{}-fetcher-{leader}", b.config.node_id),
+            ));
+        }
+        let Some(c) = client.as_mut() else {
+            continue;
+        };
+        let request = fetch_request(&b, &wanted);
+        let timeout =
+            Duration::from_millis(b.config.replica_fetch_wait_max_ms.max(0) as u64 + 10_000);
+        let node_id = b.config.node_id;
+        drop(b);
+        let response: Result<FetchResponse, _> = tokio::select! {
+            _ = token.cancelled() => return,
+            r = c.call(ApiKey::Fetch, FETCH_VERSION, &request, timeout) => r,
+        };
+        let Some(b) = broker.upgrade() else {
+            return;
+        };
+        match response {
+            Ok(response) => apply(&b, &shared, &response),
+            Err(e) => {
+                tracing::debug!(leader, node_id, error = %e, "follower fetch failed");
+                drop(b);
+                wait(&shared, &token, Duration::from_millis(BACKOFF_MS as u64)).await;
+            }
+        }
+    }
+}
+
+/// Waits for a change to the followed partitions, at most `pause`.
+async fn wait(shared: &FetcherShared, token: &CancellationToken, pause: Duration) {
+    tokio::select! {
+        _ = token.cancelled() => {}
+        _ = shared.changed.notified() => {}
+        _ = tokio::time::sleep(pause) => {}
+    }
+}
+
+fn fetch_request(broker: &Broker, wanted: &[((String, i32), i32)]) -> FetchRequest {
+    let config = &broker.config;
+    let mut topics: Vec<FetchTopic> = Vec::new();
+    for ((topic, index), epoch) in wanted {
+        let Some(shared) = broker.replicas.get(topic, *index) else {
+            continue;
+        };
+        let (offset, start) = {
+            let p = lock(&shared);
+            (p.log_end_offset(), p.log_start_offset())
+        };
+        let partition = FetchPartition::default()
+            .with_partition(*index)
+            .with_current_leader_epoch(*epoch)
+            .with_fetch_offset(offset)
+            .with_log_start_offset(start)
+            .with_partition_max_bytes(config.replica_fetch_max_bytes);
+        match topics.last_mut() {
+            Some(t) if t.topic.0.as_str() == topic => t.partitions.push(partition),
+            _ => topics.push(
+                FetchTopic::default()
+                    .with_topic(TopicName(StrBytes::from_string(topic.clone())))
+                    .with_partitions(vec![partition]),
+            ),
+        }
+    }
+    FetchRequest::default()
+        .with_replica_id(BrokerId(config.node_id))
+        .with_max_wait_ms(config.replica_fetch_wait_max_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(config.replica_fetch_response_max_bytes)
+        .with_session_id(0)
+        .with_session_epoch(-1)
+        .with_topics(topics)
+}
+
+/// Appends what came back; partitions the leader refused wait a little.
+fn apply(broker: &Broker, shared: &FetcherShared, response: &FetchResponse) {
+    let now = crate::now_ms();
+    for topic in &response.responses {
+        let name = topic.topic.0.as_str();
+        for data in &topic.partitions {
+            let index = data.partition_index;
+            let Some(partition) = broker.replicas.get(name, index) else {
+                continue;
+            };
+            let mut p = lock(&partition);
+            if p.is_leader() {
+                continue;
+            }
+            let error = ResponseError::try_from_code(data.error_code);
+            let result = match error {
+                None => {
+                    let records = data.records.as_deref().unwrap_or_default();
+                    p.append_replicated(records, data.high_watermark, now)
+                        .map_err(|e| e.to_string())
+                }
+                Some(e) => Err(format!("{e:?}")),
+            };
+            drop(p);
+            if let Err(e) = result {
+                tracing::debug!(topic = name, partition = index, error = %e, "follower fetch refused");
+                if let Some(f) = shared.lock().get_mut(&(name.to_string(), index)) {
+                    f.retry_at_ms = now + BACKOFF_MS;
+                }
+            }
+        }
+    }
+}
