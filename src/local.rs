@@ -1,7 +1,13 @@
-//! Local brokers: the data directory (XDG), the choice of port, and the embedded broker the
-//! console starts in-process when no cluster is named.
+//! Local brokers: the data directory (XDG), the choice of port, the embedded broker the
+//! console starts in-process when no cluster is named, and `ktui local`: one broker in the
+//! background (`background`) or a cluster of broker processes (`cluster`), both started through
+//! `process`.
 
 pub mod background;
+pub mod cluster;
+mod process;
+
+pub use process::Signal;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -20,9 +26,14 @@ pub fn data_dir() -> PathBuf {
     }
 }
 
+/// Whether nothing listens on `port` of 127.0.0.1 (binding it succeeds).
+pub fn port_is_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
 /// 9092 if it is free on 127.0.0.1, else any free port.
 pub fn pick_port() -> u16 {
-    if TcpListener::bind(("127.0.0.1", DEFAULT_PORT)).is_ok() {
+    if port_is_free(DEFAULT_PORT) {
         return DEFAULT_PORT;
     }
     TcpListener::bind(("127.0.0.1", 0))
@@ -46,51 +57,140 @@ pub struct LocalArgs {
     pub command: LocalCommand,
 }
 
-/// `ktui local up|down|status|run`.
+/// `ktui local up|down|status|stop|start|run`.
 #[derive(Debug, clap::Subcommand)]
 pub enum LocalCommand {
-    /// Start the local broker in the background (pid file and log in the data directory).
-    Up,
-    /// Stop the background local broker (it drains and flushes first).
+    /// Start the local broker in the background (pid file and log in the data directory); with
+    /// -n N, a cluster of N broker processes instead.
+    Up(UpArgs),
+    /// Stop the background local broker and every node of the local cluster (each drains and
+    /// flushes first); their data stays.
     Down,
-    /// Whether the background local broker runs, and where.
+    /// Whether the background local broker runs, and where; each node of the local cluster.
     Status,
+    /// Stop one node of the local cluster (SIGTERM: it drains and flushes first).
+    Stop(StopArgs),
+    /// Start one stopped node of the local cluster again, with its ports and data.
+    Start(StartArgs),
     /// Run the local broker in the foreground until Ctrl-C.
     Run,
 }
 
-/// Runs `up`, `down` or `status`, printing one line; `status` exits 3 when none runs (as
+/// Flags of `ktui local up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Start a cluster of N nodes, each a combined broker and controller, instead of one
+    /// broker; its state, data and logs are in the data directory's `cluster` folder.
+    #[arg(short = 'n', long = "nodes", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=i64::from(cluster::NODES_MAX)))]
+    pub nodes: Option<u16>,
+    /// A new cluster's Kafka ports run from this port up when all are free, else any free
+    /// ports are taken (0: always); controller ports are any free ones [default: 9092].
+    #[arg(long, value_name = "PORT", requires = "nodes")]
+    pub port_base: Option<u16>,
+}
+
+/// Flags of `ktui local stop`.
+#[derive(Debug, clap::Args)]
+pub struct StopArgs {
+    /// The node's id (`ktui local status` lists them).
+    pub id: i32,
+    /// SIGKILL instead of SIGTERM: the node ends at once, as in a crash.
+    #[arg(long)]
+    pub kill: bool,
+}
+
+/// Flags of `ktui local start`.
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    /// The node's id (`ktui local status` lists them).
+    pub id: i32,
+}
+
+/// Runs a `ktui local` command, printing what it did; `status` exits 3 when nothing runs (as
 /// LSB init scripts do). `run` is the caller's (it needs the broker runner).
 pub fn run(command: &LocalCommand) -> anyhow::Result<()> {
-    let data = data_dir();
     match command {
-        LocalCommand::Up => {
-            let b = background::up()?;
-            println!(
-                "local broker on {} (pid {}), data in {}, log {}",
-                b.addr,
-                b.pid,
-                data.join("broker").display(),
-                background::log_file().display()
-            );
+        LocalCommand::Up(UpArgs {
+            nodes: Some(nodes),
+            port_base,
+        }) => {
+            let ready = cluster::up(usize::from(*nodes), port_base.unwrap_or(DEFAULT_PORT))?;
+            println!("{}", cluster::report::up(&ready));
         }
-        LocalCommand::Down => match background::down()? {
-            Some(b) => println!("local broker on {} (pid {}) stopped", b.addr, b.pid),
-            None => println!("no local broker was running"),
-        },
-        LocalCommand::Status => match background::status() {
-            Some(b) => println!(
-                "running on {} (pid {}), data in {}",
-                b.addr,
-                b.pid,
-                data.join("broker").display()
-            ),
-            None => {
-                println!("not running");
-                std::process::exit(3);
-            }
-        },
+        LocalCommand::Up(UpArgs { nodes: None, .. }) => up_one()?,
+        LocalCommand::Down => down()?,
+        LocalCommand::Status => status()?,
+        LocalCommand::Stop(args) => {
+            let signal = if args.kill {
+                Signal::Kill
+            } else {
+                Signal::Term
+            };
+            let stopped = cluster::stop(args.id, signal)?;
+            println!("{}", cluster::report::stop(args.id, stopped, args.kill));
+        }
+        LocalCommand::Start(args) => {
+            let started = cluster::start(args.id)?;
+            println!("{}", cluster::report::start(&started));
+        }
         LocalCommand::Run => {}
+    }
+    Ok(())
+}
+
+/// `up` without `-n`: the one background broker.
+fn up_one() -> anyhow::Result<()> {
+    let b = background::up()?;
+    println!(
+        "local broker on {} (pid {}), data in {}, log {}",
+        b.addr,
+        b.pid,
+        data_dir().join("broker").display(),
+        background::log_file().display()
+    );
+    Ok(())
+}
+
+/// `down`: the cluster's nodes, then the background broker; an error of the first does not
+/// keep the second running.
+fn down() -> anyhow::Result<()> {
+    let nodes = cluster::down();
+    if let Ok(stopped) = &nodes {
+        for line in cluster::report::down(stopped) {
+            println!("{line}");
+        }
+    }
+    let one = background::down()?;
+    if let Some(b) = &one {
+        println!("local broker on {} (pid {}) stopped", b.addr, b.pid);
+    }
+    if nodes?.is_empty() && one.is_none() {
+        println!("no local broker was running");
+    }
+    Ok(())
+}
+
+/// `status`: the background broker's line (or "not running") when there is no cluster; else
+/// the cluster's table, with the background broker's line after it if one runs.
+fn status() -> anyhow::Result<()> {
+    let one = background::status();
+    let nodes = cluster::status()?;
+    if let Some(nodes) = &nodes {
+        println!("{}", cluster::report::status(nodes));
+    }
+    match &one {
+        Some(b) => println!(
+            "running on {} (pid {}), data in {}",
+            b.addr,
+            b.pid,
+            data_dir().join("broker").display()
+        ),
+        None if nodes.is_none() => println!("not running"),
+        None => {}
+    }
+    if one.is_none() && !nodes.is_some_and(|n| n.any_alive()) {
+        std::process::exit(3);
     }
     Ok(())
 }

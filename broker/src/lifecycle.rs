@@ -19,6 +19,9 @@ use crate::Broker;
 const FENCED_HEARTBEAT: Duration = Duration::from_millis(50);
 /// The longest a controlled shutdown waits for the controller.
 const CONTROLLED_SHUTDOWN_MAX: Duration = Duration::from_secs(5);
+/// How long a controlled shutdown waits for a controller to answer at all (twice the quorum's
+/// longest election timeout).
+const NO_CONTROLLER_MAX: Duration = Duration::from_millis(2000);
 
 /// Registers and heartbeats until `stop` is cancelled; `unfenced` says whether the controller
 /// lets this broker serve.
@@ -119,18 +122,24 @@ async fn heartbeat(
 }
 
 /// Asks the controller to move this broker's leaderships, until it says the broker may go or
-/// `CONTROLLED_SHUTDOWN_MAX` passes.
+/// `CONTROLLED_SHUTDOWN_MAX` passes. With no controller answering (the rest of the quorum has
+/// already gone, as when a whole local cluster stops) there is nobody to ask: it gives up once
+/// an election would have found one.
 async fn controlled_shutdown(broker: &Broker, epoch: i64) {
     let attempt = async {
+        let started = tokio::time::Instant::now();
         loop {
-            match heartbeat(broker, epoch, true).await {
-                Ok((_, true)) => return true,
-                Ok(_) | Err(_) => tokio::time::sleep(FENCED_HEARTBEAT).await,
+            let request = heartbeat(broker, epoch, true);
+            match tokio::time::timeout(NO_CONTROLLER_MAX, request).await {
+                Ok(Ok((_, true))) => return true,
+                _ if started.elapsed() >= NO_CONTROLLER_MAX => return false,
+                _ => tokio::time::sleep(FENCED_HEARTBEAT).await,
             }
         }
     };
     match tokio::time::timeout(CONTROLLED_SHUTDOWN_MAX, attempt).await {
-        Ok(_) => tracing::info!("controlled shutdown: leaderships moved"),
+        Ok(true) => tracing::info!("controlled shutdown: leaderships moved"),
+        Ok(false) => tracing::warn!("controlled shutdown: no controller answered"),
         Err(_) => tracing::warn!("controlled shutdown: the controller did not answer in time"),
     }
 }

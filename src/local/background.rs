@@ -7,10 +7,11 @@
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+
+use super::process::{self, alive, Signal};
 
 /// How long `up` waits for the broker to listen and `down` for it to exit.
 const WAIT_MAX: Duration = Duration::from_secs(30);
@@ -33,15 +34,6 @@ pub fn log_file() -> PathBuf {
     super::data_dir().join("local.log")
 }
 
-fn alive(pid: u32) -> bool {
-    PathBuf::from(format!("/proc/{pid}")).exists()
-        || Command::new("kill")
-            .args(["-0", &pid.to_string()])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-}
-
 /// The background broker, if its pid file names a live process.
 pub fn status() -> Option<LocalBroker> {
     let text = fs::read_to_string(pid_file()).ok()?;
@@ -59,28 +51,14 @@ pub fn up() -> anyhow::Result<LocalBroker> {
     let data = super::data_dir();
     fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
     let port = super::pick_port();
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_file())
-        .with_context(|| format!("cannot open {}", log_file().display()))?;
-    let exe = std::env::current_exe().context("cannot find the ktui executable")?;
-    let mut command = Command::new(exe);
-    let _ = command
-        .arg("broker")
-        .arg("--override")
-        .arg(format!("log.dirs={}", data.join("broker").display()))
-        .arg("--override")
-        .arg(format!("listeners=PLAINTEXT://127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        let _ = command.process_group(0);
-    }
-    let child = command.spawn().context("cannot start the broker")?;
+    let args = [
+        "broker".to_string(),
+        "--override".to_string(),
+        format!("log.dirs={}", data.join("broker").display()),
+        "--override".to_string(),
+        format!("listeners=PLAINTEXT://127.0.0.1:{port}"),
+    ];
+    let child = process::spawn_detached(&args, &log_file())?;
     let broker = LocalBroker {
         pid: child.id(),
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
@@ -106,18 +84,8 @@ pub fn down() -> anyhow::Result<Option<LocalBroker>> {
         let _ = fs::remove_file(pid_file());
         return Ok(None);
     };
-    let ok = Command::new("kill")
-        .args(["-TERM", &running.pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        bail!("cannot signal process {}", running.pid);
-    }
-    let deadline = Instant::now() + WAIT_MAX;
-    while alive(running.pid) && Instant::now() < deadline {
-        std::thread::sleep(POLL);
-    }
-    if alive(running.pid) {
+    process::signal(running.pid, Signal::Term)?;
+    if !process::wait_exit(&[running.pid], WAIT_MAX).is_empty() {
         bail!("process {} did not exit within {WAIT_MAX:?}", running.pid);
     }
     let _ = fs::remove_file(pid_file());

@@ -101,7 +101,8 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
 
 type Target = (ClientConfig, String, Option<String>, Option<RunningBroker>);
 
-/// The cluster to open: the one named by flags, else a local broker started here.
+/// The cluster to open: the one named by flags, else the local cluster or the background
+/// local broker when one runs (`ktui local up`), else a local broker started here.
 async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
     if args.names_a_cluster() {
         let config = ClientConfig::resolve(&Sources {
@@ -112,6 +113,18 @@ async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
         })?;
         let label = config.bootstrap.join(",");
         return Ok((config, label, None, None));
+    }
+    if let Some(cluster) = crate::local::cluster::running() {
+        let addrs = cluster.bootstrap.join(",");
+        let config = ClientConfig {
+            bootstrap: cluster.bootstrap,
+            ..ClientConfig::default()
+        };
+        let note = format!(
+            "local cluster on {addrs} (ktui local up -n {})",
+            cluster.nodes
+        );
+        return Ok((config, format!("{addrs} (local)"), Some(note), None));
     }
     if let Some(running) = crate::local::background::status() {
         let addr = running.addr.to_string();

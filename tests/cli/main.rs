@@ -10,6 +10,7 @@ mod common;
 mod config_sources;
 mod errors;
 mod groups;
+mod local_cluster;
 mod log_dirs;
 #[path = "../support/own_runtime_broker.rs"]
 mod own_runtime_broker;
