@@ -47,7 +47,10 @@ async fn a_waiting_fetch_answers_at_once_on_shutdown() {
     // have it), so the fetch may see NOT_LEADER_OR_FOLLOWER, the client's cue to refresh its
     // metadata, instead of an empty answer. Either way it answers at once, with no records.
     let not_leader = kafka_protocol::ResponseError::NotLeaderOrFollower.code();
-    assert!([0, not_leader].contains(&partition.error_code), "{partition:?}");
+    assert!(
+        [0, not_leader].contains(&partition.error_code),
+        "{partition:?}"
+    );
     assert_eq!(partition.records.as_ref().map(|r| r.len()), Some(0));
     tokio::time::timeout(PROMPT, stopping)
         .await

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::FetchPartition;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    EpochEndOffset, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::ResponseError;
 use tokio::time::Instant;
@@ -180,6 +182,23 @@ fn read_partition(
         .replicas
         .with_leader(name, p.partition, client_epoch, |partition| {
             let (start, end) = (partition.log_start_offset(), partition.log_end_offset());
+            // A follower whose log diverged may be past the leader's end: it learns where to
+            // cut before the offset is checked.
+            let diverging = follower
+                .and_then(|_| partition.diverging_epoch(p.last_fetched_epoch, p.fetch_offset));
+            if let Some((epoch, end_offset)) = diverging {
+                let hw = partition.high_watermark();
+                return Ok(PartitionData::default()
+                    .with_high_watermark(hw)
+                    .with_last_stable_offset(hw)
+                    .with_log_start_offset(start)
+                    .with_diverging_epoch(
+                        EpochEndOffset::default()
+                            .with_epoch(epoch)
+                            .with_end_offset(end_offset),
+                    )
+                    .with_records(Some(Bytes::new())));
+            }
             if p.fetch_offset < start || p.fetch_offset > end {
                 return Err(ResponseError::OffsetOutOfRange);
             }

@@ -1,6 +1,5 @@
 //! OffsetForLeaderEpoch: the end offset of a leader epoch, which clients use to detect log
-//! truncation (KIP-320). Every batch here carries the partition's current epoch, so the end
-//! offset of the current (or any earlier) epoch is the log end offset.
+//! truncation (KIP-320), answered from the partition's leader epoch cache.
 
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
@@ -61,10 +60,6 @@ fn end_offset(
     broker
         .replicas
         .with_leader(topic, index, Some(current), |partition| {
-            let epoch = partition.leader_epoch();
-            if wanted > epoch {
-                return Ok((-1, -1));
-            }
-            Ok((epoch, partition.log_end_offset()))
+            Ok(partition.end_offset_for_epoch(wanted))
         })
 }

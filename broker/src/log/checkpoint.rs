@@ -17,7 +17,7 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// Upper bound on a checkpoint file's size; a bigger file is not ours.
 const CHECKPOINT_BYTES_MAX: u64 = 64;
 
-fn write_atomically(dir: &Path, name: &str, contents: &[u8]) -> Result<(), LogError> {
+pub(crate) fn write_atomically(dir: &Path, name: &str, contents: &[u8]) -> Result<(), LogError> {
     let path = dir.join(name);
     let temp = dir.join(format!("{name}{TEMP_SUFFIX}"));
     let io_err = |source| LogError::Io {

@@ -19,6 +19,7 @@ mod checkpoint;
 mod cleaner;
 mod decode;
 pub mod encode;
+mod epochs;
 mod file_name;
 mod index;
 pub mod records;
@@ -37,6 +38,7 @@ use bytes::Bytes;
 
 use batch::{patch, split_headers, BatchError, BatchHeader, BATCH_HEADER_BYTES};
 pub use cleaner::CleanStats;
+pub use epochs::EpochCache;
 use segment::{BatchMeta, PendingAppend, Segment, SEGMENT_BYTES_MAX};
 
 /// Kafka's `log.segment.bytes` default: 1 GiB.
@@ -170,6 +172,8 @@ pub struct PartitionLog {
     /// Fsync of the most recently rolled segment, on its own thread so the append that rolled
     /// does not wait for a whole segment to reach the disk. At most one runs at a time.
     roll_sync: Option<JoinHandle<()>>,
+    /// Where each leader epoch starts (`leader-epoch-checkpoint`).
+    epochs: EpochCache,
 }
 
 impl PartitionLog {
@@ -193,6 +197,7 @@ impl PartitionLog {
             tracing::warn!(dir = %dir.display(), log_start_offset, log_end_offset, "log start offset beyond the recovered log end; lowering it");
             log_start_offset = log_end_offset;
         }
+        let epochs = EpochCache::load(dir, &segments, log_end_offset)?;
         let sealed = segments.len() - 1;
         for segment in &mut segments[..sealed] {
             segment.release_index_files();
@@ -207,6 +212,7 @@ impl PartitionLog {
             dir_dirty: true,
             cleaned_below: None,
             roll_sync: None,
+            epochs,
         };
         log.check_invariants();
         Ok(log)
@@ -278,7 +284,26 @@ impl PartitionLog {
         }
         let mut info = self.write_batches(batches, &metas, now_ms)?;
         info.log_append_time = if log_append { now_ms } else { -1 };
+        self.note_epoch(leader_epoch, info.base_offset)?;
         Ok(info)
+    }
+
+    /// Records that `epoch` starts at `offset` when it is new, in the checkpoint too.
+    fn note_epoch(&mut self, epoch: i32, offset: i64) -> Result<(), LogError> {
+        if self.epochs.assign(epoch, offset) {
+            self.epochs.save(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// The leader epoch cache.
+    pub fn epochs(&self) -> &EpochCache {
+        &self.epochs
+    }
+
+    /// The largest epoch at most `epoch` and the offset where it ended (OffsetForLeaderEpoch).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        self.epochs.end_offset_for(epoch, self.log_end_offset())
     }
 
     /// Writes batches whose offsets are already set (rolling first if needed) and flushes if

@@ -16,6 +16,7 @@ impl PartitionLog {
     ) -> Result<AppendInfo, LogError> {
         let mut next = self.log_end_offset();
         let mut metas = Vec::new();
+        let mut epochs = Vec::new();
         for item in split_headers(batches) {
             let (header, range) = item?;
             if header.base_offset < next {
@@ -31,11 +32,16 @@ impl PartitionLog {
             let meta = BatchMeta::of(&header);
             next = meta.last_offset + 1;
             metas.push(meta);
+            epochs.push((header.partition_leader_epoch, header.base_offset));
         }
         if metas.is_empty() {
             return Err(LogError::EmptyAppend);
         }
-        self.write_batches(batches, &metas, now_ms)
+        let info = self.write_batches(batches, &metas, now_ms)?;
+        for (epoch, offset) in epochs {
+            self.note_epoch(epoch, offset)?;
+        }
+        Ok(info)
     }
 
     /// Removes every batch at or after `offset` (rounded down to the start of the batch that
@@ -89,6 +95,9 @@ impl PartitionLog {
             self.segments.push(segment);
         }
         self.log_start_offset = self.log_start_offset.min(self.log_end_offset());
+        if self.epochs.truncate_from_end(self.log_end_offset()) {
+            self.epochs.save(&self.dir)?;
+        }
         self.dir_dirty = true;
         self.check_invariants();
         tracing::info!(dir = %self.dir.display(), log_end_offset = self.log_end_offset(), "log truncated");

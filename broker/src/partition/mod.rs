@@ -86,24 +86,65 @@ impl Partition {
         self.replication.is_leader()
     }
 
-    /// Takes the metadata's view of the partition. A replica that stops leading cuts its log
-    /// back to the high watermark (what every ISR member has), so that a tail no other replica
-    /// has cannot outlive the change of leader; it fetches the leader's records from there.
+    /// Takes the metadata's view of the partition. A replica that stops leading keeps its log:
+    /// its first fetch from the new leader finds where the two diverged, by leader epoch
+    /// (KIP-101, KIP-320), and it cuts its tail there.
     pub fn apply(&mut self, info: &PartitionInfo, now_ms: i64) -> Transition {
         let end = self.log.log_end_offset();
-        let transition = self.replication.apply(info, end, now_ms);
-        if let Transition::BecameFollower { .. } = transition {
-            let hw = self.replication.high_watermark();
-            if hw < end {
-                match self.log.truncate_to(hw) {
-                    Ok(end) => self.replication.clamp_high_watermark(end),
-                    Err(e) => {
-                        tracing::error!(error = %e, "truncation to the high watermark failed")
-                    }
-                }
-            }
+        self.replication.apply(info, end, now_ms)
+    }
+
+    /// The latest leader epoch of the log, -1 when it holds no batch (a follower's
+    /// `last_fetched_epoch`).
+    pub fn last_epoch(&self) -> i32 {
+        self.log.epochs().latest().map_or(-1, |(epoch, _)| epoch)
+    }
+
+    /// The largest epoch at most `epoch` and where it ended here (OffsetForLeaderEpoch).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        self.log.end_offset_for_epoch(epoch)
+    }
+
+    /// The leader's check of a follower's fetch (KIP-320): the epoch and end offset to
+    /// truncate to when the follower's last fetched epoch ended earlier here than its fetch
+    /// offset, or is unknown here.
+    pub fn diverging_epoch(
+        &self,
+        last_fetched_epoch: i32,
+        fetch_offset: i64,
+    ) -> Option<(i32, i64)> {
+        if last_fetched_epoch < 0 {
+            return None;
         }
-        transition
+        let (epoch, end) = self.end_offset_for_epoch(last_fetched_epoch);
+        (epoch < last_fetched_epoch || end < fetch_offset).then_some((epoch, end))
+    }
+
+    /// A follower's answer to a diverging epoch from its leader: cut the log where the
+    /// leader's epoch ended, or where this log's own view of that epoch ends, whichever is
+    /// earlier (the next fetch checks again, KIP-279). Returns the new log end.
+    pub fn truncate_diverged(
+        &mut self,
+        leader_epoch: i32,
+        leader_end: i64,
+    ) -> Result<i64, LogError> {
+        let (own_epoch, own_end) = self.end_offset_for_epoch(leader_epoch);
+        let cut = if own_epoch < 0 {
+            // Nothing here as old as that epoch: keep nothing past the leader's end.
+            leader_end
+        } else {
+            leader_end.min(own_end)
+        };
+        let cut = cut.max(self.log.log_start_offset());
+        tracing::info!(
+            leader_epoch,
+            leader_end,
+            own_epoch,
+            own_end,
+            cut,
+            "truncating a diverged log"
+        );
+        self.truncate_to(cut)
     }
 
     pub fn leader_epoch(&self) -> i32 {

@@ -1,8 +1,10 @@
 //! One follower fetcher per leader (Kafka's ReplicaFetcherThread): a Fetch naming every
 //! partition followed from that leader at this replica's log end, long-polled for
 //! `replica.fetch.wait.max.ms`; the batches that come back are appended with the leader's
-//! offsets, and the leader's high watermark is taken. A partition the leader refuses (it no
-//! longer leads it, or the epochs differ) waits for the metadata to move on.
+//! offsets, and the leader's high watermark is taken. Each fetch names the last epoch this
+//! replica holds; when the leader says the logs diverged there, the tail is cut first
+//! (KIP-320). A partition the leader refuses (it no longer leads it, or the epochs differ)
+//! waits for the metadata to move on.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -103,13 +105,14 @@ fn fetch_request(broker: &Broker, wanted: &[((String, i32), i32)]) -> FetchReque
         let Some(shared) = broker.replicas.get(topic, *index) else {
             continue;
         };
-        let (offset, start) = {
+        let (offset, start, last_epoch) = {
             let p = lock(&shared);
-            (p.log_end_offset(), p.log_start_offset())
+            (p.log_end_offset(), p.log_start_offset(), p.last_epoch())
         };
         let partition = FetchPartition::default()
             .with_partition(*index)
             .with_current_leader_epoch(*epoch)
+            .with_last_fetched_epoch(last_epoch)
             .with_fetch_offset(offset)
             .with_log_start_offset(start)
             .with_partition_max_bytes(config.replica_fetch_max_bytes);
@@ -147,7 +150,13 @@ fn apply(broker: &Broker, shared: &FetcherShared, response: &FetchResponse) {
                 continue;
             }
             let error = ResponseError::try_from_code(data.error_code);
+            let diverging = &data.diverging_epoch;
+            let diverged = diverging.epoch >= 0 || diverging.end_offset >= 0;
             let result = match error {
+                None if diverged => p
+                    .truncate_diverged(diverging.epoch, diverging.end_offset)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
                 None => {
                     let records = data.records.as_deref().unwrap_or_default();
                     p.append_replicated(records, data.high_watermark, now)

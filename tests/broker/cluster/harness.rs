@@ -84,7 +84,7 @@ impl TestCluster {
 
     /// Starts node `id` (again).
     pub fn spawn(&mut self, id: usize) {
-        let data = self.dir.path().join(format!("node-{id}"));
+        let data = self.data_dir(id);
         let log = File::options()
             .create(true)
             .append(true)
@@ -107,7 +107,12 @@ impl TestCluster {
             .arg("broker")
             .arg("--cluster-id")
             .arg(&self.cluster_id)
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("KTUI_TEST_BROKER_LOG")
+                    .unwrap_or_else(|_| "info,openraft=error".into()),
+            )
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
@@ -138,6 +143,20 @@ impl TestCluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Sends `signal` (a `kill` signal name) to node `id`.
+    pub fn signal(&self, id: usize, signal: &str) {
+        if let Some(child) = &self.nodes[id].child {
+            let _ = Command::new("kill")
+                .args([&format!("-{signal}"), &child.id().to_string()])
+                .status();
+        }
+    }
+
+    /// The data directory of node `id`.
+    pub fn data_dir(&self, id: usize) -> PathBuf {
+        self.dir.path().join(format!("node-{id}"))
     }
 
     /// SIGTERMs node `id` and waits for it to exit (a clean, controlled shutdown).
@@ -229,8 +248,8 @@ impl TestCluster {
         (0..self.nodes.len())
             .map(|id| {
                 let text = std::fs::read_to_string(self.log_path(id)).unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = lines[lines.len().saturating_sub(25)..].join("\n");
+                let lines: Vec<&str> = text.lines().filter(|l| !l.contains("openraft")).collect();
+                let tail = lines[lines.len().saturating_sub(40)..].join("\n");
                 format!("--- node {id} ---\n{tail}")
             })
             .collect::<Vec<_>>()

@@ -3,6 +3,7 @@
 
 mod harness;
 mod replication;
+mod truncation;
 
 use std::time::Duration;
 
