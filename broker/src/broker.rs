@@ -56,6 +56,9 @@ pub struct Broker {
     pub replication: ReplicationManager,
 }
 
+/// How long a broker whose controller connection closed has to reconnect before it is fenced.
+const LOST_CONNECTION_GRACE: Duration = Duration::from_secs(1);
+
 /// How long a single node waits to be unfenced by its own controller at start.
 const SINGLE_NODE_READY_MAX: Duration = Duration::from_secs(30);
 
@@ -93,6 +96,11 @@ impl Broker {
             quorum.clone(),
             ControllerSettings {
                 session_timeout: Duration::from_millis(config.broker_session_timeout_ms),
+                lost_connection_grace: LOST_CONNECTION_GRACE
+                    .min(Duration::from_millis(config.broker_session_timeout_ms)),
+                new_controller_grace: Duration::from_millis(config.broker_heartbeat_interval_ms)
+                    .saturating_sub(LOST_CONNECTION_GRACE)
+                    + Duration::from_secs(1),
             },
         );
         let cluster = Cluster::new(quorum.clone(), controller);

@@ -1,7 +1,7 @@
 //! Broker lifecycle at the controller, as KIP-631 has it: a broker registers (fenced), is
 //! unfenced by the first heartbeat that shows it has caught up with the metadata log up to its
 //! registration, stays while it heartbeats within `broker.session.timeout.ms`, and is fenced
-//! when it stops. Fencing moves its leaderships to other ISR members. A broker that asks to
+//! when it stops, or shortly after its connection to the controller closes (a dead process). Fencing moves its leaderships to other ISR members. A broker that asks to
 //! shut down is given its leaderships' moves first and told when it may go.
 
 use std::time::Instant;
@@ -10,7 +10,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::elections::{elect_offline, without_broker};
-use super::{Controller, ControllerResponse, Decision};
+use super::{Controller, ControllerResponse, Decision, Session};
 use crate::cluster::records::{EndPoint, MetadataRecord};
 use crate::cluster::{ClusterImage, Refusal};
 
@@ -39,7 +39,7 @@ impl Controller {
             rack: rack.clone(),
             fenced: true,
         });
-        self.lock_sessions().insert(broker_id, now);
+        let _ = self.lock_sessions().insert(broker_id, Session::new(now));
         tracing::info!(broker_id, %incarnation_id, "broker registered");
         Decision {
             records,
@@ -73,7 +73,7 @@ impl Controller {
                 ),
             ));
         }
-        self.lock_sessions().insert(broker_id, now);
+        let _ = self.lock_sessions().insert(broker_id, Session::new(now));
         let mut records = Vec::new();
         let mut fenced = broker.fenced;
         let mut should_shut_down = false;
@@ -120,14 +120,18 @@ impl Controller {
         now: Instant,
     ) -> Vec<MetadataRecord> {
         let timeout = self.settings.session_timeout;
+        let grace = self.settings.lost_connection_grace;
         let mut sessions = self.lock_sessions();
         let expired: Vec<(i32, i64)> = image
             .brokers
             .values()
             .filter(|b| !b.fenced)
             .filter(|b| {
-                let last = *sessions.entry(b.node_id).or_insert(now);
-                now.duration_since(last) >= timeout
+                let session = *sessions.entry(b.node_id).or_insert(Session::new(now));
+                now.duration_since(session.last_heartbeat) >= timeout
+                    || session
+                        .lost_at
+                        .is_some_and(|l| now.duration_since(l) >= grace)
             })
             .map(|b| (b.node_id, b.epoch))
             .collect();

@@ -124,6 +124,28 @@ impl ControllerReply {
 #[derive(Debug, Clone)]
 pub struct ControllerSettings {
     pub session_timeout: Duration,
+    /// How long a broker whose connection to the controller closed has to come back before
+    /// it is fenced, instead of the whole session.
+    pub lost_connection_grace: Duration,
+    /// How long a new controller waits for a broker's first heartbeat (a heartbeat interval
+    /// and a margin) before it counts that broker's connection as closed.
+    pub new_controller_grace: Duration,
+}
+
+/// A broker's session: its last heartbeat, and when its connection closed since.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Session {
+    last_heartbeat: Instant,
+    lost_at: Option<Instant>,
+}
+
+impl Session {
+    fn new(now: Instant) -> Self {
+        Session {
+            last_heartbeat: now,
+            lost_at: None,
+        }
+    }
 }
 
 /// The controller of this node (active while its Raft replica leads).
@@ -133,8 +155,8 @@ pub struct Controller {
     settings: ControllerSettings,
     /// One decision at a time, as Kafka's controller event queue runs them.
     decide: tokio::sync::Mutex<()>,
-    /// The last heartbeat of each broker while this node leads.
-    sessions: Mutex<HashMap<i32, Instant>>,
+    /// Each broker's session while this node leads.
+    sessions: Mutex<HashMap<i32, Session>>,
 }
 
 /// A decision: the records to write and the answer to give once they are applied.
@@ -302,8 +324,21 @@ impl Controller {
             }
             let now_leading = self.quorum.is_leader();
             if now_leading && !leading {
-                // A new controller gives every broker a full session from now.
-                self.lock_sessions().clear();
+                // A new controller has heard from nobody. Live brokers heartbeat to it within
+                // their interval (they retry at once while no controller answers); one that
+                // does not is as gone as one whose connection closed.
+                let since = Instant::now();
+                let ids: Vec<i32> = self
+                    .quorum
+                    .state()
+                    .read(|i| i.brokers.keys().copied().collect());
+                let mut sessions = self.lock_sessions();
+                sessions.clear();
+                for id in ids {
+                    let mut session = Session::new(since);
+                    session.lost_at = Some(since + self.settings.new_controller_grace);
+                    let _ = sessions.insert(id, session);
+                }
             }
             leading = now_leading;
             if leading {
@@ -329,7 +364,17 @@ impl Controller {
         }
     }
 
-    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Instant>> {
+    /// The connection a broker heartbeats over closed: a killed process's connections are
+    /// closed by its kernel at once, so the broker is fenced after a short grace (for it to
+    /// reconnect) instead of at the end of its session. A silent network still takes the whole
+    /// session.
+    pub fn connection_closed(&self, broker_id: i32) {
+        if let Some(session) = self.lock_sessions().get_mut(&broker_id) {
+            session.lost_at = Some(Instant::now());
+        }
+    }
+
+    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Session>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -8,7 +8,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::rpc::{read_frame, write_frame, Request, Response};
-use crate::controller::Controller;
+use crate::controller::{Controller, ControllerRequest};
 use crate::limits::CONTROLLER_CONNECTIONS_MAX;
 
 /// Serves the controller listener until `token` is cancelled.
@@ -46,9 +46,31 @@ pub async fn serve(listener: TcpListener, controller: Arc<Controller>, token: Ca
     }
 }
 
-async fn connection(mut stream: TcpStream, controller: &Controller) -> std::io::Result<()> {
+/// Serves one connection; when it ends, the broker that heartbeated over it (if any) may be
+/// gone.
+async fn connection(stream: TcpStream, controller: &Controller) -> std::io::Result<()> {
+    let mut broker = None;
+    let result = serve_frames(stream, controller, &mut broker).await;
+    if let Some(id) = broker {
+        controller.connection_closed(id);
+    }
+    result
+}
+
+async fn serve_frames(
+    mut stream: TcpStream,
+    controller: &Controller,
+    broker: &mut Option<i32>,
+) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     while let Some(request) = read_frame::<_, Request>(&mut stream).await? {
+        if let Request::Controller(
+            ControllerRequest::RegisterBroker { broker_id, .. }
+            | ControllerRequest::BrokerHeartbeat { broker_id, .. },
+        ) = &request
+        {
+            *broker = Some(*broker_id);
+        }
         let raft = controller.quorum().raft();
         let response = match request {
             Request::AppendEntries(r) => Response::AppendEntries(raft.append_entries(r).await),

@@ -1,6 +1,9 @@
 //! A cluster of `ktui broker` processes on free loopback ports, each a combined broker and
 //! controller with its own data directory, for tests that kill and restart nodes. Every
 //! process started is killed when the harness is dropped, whatever the test did.
+//!
+//! `KTUI_TEST_BROKER_LOG` sets the nodes' `RUST_LOG`; `KTUI_TEST_KEEP_LOGS=1` copies their
+//! logs to a folder under the temporary directory when the cluster is dropped.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -259,6 +262,14 @@ impl TestCluster {
 
 impl Drop for TestCluster {
     fn drop(&mut self) {
+        if std::env::var_os("KTUI_TEST_KEEP_LOGS").is_some() {
+            let kept = std::env::temp_dir().join(format!("ktui-cluster-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(&kept);
+            for id in 0..self.nodes.len() {
+                let _ = std::fs::copy(self.log_path(id), kept.join(format!("node-{id}.log")));
+            }
+            eprintln!("node logs kept in {}", kept.display());
+        }
         for node in &mut self.nodes {
             if let Some(mut child) = node.child.take() {
                 let _ = child.kill();
