@@ -35,8 +35,6 @@ pub enum StartError {
     Storage(#[from] crate::storage::StorageError),
     #[error("opening metadata in '{dir}': {source}")]
     Metadata { dir: String, source: std::io::Error },
-    #[error("loading consumer groups from __consumer_offsets: {0}")]
-    Groups(String),
     #[error("the broker was not let in by the controller within {0:?}")]
     NotReady(Duration),
 }
@@ -126,18 +124,6 @@ impl Broker {
         quorum
             .state()
             .set_listener(Arc::new(Publisher::new(Arc::downgrade(&broker))));
-        let offsets = broker.cluster.read(|i| {
-            i.topics
-                .get(OFFSETS_TOPIC)
-                .map(|t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX))
-        });
-        if let Some(partitions) = offsets {
-            let loaded = broker
-                .groups
-                .load(&broker.replicas, partitions)
-                .map_err(StartError::Groups)?;
-            tracing::info!(groups = loaded, "consumer groups loaded");
-        }
         let topics = broker.cluster.read(|i| i.topics.len());
         tracing::info!(topics, dir = %dir.display(), "broker state loaded");
         Ok(broker)
@@ -150,7 +136,7 @@ impl Broker {
 
     /// Creates `__consumer_offsets` on first use, as Kafka does on the first FindCoordinator:
     /// compacted, `offsets.topic.num.partitions` partitions, and a replication factor of
-    /// `offsets.topic.replication.factor` but no more than the brokers there are.
+    /// `offsets.topic.replication.factor` (a single node takes no more than itself).
     pub async fn ensure_offsets_topic(&self) -> Result<(), Refusal> {
         if self.groups.partitions() > 0 {
             return Ok(());
@@ -164,10 +150,19 @@ impl Broker {
             Some(n) => n,
             None => {
                 let brokers = self.cluster.read(|i| i.live_brokers().len()).max(1);
-                let rf = self
-                    .config
-                    .offsets_topic_replication_factor
-                    .min(i16::try_from(brokers).unwrap_or(i16::MAX));
+                let brokers = i16::try_from(brokers).unwrap_or(i16::MAX);
+                let wanted = self.config.offsets_topic_replication_factor;
+                // A quorum of one is a development broker: it takes what it has. A cluster
+                // refuses, as Kafka does, until enough brokers are up.
+                if !self.config.voters.is_empty() && brokers < wanted {
+                    return Err(Refusal::new(
+                        kafka_protocol::ResponseError::CoordinatorNotAvailable,
+                        format!(
+                            "offsets.topic.replication.factor is {wanted} but only {brokers} brokers are up."
+                        ),
+                    ));
+                }
+                let rf = wanted.min(brokers);
                 let configs = [
                     ("cleanup.policy", "compact".to_string()),
                     ("compression.type", "producer".to_string()),

@@ -1,12 +1,15 @@
 //! The broker's reaction to metadata (Kafka's metadata publishers): after each applied batch
 //! of records, the partitions placed here are opened or removed, and take the leadership,
 //! epochs and ISR the image gives them; followers are handed to the fetcher of their leader;
-//! removed topics lose their logs; changed topic configs reach their partitions.
+//! the group coordinator takes over or drops the groups of `__consumer_offsets` partitions as
+//! their leadership comes and goes; removed topics lose their logs; changed topic configs
+//! reach their partitions.
 
 use std::collections::BTreeSet;
 use std::sync::Weak;
 
 use crate::cluster::ClusterImage;
+use crate::coordinator::OFFSETS_TOPIC;
 use crate::quorum::{Delta, MetadataListener};
 use crate::Broker;
 
@@ -58,6 +61,9 @@ impl MetadataListener for Publisher {
             let Some(info) = topic.partitions.get(index as usize) else {
                 continue;
             };
+            if name == OFFSETS_TOPIC {
+                broker.groups.set_partitions(topic.partitions.len() as i32);
+            }
             match replicas.apply_partition(&broker.config, &name, index, info, &topic.configs) {
                 Ok(Some(_)) if info.leader != broker.config.node_id => {
                     broker
@@ -69,11 +75,38 @@ impl MetadataListener for Publisher {
                     tracing::error!(topic = %name, partition = index, error = %e, "could not open a partition");
                 }
             }
+            if name == OFFSETS_TOPIC {
+                coordinate(&broker, index, info.leader == broker.config.node_id);
+            }
         }
         for name in &delta.topic_configs {
             if let Some(topic) = image.topics.get(name) {
                 replicas.update_topic_configs(&broker.config, name, &topic.configs);
             }
         }
+    }
+}
+
+/// The group coordinator follows the leadership of its `__consumer_offsets` partitions: a new
+/// leader loads the partition's groups before it answers for them, a former one drops them.
+fn coordinate(broker: &Broker, partition: i32, leads: bool) {
+    let groups = &broker.groups;
+    if leads && !groups.owns(partition) {
+        match groups.take_over(&broker.replicas, partition) {
+            Ok(loaded) => tracing::info!(
+                partition,
+                groups = loaded,
+                "coordinating the groups of a __consumer_offsets partition"
+            ),
+            Err(e) => {
+                tracing::error!(partition, error = %e, "could not load a __consumer_offsets partition")
+            }
+        }
+    } else if !leads && groups.owns(partition) {
+        groups.resign(partition);
+        tracing::info!(
+            partition,
+            "no longer coordinating the groups of a __consumer_offsets partition"
+        );
     }
 }

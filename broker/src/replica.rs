@@ -161,6 +161,36 @@ impl ReplicaManager {
         f(&mut partition)
     }
 
+    /// Waits until every ISR member has what this leader's log holds now (the coordinator's
+    /// writes, acknowledged as acks=all). NOT_COORDINATOR when this replica does not lead or
+    /// stops leading; COORDINATOR_NOT_AVAILABLE at the timeout, as Kafka's coordinator says.
+    pub async fn wait_replicated(
+        &self,
+        topic: &str,
+        index: i32,
+        timeout: std::time::Duration,
+    ) -> Result<(), ResponseError> {
+        let shared = self
+            .get(topic, index)
+            .ok_or(ResponseError::NotCoordinator)?;
+        let wait = {
+            let partition = lock(&shared);
+            if !partition.is_leader() {
+                return Err(ResponseError::NotCoordinator);
+            }
+            partition.isr_wait(partition.log_end_offset() - 1)
+        };
+        let Some(wait) = wait else {
+            return Ok(());
+        };
+        let never = tokio_util::sync::CancellationToken::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        wait.done(deadline, &never).await.map_err(|e| match e {
+            ResponseError::RequestTimedOut => ResponseError::CoordinatorNotAvailable,
+            _ => ResponseError::NotCoordinator,
+        })
+    }
+
     /// The partition, if hosted here, for the broker's own work on it (retention, the
     /// coordinator's records); request handlers use [`Self::with_leader`].
     pub fn get(&self, topic: &str, index: i32) -> Option<SharedPartition> {

@@ -76,6 +76,13 @@ pub async fn heartbeat(
         owned,
     };
     let answer = match broker.ensure_offsets_topic().await {
+        Ok(()) if broker.groups.owner_error(&request.group_id).is_some() => {
+            let e = broker
+                .groups
+                .owner_error(&request.group_id)
+                .unwrap_or(ResponseError::NotCoordinator);
+            return Ok(ConsumerGroupHeartbeatResponse::default().with_error_code(e.code()));
+        }
         Ok(()) => broker.groups.consumer_heartbeat(
             &request.group_id,
             &beat,
@@ -139,6 +146,9 @@ pub async fn describe(
             let base = describe::DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_authorized_operations(operations);
+            if let Some(e) = broker.groups.owner_error(id) {
+                return base.with_error_code(e.code());
+            }
             let Some(d) = broker.groups.consumer_describe(id) else {
                 return base
                     .with_error_code(ResponseError::GroupIdNotFound.code())

@@ -61,6 +61,11 @@ pub async fn describe(
             let described = DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_authorized_operations(operations);
+            if let Some(e) = broker.groups.owner_error(id) {
+                return described
+                    .with_error_code(e.code())
+                    .with_group_state(str_bytes(GroupState::Dead.name()));
+            }
             if broker.groups.is_consumer_group(id) {
                 // Kafka answers so for every version: the client should use
                 // ConsumerGroupDescribe.
@@ -120,7 +125,10 @@ pub async fn delete(
         .groups_names
         .iter()
         .map(|id| {
-            let error = broker.groups.delete(&broker.replicas, id);
+            let error = broker
+                .groups
+                .owner_error(id)
+                .or_else(|| broker.groups.delete(&broker.replicas, id));
             DeletableGroupResult::default()
                 .with_group_id(id.clone())
                 .with_error_code(error.map_or(0, |e| e.code()))

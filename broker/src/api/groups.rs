@@ -137,6 +137,10 @@ pub async fn join(
         require_known_member_id: ctx.version >= MEMBER_ID_REQUIRED_VERSION,
     };
     let result = match broker.ensure_offsets_topic().await {
+        Ok(()) if broker.groups.owner_error(&join.group_id).is_some() => {
+            let e = broker.groups.owner_error(&join.group_id);
+            JoinResult::error(e.unwrap_or(ResponseError::NotCoordinator), &join.member_id)
+        }
         Ok(()) => {
             let reply = broker.groups.join(&broker.replicas, &join);
             resolve(reply, || {
@@ -191,6 +195,9 @@ pub async fn sync(
         .iter()
         .map(|a| (a.member_id.to_string(), a.assignment.clone()))
         .collect();
+    if let Some(e) = broker.groups.owner_error(&request.group_id) {
+        return Ok(SyncGroupResponse::default().with_error_code(e.code()));
+    }
     let reply = broker.groups.sync(
         &broker.replicas,
         &request.group_id,
@@ -217,6 +224,9 @@ pub async fn heartbeat(
     _ctx: &RequestContext,
     request: HeartbeatRequest,
 ) -> Result<HeartbeatResponse> {
+    if let Some(e) = broker.groups.owner_error(&request.group_id) {
+        return Ok(HeartbeatResponse::default().with_error_code(e.code()));
+    }
     let error = broker.groups.heartbeat(
         &request.group_id,
         &request.member_id,
@@ -240,9 +250,12 @@ pub async fn leave(
     } else {
         vec![(request.member_id.to_string(), None)]
     };
-    let answers = broker
-        .groups
-        .leave(&broker.replicas, &request.group_id, &members);
+    let answers = match broker.groups.owner_error(&request.group_id) {
+        Some(e) => Err(e),
+        None => broker
+            .groups
+            .leave(&broker.replicas, &request.group_id, &members),
+    };
     let response = LeaveGroupResponse::default();
     if ctx.version < BATCHED_LEAVE_VERSION {
         let error = match answers {

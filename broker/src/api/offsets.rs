@@ -16,9 +16,13 @@ use kafka_protocol::ResponseError;
 use super::RequestContext;
 use super::{str_bytes, topic_name};
 use crate::coordinator::records::OffsetValue;
-use crate::coordinator::{CommitFrom, OffsetCommit};
+use crate::coordinator::{CommitFrom, OffsetCommit, OFFSETS_TOPIC};
 use crate::error::Result;
 use crate::Broker;
+
+/// How long a commit waits for the ISR of its `__consumer_offsets` partition (Kafka's
+/// `offsets.commit.timeout.ms`).
+const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// OffsetCommit v2–v4 carry a retention time; -1 means the broker's.
 const RETENTION_FIELD_LAST_VERSION: i16 = 4;
@@ -80,10 +84,26 @@ pub async fn commit(
         generation: request.generation_id_or_member_epoch,
     };
     let outcome = match broker.ensure_offsets_topic().await {
-        Ok(()) => broker
-            .groups
-            .commit(&broker.replicas, &request.group_id, &from, commits),
+        Ok(()) => match broker.groups.owner_error(&request.group_id) {
+            Some(e) => Err(e),
+            None => broker
+                .groups
+                .commit(&broker.replicas, &request.group_id, &from, commits),
+        },
         Err(_) => Err(ResponseError::CoordinatorNotAvailable),
+    };
+    // A commit is acknowledged once the ISR of its partition has it, as Kafka's coordinator
+    // appends with acks=all: a new coordinator then has every acknowledged offset.
+    let outcome = match outcome {
+        Ok(answers) => {
+            let partition = broker.groups.partition_for(&request.group_id);
+            broker
+                .replicas
+                .wait_replicated(OFFSETS_TOPIC, partition, COMMIT_WAIT)
+                .await
+                .map(|()| answers)
+        }
+        Err(e) => Err(e),
     };
     let mut answers = match &outcome {
         Ok(a) => a.clone().into_iter(),
@@ -117,6 +137,15 @@ pub async fn commit(
     Ok(OffsetCommitResponse::default().with_topics(topics))
 }
 
+/// NOT_COORDINATOR when another broker coordinates `group`. Before `__consumer_offsets`
+/// exists nothing is committed anywhere, and a fetch answers so.
+fn not_coordinator(broker: &Broker, group: &str) -> Option<ResponseError> {
+    broker
+        .groups
+        .owner_error(group)
+        .filter(|e| *e == ResponseError::NotCoordinator)
+}
+
 /// The committed offsets of one group, as (topic, [(partition, value)]) in request order.
 type GroupOffsets = Vec<(String, Vec<(i32, Option<OffsetValue>)>)>;
 
@@ -147,6 +176,11 @@ pub async fn fetch(
             .groups
             .iter()
             .map(|g| {
+                if let Some(e) = not_coordinator(broker, &g.group_id) {
+                    return OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id.clone())
+                        .with_error_code(e.code());
+                }
                 // The member check (KIP-848 groups, v9) comes before any offset is read.
                 let member = g.member_id.as_deref().unwrap_or_default();
                 if let Some(e) = broker
@@ -188,6 +222,9 @@ pub async fn fetch(
             })
             .collect();
         return Ok(OffsetFetchResponse::default().with_groups(groups));
+    }
+    if let Some(e) = not_coordinator(broker, &request.group_id) {
+        return Ok(OffsetFetchResponse::default().with_error_code(e.code()));
     }
     let topics = request.topics.as_ref().map(|ts| {
         ts.iter()
@@ -242,9 +279,12 @@ pub async fn delete(
                 .map(|p| (t.name.to_string(), p.partition_index))
         })
         .collect();
-    let outcome = broker
-        .groups
-        .delete_offsets(&broker.replicas, &request.group_id, &partitions);
+    let outcome = match broker.groups.owner_error(&request.group_id) {
+        Some(e) => Err(e),
+        None => broker
+            .groups
+            .delete_offsets(&broker.replicas, &request.group_id, &partitions),
+    };
     let answers = match outcome {
         Ok(a) => a,
         Err(e) => return Ok(OffsetDeleteResponse::default().with_error_code(e.code())),

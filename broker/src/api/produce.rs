@@ -14,11 +14,10 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use tokio::sync::watch;
 
 use super::RequestContext;
 use crate::error::Result;
-use crate::partition::replication::HighWatermark;
+use crate::partition::replication::IsrWait;
 use crate::partition::validate::Rejected;
 use crate::partition::Appended;
 use crate::{now_ms, Broker};
@@ -79,35 +78,6 @@ pub async fn handle(
         return Ok(None);
     }
     Ok(Some(ProduceResponse::default().with_responses(responses)))
-}
-
-/// An acks=-1 append waiting for the ISR: done when the high watermark passes `last_offset`
-/// while the replica still leads at the epoch of the append.
-struct IsrWait {
-    high_watermark: watch::Receiver<HighWatermark>,
-    last_offset: i64,
-    leader_epoch: i32,
-}
-
-impl IsrWait {
-    async fn done(
-        mut self,
-        deadline: tokio::time::Instant,
-        shutdown: &tokio_util::sync::CancellationToken,
-    ) -> Result<(), ResponseError> {
-        let (epoch, last) = (self.leader_epoch, self.last_offset);
-        let settled =
-            |hw: &HighWatermark| hw.offset > last || !hw.leading || hw.leader_epoch != epoch;
-        let waited = tokio::select! {
-            r = tokio::time::timeout_at(deadline, self.high_watermark.wait_for(settled)) => r,
-            _ = shutdown.cancelled() => return Err(ResponseError::NotLeaderOrFollower),
-        };
-        match waited {
-            Ok(Ok(hw)) if hw.leading && hw.leader_epoch == epoch => Ok(()),
-            Ok(_) => Err(ResponseError::NotLeaderOrFollower),
-            Err(_) => Err(ResponseError::RequestTimedOut),
-        }
-    }
 }
 
 fn produce_topic(
@@ -187,14 +157,11 @@ fn produce_partition(
         .replicas
         .with_leader(name, data.index, None, |partition| {
             let appended = partition.append(records, now)?;
-            let wait =
-                (acks == -1 && partition.high_watermark() <= appended.last_offset).then(|| {
-                    IsrWait {
-                        high_watermark: partition.watch_high_watermark(),
-                        last_offset: appended.last_offset,
-                        leader_epoch: partition.leader_epoch(),
-                    }
-                });
+            let wait = if acks == -1 {
+                partition.isr_wait(appended.last_offset)
+            } else {
+                None
+            };
             Ok((appended, wait))
         })
 }

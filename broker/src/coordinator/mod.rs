@@ -16,7 +16,7 @@ pub mod member;
 mod offsets;
 pub mod records;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -103,11 +103,13 @@ pub struct GroupCoordinator {
     groups: Mutex<Groups>,
 }
 
-/// Every group, by protocol; a group id is in at most one of the maps.
+/// Every group this broker coordinates, by protocol; a group id is in at most one of the
+/// maps. `owned` are the partitions of `__consumer_offsets` whose groups these are.
 #[derive(Debug, Default)]
 struct Groups {
     classic: HashMap<String, Group>,
     consumer: HashMap<String, ConsumerGroup>,
+    owned: HashSet<i32>,
 }
 
 impl GroupCoordinator {
@@ -144,69 +146,115 @@ impl GroupCoordinator {
         self.groups.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Rebuilds every group and committed offset from `__consumer_offsets`, replaying its
-    /// records in offset order (a later record wins; a null value deletes).
+    /// Loads every partition of `__consumer_offsets`, as a single broker that leads them all
+    /// does; returns the number of groups.
     pub fn load(&self, log: &dyn RecordLog, partitions: i32) -> Result<usize, String> {
         self.set_partitions(partitions);
+        let mut total = 0;
+        for partition in 0..partitions {
+            total += self.take_over(log, partition)?;
+        }
+        Ok(total)
+    }
+
+    /// Becomes the coordinator of the groups of one `__consumer_offsets` partition (this
+    /// broker now leads it): replays its records in offset order (a later record wins; a
+    /// null value deletes) and serves those groups from then on. Returns how many it has.
+    pub fn take_over(&self, log: &dyn RecordLog, partition: i32) -> Result<usize, String> {
+        let records = log.read_all(partition)?;
         let now = Instant::now();
-        let mut guard = self.lock();
-        guard.consumer.clear();
-        let groups = &mut guard.classic;
-        groups.clear();
+        let now_ms = crate::now_ms();
         let mut values: HashMap<String, Option<GroupValue>> = HashMap::new();
         let mut offsets: HashMap<String, group::Offsets> = HashMap::new();
-        for partition in 0..partitions {
-            for (key, value) in log.read_all(partition)? {
-                match RecordKey::decode(&key) {
-                    Ok(RecordKey::Offset {
-                        group,
-                        topic,
-                        partition,
-                    }) => {
-                        let map = offsets.entry(group).or_default();
-                        match value.map(|v| OffsetValue::decode(&v)) {
-                            Some(Ok(v)) => {
-                                map.insert((topic, partition), v);
-                            }
-                            None => {
-                                map.remove(&(topic, partition));
-                            }
-                            Some(Err(e)) => tracing::warn!(error = %e, "unreadable offset record"),
-                        }
-                    }
-                    Ok(RecordKey::Group { group }) => match value.map(|v| GroupValue::decode(&v)) {
+        for (key, value) in records {
+            match RecordKey::decode(&key) {
+                Ok(RecordKey::Offset {
+                    group,
+                    topic,
+                    partition,
+                }) => {
+                    let map = offsets.entry(group).or_default();
+                    match value.map(|v| OffsetValue::decode(&v)) {
                         Some(Ok(v)) => {
-                            values.insert(group, Some(v));
+                            map.insert((topic, partition), v);
                         }
                         None => {
-                            values.insert(group.clone(), None);
-                            offsets.remove(&group);
+                            map.remove(&(topic, partition));
                         }
-                        Some(Err(e)) => tracing::warn!(error = %e, "unreadable group record"),
-                    },
-                    Ok(RecordKey::Other(version)) => {
-                        tracing::debug!(version, "record kind not kept by this coordinator");
+                        Some(Err(e)) => tracing::warn!(error = %e, "unreadable offset record"),
                     }
-                    Err(e) => tracing::warn!(error = %e, "unreadable key in __consumer_offsets"),
                 }
+                Ok(RecordKey::Group { group }) => match value.map(|v| GroupValue::decode(&v)) {
+                    Some(Ok(v)) => {
+                        values.insert(group, Some(v));
+                    }
+                    None => {
+                        values.insert(group.clone(), None);
+                        offsets.remove(&group);
+                    }
+                    Some(Err(e)) => tracing::warn!(error = %e, "unreadable group record"),
+                },
+                Ok(RecordKey::Other(version)) => {
+                    tracing::debug!(version, "record kind not kept by this coordinator");
+                }
+                Err(e) => tracing::warn!(error = %e, "unreadable key in __consumer_offsets"),
             }
         }
-        let now_ms = crate::now_ms();
+        let mut guard = self.lock();
+        self.drop_partition(&mut guard, partition);
+        let mut loaded = 0;
         for (id, value) in values {
             if let Some(value) = value {
-                groups.insert(id.clone(), Group::loaded(&id, value, now));
+                guard
+                    .classic
+                    .insert(id.clone(), Group::loaded(&id, value, now));
+                loaded += 1;
             }
         }
         for (id, map) in offsets {
             if map.is_empty() {
                 continue;
             }
-            let group = groups
-                .entry(id.clone())
-                .or_insert_with(|| Group::new(&id, now_ms));
+            let group = guard.classic.entry(id.clone()).or_insert_with(|| {
+                loaded += 1;
+                Group::new(&id, now_ms)
+            });
             group.offsets = map;
         }
-        Ok(groups.len())
+        guard.owned.insert(partition);
+        Ok(loaded)
+    }
+
+    /// Stops coordinating the groups of a partition this broker no longer leads; their state
+    /// stays in the log for the next leader.
+    pub fn resign(&self, partition: i32) {
+        let mut guard = self.lock();
+        if guard.owned.remove(&partition) {
+            self.drop_partition(&mut guard, partition);
+        }
+    }
+
+    fn drop_partition(&self, groups: &mut Groups, partition: i32) {
+        groups
+            .classic
+            .retain(|id, _| self.partition_for(id) != partition);
+        groups
+            .consumer
+            .retain(|id, _| self.partition_for(id) != partition);
+    }
+
+    /// Whether this broker coordinates the groups of `partition`.
+    pub fn owns(&self, partition: i32) -> bool {
+        self.lock().owned.contains(&partition)
+    }
+
+    /// NOT_COORDINATOR unless this broker coordinates `group_id` (the leader of its
+    /// partition of `__consumer_offsets`), as a client must then find the coordinator again.
+    pub fn owner_error(&self, group_id: &str) -> Option<ResponseError> {
+        if self.partitions() == 0 {
+            return Some(ResponseError::CoordinatorNotAvailable);
+        }
+        (!self.owns(self.partition_for(group_id))).then_some(ResponseError::NotCoordinator)
     }
 
     fn store(&self, log: &dyn RecordLog, group: &mut Group) {

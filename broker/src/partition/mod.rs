@@ -151,9 +151,9 @@ impl Partition {
         self.replication.leader_epoch()
     }
 
-    /// Sees the high watermark and leadership change (acks=all waits on it).
-    pub fn watch_high_watermark(&self) -> tokio::sync::watch::Receiver<replication::HighWatermark> {
-        self.replication.watch_high_watermark()
+    /// A wait until every ISR member has `last_offset` (acks=all); None when they have.
+    pub fn isr_wait(&self, last_offset: i64) -> Option<replication::IsrWait> {
+        self.replication.isr_wait(last_offset)
     }
 
     /// The replication state, read only.

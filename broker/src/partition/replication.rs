@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 
 use crate::cluster::PartitionInfo;
@@ -39,6 +40,39 @@ pub struct HighWatermark {
     pub offset: i64,
     pub leader_epoch: i32,
     pub leading: bool,
+}
+
+/// Something appended on the leader waiting for the ISR (Kafka's delayed produce): done when
+/// the high watermark passes `last_offset` while the replica still leads at the epoch of the
+/// append. It waits on the partition's own high watermark, without a thread.
+#[derive(Debug)]
+pub struct IsrWait {
+    high_watermark: watch::Receiver<HighWatermark>,
+    last_offset: i64,
+    leader_epoch: i32,
+}
+
+impl IsrWait {
+    /// NOT_LEADER_OR_FOLLOWER when leadership moves (or the broker stops) first,
+    /// REQUEST_TIMED_OUT at `deadline`.
+    pub async fn done(
+        mut self,
+        deadline: tokio::time::Instant,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> Result<(), ResponseError> {
+        let (epoch, last) = (self.leader_epoch, self.last_offset);
+        let settled =
+            |hw: &HighWatermark| hw.offset > last || !hw.leading || hw.leader_epoch != epoch;
+        let waited = tokio::select! {
+            r = tokio::time::timeout_at(deadline, self.high_watermark.wait_for(settled)) => r,
+            _ = shutdown.cancelled() => return Err(ResponseError::NotLeaderOrFollower),
+        };
+        match waited {
+            Ok(Ok(hw)) if hw.leading && hw.leader_epoch == epoch => Ok(()),
+            Ok(_) => Err(ResponseError::NotLeaderOrFollower),
+            Err(_) => Err(ResponseError::RequestTimedOut),
+        }
+    }
 }
 
 /// What a follower's fetch changed at the leader.
@@ -113,9 +147,13 @@ impl ReplicaSet {
         self.high_watermark.borrow().offset
     }
 
-    /// Sees every high watermark and leadership change.
-    pub fn watch_high_watermark(&self) -> watch::Receiver<HighWatermark> {
-        self.high_watermark.subscribe()
+    /// A wait until every ISR member has `last_offset`; None when they already have.
+    pub fn isr_wait(&self, last_offset: i64) -> Option<IsrWait> {
+        (self.high_watermark() <= last_offset).then(|| IsrWait {
+            high_watermark: self.high_watermark.subscribe(),
+            last_offset,
+            leader_epoch: self.leader_epoch,
+        })
     }
 
     /// Takes the metadata's view of the partition.

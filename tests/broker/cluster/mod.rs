@@ -1,6 +1,7 @@
 //! The replicated cluster: three `ktui broker` processes forming a Raft controller quorum,
 //! with real clients against them.
 
+mod coordinator;
 mod failover;
 mod harness;
 mod replication;
