@@ -99,6 +99,11 @@ impl Broker {
                 new_controller_grace: Duration::from_millis(config.broker_heartbeat_interval_ms)
                     .saturating_sub(LOST_CONNECTION_GRACE)
                     + Duration::from_secs(1),
+                auto_leader_rebalance: config.auto_leader_rebalance_enable,
+                imbalance_check_interval: Duration::from_secs(
+                    config.leader_imbalance_check_interval_seconds,
+                ),
+                imbalance_percentage: config.leader_imbalance_per_broker_percentage,
             },
         );
         let cluster = Cluster::new(quorum.clone(), controller);

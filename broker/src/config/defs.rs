@@ -180,6 +180,24 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "Bytes a follower asks for per fetch.",
     ),
     b(
+        "auto.leader.rebalance.enable",
+        Some("true"),
+        Boolean,
+        "Elect preferred replicas back when leadership is imbalanced.",
+    ),
+    b(
+        "leader.imbalance.check.interval.seconds",
+        Some("300"),
+        Long,
+        "How often the controller checks leadership balance.",
+    ),
+    b(
+        "leader.imbalance.per.broker.percentage",
+        Some("10"),
+        Int,
+        "Share of a broker's preferred partitions it may fail to lead before a rebalance.",
+    ),
+    b(
         "metadata.log.max.snapshot.interval.records",
         Some("20000"),
         Long,

@@ -90,6 +90,9 @@ pub struct BrokerConfig {
     pub replica_fetch_max_bytes: i32,
     pub replica_fetch_response_max_bytes: i32,
     pub metadata_snapshot_interval_records: u64,
+    pub auto_leader_rebalance_enable: bool,
+    pub leader_imbalance_check_interval_seconds: u64,
+    pub leader_imbalance_per_broker_percentage: u32,
     pub log_dir: PathBuf,
     pub num_partitions: i32,
     pub default_replication_factor: i16,
@@ -172,6 +175,9 @@ impl BrokerConfig {
             replica_fetch_max_bytes: 1_048_576,
             replica_fetch_response_max_bytes: 10_485_760,
             metadata_snapshot_interval_records: 20_000,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_seconds: 300,
+            leader_imbalance_per_broker_percentage: 10,
             log_dir: PathBuf::new(),
             num_partitions: 1,
             default_replication_factor: 1,
@@ -231,6 +237,12 @@ impl BrokerConfig {
         config.replica_fetch_response_max_bytes = config.num("replica.fetch.response.max.bytes")?;
         config.metadata_snapshot_interval_records =
             config.num("metadata.log.max.snapshot.interval.records")?;
+        config.auto_leader_rebalance_enable =
+            config.str_value("auto.leader.rebalance.enable") == "true";
+        config.leader_imbalance_check_interval_seconds =
+            config.num("leader.imbalance.check.interval.seconds")?;
+        config.leader_imbalance_per_broker_percentage =
+            config.num("leader.imbalance.per.broker.percentage")?;
         let dirs = config
             .values
             .get("log.dirs")

@@ -160,3 +160,162 @@ pub(super) fn alter_partition(
         response: ControllerResponse::Partition(changed),
     })
 }
+
+/// Kafka's election types (ElectLeaders v1+).
+pub const PREFERRED: i8 = 0;
+pub const UNCLEAN: i8 = 1;
+
+/// The outcome of one partition's election.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ElectionResult {
+    pub topic: String,
+    pub partition: i32,
+    /// 0, or Kafka's error code.
+    pub error: i16,
+    pub message: Option<String>,
+}
+
+/// ElectLeaders: a preferred election makes the first replica leader when it is in the ISR
+/// and up (ELECTION_NOT_NEEDED when it leads already, PREFERRED_LEADER_NOT_AVAILABLE when it
+/// cannot); an unclean one gives a partition without a leader to any live replica, the ISR
+/// then being that replica alone (ELIGIBLE_LEADERS_NOT_AVAILABLE when none is up). `None`
+/// means every partition that needs it.
+pub(super) fn elect(
+    image: &ClusterImage,
+    election_type: i8,
+    wanted: Option<&[(String, i32)]>,
+) -> Decision {
+    let mut records = Vec::new();
+    let mut results = Vec::new();
+    let all: Vec<(String, i32)>;
+    let wanted = match wanted {
+        Some(w) => w,
+        None => {
+            all = image
+                .topics
+                .iter()
+                .flat_map(|(name, t)| {
+                    t.partitions
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| needs_election(p, election_type))
+                        .map(move |(i, _)| (name.clone(), i as i32))
+                })
+                .collect();
+            &all
+        }
+    };
+    for (topic, index) in wanted {
+        let found = image.topics.get(topic).and_then(|t| {
+            let p = t.partitions.get(usize::try_from(*index).ok()?)?;
+            Some((t.id, p))
+        });
+        let outcome = match found {
+            None => Err((ResponseError::UnknownTopicOrPartition, None)),
+            Some((id, p)) => match choose_leader(image, p, election_type) {
+                Ok((leader, isr)) => {
+                    records.push(MetadataRecord::PartitionChange {
+                        partition_id: *index,
+                        topic_id: id,
+                        isr,
+                        leader: Some(leader),
+                        replicas: None,
+                    });
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+        };
+        let (error, message) = match outcome {
+            Ok(()) => (0, None),
+            Err((e, m)) => (e.code(), m),
+        };
+        results.push(ElectionResult {
+            topic: topic.clone(),
+            partition: *index,
+            error,
+            message,
+        });
+    }
+    Decision {
+        records,
+        response: ControllerResponse::Elections(results),
+    }
+}
+
+fn needs_election(p: &PartitionInfo, election_type: i8) -> bool {
+    match election_type {
+        UNCLEAN => p.leader < 0,
+        _ => p.replicas.first().is_some_and(|r| *r != p.leader),
+    }
+}
+
+type Choice = Result<(i32, Option<Vec<i32>>), (ResponseError, Option<String>)>;
+
+fn choose_leader(image: &ClusterImage, p: &PartitionInfo, election_type: i8) -> Choice {
+    if !needs_election(p, election_type) {
+        return Err((ResponseError::ElectionNotNeeded, None));
+    }
+    if election_type == UNCLEAN {
+        return match p.replicas.iter().copied().find(|r| eligible(image, *r)) {
+            Some(r) if p.isr.contains(&r) => Ok((r, None)),
+            Some(r) => Ok((r, Some(vec![r]))),
+            None => Err((
+                ResponseError::EligibleLeadersNotAvailable,
+                Some("No replica of the partition is up.".into()),
+            )),
+        };
+    }
+    let preferred = p.replicas[0];
+    if p.isr.contains(&preferred) && eligible(image, preferred) {
+        Ok((preferred, None))
+    } else {
+        Err((
+            ResponseError::PreferredLeaderNotAvailable,
+            Some(format!(
+                "Preferred replica {preferred} is not in the ISR or not up."
+            )),
+        ))
+    }
+}
+
+/// Kafka's automatic preferred election (`auto.leader.rebalance.enable`): for every broker
+/// whose share of partitions it prefers but does not lead is above `percentage`, elect it on
+/// those where it can lead.
+pub(super) fn rebalance(image: &ClusterImage, percentage: u32) -> Vec<MetadataRecord> {
+    let mut preferred: std::collections::BTreeMap<i32, (usize, Vec<(uuid::Uuid, i32)>)> =
+        Default::default();
+    for topic in image.topics.values() {
+        for (index, p) in topic.partitions.iter().enumerate() {
+            let Some(first) = p.replicas.first() else {
+                continue;
+            };
+            let entry = preferred.entry(*first).or_default();
+            entry.0 += 1;
+            if p.leader != *first && p.isr.contains(first) && eligible(image, *first) {
+                entry.1.push((topic.id, index as i32));
+            }
+        }
+    }
+    let mut records = Vec::new();
+    for (_, (total, imbalanced)) in preferred {
+        if total == 0 || imbalanced.len() * 100 <= total * percentage as usize {
+            continue;
+        }
+        records.extend(imbalanced.into_iter().map(|(id, index)| {
+            MetadataRecord::PartitionChange {
+                partition_id: index,
+                topic_id: id,
+                isr: None,
+                leader: Some(
+                    image
+                        .topic_by_id(&id)
+                        .and_then(|(_, t)| t.partitions.get(index as usize))
+                        .map_or(-1, |p| p.replicas[0]),
+                ),
+                replicas: None,
+            }
+        }));
+    }
+    records
+}

@@ -25,6 +25,7 @@ use crate::cluster::records::{EndPoint, MetadataRecord};
 use crate::cluster::{ClusterImage, PartitionInfo, Refusal, TopicInfo, TopicSpec};
 use crate::quorum::{Quorum, WriteError};
 
+pub use elections::{ElectionResult, PREFERRED, UNCLEAN};
 pub use topics::{plan_topic, PRODUCER_ID_BLOCK};
 
 /// A request to the active controller, from a broker (its own, or forwarded from a client).
@@ -73,6 +74,11 @@ pub enum ControllerRequest {
     AllocateProducerIds {
         broker_id: i32,
     },
+    /// ElectLeaders: preferred (0) or unclean (1), for the named partitions or all.
+    ElectLeaders {
+        election_type: i8,
+        partitions: Option<Vec<(String, i32)>>,
+    },
 }
 
 /// What a request produced.
@@ -86,6 +92,7 @@ pub enum ControllerResponse {
         should_shut_down: bool,
     },
     Topic(TopicInfo),
+    Elections(Vec<ElectionResult>),
     Partition(PartitionInfo),
     ProducerIds {
         first: i64,
@@ -130,6 +137,11 @@ pub struct ControllerSettings {
     /// How long a new controller waits for a broker's first heartbeat (a heartbeat interval
     /// and a margin) before it counts that broker's connection as closed.
     pub new_controller_grace: Duration,
+    /// `auto.leader.rebalance.enable`, `leader.imbalance.check.interval.seconds` and
+    /// `leader.imbalance.per.broker.percentage`.
+    pub auto_leader_rebalance: bool,
+    pub imbalance_check_interval: Duration,
+    pub imbalance_percentage: u32,
 }
 
 /// A broker's session: its last heartbeat, and when its connection closed since.
@@ -286,6 +298,14 @@ impl Controller {
                 new_isr,
             ),
             ControllerRequest::AllocateProducerIds { .. } => Ok(topics::producer_ids(image)),
+            ControllerRequest::ElectLeaders {
+                election_type,
+                partitions,
+            } => Ok(elections::elect(
+                image,
+                *election_type,
+                partitions.as_deref(),
+            )),
         }
     }
 
@@ -317,6 +337,7 @@ impl Controller {
     pub async fn run_session_timer(self: Arc<Self>, token: CancellationToken) {
         let tick = Duration::from_millis(100);
         let mut leading = false;
+        let mut last_rebalance = Instant::now();
         loop {
             tokio::select! {
                 _ = token.cancelled() => return,
@@ -343,6 +364,11 @@ impl Controller {
             leading = now_leading;
             if leading {
                 self.fence_expired(Instant::now()).await;
+                let due = last_rebalance.elapsed() >= self.settings.imbalance_check_interval;
+                if self.settings.auto_leader_rebalance && due {
+                    last_rebalance = Instant::now();
+                    self.rebalance_leaders().await;
+                }
             }
         }
     }
@@ -371,6 +397,29 @@ impl Controller {
     pub fn connection_closed(&self, broker_id: i32) {
         if let Some(session) = self.lock_sessions().get_mut(&broker_id) {
             session.lost_at = Some(Instant::now());
+        }
+    }
+
+    /// One automatic preferred election pass.
+    async fn rebalance_leaders(&self) {
+        let _turn = self.decide.lock().await;
+        if self.quorum.catch_up().await.is_err() {
+            return;
+        }
+        let percentage = self.settings.imbalance_percentage;
+        let records = self
+            .quorum
+            .state()
+            .read(|image| elections::rebalance(image, percentage));
+        if records.is_empty() {
+            return;
+        }
+        tracing::info!(
+            partitions = records.len(),
+            "leaders imbalanced; electing preferred replicas"
+        );
+        if let Err(e) = self.quorum.write(records).await {
+            tracing::warn!(error = %e, "preferred election failed");
         }
     }
 

@@ -172,6 +172,14 @@ pub static ROUTES: &[Route] = &[
         api::log_dirs::handle
     ),
     route!(
+        ElectLeaders,
+        ElectLeadersRequest,
+        0,
+        0,
+        2,
+        api::elect_leaders::handle
+    ),
+    route!(
         DescribeCluster,
         DescribeClusterRequest,
         0,

@@ -2,6 +2,7 @@
 //! with real clients against them.
 
 mod coordinator;
+mod elections;
 mod failover;
 mod harness;
 mod replication;
