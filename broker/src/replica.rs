@@ -353,6 +353,8 @@ mod tests {
                     replicas: vec![1, 2],
                     isr: vec![1, 2],
                     partition_epoch: 0,
+                    adding_replicas: Vec::new(),
+                    removing_replicas: Vec::new(),
                 })
                 .collect(),
             configs: BTreeMap::new(),

@@ -20,6 +20,7 @@ pub mod metadata;
 pub mod offsets;
 pub mod produce;
 pub mod producer_id;
+pub mod reassignments;
 pub mod topics;
 
 use std::net::SocketAddr;

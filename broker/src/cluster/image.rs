@@ -42,6 +42,11 @@ pub struct PartitionInfo {
     /// Raised by every change; AlterPartition names it to be applied.
     #[serde(default)]
     pub partition_epoch: i32,
+    /// While a reassignment runs: the target's new replicas, and the old ones it drops.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding_replicas: Vec<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing_replicas: Vec<i32>,
 }
 
 impl PartitionInfo {
@@ -59,6 +64,8 @@ impl PartitionInfo {
             isr: replicas.clone(),
             replicas,
             partition_epoch: 0,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         }
     }
 
@@ -197,6 +204,8 @@ impl ClusterImage {
                     replicas: replicas.clone(),
                     isr: isr.clone(),
                     partition_epoch: *partition_epoch,
+                    adding_replicas: Vec::new(),
+                    removing_replicas: Vec::new(),
                 };
                 let index = usize::try_from(*partition_id).unwrap_or(usize::MAX);
                 match index.cmp(&topic.partitions.len()) {
@@ -211,6 +220,8 @@ impl ClusterImage {
                 isr,
                 leader,
                 replicas,
+                adding_replicas,
+                removing_replicas,
             } => {
                 let Some(p) = self
                     .topic_mut(topic_id)
@@ -223,6 +234,12 @@ impl ClusterImage {
                 }
                 if let Some(replicas) = replicas {
                     p.replicas.clone_from(replicas);
+                }
+                if let Some(adding) = adding_replicas {
+                    p.adding_replicas.clone_from(adding);
+                }
+                if let Some(removing) = removing_replicas {
+                    p.removing_replicas.clone_from(removing);
                 }
                 if let Some(leader) = leader {
                     if *leader != p.leader {
@@ -311,6 +328,8 @@ mod tests {
             isr: Some(vec![2, 3]),
             leader: Some(2),
             replicas: None,
+            adding_replicas: None,
+            removing_replicas: None,
         });
         let p = &image.topics["t"].partitions[0];
         assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (2, 1, 1));
@@ -321,6 +340,8 @@ mod tests {
             isr: Some(vec![2, 3, 1]),
             leader: None,
             replicas: None,
+            adding_replicas: None,
+            removing_replicas: None,
         });
         let p = &image.topics["t"].partitions[0];
         assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (2, 1, 2));

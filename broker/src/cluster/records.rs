@@ -77,6 +77,11 @@ pub enum MetadataRecord {
         leader: Option<i32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replicas: Option<Vec<i32>>,
+        /// A reassignment's replicas being added and removed (empty: none in progress).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        adding_replicas: Option<Vec<i32>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        removing_replicas: Option<Vec<i32>>,
     },
     RemoveTopic {
         topic_id: Uuid,

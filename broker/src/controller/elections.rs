@@ -12,7 +12,7 @@ use crate::cluster::records::MetadataRecord;
 use crate::cluster::{ClusterImage, PartitionInfo, Refusal};
 
 /// Whether `id` may lead or join an ISR: registered, unfenced, not shutting down.
-fn eligible(image: &ClusterImage, id: i32) -> bool {
+pub(super) fn eligible(image: &ClusterImage, id: i32) -> bool {
     image
         .brokers
         .get(&id)
@@ -50,6 +50,8 @@ pub(super) fn without_broker(image: &ClusterImage, gone: i32) -> Vec<MetadataRec
                 isr: (isr != p.isr).then_some(isr),
                 leader: (leader != p.leader).then_some(leader),
                 replicas: None,
+                adding_replicas: None,
+                removing_replicas: None,
             });
         }
     }
@@ -68,6 +70,8 @@ pub(super) fn elect_offline(image: &ClusterImage, back: i32) -> Vec<MetadataReco
                     isr: None,
                     leader: Some(back),
                     replicas: None,
+                    adding_replicas: None,
+                    removing_replicas: None,
                 });
             }
         }
@@ -144,6 +148,24 @@ pub(super) fn alter_partition(
             format!("Replica {r} is fenced or shutting down and cannot join the ISR."),
         ));
     }
+    // The last new replica of a reassignment joined the ISR: the old ones go now.
+    let adding_done =
+        !p.adding_replicas.is_empty() && p.adding_replicas.iter().all(|r| new_isr.contains(r));
+    if adding_done {
+        let target: Vec<i32> = p
+            .replicas
+            .iter()
+            .copied()
+            .filter(|r| !p.removing_replicas.contains(r))
+            .collect();
+        if let Ok(change) = super::reassignments::finish(image, p, &target, new_isr) {
+            tracing::info!(topic, partition, ?target, "reassignment complete");
+            return Ok(Decision {
+                records: vec![change.record(topic_info.id, partition)],
+                response: ControllerResponse::Partition(p.clone()),
+            });
+        }
+    }
     let changed = PartitionInfo {
         isr: new_isr.to_vec(),
         partition_epoch: p.partition_epoch + 1,
@@ -156,6 +178,8 @@ pub(super) fn alter_partition(
             isr: Some(new_isr.to_vec()),
             leader: None,
             replicas: None,
+            adding_replicas: None,
+            removing_replicas: None,
         }],
         response: ControllerResponse::Partition(changed),
     })
@@ -167,7 +191,7 @@ pub const UNCLEAN: i8 = 1;
 
 /// The outcome of one partition's election.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ElectionResult {
+pub struct PartitionOutcome {
     pub topic: String,
     pub partition: i32,
     /// 0, or Kafka's error code.
@@ -220,6 +244,8 @@ pub(super) fn elect(
                         isr,
                         leader: Some(leader),
                         replicas: None,
+                        adding_replicas: None,
+                        removing_replicas: None,
                     });
                     Ok(())
                 }
@@ -230,7 +256,7 @@ pub(super) fn elect(
             Ok(()) => (0, None),
             Err((e, m)) => (e.code(), m),
         };
-        results.push(ElectionResult {
+        results.push(PartitionOutcome {
             topic: topic.clone(),
             partition: *index,
             error,
@@ -314,6 +340,8 @@ pub(super) fn rebalance(image: &ClusterImage, percentage: u32) -> Vec<MetadataRe
                         .map_or(-1, |p| p.replicas[0]),
                 ),
                 replicas: None,
+                adding_replicas: None,
+                removing_replicas: None,
             }
         }));
     }

@@ -6,10 +6,13 @@
 //!
 //! - `topics`: create, delete, add partitions, topic configs, producer id blocks.
 //! - `brokers`: registration, heartbeats, fencing and controlled shutdown.
-//! - `elections`: the partition changes when replicas come and go, and AlterPartition.
+//! - `elections`: the partition changes when replicas come and go, AlterPartition and
+//!   ElectLeaders.
+//! - `reassignments`: moving a partition's replicas (AlterPartitionReassignments).
 
 mod brokers;
 mod elections;
+mod reassignments;
 mod topics;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,7 +28,8 @@ use crate::cluster::records::{EndPoint, MetadataRecord};
 use crate::cluster::{ClusterImage, PartitionInfo, Refusal, TopicInfo, TopicSpec};
 use crate::quorum::{Quorum, WriteError};
 
-pub use elections::{ElectionResult, PREFERRED, UNCLEAN};
+pub use elections::{PartitionOutcome, PREFERRED, UNCLEAN};
+pub use reassignments::Reassignment;
 pub use topics::{plan_topic, PRODUCER_ID_BLOCK};
 
 /// A request to the active controller, from a broker (its own, or forwarded from a client).
@@ -79,6 +83,10 @@ pub enum ControllerRequest {
         election_type: i8,
         partitions: Option<Vec<(String, i32)>>,
     },
+    /// AlterPartitionReassignments: target replicas per partition, None to cancel.
+    AlterReassignments {
+        partitions: Vec<Reassignment>,
+    },
 }
 
 /// What a request produced.
@@ -92,7 +100,8 @@ pub enum ControllerResponse {
         should_shut_down: bool,
     },
     Topic(TopicInfo),
-    Elections(Vec<ElectionResult>),
+    Elections(Vec<PartitionOutcome>),
+    Reassignments(Vec<PartitionOutcome>),
     Partition(PartitionInfo),
     ProducerIds {
         first: i64,
@@ -306,6 +315,9 @@ impl Controller {
                 *election_type,
                 partitions.as_deref(),
             )),
+            ControllerRequest::AlterReassignments { partitions } => {
+                Ok(reassignments::alter(image, partitions))
+            }
         }
     }
 

@@ -251,6 +251,8 @@ fn manual_partitions(
                 isr
             },
             partition_epoch: 0,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         });
     }
     Ok(out)

@@ -334,6 +334,8 @@ mod tests {
             replicas: vec![1, 2, 3],
             isr: isr.to_vec(),
             partition_epoch: 0,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
         }
     }
 

@@ -180,6 +180,22 @@ pub static ROUTES: &[Route] = &[
         api::elect_leaders::handle
     ),
     route!(
+        AlterPartitionReassignments,
+        AlterPartitionReassignmentsRequest,
+        0,
+        0,
+        1,
+        api::reassignments::alter
+    ),
+    route!(
+        ListPartitionReassignments,
+        ListPartitionReassignmentsRequest,
+        0,
+        0,
+        0,
+        api::reassignments::list
+    ),
+    route!(
         DescribeCluster,
         DescribeClusterRequest,
         0,

@@ -5,6 +5,7 @@ mod coordinator;
 mod elections;
 mod failover;
 mod harness;
+mod reassignment;
 mod replication;
 mod truncation;
 
