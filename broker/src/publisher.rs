@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Weak;
 
 use crate::cluster::ClusterImage;
+use crate::config::DynamicConfigs;
 use crate::coordinator::OFFSETS_TOPIC;
 use crate::quorum::{Delta, MetadataListener};
 use crate::Broker;
@@ -77,6 +78,17 @@ impl MetadataListener for Publisher {
             }
             if name == OFFSETS_TOPIC {
                 coordinate(&broker, index, info.leader == broker.config.node_id);
+            }
+        }
+        if delta.everything || delta.broker_configs {
+            // Dynamic broker configs are topic defaults too: every partition takes them.
+            let me = broker.config.node_id.to_string();
+            broker.config.set_dynamic(DynamicConfigs {
+                broker: image.broker_configs.get(&me).cloned().unwrap_or_default(),
+                cluster: image.broker_configs.get("").cloned().unwrap_or_default(),
+            });
+            for (name, topic) in &image.topics {
+                replicas.update_topic_configs(&broker.config, name, &topic.configs);
             }
         }
         for name in &delta.topic_configs {

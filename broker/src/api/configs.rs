@@ -1,5 +1,6 @@
-//! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics (and describing the
-//! broker's static configs and the group configs' defaults).
+//! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and for brokers'
+//! dynamic configs (KIP-226: per broker, or the cluster-wide default with the empty name,
+//! kept as config records in the metadata log), and describing the group configs' defaults.
 //!
 //! Every known config is returned with its value, its source and, when asked, its synonyms,
 //! as Kafka does; clients doing read-modify-write with AlterConfigs rely on it.
@@ -17,7 +18,10 @@ use super::str_bytes;
 use super::topics::check_topic_config;
 use super::RequestContext;
 use crate::cluster::Refusal;
-use crate::config::defs::{broker_key, ConfigType, BROKER_KEYS, GROUP_KEYS, TOPIC_KEYS};
+use crate::config::defs::{
+    broker_key, broker_key_kind, is_dynamic_broker_key, ConfigType, BROKER_KEYS, GROUP_KEYS,
+    TOPIC_KEYS,
+};
 use crate::config::ConfigSource;
 use crate::error::Result;
 use crate::Broker;
@@ -100,19 +104,27 @@ fn entries_for(broker: &Broker, resource_type: i8, name: &StrBytes) -> Result<Ve
             Ok(BROKER_KEYS
                 .iter()
                 .map(|key| {
-                    let explicit = broker.config.explicit(key.name).map(str::to_string);
-                    let source = if explicit.is_some() {
-                        ConfigSource::StaticBroker
-                    } else {
-                        ConfigSource::Default
-                    };
-                    let value = explicit.or_else(|| key.default.map(str::to_string));
-                    let synonyms = vec![(key.name.to_string(), value.clone(), source)];
+                    let mut synonyms: Vec<(String, Option<String>, ConfigSource)> = broker
+                        .config
+                        .layers(key.name)
+                        .into_iter()
+                        .map(|(v, source)| (key.name.to_string(), Some(v), source))
+                        .collect();
+                    if let Some(d) = key.default {
+                        synonyms.push((
+                            key.name.to_string(),
+                            Some(d.to_string()),
+                            ConfigSource::Default,
+                        ));
+                    }
+                    let (value, source) = synonyms
+                        .first()
+                        .map_or((None, ConfigSource::Default), |(_, v, s)| (v.clone(), *s));
                     Entry {
                         name: key.name,
                         value,
                         source,
-                        read_only: true,
+                        read_only: !is_dynamic_broker_key(key.name),
                         kind: key.kind,
                         doc: key.doc,
                         synonyms,
@@ -222,15 +234,15 @@ pub async fn alter(
                 .iter()
                 .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
                 .collect();
-            let outcome = change_topic(
+            let outcome = change_config(
                 broker,
                 res.resource_type,
                 &res.resource_name,
                 request.validate_only,
-                |_| {
+                |target, _| {
                     let mut next = BTreeMap::new();
                     for (name, value) in &configs {
-                        check_topic_config(name, value.as_deref())?;
+                        target.check(name, value.as_deref())?;
                         if let Some(v) = value {
                             next.insert(name.clone(), v.clone());
                         }
@@ -278,15 +290,15 @@ pub async fn incremental_alter(
                     )
                 })
                 .collect();
-            let outcome = change_topic(
+            let outcome = change_config(
                 broker,
                 res.resource_type,
                 &res.resource_name,
                 request.validate_only,
-                |current| {
+                |target, current| {
                     let mut next = current.clone();
                     for (name, op, value) in &ops {
-                        apply_op(broker, &mut next, name, *op, value.as_deref())?;
+                        apply_op(broker, target, &mut next, name, *op, value.as_deref())?;
                     }
                     Ok(next)
                 },
@@ -307,9 +319,10 @@ pub async fn incremental_alter(
     Ok(IncrementalAlterConfigsResponse::default().with_responses(responses))
 }
 
-/// Applies one incremental operation to a topic's overrides.
+/// Applies one incremental operation to a resource's configs.
 fn apply_op(
     broker: &Broker,
+    target: &Target,
     next: &mut BTreeMap<String, String>,
     name: &str,
     op: i8,
@@ -319,8 +332,8 @@ fn apply_op(
         error: ResponseError::InvalidConfig,
         message,
     };
-    check_topic_config(name, value)?;
-    let is_list = crate::config::defs::topic_key(name).is_some_and(|k| k.kind == ConfigType::List);
+    target.check(name, value)?;
+    let is_list = target.kind(name) == Some(ConfigType::List);
     match op {
         OP_SET => {
             let v = value.ok_or_else(|| invalid(format!("Null value not supported for SET of {name}")))?;
@@ -330,7 +343,11 @@ fn apply_op(
             next.remove(name);
         }
         OP_APPEND | OP_SUBTRACT if is_list => {
-            let current = broker.config.topic_value(name, next).unwrap_or_default();
+            let current = match target {
+                Target::Topic(_) => broker.config.topic_value(name, next),
+                Target::Broker(_) => next.get(name).cloned().or_else(|| Some(broker.config.str_value(name))),
+            }
+            .unwrap_or_default();
             let mut items: Vec<String> = current.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
             let given: Vec<&str> = value.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
             if op == OP_APPEND {
@@ -339,7 +356,7 @@ fn apply_op(
                 items.retain(|i| !given.contains(&i.as_str()));
             }
             let joined = items.join(",");
-            check_topic_config(name, Some(&joined))?;
+            target.check(name, Some(&joined))?;
             next.insert(name.to_string(), joined);
         }
         OP_APPEND | OP_SUBTRACT => return Err(invalid(format!("Config value append/subtract is not allowed for config key {name}, which is not a list."))),
@@ -348,33 +365,94 @@ fn apply_op(
     Ok(())
 }
 
-/// Computes a topic's next overrides with `f` and applies them unless `validate_only`.
-async fn change_topic(
+/// A resource AlterConfigs changes: a topic's overrides, or the dynamic configs of a broker
+/// (or of every broker, with the empty name).
+enum Target {
+    Topic(String),
+    Broker(String),
+}
+
+impl Target {
+    fn of(resource_type: i8, name: &StrBytes) -> Result<Self, Refusal> {
+        match resource_type {
+            RESOURCE_TOPIC => Ok(Target::Topic(name.to_string())),
+            RESOURCE_BROKER if name.is_empty() || name.parse::<i32>().is_ok() => {
+                Ok(Target::Broker(name.to_string()))
+            }
+            RESOURCE_BROKER => Err(Refusal {
+                error: ResponseError::InvalidRequest,
+                message: format!("'{name}' is not a broker id."),
+            }),
+            other => Err(Refusal {
+                error: ResponseError::InvalidRequest,
+                message: format!("Unsupported resource type {other}."),
+            }),
+        }
+    }
+
+    /// Checks a key (and value) for this resource, as Kafka does: broker keys must be ones
+    /// Kafka changes at run time.
+    fn check(&self, name: &str, value: Option<&str>) -> Result<(), Refusal> {
+        match self {
+            Target::Topic(_) => check_topic_config(name, value),
+            Target::Broker(_) => {
+                if !is_dynamic_broker_key(name) {
+                    return Err(Refusal {
+                        error: ResponseError::InvalidRequest,
+                        message: format!("Cannot update these configs dynamically: Set({name})"),
+                    });
+                }
+                match (value, self.kind(name)) {
+                    (Some(v), Some(kind)) => {
+                        crate::config::defs::check_value(kind, v).map_err(|m| Refusal {
+                            error: ResponseError::InvalidConfig,
+                            message: format!("Invalid value {v} for configuration {name}: {m}"),
+                        })
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    fn kind(&self, name: &str) -> Option<ConfigType> {
+        match self {
+            Target::Topic(_) => crate::config::defs::topic_key(name).map(|k| k.kind),
+            Target::Broker(_) => broker_key_kind(name),
+        }
+    }
+}
+
+/// Computes a resource's next configs with `f` from its current ones and applies them
+/// unless `validate_only`.
+async fn change_config(
     broker: &Broker,
     resource_type: i8,
     name: &StrBytes,
     validate_only: bool,
-    f: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Refusal>,
+    f: impl FnOnce(&Target, &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Refusal>,
 ) -> Result<(), Refusal> {
-    if resource_type == RESOURCE_BROKER {
-        check_broker_name(broker, name)?;
-        return Err(Refusal {
-            error: ResponseError::InvalidRequest,
-            message: "Broker configs are static here; edit server.properties.".into(),
-        });
-    }
-    if resource_type != RESOURCE_TOPIC {
-        return Err(Refusal {
-            error: ResponseError::InvalidRequest,
-            message: format!("Unsupported resource type {resource_type}."),
-        });
-    }
-    let current = topic_overrides(broker, name)?;
-    let next = f(&current)?;
+    let target = Target::of(resource_type, name)?;
+    let current = match &target {
+        Target::Topic(_) => topic_overrides(broker, name)?,
+        Target::Broker(id) => broker
+            .cluster
+            .read(|i| i.broker_configs.get(id).cloned())
+            .unwrap_or_default(),
+    };
+    let next = f(&target, &current)?;
     if validate_only {
         return Ok(());
     }
-    broker.cluster.set_topic_configs(name, next.clone()).await?;
-    tracing::info!(topic = %name, "topic configs changed");
+    match &target {
+        Target::Topic(topic) => {
+            broker.cluster.set_topic_configs(topic, next).await?;
+            tracing::info!(topic = %topic, "topic configs changed");
+        }
+        Target::Broker(id) => {
+            broker.cluster.set_broker_configs(id, next).await?;
+            tracing::info!(broker = %id, "dynamic broker configs changed");
+        }
+    }
     Ok(())
 }

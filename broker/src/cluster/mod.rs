@@ -211,6 +211,19 @@ impl Cluster {
         Self::topic_reply(self.submit(request).await).map(|_| ())
     }
 
+    /// Replaces the dynamic configs of broker `name`, or the cluster default (`""`).
+    pub async fn set_broker_configs(
+        &self,
+        name: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(), Refusal> {
+        let request = ControllerRequest::AlterBrokerConfigs {
+            name: name.to_string(),
+            configs,
+        };
+        self.submit(request).await.map(|_| ())
+    }
+
     /// Hands out the next producer id from this broker's block, asking the controller for a
     /// new block when it runs out (ids are never reused across restarts or brokers).
     pub async fn allocate_producer_id(&self, broker_id: i32) -> Result<i64, Refusal> {

@@ -93,7 +93,66 @@ pub const GROUP_KEYS: &[GroupKey] = &[
     },
 ];
 
+/// The broker keys Kafka lets AlterConfigs change at run time (KIP-226), per broker or as the
+/// cluster-wide default: the defaults of topic configs, and a few that need no restart here
+/// either. The SASL Kerberos keys are stored and reported; no listener here uses Kerberos.
+pub const DYNAMIC_BROKER_KEYS: &[&str] = &[
+    "log.segment.bytes",
+    "log.roll.ms",
+    "log.retention.ms",
+    "log.retention.bytes",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "log.index.interval.bytes",
+    "log.cleanup.policy",
+    "log.message.timestamp.type",
+    "log.message.timestamp.before.max.ms",
+    "log.message.timestamp.after.max.ms",
+    "log.cleaner.delete.retention.ms",
+    "compression.type",
+    "min.insync.replicas",
+    "message.max.bytes",
+    "unclean.leader.election.enable",
+    "max.connections",
+    "sasl.kerberos.min.time.before.relogin",
+    "sasl.kerberos.ticket.renew.jitter",
+    "sasl.kerberos.ticket.renew.window.factor",
+];
+
+/// Whether AlterConfigs may change a broker key.
+pub fn is_dynamic_broker_key(name: &str) -> bool {
+    DYNAMIC_BROKER_KEYS.contains(&name)
+}
+
+/// The type of a broker key: its own, or that of the topic key it is the default of.
+pub fn broker_key_kind(name: &str) -> Option<ConfigType> {
+    broker_key(name).map(|k| k.kind).or_else(|| {
+        TOPIC_KEYS
+            .iter()
+            .find(|t| t.synonyms.iter().any(|s| s.name == name))
+            .map(|t| t.kind)
+    })
+}
+
 pub const BROKER_KEYS: &[BrokerKey] = &[
+    b(
+        "sasl.kerberos.min.time.before.relogin",
+        Some("60000"),
+        Long,
+        "Login thread sleep time between refresh attempts (Kerberos; stored, not used here).",
+    ),
+    b(
+        "sasl.kerberos.ticket.renew.jitter",
+        Some("0.05"),
+        Double,
+        "Random jitter added to the Kerberos renewal time (stored, not used here).",
+    ),
+    b(
+        "sasl.kerberos.ticket.renew.window.factor",
+        Some("0.8"),
+        Double,
+        "Share of the Kerberos ticket lifetime before renewal (stored, not used here).",
+    ),
     b(
         "node.id",
         Some("1"),

@@ -38,8 +38,18 @@ pub struct Listener {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
     DynamicTopic = 1,
+    DynamicBroker = 2,
+    DynamicDefaultBroker = 3,
     StaticBroker = 4,
     Default = 5,
+}
+
+/// Dynamic broker configs (KIP-226) from the metadata: this broker's own and the
+/// cluster-wide defaults. They win over `server.properties` for the keys Kafka makes dynamic.
+#[derive(Debug, Clone, Default)]
+pub struct DynamicConfigs {
+    pub broker: BTreeMap<String, String>,
+    pub cluster: BTreeMap<String, String>,
 }
 
 /// A resolved config value with the synonyms Kafka lists for it, most specific first.
@@ -90,6 +100,8 @@ pub struct BrokerConfig {
     pub replica_fetch_max_bytes: i32,
     pub replica_fetch_response_max_bytes: i32,
     pub metadata_snapshot_interval_records: u64,
+    /// Dynamic configs, shared by every clone of this config and replaced from the metadata.
+    dynamic: std::sync::Arc<std::sync::RwLock<DynamicConfigs>>,
     pub auto_leader_rebalance_enable: bool,
     pub leader_imbalance_check_interval_seconds: u64,
     pub leader_imbalance_per_broker_percentage: u32,
@@ -175,6 +187,7 @@ impl BrokerConfig {
             replica_fetch_max_bytes: 1_048_576,
             replica_fetch_response_max_bytes: 10_485_760,
             metadata_snapshot_interval_records: 20_000,
+            dynamic: Default::default(),
             auto_leader_rebalance_enable: true,
             leader_imbalance_check_interval_seconds: 300,
             leader_imbalance_per_broker_percentage: 10,
@@ -351,13 +364,56 @@ impl BrokerConfig {
         Ok(())
     }
 
-    /// The value set for a broker key, else its default.
+    /// The value set for a broker key (dynamically or statically), else its default.
     pub fn str_value(&self, key: &str) -> String {
-        self.values
-            .get(key)
-            .cloned()
+        self.layered(key)
+            .map(|(v, _)| v)
             .or_else(|| defs::broker_key(key).and_then(|k| k.default.map(str::to_string)))
             .unwrap_or_default()
+    }
+
+    /// Replaces the dynamic configs (the metadata changed).
+    pub fn set_dynamic(&self, dynamic: DynamicConfigs) {
+        *self.dynamic.write().unwrap_or_else(|p| p.into_inner()) = dynamic;
+    }
+
+    /// The dynamic configs now.
+    pub fn dynamic(&self) -> DynamicConfigs {
+        self.dynamic
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A broker key's value from the first layer that sets it: this broker's dynamic config,
+    /// the cluster-wide dynamic default, then `server.properties`.
+    pub fn layered(&self, key: &str) -> Option<(String, ConfigSource)> {
+        let dynamic = self.dynamic.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = dynamic.broker.get(key) {
+            return Some((v.clone(), ConfigSource::DynamicBroker));
+        }
+        if let Some(v) = dynamic.cluster.get(key) {
+            return Some((v.clone(), ConfigSource::DynamicDefaultBroker));
+        }
+        self.values
+            .get(key)
+            .map(|v| (v.clone(), ConfigSource::StaticBroker))
+    }
+
+    /// Every layer that sets a broker key, most specific first (DescribeConfigs synonyms).
+    pub fn layers(&self, key: &str) -> Vec<(String, ConfigSource)> {
+        let dynamic = self.dynamic.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        if let Some(v) = dynamic.broker.get(key) {
+            out.push((v.clone(), ConfigSource::DynamicBroker));
+        }
+        if let Some(v) = dynamic.cluster.get(key) {
+            out.push((v.clone(), ConfigSource::DynamicDefaultBroker));
+        }
+        if let Some(v) = self.values.get(key) {
+            out.push((v.clone(), ConfigSource::StaticBroker));
+        }
+        out
     }
 
     /// The value explicitly set for a key in the file or an override.
@@ -384,12 +440,8 @@ impl BrokerConfig {
             ));
         }
         for syn in key.synonyms {
-            if let Some(v) = self.values.get(syn.name) {
-                synonyms.push((
-                    syn.name.to_string(),
-                    Some(v.clone()),
-                    ConfigSource::StaticBroker,
-                ));
+            for (v, source) in self.layers(syn.name) {
+                synonyms.push((syn.name.to_string(), Some(v), source));
             }
         }
         let default_synonym = key.synonyms.iter().find_map(|s| {
@@ -403,7 +455,7 @@ impl BrokerConfig {
         let (value, source) = match overrides.get(key.name) {
             Some(v) => (Some(v.clone()), ConfigSource::DynamicTopic),
             None => match self.broker_synonym_value(key) {
-                Some(v) => (Some(v), ConfigSource::StaticBroker),
+                Some((v, source)) => (Some(v), source),
                 None => (key.default.map(str::to_string), ConfigSource::Default),
             },
         };
@@ -414,15 +466,16 @@ impl BrokerConfig {
         }
     }
 
-    /// The topic key's value from the first broker synonym set, converted to the topic unit.
-    fn broker_synonym_value(&self, key: &TopicKey) -> Option<String> {
+    /// The topic key's value from the first broker synonym set (dynamically or statically),
+    /// converted to the topic unit.
+    fn broker_synonym_value(&self, key: &TopicKey) -> Option<(String, ConfigSource)> {
         key.synonyms.iter().find_map(|syn| {
-            let raw = self.values.get(syn.name)?;
+            let (raw, source) = self.layered(syn.name)?;
             if syn.factor == 1 {
-                return Some(raw.clone());
+                return Some((raw, source));
             }
             let n: i64 = raw.trim().parse().ok()?;
-            Some(n.saturating_mul(syn.factor).to_string())
+            Some((n.saturating_mul(syn.factor).to_string(), source))
         })
     }
 

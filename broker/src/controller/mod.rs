@@ -65,6 +65,11 @@ pub enum ControllerRequest {
         name: String,
         configs: BTreeMap<String, String>,
     },
+    /// Replaces the dynamic configs of a broker, or the cluster-wide default (`""`).
+    AlterBrokerConfigs {
+        name: String,
+        configs: BTreeMap<String, String>,
+    },
     /// A leader's ISR change (Kafka's AlterPartition).
     AlterPartition {
         broker_id: i32,
@@ -101,6 +106,7 @@ pub enum ControllerResponse {
     },
     Topic(TopicInfo),
     Elections(Vec<PartitionOutcome>),
+    Configs(BTreeMap<String, String>),
     Reassignments(Vec<PartitionOutcome>),
     Partition(PartitionInfo),
     ProducerIds {
@@ -285,6 +291,9 @@ impl Controller {
                 count,
                 validate_only,
             } => topics::add_partitions(image, name, *count, *validate_only),
+            ControllerRequest::AlterBrokerConfigs { name, configs } => {
+                topics::alter_broker_configs(image, name, configs)
+            }
             ControllerRequest::AlterTopicConfigs { name, configs } => {
                 topics::alter_configs(image, name, configs)
             }

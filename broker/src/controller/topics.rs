@@ -7,7 +7,7 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::{ControllerResponse, Decision};
-use crate::cluster::records::{MetadataRecord, CONFIG_RESOURCE_TOPIC};
+use crate::cluster::records::{MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_TOPIC};
 use crate::cluster::{
     validate_topic_name, ClusterImage, PartitionInfo, Refusal, TopicInfo, TopicSpec,
 };
@@ -126,30 +126,63 @@ pub(super) fn alter_configs(
     configs: &BTreeMap<String, String>,
 ) -> Result<Decision, Refusal> {
     let topic = image.topics.get(name).ok_or_else(|| unknown_topic(name))?;
-    let config = |key: &String, value: Option<&String>| MetadataRecord::Config {
-        resource_type: CONFIG_RESOURCE_TOPIC,
-        resource_name: name.to_string(),
-        name: key.clone(),
-        value: value.cloned(),
-    };
-    let mut records: Vec<MetadataRecord> = topic
-        .configs
-        .keys()
-        .filter(|k| !configs.contains_key(*k))
-        .map(|k| config(k, None))
-        .collect();
-    records.extend(
-        configs
-            .iter()
-            .filter(|(k, v)| topic.configs.get(*k) != Some(*v))
-            .map(|(k, v)| config(k, Some(v))),
-    );
+    let records = config_records(CONFIG_RESOURCE_TOPIC, name, &topic.configs, configs);
     let mut changed = topic.clone();
     changed.configs.clone_from(configs);
     Ok(Decision {
         records,
         response: ControllerResponse::Topic(changed),
     })
+}
+
+/// Dynamic broker configs (KIP-226) of broker `name`, or the cluster-wide default (`""`).
+pub(super) fn alter_broker_configs(
+    image: &ClusterImage,
+    name: &str,
+    configs: &BTreeMap<String, String>,
+) -> Result<Decision, Refusal> {
+    let known = name.is_empty()
+        || name
+            .parse::<i32>()
+            .is_ok_and(|id| image.brokers.contains_key(&id));
+    if !known {
+        return Err(Refusal::new(
+            ResponseError::InvalidRequest,
+            format!("Broker {name} is not registered."),
+        ));
+    }
+    let current = image.broker_configs.get(name).cloned().unwrap_or_default();
+    let records = config_records(CONFIG_RESOURCE_BROKER, name, &current, configs);
+    Ok(Decision {
+        records,
+        response: ControllerResponse::Configs(configs.clone()),
+    })
+}
+
+/// The Config records that turn `current` into `next` for one resource.
+fn config_records(
+    resource_type: i8,
+    name: &str,
+    current: &BTreeMap<String, String>,
+    next: &BTreeMap<String, String>,
+) -> Vec<MetadataRecord> {
+    let config = |key: &String, value: Option<&String>| MetadataRecord::Config {
+        resource_type,
+        resource_name: name.to_string(),
+        name: key.clone(),
+        value: value.cloned(),
+    };
+    let mut records: Vec<MetadataRecord> = current
+        .keys()
+        .filter(|k| !next.contains_key(*k))
+        .map(|k| config(k, None))
+        .collect();
+    records.extend(
+        next.iter()
+            .filter(|(k, v)| current.get(*k) != Some(*v))
+            .map(|(k, v)| config(k, Some(v))),
+    );
+    records
 }
 
 pub(super) fn producer_ids(image: &ClusterImage) -> Decision {

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::log_store::write_atomically;
 use super::{Applied, Entry, Node, NodeId, TypeConfig};
-use crate::cluster::records::{MetadataRecord, CONFIG_RESOURCE_TOPIC};
+use crate::cluster::records::{MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_TOPIC};
 use crate::cluster::{ClusterImage, TopicInfo};
 
 const SNAPSHOT_FILE: &str = "snapshot.json";
@@ -36,6 +36,8 @@ pub struct Delta {
     pub topic_configs: BTreeSet<String>,
     /// Some broker registered, was fenced or unfenced.
     pub brokers: bool,
+    /// Some dynamic broker config changed.
+    pub broker_configs: bool,
 }
 
 impl Delta {
@@ -52,6 +54,7 @@ impl Delta {
             && self.partitions.is_empty()
             && self.removed_topics.is_empty()
             && self.topic_configs.is_empty()
+            && !self.broker_configs
     }
 
     fn note(&mut self, image: &ClusterImage, record: &MetadataRecord) {
@@ -87,6 +90,10 @@ impl Delta {
             | MetadataRecord::FenceBroker { .. }
             | MetadataRecord::UnfenceBroker { .. }
             | MetadataRecord::BrokerRegistrationChange { .. } => self.brokers = true,
+            MetadataRecord::Config {
+                resource_type: CONFIG_RESOURCE_BROKER,
+                ..
+            } => self.broker_configs = true,
             MetadataRecord::Topic { .. }
             | MetadataRecord::Config { .. }
             | MetadataRecord::ProducerIds { .. } => {}
