@@ -8,6 +8,7 @@ pub mod configs;
 pub mod consumer_groups;
 pub mod delete_records;
 pub mod describe_cluster;
+pub mod describe_quorum;
 pub mod elect_leaders;
 pub mod fetch;
 pub mod fetch_session;

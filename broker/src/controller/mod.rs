@@ -92,6 +92,8 @@ pub enum ControllerRequest {
     AlterReassignments {
         partitions: Vec<Reassignment>,
     },
+    /// DescribeQuorum: the metadata log's leader and each voter's progress.
+    DescribeQuorum,
 }
 
 /// What a request produced.
@@ -107,12 +109,29 @@ pub enum ControllerResponse {
     Topic(TopicInfo),
     Elections(Vec<PartitionOutcome>),
     Configs(BTreeMap<String, String>),
+    Quorum(QuorumState),
     Reassignments(Vec<PartitionOutcome>),
     Partition(PartitionInfo),
     ProducerIds {
         first: i64,
         count: i64,
     },
+}
+
+/// The metadata quorum as the active controller sees it (DescribeQuorum).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuorumState {
+    pub leader_id: i32,
+    /// The Raft term, which Kafka calls the leader epoch.
+    pub leader_epoch: i32,
+    /// The last committed (and applied) offset.
+    pub high_watermark: i64,
+    /// Each voter's id and log end offset (-1 when unknown).
+    pub voters: Vec<(i32, i64)>,
+    /// The time of this answer, in ms, for the voters' last-caught-up times.
+    pub now_ms: i64,
+    /// Voters that acknowledged the leader's last round (caught up as of now).
+    pub caught_up: Vec<i32>,
 }
 
 /// The answer on the wire.
@@ -212,6 +231,12 @@ impl Controller {
         if !self.quorum.is_leader() {
             return ControllerReply::NotController {
                 leader: self.quorum.leader(),
+            };
+        }
+        if let ControllerRequest::DescribeQuorum = request {
+            return ControllerReply::Ok {
+                offset: 0,
+                response: ControllerResponse::Quorum(self.quorum.describe()),
             };
         }
         let _turn = self.decide.lock().await;
@@ -327,6 +352,10 @@ impl Controller {
             ControllerRequest::AlterReassignments { partitions } => {
                 Ok(reassignments::alter(image, partitions))
             }
+            ControllerRequest::DescribeQuorum => Ok(Decision {
+                records: Vec::new(),
+                response: ControllerResponse::Quorum(self.quorum.describe()),
+            }),
         }
     }
 

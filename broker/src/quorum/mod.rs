@@ -242,6 +242,41 @@ impl Quorum {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// The quorum as this node (the leader) sees it: each voter's matched log end.
+    pub fn describe(&self) -> crate::controller::QuorumState {
+        let m = self.raft.metrics().borrow().clone();
+        let end = m.last_log_index.map_or(0, |i| i as i64 + 1);
+        let matched = m.replication.clone().unwrap_or_default();
+        let me = m.id;
+        let voters: Vec<(i32, i64)> = self
+            .voters
+            .keys()
+            .map(|id| {
+                let leo = if *id == me {
+                    end
+                } else {
+                    matched
+                        .get(id)
+                        .map_or(-1, |l| l.map_or(0, |l| l.index as i64 + 1))
+                };
+                (*id as i32, leo)
+            })
+            .collect();
+        let caught_up = voters
+            .iter()
+            .filter(|(_, leo)| *leo == end)
+            .map(|(id, _)| *id)
+            .collect();
+        crate::controller::QuorumState {
+            leader_id: m.current_leader.map_or(-1, |l| l as i32),
+            leader_epoch: i32::try_from(m.current_term).unwrap_or(i32::MAX),
+            high_watermark: m.last_applied.map_or(0, |l| l.index as i64 + 1),
+            voters,
+            now_ms: crate::now_ms(),
+            caught_up,
+        }
+    }
+
     /// Stops the Raft node.
     pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {

@@ -196,6 +196,14 @@ pub static ROUTES: &[Route] = &[
         api::reassignments::list
     ),
     route!(
+        DescribeQuorum,
+        DescribeQuorumRequest,
+        0,
+        0,
+        2,
+        api::describe_quorum::handle
+    ),
+    route!(
         DescribeCluster,
         DescribeClusterRequest,
         0,

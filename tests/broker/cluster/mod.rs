@@ -11,7 +11,11 @@ mod truncation;
 
 use std::time::Duration;
 
-use kafka_protocol::messages::MetadataResponse;
+use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+use kafka_protocol::messages::{
+    ApiKey, DescribeQuorumRequest, DescribeQuorumResponse, MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 
 use crate::common::admin;
@@ -92,6 +96,28 @@ async fn three_nodes_elect_a_controller_and_share_the_metadata() {
         let err = results[0].clone().expect_err("already exists");
         assert_eq!(err.1, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists);
     }
+    // DescribeQuorum, as kafka-metadata-quorum.sh asks it, from any node.
+    let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
+    let mut raw = crate::raw::Raw::connect(&cluster.addr(2)).await;
+    let quorum: DescribeQuorumResponse = raw.call(ApiKey::DescribeQuorum, 2, &request).await;
+    assert_eq!(quorum.error_code, 0, "{quorum:?}");
+    let status = &quorum.topics[0].partitions[0];
+    assert_eq!(status.leader_id.0, m.controller_id.0);
+    assert!(
+        status.high_watermark > 0 && status.leader_epoch > 0,
+        "{status:?}"
+    );
+    let mut voters: Vec<i32> = status
+        .current_voters
+        .iter()
+        .map(|v| v.replica_id.0)
+        .collect();
+    voters.sort_unstable();
+    assert_eq!(voters, vec![0, 1, 2]);
+    assert!(status.current_voters.iter().all(|v| v.log_end_offset > 0));
+    assert_eq!(quorum.nodes.len(), 3);
     let too_many = admin(&bootstrap)
         .create_topics(
             &[NewTopic::new("rf4", 1, TopicReplication::Fixed(4))],
