@@ -11,12 +11,15 @@
 //!    percentiles.
 //!
 //! `cargo bench --bench broker_throughput` (set BENCH_RECORDS to change the count, and
-//! BENCH_BROKER_LOG to a tracing filter to get the broker's log in $TMPDIR/ktui-bench-broker.log).
+//! BENCH_BROKER_LOG to a tracing filter to get the broker's log in $TMPDIR/ktui-bench-broker-0.log).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/brokers.rs"]
+mod brokers;
+
+use brokers::Brokers;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -31,22 +34,17 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let mut broker = start_broker(dir.path(), port);
-    let bootstrap = format!("127.0.0.1:{port}");
-    wait_ready(&bootstrap);
+    let brokers = Brokers::start(1);
+    let bootstrap = brokers.bootstrap();
+    let pid = brokers.pids()[0];
     println!("broker_throughput: {records} records of {RECORD_BYTES} bytes, 1 partition, acks=1");
 
     // Latency first, on a fresh broker, so that the kernel's writeback of the throughput
     // phases' gigabyte does not land in the middle of it.
     latency(&bootstrap);
-    let cpu0 = cpu_seconds(broker.id());
+    let cpu0 = cpu_seconds(pid);
     let produced = produce_batched(&bootstrap, records);
-    let cpu1 = cpu_seconds(broker.id());
+    let cpu1 = cpu_seconds(pid);
     report(
         "produce (librdkafka batch API)",
         records,
@@ -54,7 +52,7 @@ fn main() {
         cpu1 - cpu0,
     );
     let produced = produce(&bootstrap, "bench-crate", records);
-    let cpu1b = cpu_seconds(broker.id());
+    let cpu1b = cpu_seconds(pid);
     report(
         "produce (rdkafka crate, send per message)",
         records,
@@ -63,7 +61,7 @@ fn main() {
     );
     let cpu1 = cpu1b;
     let consumed = consume_batched(&bootstrap, records, &[]);
-    let cpu2a = cpu_seconds(broker.id());
+    let cpu2a = cpu_seconds(pid);
     report(
         "consume (librdkafka batch API)",
         records,
@@ -72,7 +70,7 @@ fn main() {
     );
     // The client never idles on its own queue thresholds, so the broker's answers set the pace.
     let consumed = consume_batched(&bootstrap, records, NO_QUEUE_BACKOFF);
-    let cpu2 = cpu_seconds(broker.id());
+    let cpu2 = cpu_seconds(pid);
     report(
         "consume (librdkafka batch API, fetch.queue.backoff.ms=0)",
         records,
@@ -80,7 +78,7 @@ fn main() {
         cpu2 - cpu2a,
     );
     let consumed = consume(&bootstrap, records);
-    let cpu3 = cpu_seconds(broker.id());
+    let cpu3 = cpu_seconds(pid);
     report(
         "consume (rdkafka crate, poll per message)",
         records,
@@ -88,43 +86,9 @@ fn main() {
         cpu3 - cpu2,
     );
 
-    let _ = Command::new("kill").arg(broker.id().to_string()).status();
-    let _ = broker.wait();
+    drop(brokers);
 }
 
-fn start_broker(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ktui"))
-        .args([
-            "broker",
-            "--override",
-            &format!("log.dirs={}", dir.display()),
-        ])
-        .args([
-            "--override",
-            &format!("listeners=PLAINTEXT://127.0.0.1:{port}"),
-        ])
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_BROKER_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(
-            std::fs::File::create(std::env::temp_dir().join("ktui-bench-broker.log"))
-                .map_or_else(|_| Stdio::null(), Stdio::from),
-        )
-        .spawn()
-        .expect("start ktui broker")
-}
-
-fn wait_ready(bootstrap: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(bootstrap).is_err() {
-        assert!(Instant::now() < deadline, "broker did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// utime + stime of a process, in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat

@@ -86,14 +86,12 @@ pub async fn handle(
             .filter_map(|(id, _)| {
                 let addr = broker.cluster.quorum().voter_addr(*id)?;
                 let (host, port) = addr.rsplit_once(':')?;
-                Some(
-                    Node::default()
-                        .with_node_id(BrokerId(*id))
-                        .with_listeners(vec![Listener::default()
+                Some(Node::default().with_node_id(BrokerId(*id)).with_listeners(
+                    vec![Listener::default()
                             .with_name(str_bytes("CONTROLLER"))
                             .with_host(str_bytes(host.to_string()))
-                            .with_port(port.parse().ok()?)]),
-                )
+                            .with_port(port.parse().ok()?)],
+                ))
             })
             .collect();
     }

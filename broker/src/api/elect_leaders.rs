@@ -1,13 +1,11 @@
 //! ElectLeaders (API 43, KIP-183 and KIP-460): preferred or unclean leader election for named
 //! partitions or all, decided by the active controller.
 
-use std::collections::BTreeMap;
-
 use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use kafka_protocol::messages::{ElectLeadersRequest, ElectLeadersResponse};
 
 use super::{str_bytes, topic_name, RequestContext};
-use crate::controller::{ControllerRequest, ControllerResponse, PREFERRED};
+use crate::controller::{by_topic, ControllerRequest, ControllerResponse, PREFERRED};
 use crate::error::Result;
 use crate::Broker;
 
@@ -41,22 +39,18 @@ pub async fn handle(
             return Ok(ElectLeadersResponse::default().with_error_code(r.error.code()));
         }
     };
-    let mut by_topic: BTreeMap<String, Vec<PartitionResult>> = BTreeMap::new();
-    for r in results {
-        by_topic.entry(r.topic).or_default().push(
-            PartitionResult::default()
-                .with_partition_id(r.partition)
-                .with_error_code(r.error)
-                .with_error_message(r.message.map(str_bytes)),
-        );
-    }
-    let results = by_topic
-        .into_iter()
-        .map(|(topic, partitions)| {
-            ReplicaElectionResult::default()
-                .with_topic(topic_name(topic))
-                .with_partition_result(partitions)
-        })
-        .collect();
+    let results = by_topic(results, |r| {
+        PartitionResult::default()
+            .with_partition_id(r.partition)
+            .with_error_code(r.error)
+            .with_error_message(r.message.map(str_bytes))
+    })
+    .into_iter()
+    .map(|(topic, partitions)| {
+        ReplicaElectionResult::default()
+            .with_topic(topic_name(topic))
+            .with_partition_result(partitions)
+    })
+    .collect();
     Ok(ElectLeadersResponse::default().with_replica_election_results(results))
 }

@@ -14,7 +14,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
 use super::{str_bytes, topic_name, RequestContext};
-use crate::controller::{ControllerRequest, ControllerResponse, PartitionOutcome};
+use crate::controller::{by_topic, ControllerRequest, ControllerResponse, PartitionOutcome};
 use crate::error::Result;
 use crate::Broker;
 
@@ -74,23 +74,19 @@ pub async fn alter(
             }
         }
     }
-    let mut by_topic: BTreeMap<String, Vec<ReassignablePartitionResponse>> = BTreeMap::new();
-    for o in outcomes {
-        by_topic.entry(o.topic).or_default().push(
-            ReassignablePartitionResponse::default()
-                .with_partition_index(o.partition)
-                .with_error_code(o.error)
-                .with_error_message(o.message.map(str_bytes)),
-        );
-    }
-    let responses = by_topic
-        .into_iter()
-        .map(|(name, partitions)| {
-            ReassignableTopicResponse::default()
-                .with_name(topic_name(name))
-                .with_partitions(partitions)
-        })
-        .collect();
+    let responses = by_topic(outcomes, |o| {
+        ReassignablePartitionResponse::default()
+            .with_partition_index(o.partition)
+            .with_error_code(o.error)
+            .with_error_message(o.message.map(str_bytes))
+    })
+    .into_iter()
+    .map(|(name, partitions)| {
+        ReassignableTopicResponse::default()
+            .with_name(topic_name(name))
+            .with_partitions(partitions)
+    })
+    .collect();
     Ok(AlterPartitionReassignmentsResponse::default()
         .with_allow_replication_factor_change(request.allow_replication_factor_change)
         .with_responses(responses))

@@ -189,7 +189,7 @@ pub(super) fn alter_partition(
 pub const PREFERRED: i8 = 0;
 pub const UNCLEAN: i8 = 1;
 
-/// The outcome of one partition's election.
+/// The outcome of one partition's election or reassignment.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionOutcome {
     pub topic: String,
@@ -197,6 +197,24 @@ pub struct PartitionOutcome {
     /// 0, or Kafka's error code.
     pub error: i16,
     pub message: Option<String>,
+}
+
+/// A partition's refusal: Kafka's error and, maybe, a message.
+pub(super) type Refused = (ResponseError, Option<String>);
+
+impl PartitionOutcome {
+    pub(super) fn new(topic: &str, partition: i32, outcome: Result<(), Refused>) -> Self {
+        let (error, message) = match outcome {
+            Ok(()) => (0, None),
+            Err((e, m)) => (e.code(), m),
+        };
+        PartitionOutcome {
+            topic: topic.to_string(),
+            partition,
+            error,
+            message,
+        }
+    }
 }
 
 /// ElectLeaders: a preferred election makes the first replica leader when it is in the ISR
@@ -252,16 +270,7 @@ pub(super) fn elect(
                 Err(e) => Err(e),
             },
         };
-        let (error, message) = match outcome {
-            Ok(()) => (0, None),
-            Err((e, m)) => (e.code(), m),
-        };
-        results.push(PartitionOutcome {
-            topic: topic.clone(),
-            partition: *index,
-            error,
-            message,
-        });
+        results.push(PartitionOutcome::new(topic, *index, outcome));
     }
     Decision {
         records,
@@ -276,7 +285,7 @@ fn needs_election(p: &PartitionInfo, election_type: i8) -> bool {
     }
 }
 
-type Choice = Result<(i32, Option<Vec<i32>>), (ResponseError, Option<String>)>;
+type Choice = Result<(i32, Option<Vec<i32>>), Refused>;
 
 fn choose_leader(image: &ClusterImage, p: &PartitionInfo, election_type: i8) -> Choice {
     if !needs_election(p, election_type) {

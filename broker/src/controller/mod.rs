@@ -29,6 +29,19 @@ use crate::cluster::{ClusterImage, PartitionInfo, Refusal, TopicInfo, TopicSpec}
 use crate::quorum::{Quorum, WriteError};
 
 pub use elections::{PartitionOutcome, PREFERRED, UNCLEAN};
+
+/// Outcomes grouped by topic, topics in name order, each partition made into `T`.
+pub fn by_topic<T>(
+    outcomes: Vec<PartitionOutcome>,
+    mut f: impl FnMut(PartitionOutcome) -> T,
+) -> Vec<(String, Vec<T>)> {
+    let mut grouped: BTreeMap<String, Vec<T>> = BTreeMap::new();
+    for o in outcomes {
+        let topic = o.topic.clone();
+        grouped.entry(topic).or_default().push(f(o));
+    }
+    grouped.into_iter().collect()
+}
 pub use reassignments::Reassignment;
 pub use topics::{plan_topic, PRODUCER_ID_BLOCK};
 

@@ -6,7 +6,7 @@
 
 use kafka_protocol::ResponseError;
 
-use super::elections::{eligible, PartitionOutcome};
+use super::elections::{eligible, PartitionOutcome, Refused};
 use super::{ControllerResponse, Decision};
 use crate::cluster::records::MetadataRecord;
 use crate::cluster::{ClusterImage, PartitionInfo};
@@ -36,16 +36,7 @@ pub(super) fn alter(image: &ClusterImage, wanted: &[Reassignment]) -> Decision {
                 })
             }
         };
-        let (error, message) = match outcome {
-            Ok(()) => (0, None),
-            Err((e, m)) => (e.code(), m),
-        };
-        results.push(PartitionOutcome {
-            topic: topic.clone(),
-            partition: *index,
-            error,
-            message,
-        });
+        results.push(PartitionOutcome::new(topic, *index, outcome));
     }
     Decision {
         records,
@@ -77,9 +68,9 @@ impl Change {
     }
 }
 
-type Outcome = Result<Option<Change>, (ResponseError, Option<String>)>;
+type Outcome = Result<Option<Change>, Refused>;
 
-fn invalid(message: String) -> (ResponseError, Option<String>) {
+fn invalid(message: String) -> Refused {
     (ResponseError::InvalidReplicaAssignment, Some(message))
 }
 
@@ -151,7 +142,7 @@ pub(super) fn finish(
     p: &PartitionInfo,
     target: &[i32],
     isr: &[i32],
-) -> Result<Change, (ResponseError, Option<String>)> {
+) -> Result<Change, Refused> {
     let isr: Vec<i32> = isr.iter().copied().filter(|r| target.contains(r)).collect();
     if isr.is_empty() {
         return Err(invalid(format!(

@@ -343,9 +343,7 @@ impl Partition {
         max_bytes: usize,
         min_one: bool,
     ) -> Result<Bytes, ResponseError> {
-        self.log
-            .read_bounded(offset, max_bytes, min_one, self.high_watermark())
-            .map_err(log_error_code)
+        self.read_below(offset, max_bytes, min_one, self.high_watermark())
     }
 
     /// Reads whole batches from `offset` up to the log end, as followers fetch them.
@@ -355,8 +353,18 @@ impl Partition {
         max_bytes: usize,
         min_one: bool,
     ) -> Result<Bytes, ResponseError> {
+        self.read_below(offset, max_bytes, min_one, self.log.log_end_offset())
+    }
+
+    fn read_below(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+        bound: i64,
+    ) -> Result<Bytes, ResponseError> {
         self.log
-            .read(offset, max_bytes, min_one)
+            .read_bounded(offset, max_bytes, min_one, bound)
             .map_err(log_error_code)
     }
 }
