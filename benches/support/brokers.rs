@@ -20,6 +20,7 @@ fn free_port() -> u16 {
 /// Running broker processes.
 pub(crate) struct Brokers {
     children: Vec<Child>,
+    commands: Vec<Command>,
     ports: Vec<u16>,
     _dir: tempfile::TempDir,
 }
@@ -36,6 +37,7 @@ impl Brokers {
             .map(|(id, p)| format!("{id}@127.0.0.1:{p}"))
             .collect();
         let mut children = Vec::new();
+        let mut commands = Vec::new();
         for id in 0..n {
             let mut overrides = vec![format!(
                 "log.dirs={}",
@@ -62,25 +64,38 @@ impl Brokers {
             for o in &overrides {
                 let _ = command.arg("--override").arg(o);
             }
-            let log = std::env::temp_dir().join(format!("ktui-bench-broker-{id}.log"));
-            let child = command
-                .env(
-                    "RUST_LOG",
-                    std::env::var("BENCH_BROKER_LOG").unwrap_or_else(|_| "warn".into()),
-                )
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(log).map_or_else(|_| Stdio::null(), Stdio::from))
-                .spawn()
-                .expect("start ktui broker");
-            children.push(child);
+            let _ = command.env(
+                "RUST_LOG",
+                std::env::var("BENCH_BROKER_LOG").unwrap_or_else(|_| "warn".into()),
+            );
+            children.push(spawn(&mut command, id));
+            commands.push(command);
         }
         let brokers = Brokers {
             children,
+            commands,
             ports,
             _dir: dir,
         };
         brokers.wait_ready();
         brokers
+    }
+
+    /// Stops every node (SIGKILL) and starts them all again on the same ports and data;
+    /// returns once Metadata lists every broker.
+    #[allow(dead_code)]
+    pub(crate) fn restart(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.children = self
+            .commands
+            .iter_mut()
+            .enumerate()
+            .map(|(id, command)| spawn(command, id))
+            .collect();
+        self.wait_ready();
     }
 
     /// Every node's client listener.
@@ -115,6 +130,21 @@ impl Brokers {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+fn spawn(command: &mut Command, id: usize) -> Child {
+    let log = std::env::temp_dir().join(format!("ktui-bench-broker-{id}.log"));
+    command
+        .stdout(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+        )
+        .spawn()
+        .expect("start ktui broker")
 }
 
 impl Drop for Brokers {

@@ -300,7 +300,13 @@ impl RunningBroker {
             unfenced_tx,
             requested.clone(),
         ));
-        let task = tokio::spawn(run(socket, broker.clone(), requested.clone(), lifecycle));
+        let task = tokio::spawn(run(
+            socket,
+            broker.clone(),
+            requested.clone(),
+            lifecycle,
+            unfenced.clone(),
+        ));
         tracing::info!(addr = %local, "broker listening");
         let running = RunningBroker {
             addr: local,
@@ -376,10 +382,17 @@ async fn run(
     broker: Arc<Broker>,
     requested: CancellationToken,
     lifecycle: JoinHandle<()>,
+    mut unfenced: watch::Receiver<bool>,
 ) {
     let token = broker.shutdown.clone();
     let background = tokio::spawn(background(broker.clone(), token.clone()));
     let timers = tokio::spawn(group_timers(broker.clone(), token.clone()));
+    // Clients are served once the controller has let this broker in: before that its
+    // metadata may be the stale image it replayed at start (Kafka opens its listeners then).
+    tokio::select! {
+        _ = unfenced.wait_for(|u| *u) => {}
+        _ = requested.cancelled() => {}
+    }
     let server = tokio::spawn(crate::server::run(socket, broker.clone(), token.clone()));
     requested.cancelled().await;
     // The lifecycle task runs the controlled shutdown before it ends.
@@ -424,8 +437,11 @@ async fn group_timers(broker: Arc<Broker>, token: CancellationToken) {
 /// never turns the loop into a spin.
 const TIMER_SLACK: Duration = Duration::from_millis(1);
 
-/// Retention, time-based flush, log compaction and offset expiry, each on its own period,
-/// until shutdown.
+/// How often the open log files are counted against their cap.
+const OPEN_FILES_CHECK: Duration = Duration::from_secs(10);
+
+/// Retention, time-based flush, log compaction, offset expiry and the cap on open log files,
+/// each on its own period, until shutdown.
 async fn background(broker: Arc<Broker>, token: CancellationToken) {
     let retention_every = Duration::from_millis(broker.config.retention_check_interval_ms.max(1));
     let flush_every = Duration::from_millis(
@@ -446,6 +462,7 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
     let cleaner_every =
         Duration::from_millis(broker.config.log_cleaner_backoff_ms.clamp(1, 86_400_000));
     let mut cleaner = tokio::time::interval(cleaner_every);
+    let mut files = tokio::time::interval(OPEN_FILES_CHECK);
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
@@ -466,6 +483,10 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
             _ = flush.tick() => {
                 let b = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || b.replicas.flush(now_ms(), false)).await;
+            }
+            _ = files.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.bound_open_files()).await;
             }
         }
     }

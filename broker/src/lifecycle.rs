@@ -108,7 +108,8 @@ async fn heartbeat(
     let request = ControllerRequest::BrokerHeartbeat {
         broker_id: broker.config.node_id,
         broker_epoch: epoch,
-        metadata_offset: broker.cluster.quorum().state().applied(),
+        // Caught up means the changes are taken in, logs opened included.
+        metadata_offset: broker.cluster.quorum().state().published(),
         want_shut_down,
     };
     match broker.cluster.submit(request).await {

@@ -42,3 +42,20 @@ pub const CONTROLLER_FRAME_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Connections the controller listener accepts at once (voters and brokers).
 pub const CONTROLLER_CONNECTIONS_MAX: usize = 1024;
+
+/// Log file handles a broker keeps open at most: half of the process's open-file limit (the
+/// rest is for connections and everything else), or 4096 when the limit cannot be read. Past
+/// it, the least recently used partitions close their files until they are used again.
+pub fn log_files_max() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+            let soft = line
+                .trim_start_matches("Max open files")
+                .split_whitespace()
+                .next()?;
+            soft.parse::<usize>().ok()
+        })
+        .map_or(4096, |soft| (soft / 2).max(64))
+}

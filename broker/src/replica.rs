@@ -29,6 +29,10 @@ pub struct ReplicaManager {
     partitions: RwLock<HashMap<(String, i32), SharedPartition>>,
     /// Bumped after every append; fetches waiting for data watch it.
     appended: watch::Sender<u64>,
+    /// Log file handles allowed open at once ([`crate::limits::log_files_max`]).
+    files_max: usize,
+    /// Handles opened since the last count; a count (and release) runs when it passes the cap.
+    files_estimate: std::sync::atomic::AtomicUsize,
 }
 
 impl ReplicaManager {
@@ -40,6 +44,8 @@ impl ReplicaManager {
             node_id,
             partitions: RwLock::new(HashMap::new()),
             appended,
+            files_max: crate::limits::log_files_max(),
+            files_estimate: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -81,8 +87,16 @@ impl ReplicaManager {
         let settings = settings_for(config, topic_configs);
         let mut partition = Partition::open(&dir, settings, self.node_id, info.leader_epoch)?;
         let transition = partition.apply(info, now);
+        let opened = partition.log().open_files();
         self.write()
             .insert((name.to_string(), index), Arc::new(Mutex::new(partition)));
+        let estimate = self
+            .files_estimate
+            .fetch_add(opened, std::sync::atomic::Ordering::Relaxed)
+            + opened;
+        if estimate > self.files_max {
+            self.bound_open_files();
+        }
         Ok(Some(transition))
     }
 
@@ -195,6 +209,44 @@ impl ReplicaManager {
     /// coordinator's records); request handlers use [`Self::with_leader`].
     pub fn get(&self, topic: &str, index: i32) -> Option<SharedPartition> {
         self.read().get(&(topic.to_string(), index)).cloned()
+    }
+
+    /// Keeps the log files open below the cap: when more are open, the least recently used
+    /// partitions close theirs (after an fsync) until a quarter of the cap is free. Returns
+    /// the handles open afterwards.
+    pub fn bound_open_files(&self) -> usize {
+        let mut usage: Vec<(i64, usize, SharedPartition)> = self
+            .all()
+            .into_iter()
+            .map(|shared| {
+                let (used, files) = {
+                    let p = lock(&shared);
+                    (p.log().last_used_ms(), p.log().open_files())
+                };
+                (used, files, shared)
+            })
+            .collect();
+        let mut open: usize = usage.iter().map(|(_, f, _)| f).sum();
+        if open > self.files_max {
+            let target = self.files_max * 3 / 4;
+            usage.sort_by_key(|(used, _, _)| *used);
+            for (_, files, shared) in &usage {
+                if open <= target {
+                    break;
+                }
+                if *files == 0 {
+                    continue;
+                }
+                match lock(shared).log_mut().release_files() {
+                    Ok(()) => open -= files,
+                    Err(e) => tracing::warn!(error = %e, "could not close an idle log's files"),
+                }
+            }
+            tracing::debug!(open, cap = self.files_max, "idle logs closed their files");
+        }
+        self.files_estimate
+            .store(open, std::sync::atomic::Ordering::Relaxed);
+        open
     }
 
     /// Every hosted partition as (topic, index, bytes on disk), sorted (DescribeLogDirs).

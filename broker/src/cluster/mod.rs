@@ -99,7 +99,7 @@ impl Cluster {
                 Some(ControllerReply::Ok { offset, response }) => {
                     let quorum = &self.inner.quorum;
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    if !quorum.wait_applied(offset, left).await {
+                    if !quorum.wait_published(offset, left).await {
                         return Err(Refusal::new(
                             ResponseError::RequestTimedOut,
                             "The metadata change was made but is not applied here yet.",

@@ -7,7 +7,7 @@
 
 use kafka_protocol::ResponseError;
 
-use super::{ControllerResponse, Decision};
+use super::{ControllerResponse, Decision, IsrChange};
 use crate::cluster::records::MetadataRecord;
 use crate::cluster::{ClusterImage, PartitionInfo, Refusal};
 
@@ -79,18 +79,13 @@ pub(super) fn elect_offline(image: &ClusterImage, back: i32) -> Vec<MetadataReco
     records
 }
 
-/// AlterPartition: the leader `broker_id` proposes `new_isr` for the partition at the epochs
-/// it knows.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn alter_partition(
+/// AlterPartition: the leader `broker_id` proposes new ISRs for partitions at the epochs it
+/// knows; each is decided on the image the earlier ones leave, and all are written together.
+pub(super) fn alter_partitions(
     image: &ClusterImage,
     broker_id: i32,
     broker_epoch: i64,
-    topic: &str,
-    partition: i32,
-    leader_epoch: i32,
-    partition_epoch: i32,
-    new_isr: &[i32],
+    changes: &[IsrChange],
 ) -> Result<Decision, Refusal> {
     if image.brokers.get(&broker_id).map(|b| b.epoch) != Some(broker_epoch) {
         return Err(Refusal::new(
@@ -98,55 +93,94 @@ pub(super) fn alter_partition(
             format!("Broker {broker_id} epoch {broker_epoch} is not current."),
         ));
     }
+    let mut scratch = (changes.len() > 1).then(|| image.clone());
+    let mut records = Vec::new();
+    let mut outcomes = Vec::new();
+    for change in changes {
+        let current = scratch.as_ref().unwrap_or(image);
+        let outcome = alter_partition(current, broker_id, change).map(|record| {
+            if let Some(s) = scratch.as_mut() {
+                s.apply(&record);
+            }
+            records.push(record);
+        });
+        outcomes.push(PartitionOutcome::new(
+            &change.topic,
+            change.partition,
+            outcome,
+        ));
+    }
+    Ok(Decision {
+        records,
+        response: ControllerResponse::IsrChanges(outcomes),
+    })
+}
+
+/// One partition's ISR change, with Kafka's checks.
+fn alter_partition(
+    image: &ClusterImage,
+    broker_id: i32,
+    change: &IsrChange,
+) -> Result<MetadataRecord, Refused> {
+    let IsrChange {
+        topic,
+        partition,
+        leader_epoch,
+        partition_epoch,
+        new_isr,
+    } = change;
+    let (topic, partition, leader_epoch, partition_epoch) =
+        (topic.as_str(), *partition, *leader_epoch, *partition_epoch);
+    let refuse = |e: ResponseError, m: String| Err((e, Some(m)));
     let Some((topic_info, p)) = image.topics.get(topic).and_then(|t| {
         let p = t.partitions.get(usize::try_from(partition).ok()?)?;
         Some((t, p))
     }) else {
-        return Err(Refusal::new(
+        return refuse(
             ResponseError::UnknownTopicOrPartition,
             format!("{topic}-{partition} does not exist."),
-        ));
+        );
     };
     if p.leader != broker_id {
-        return Err(Refusal::new(
+        return refuse(
             ResponseError::NotLeaderOrFollower,
             format!("Broker {broker_id} does not lead {topic}-{partition}."),
-        ));
+        );
     }
     if leader_epoch != p.leader_epoch {
-        return Err(Refusal::new(
+        return refuse(
             ResponseError::FencedLeaderEpoch,
             format!(
                 "Leader epoch {leader_epoch} of {topic}-{partition} is not the current {}.",
                 p.leader_epoch
             ),
-        ));
+        );
     }
     if partition_epoch != p.partition_epoch {
-        return Err(Refusal::new(
+        return refuse(
             ResponseError::InvalidUpdateVersion,
             format!(
                 "Partition epoch {partition_epoch} of {topic}-{partition} is not the current {}.",
                 p.partition_epoch
             ),
-        ));
+        );
     }
     if !new_isr.contains(&broker_id) || new_isr.iter().any(|r| !p.replicas.contains(r)) {
-        return Err(Refusal::new(
+        return refuse(
             ResponseError::InvalidRequest,
             format!(
                 "ISR {new_isr:?} must hold the leader and only replicas of {topic}-{partition}."
             ),
-        ));
+        );
     }
     if let Some(r) = new_isr
         .iter()
         .find(|r| !p.isr.contains(r) && !eligible(image, **r))
     {
-        return Err(Refusal::new(
+        return refuse(
             ResponseError::IneligibleReplica,
             format!("Replica {r} is fenced or shutting down and cannot join the ISR."),
-        ));
+        );
     }
     // The last new replica of a reassignment joined the ISR: the old ones go now.
     let adding_done =
@@ -160,28 +194,17 @@ pub(super) fn alter_partition(
             .collect();
         if let Ok(change) = super::reassignments::finish(image, p, &target, new_isr) {
             tracing::info!(topic, partition, ?target, "reassignment complete");
-            return Ok(Decision {
-                records: vec![change.record(topic_info.id, partition)],
-                response: ControllerResponse::Partition(p.clone()),
-            });
+            return Ok(change.record(topic_info.id, partition));
         }
     }
-    let changed = PartitionInfo {
-        isr: new_isr.to_vec(),
-        partition_epoch: p.partition_epoch + 1,
-        ..p.clone()
-    };
-    Ok(Decision {
-        records: vec![MetadataRecord::PartitionChange {
-            partition_id: partition,
-            topic_id: topic_info.id,
-            isr: Some(new_isr.to_vec()),
-            leader: None,
-            replicas: None,
-            adding_replicas: None,
-            removing_replicas: None,
-        }],
-        response: ControllerResponse::Partition(changed),
+    Ok(MetadataRecord::PartitionChange {
+        partition_id: partition,
+        topic_id: topic_info.id,
+        isr: Some(new_isr.clone()),
+        leader: None,
+        replicas: None,
+        adding_replicas: None,
+        removing_replicas: None,
     })
 }
 

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::cluster::records::{EndPoint, MetadataRecord};
-use crate::cluster::{ClusterImage, PartitionInfo, Refusal, TopicInfo, TopicSpec};
+use crate::cluster::{ClusterImage, Refusal, TopicInfo, TopicSpec};
 use crate::quorum::{Quorum, WriteError};
 
 pub use elections::{PartitionOutcome, PREFERRED, UNCLEAN};
@@ -83,15 +83,11 @@ pub enum ControllerRequest {
         name: String,
         configs: BTreeMap<String, String>,
     },
-    /// A leader's ISR change (Kafka's AlterPartition).
+    /// A leader's ISR changes (Kafka's AlterPartition), many partitions at once.
     AlterPartition {
         broker_id: i32,
         broker_epoch: i64,
-        topic: String,
-        partition: i32,
-        leader_epoch: i32,
-        partition_epoch: i32,
-        new_isr: Vec<i32>,
+        changes: Vec<IsrChange>,
     },
     AllocateProducerIds {
         broker_id: i32,
@@ -109,6 +105,16 @@ pub enum ControllerRequest {
     DescribeQuorum,
 }
 
+/// One partition's ISR change proposed by its leader.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IsrChange {
+    pub topic: String,
+    pub partition: i32,
+    pub leader_epoch: i32,
+    pub partition_epoch: i32,
+    pub new_isr: Vec<i32>,
+}
+
 /// What a request produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ControllerResponse {
@@ -120,11 +126,11 @@ pub enum ControllerResponse {
         should_shut_down: bool,
     },
     Topic(TopicInfo),
+    IsrChanges(Vec<PartitionOutcome>),
     Elections(Vec<PartitionOutcome>),
     Configs(BTreeMap<String, String>),
     Quorum(QuorumState),
     Reassignments(Vec<PartitionOutcome>),
-    Partition(PartitionInfo),
     ProducerIds {
         first: i64,
         count: i64,
@@ -277,7 +283,6 @@ impl Controller {
             ControllerResponse::Registered { .. } => ControllerResponse::Registered {
                 broker_epoch: offset as i64,
             },
-            ControllerResponse::Partition(_) => self.partition_after(&request, decision.response),
             other => other,
         };
         ControllerReply::Ok { offset, response }
@@ -338,21 +343,8 @@ impl Controller {
             ControllerRequest::AlterPartition {
                 broker_id,
                 broker_epoch,
-                topic,
-                partition,
-                leader_epoch,
-                partition_epoch,
-                new_isr,
-            } => elections::alter_partition(
-                image,
-                *broker_id,
-                *broker_epoch,
-                topic,
-                *partition,
-                *leader_epoch,
-                *partition_epoch,
-                new_isr,
-            ),
+                changes,
+            } => elections::alter_partitions(image, *broker_id, *broker_epoch, changes),
             ControllerRequest::AllocateProducerIds { .. } => Ok(topics::producer_ids(image)),
             ControllerRequest::ElectLeaders {
                 election_type,
@@ -370,29 +362,6 @@ impl Controller {
                 response: ControllerResponse::Quorum(self.quorum.describe()),
             }),
         }
-    }
-
-    /// AlterPartition answers the partition as it is after the change.
-    fn partition_after(
-        &self,
-        request: &ControllerRequest,
-        fallback: ControllerResponse,
-    ) -> ControllerResponse {
-        let ControllerRequest::AlterPartition {
-            topic, partition, ..
-        } = request
-        else {
-            return fallback;
-        };
-        self.quorum
-            .state()
-            .read(|i| {
-                i.topics
-                    .get(topic)
-                    .and_then(|t| t.partitions.get(usize::try_from(*partition).ok()?))
-                    .cloned()
-            })
-            .map_or(fallback, ControllerResponse::Partition)
     }
 
     /// Fences brokers whose sessions ended, every `tick`, while this node leads; until

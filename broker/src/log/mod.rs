@@ -174,6 +174,9 @@ pub struct PartitionLog {
     roll_sync: Option<JoinHandle<()>>,
     /// Where each leader epoch starts (`leader-epoch-checkpoint`).
     epochs: EpochCache,
+    /// When the log was last read or written (ms since the epoch), so that the broker can close
+    /// the files of the least recently used logs when too many are open.
+    last_used_ms: std::sync::atomic::AtomicI64,
 }
 
 impl PartitionLog {
@@ -213,6 +216,7 @@ impl PartitionLog {
             cleaned_below: None,
             roll_sync: None,
             epochs,
+            last_used_ms: std::sync::atomic::AtomicI64::new(0),
         };
         log.check_invariants();
         Ok(log)
@@ -244,11 +248,36 @@ impl PartitionLog {
         self.segments.iter().map(Segment::size).sum()
     }
 
-    /// Number of segments, the active one included.
-    /// File handles the log holds open: the active segment's three, one per sealed segment.
+    /// File handles the log holds open: at most the active segment's three and one per sealed
+    /// segment; none after [`Self::release_files`] until it is used again.
     pub fn open_files(&self) -> usize {
         self.segments.iter().map(Segment::open_files).sum()
     }
+
+    /// Closes every file of the log after making what was written durable; reads and appends
+    /// open what they need again.
+    pub fn release_files(&mut self) -> Result<(), LogError> {
+        self.flush()?;
+        for segment in &mut self.segments {
+            segment.release_files()?;
+        }
+        Ok(())
+    }
+
+    /// When the log was last read or written (ms since the epoch; 0 never).
+    pub fn last_used_ms(&self) -> i64 {
+        self.last_used_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn touch(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        self.last_used_ms
+            .store(now, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Number of segments, the active one included.
 
     pub fn segment_count(&self) -> usize {
         self.segments.len()
@@ -275,6 +304,7 @@ impl PartitionLog {
         leader_epoch: i32,
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
+        self.touch();
         let log_end_offset = self.log_end_offset();
         let (metas, log_append) = self.assign_offsets(batches, log_end_offset)?;
         let mut position = 0usize;
@@ -460,6 +490,7 @@ impl PartitionLog {
         if offset >= upper_bound {
             return Ok(Bytes::new());
         }
+        self.touch();
         let first = self.segments.partition_point(|s| s.base_offset() <= offset);
         assert!(first > 0, "offset {offset} lies below the first segment");
         let mut out: Vec<u8> = Vec::new();
@@ -636,6 +667,29 @@ mod tests {
 
     fn open(dir: &Path, config: LogConfig) -> PartitionLog {
         PartitionLog::open(dir, config).expect("open log")
+    }
+
+    /// An idle log closes every file and opens them again when read or appended to.
+    #[test]
+    fn released_files_open_again_on_use() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut log = open(dir.path(), small_config(1024));
+        for _ in 0..20 {
+            let mut b = batch(3, NOW, 40);
+            let _ = log.append(&mut b, 0, NOW).expect("append");
+        }
+        assert!(log.segment_count() > 1);
+        let before = log.read(0, usize::MAX, true).expect("read");
+        assert!(log.open_files() > 0);
+        log.release_files().expect("release");
+        assert_eq!(log.open_files(), 0);
+        assert_eq!(log.read(0, usize::MAX, true).expect("read again"), before);
+        let mut b = batch(3, NOW, 40);
+        let info = log.append(&mut b, 0, NOW).expect("append again");
+        assert_eq!(info.base_offset, 60);
+        assert!(log.last_used_ms() > 0);
+        drop(log);
+        assert_eq!(open(dir.path(), small_config(1024)).log_end_offset(), 63);
     }
 
     /// Appends `bytes` and returns the info plus the bytes as stored (offsets patched).

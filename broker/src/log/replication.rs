@@ -14,6 +14,7 @@ impl PartitionLog {
         batches: &[u8],
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
+        self.touch();
         let mut next = self.log_end_offset();
         let mut metas = Vec::new();
         let mut epochs = Vec::new();

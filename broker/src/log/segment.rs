@@ -9,6 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::batch::{parse_header_prefix, BatchHeader, BATCH_HEADER_BYTES};
 use super::decode;
@@ -147,8 +148,9 @@ pub(crate) struct PendingAppend {
 pub(crate) struct Segment {
     log_path: PathBuf,
     /// Opened read/write, never in append mode: writes go to `state.size` with `write_all_at`,
-    /// so bytes past a crash-torn tail can never be appended after.
-    log: File,
+    /// so bytes past a crash-torn tail can never be appended after. Opened again on first use
+    /// after [`Segment::release_files`] closed it (an idle partition holds no handle).
+    log: OnceLock<File>,
     state: SegmentState,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
@@ -245,7 +247,7 @@ impl Segment {
         assert!(state.next_offset >= state.base_offset && state.size <= SEGMENT_BYTES_MAX);
         Self {
             log_path,
-            log,
+            log: OnceLock::from(log),
             state,
             offset_index,
             time_index,
@@ -318,7 +320,7 @@ impl Segment {
         );
         let start = self.state.size;
         assert!(start + total <= SEGMENT_BYTES_MAX, "segment would overflow");
-        self.log
+        self.log_file()?
             .write_all_at(bytes, start)
             .map_err(io_error(&self.log_path))?;
         let mut entries = NewEntries::default();
@@ -373,7 +375,7 @@ impl Segment {
     /// below it: from the offset index's floor entry, a walk over batch headers.
     fn batch_holding(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>, LogError> {
         let mut position = u64::from(self.offset_index.floor_position(offset));
-        let mut scanner = Scanner::new(&self.log, self.state.size, LOOKUP_WINDOW_BYTES);
+        let mut scanner = Scanner::new(self.log_file()?, self.state.size, LOOKUP_WINDOW_BYTES);
         loop {
             let header = scanner
                 .header_at(position)
@@ -400,7 +402,7 @@ impl Segment {
         let available = self.state.size - position;
         let want = usize::try_from(available).map_or(budget, |a| a.min(budget));
         let mut buf = vec![0u8; want];
-        self.log
+        self.log_file()?
             .read_exact_at(&mut buf, position)
             .map_err(io_error(&self.log_path))?;
         let mut end = 0usize;
@@ -419,7 +421,7 @@ impl Segment {
 
     /// Reads the single batch at `position`, whatever its size, if it ends below `upper_bound`.
     fn read_one(&self, position: u64, upper_bound: i64) -> Result<Vec<u8>, LogError> {
-        let mut scanner = Scanner::new(&self.log, self.state.size, BATCH_HEADER_BYTES);
+        let mut scanner = Scanner::new(self.log_file()?, self.state.size, BATCH_HEADER_BYTES);
         let header = scanner
             .header_at(position)
             .map_err(|e| scan_error(&self.log_path, e))?;
@@ -432,7 +434,7 @@ impl Segment {
     /// The bytes of the batch at `position`, whose header was already read.
     fn batch_bytes(&self, position: u64, header: &BatchHeader) -> Result<Vec<u8>, LogError> {
         let mut buf = vec![0u8; header.total_bytes()];
-        self.log
+        self.log_file()?
             .read_exact_at(&mut buf, position)
             .map_err(io_error(&self.log_path))?;
         Ok(buf)
@@ -451,7 +453,7 @@ impl Segment {
         let Some(mut position) = self.position_of(start)? else {
             return Ok(None);
         };
-        let mut scanner = Scanner::new(&self.log, self.state.size, LOOKUP_WINDOW_BYTES);
+        let mut scanner = Scanner::new(self.log_file()?, self.state.size, LOOKUP_WINDOW_BYTES);
         loop {
             let header = scanner
                 .header_at(position)
@@ -506,7 +508,7 @@ impl Segment {
 
     /// Every batch header in this segment, in order, reading headers only (not records).
     pub(crate) fn batch_headers(&self) -> Result<Vec<BatchHeader>, LogError> {
-        let mut scanner = Scanner::new(&self.log, self.state.size, LOOKUP_WINDOW_BYTES);
+        let mut scanner = Scanner::new(self.log_file()?, self.state.size, LOOKUP_WINDOW_BYTES);
         let mut headers = Vec::new();
         let mut position = 0u64;
         while let Some(header) = scanner
@@ -537,7 +539,9 @@ impl Segment {
         if !self.dirty {
             return Ok(());
         }
-        self.log.sync_data().map_err(io_error(&self.log_path))?;
+        if let Some(log) = self.log.get() {
+            log.sync_data().map_err(io_error(&self.log_path))?;
+        }
         self.offset_index
             .sync()
             .map_err(io_error(self.offset_index.path()))?;
@@ -550,7 +554,10 @@ impl Segment {
 
     /// Handles on the segment's three files, so another thread can fsync them.
     pub(crate) fn sync_handles(&self) -> Result<Vec<File>, LogError> {
-        let log = self.log.try_clone().map_err(io_error(&self.log_path))?;
+        let log = self
+            .log_file()?
+            .try_clone()
+            .map_err(io_error(&self.log_path))?;
         let index = self
             .offset_index
             .try_clone_file()
@@ -573,8 +580,37 @@ impl Segment {
 
     /// Open file handles: the `.log` and each index whose file is open.
     pub(crate) fn open_files(&self) -> usize {
-        1 + usize::from(self.offset_index.has_open_file())
+        usize::from(self.log.get().is_some())
+            + usize::from(self.offset_index.has_open_file())
             + usize::from(self.time_index.has_open_file())
+    }
+
+    /// The `.log` file, opened again if it was released.
+    fn log_file(&self) -> Result<&File, LogError> {
+        if let Some(file) = self.log.get() {
+            return Ok(file);
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.log_path)
+            .map_err(io_error(&self.log_path))?;
+        // Another reader may have opened it meanwhile; either handle serves.
+        let _ = self.log.set(file);
+        self.log.get().ok_or_else(|| LogError::Io {
+            path: self.log_path.clone(),
+            source: io::Error::other("segment file handle vanished"),
+        })
+    }
+
+    /// Closes all three files after making what was written durable; the next read or append
+    /// opens what it needs again.
+    pub(crate) fn release_files(&mut self) -> Result<(), LogError> {
+        self.flush()?;
+        self.log = OnceLock::new();
+        self.offset_index.release_file();
+        self.time_index.release_file();
+        Ok(())
     }
 
     /// Records that another thread took over fsyncing everything written so far.
@@ -585,7 +621,7 @@ impl Segment {
     /// Last modification time of the `.log` file in ms since the epoch (retention fallback
     /// for segments without timestamps).
     pub(crate) fn modified_ms(&self) -> Result<i64, LogError> {
-        let meta = self.log.metadata().map_err(io_error(&self.log_path))?;
+        let meta = std::fs::metadata(&self.log_path).map_err(io_error(&self.log_path))?;
         let modified = meta.modified().map_err(io_error(&self.log_path))?;
         let since = modified
             .duration_since(std::time::UNIX_EPOCH)

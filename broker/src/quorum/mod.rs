@@ -242,6 +242,15 @@ impl Quorum {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// Waits until this broker has taken in the changes up to `offset` (logs opened,
+    /// leadership changed), at most `timeout`; false on timeout.
+    pub async fn wait_published(&self, offset: u64, timeout: Duration) -> bool {
+        let mut published = self.state.watch_published();
+        tokio::time::timeout(timeout, published.wait_for(|p| *p >= offset))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// The quorum as this node (the leader) sees it: each voter's matched log end.
     pub fn describe(&self) -> crate::controller::QuorumState {
         let m = self.raft.metrics().borrow().clone();

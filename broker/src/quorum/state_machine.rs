@@ -1,7 +1,7 @@
 //! The state machine of the metadata quorum: committed records replayed into the
 //! [`ClusterImage`], and each change handed to the broker's listener (Kafka's metadata
-//! publishers) before the applied offset moves, so that whoever waits for an offset sees its
-//! effects. Snapshots are the image as JSON in `snapshot.json`.
+//! publishers) on a thread of its own; whoever waits for a change's offset to be published
+//! sees its effects. Snapshots are the image as JSON in `snapshot.json`.
 
 use std::collections::BTreeSet;
 use std::io::{self, Cursor};
@@ -46,6 +46,16 @@ impl Delta {
             everything: true,
             ..Delta::default()
         }
+    }
+
+    /// Adds a later change to this one.
+    fn merge(&mut self, later: Delta) {
+        self.everything |= later.everything;
+        self.partitions.extend(later.partitions);
+        self.removed_topics.extend(later.removed_topics);
+        self.topic_configs.extend(later.topic_configs);
+        self.brokers |= later.brokers;
+        self.broker_configs |= later.broker_configs;
     }
 
     fn is_empty(&self) -> bool {
@@ -107,11 +117,17 @@ pub trait MetadataListener: Send + Sync + std::fmt::Debug {
 }
 
 /// The image and the applied offset, shared by the state machine and the broker.
+///
+/// The broker's reaction to a change (opening thousands of logs for a new topic, say) runs on
+/// a thread of its own, so that the Raft tasks never wait on the disk for it; `published` is
+/// the offset whose changes it has finished, which is what a broker waits for after a change
+/// it asked for.
 #[derive(Debug)]
 pub struct MetadataState {
     image: RwLock<ClusterImage>,
     applied: watch::Sender<u64>,
-    listener: Mutex<Option<Arc<dyn MetadataListener>>>,
+    published: watch::Sender<u64>,
+    publisher: Mutex<Option<std::sync::mpsc::Sender<(u64, Delta)>>>,
 }
 
 impl MetadataState {
@@ -119,7 +135,8 @@ impl MetadataState {
         MetadataState {
             image: RwLock::new(image),
             applied: watch::channel(applied).0,
-            listener: Mutex::new(None),
+            published: watch::channel(applied).0,
+            publisher: Mutex::new(None),
         }
     }
 
@@ -149,18 +166,60 @@ impl MetadataState {
         self.applied.subscribe()
     }
 
-    /// Installs the listener and has it look at the whole image at once, so that no change
-    /// falls between what it saw and what it will be told.
-    pub fn set_listener(&self, listener: Arc<dyn MetadataListener>) {
-        let mut slot = self.listener.lock().unwrap_or_else(|p| p.into_inner());
-        self.read(|image| listener.publish(image, &Delta::everything()));
-        *slot = Some(listener);
+    /// The offset whose changes the broker has taken in.
+    pub fn published(&self) -> u64 {
+        *self.published.borrow()
     }
 
-    fn publish(&self, delta: &Delta) {
-        let slot = self.listener.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(listener) = slot.as_ref() {
-            self.read(|image| listener.publish(image, delta));
+    /// Watches the offset whose changes the broker has taken in.
+    pub fn watch_published(&self) -> watch::Receiver<u64> {
+        self.published.subscribe()
+    }
+
+    /// Installs the listener: it looks at the whole image at once, here, and then at every
+    /// change on its own thread, in order, so that no change falls between.
+    pub fn set_listener(self: &Arc<Self>, listener: Arc<dyn MetadataListener>) {
+        let mut slot = self.publisher.lock().unwrap_or_else(|p| p.into_inner());
+        self.read(|image| listener.publish(image, &Delta::everything()));
+        self.published.send_replace(self.applied());
+        let (tx, rx) = std::sync::mpsc::channel::<(u64, Delta)>();
+        let state = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("metadata-publisher".into())
+            .spawn(move || {
+                while let Ok((mut offset, mut delta)) = rx.recv() {
+                    // Changes that queued up meanwhile are taken in together.
+                    while let Ok((next, more)) = rx.try_recv() {
+                        offset = next;
+                        delta.merge(more);
+                    }
+                    let Some(state) = state.upgrade() else {
+                        return;
+                    };
+                    // A copy, so that the state machine never waits for this to finish.
+                    let image = state.read(Clone::clone);
+                    listener.publish(&image, &delta);
+                    state.published.send_replace(offset);
+                }
+            });
+        match spawned {
+            Ok(_) => *slot = Some(tx),
+            Err(e) => tracing::error!(error = %e, "could not start the metadata publisher"),
+        }
+    }
+
+    /// Hands a change to the publisher, or marks it published when there is none yet.
+    fn publish(&self, offset: u64, delta: Delta) {
+        let slot = self.publisher.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(tx) if !delta.is_empty() => {
+                if tx.send((offset, delta)).is_err() {
+                    self.published.send_replace(offset);
+                }
+            }
+            _ => {
+                self.published.send_replace(offset);
+            }
         }
     }
 }
@@ -291,11 +350,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             self.last_applied = Some(entry.log_id);
             out.push(Applied { index });
         }
-        if !delta.is_empty() {
-            self.state.publish(&delta);
-        }
         if let Some(last) = self.last_applied {
             self.state.applied.send_replace(last.index);
+            self.state.publish(last.index, delta);
         }
         Ok(out)
     }
@@ -337,10 +394,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.snapshot = Some(stored);
-        self.state.publish(&Delta::everything());
-        self.state
-            .applied
-            .send_replace(meta.last_log_id.map_or(0, |l| l.index));
+        let offset = meta.last_log_id.map_or(0, |l| l.index);
+        self.state.applied.send_replace(offset);
+        self.state.publish(offset, Delta::everything());
         Ok(())
     }
 

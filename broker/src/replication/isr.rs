@@ -1,5 +1,6 @@
 //! The leader's ISR changes (Kafka's AlterPartition manager): proposals are sent to the
-//! controller one at a time; a refused one is forgotten so that it can be made again. Every
+//! controller together, those made while one request is out going in the next; a refused one
+//! is forgotten so that it can be made again. Every
 //! `replica.lag.time.max.ms / 2` the partitions this broker leads are checked for followers
 //! that have not caught up within `replica.lag.time.max.ms`.
 
@@ -10,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Proposal;
-use crate::controller::ControllerRequest;
+use crate::controller::{ControllerRequest, ControllerResponse, IsrChange};
 use crate::replica::lock;
 use crate::Broker;
 
@@ -26,24 +27,26 @@ pub(super) async fn run(
     let period = Duration::from_millis((lag_max_ms / 2).clamp(100, 60_000) as u64);
     let mut check = tokio::time::interval(period);
     loop {
-        let proposal = tokio::select! {
+        let mut batch = tokio::select! {
             _ = token.cancelled() => return,
             p = proposals.recv() => match p {
-                Some(p) => Some(p),
+                Some(p) => vec![p],
                 None => return,
             },
-            _ = check.tick() => None,
+            _ = check.tick() => Vec::new(),
         };
         let Some(broker) = broker.upgrade() else {
             return;
         };
-        match proposal {
-            Some(p) => submit(&broker, p).await,
-            None => {
-                for p in lagging(&broker, lag_max_ms) {
-                    submit(&broker, p).await;
-                }
-            }
+        if batch.is_empty() {
+            batch = lagging(&broker, lag_max_ms);
+        }
+        // Everything proposed meanwhile goes in the same request, as Kafka batches them.
+        while let Ok(p) = proposals.try_recv() {
+            batch.push(p);
+        }
+        if !batch.is_empty() {
+            submit(&broker, batch).await;
         }
     }
 }
@@ -71,19 +74,37 @@ fn lagging(broker: &Broker, lag_max_ms: i64) -> Vec<Proposal> {
     out
 }
 
-async fn submit(broker: &Broker, p: Proposal) {
+async fn submit(broker: &Broker, batch: Vec<Proposal>) {
+    let changes: Vec<IsrChange> = batch
+        .into_iter()
+        .map(|p| IsrChange {
+            topic: p.topic,
+            partition: p.partition,
+            leader_epoch: p.leader_epoch,
+            partition_epoch: p.partition_epoch,
+            new_isr: p.isr,
+        })
+        .collect();
     let request = ControllerRequest::AlterPartition {
         broker_id: broker.config.node_id,
         broker_epoch: broker.replication.broker_epoch(),
-        topic: p.topic.clone(),
-        partition: p.partition,
-        leader_epoch: p.leader_epoch,
-        partition_epoch: p.partition_epoch,
-        new_isr: p.isr.clone(),
+        changes: changes.clone(),
     };
-    if let Err(r) = broker.cluster.submit(request).await {
-        tracing::info!(topic = %p.topic, partition = p.partition, error = %r.message, "ISR change refused");
-        if let Some(shared) = broker.replicas.get(&p.topic, p.partition) {
+    let refused: Vec<(String, i32, String)> = match broker.cluster.submit(request).await {
+        Ok(ControllerResponse::IsrChanges(outcomes)) => outcomes
+            .into_iter()
+            .filter(|o| o.error != 0)
+            .map(|o| (o.topic, o.partition, o.message.unwrap_or_default()))
+            .collect(),
+        Ok(_) => Vec::new(),
+        Err(r) => changes
+            .into_iter()
+            .map(|c| (c.topic, c.partition, r.message.clone()))
+            .collect(),
+    };
+    for (topic, partition, message) in refused {
+        tracing::info!(topic = %topic, partition, error = %message, "ISR change refused");
+        if let Some(shared) = broker.replicas.get(&topic, partition) {
             lock(&shared).forget_pending_isr();
         }
     }

@@ -51,11 +51,13 @@ struct Proposal {
     isr: Vec<i32>,
 }
 
-/// The tasks that start once the broker runs.
+/// The tasks that start once the broker runs, on its runtime (the metadata publisher, which
+/// starts fetchers, runs on a thread of its own).
 #[derive(Debug)]
 struct Running {
     broker: Weak<Broker>,
     token: CancellationToken,
+    runtime: tokio::runtime::Handle,
 }
 
 /// This broker's replication.
@@ -100,6 +102,7 @@ impl ReplicationManager {
         *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(Running {
             broker: Arc::downgrade(broker),
             token,
+            runtime: tokio::runtime::Handle::current(),
         });
         let leaders: Vec<(i32, Arc<FetcherShared>)> = self
             .lock_fetchers()
@@ -114,7 +117,7 @@ impl ReplicationManager {
     fn spawn_fetcher(&self, leader: i32, shared: Arc<FetcherShared>) {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = running.as_ref() {
-            tokio::spawn(fetcher::run(
+            r.runtime.spawn(fetcher::run(
                 r.broker.clone(),
                 leader,
                 shared,
