@@ -278,7 +278,6 @@ impl PartitionLog {
     }
 
     /// Number of segments, the active one included.
-
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
