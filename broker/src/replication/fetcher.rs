@@ -1,5 +1,6 @@
-//! One follower fetcher per leader (Kafka's ReplicaFetcherThread): a Fetch naming every
-//! partition followed from that leader at this replica's log end, long-polled for
+//! One follower fetcher per leader (Kafka's ReplicaFetcherThread): a Fetch for the
+//! partitions followed from that leader at this replica's log end, in an incremental fetch
+//! session (`session.rs`: only what moved is named after the first fetch), long-polled for
 //! `replica.fetch.wait.max.ms`; the batches that come back are appended with the leader's
 //! offsets, and the leader's high watermark is taken. Each fetch names the last epoch this
 //! replica holds; when the leader says the logs diverged there, the tail is cut first
@@ -9,13 +10,16 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tokio_util::sync::CancellationToken;
 
 use super::client::BrokerClient;
+use super::session::{FetchSession, Key, Plan, Position};
 use super::FetcherShared;
 use crate::replica::lock;
 use crate::Broker;
@@ -32,6 +36,7 @@ pub(super) async fn run(
     token: CancellationToken,
 ) {
     let mut client: Option<BrokerClient> = None;
+    let mut session = FetchSession::default();
     loop {
         if token.is_cancelled() {
             return;
@@ -62,11 +67,13 @@ pub(super) async fn run(
                 addr,
                 format!("broker-{}-fetcher-{leader}", b.config.node_id),
             ));
+            session.reset();
         }
         let Some(c) = client.as_mut() else {
             continue;
         };
-        let request = fetch_request(&b, &wanted);
+        let plan = session.plan(&positions(&b, &wanted));
+        let request = fetch_request(&b, &plan);
         let timeout =
             Duration::from_millis(b.config.replica_fetch_wait_max_ms.max(0) as u64 + 10_000);
         let node_id = b.config.node_id;
@@ -79,8 +86,12 @@ pub(super) async fn run(
             return;
         };
         match response {
-            Ok(response) => apply(&b, &shared, &response),
+            Ok(response) => {
+                session.answered(plan, response.session_id, response.error_code);
+                apply(&b, &shared, &response);
+            }
             Err(e) => {
+                session.reset();
                 tracing::debug!(leader, node_id, error = %e, "follower fetch failed");
                 drop(b);
                 wait(&shared, &token, Duration::from_millis(BACKOFF_MS as u64)).await;
@@ -98,23 +109,34 @@ async fn wait(shared: &FetcherShared, token: &CancellationToken, pause: Duration
     }
 }
 
-fn fetch_request(broker: &Broker, wanted: &[((String, i32), i32)]) -> FetchRequest {
+/// This replica's position in each wanted partition hosted here.
+fn positions(broker: &Broker, wanted: &[((String, i32), i32)]) -> BTreeMap<Key, Position> {
+    wanted
+        .iter()
+        .filter_map(|((topic, index), epoch)| {
+            let shared = broker.replicas.get(topic, *index)?;
+            let p = lock(&shared);
+            let position = Position {
+                fetch_offset: p.log_end_offset(),
+                log_start_offset: p.log_start_offset(),
+                leader_epoch: *epoch,
+                last_fetched_epoch: p.last_epoch(),
+            };
+            Some(((topic.clone(), *index), position))
+        })
+        .collect()
+}
+
+fn fetch_request(broker: &Broker, plan: &Plan) -> FetchRequest {
     let config = &broker.config;
     let mut topics: Vec<FetchTopic> = Vec::new();
-    for ((topic, index), epoch) in wanted {
-        let Some(shared) = broker.replicas.get(topic, *index) else {
-            continue;
-        };
-        let (offset, start, last_epoch) = {
-            let p = lock(&shared);
-            (p.log_end_offset(), p.log_start_offset(), p.last_epoch())
-        };
+    for ((topic, index), at) in &plan.send {
         let partition = FetchPartition::default()
             .with_partition(*index)
-            .with_current_leader_epoch(*epoch)
-            .with_last_fetched_epoch(last_epoch)
-            .with_fetch_offset(offset)
-            .with_log_start_offset(start)
+            .with_current_leader_epoch(at.leader_epoch)
+            .with_last_fetched_epoch(at.last_fetched_epoch)
+            .with_fetch_offset(at.fetch_offset)
+            .with_log_start_offset(at.log_start_offset)
             .with_partition_max_bytes(config.replica_fetch_max_bytes);
         match topics.last_mut() {
             Some(t) if t.topic.0.as_str() == topic => t.partitions.push(partition),
@@ -125,14 +147,26 @@ fn fetch_request(broker: &Broker, wanted: &[((String, i32), i32)]) -> FetchReque
             ),
         }
     }
+    let mut forgotten: Vec<ForgottenTopic> = Vec::new();
+    for (topic, index) in &plan.forget {
+        match forgotten.last_mut() {
+            Some(t) if t.topic.0.as_str() == topic => t.partitions.push(*index),
+            _ => forgotten.push(
+                ForgottenTopic::default()
+                    .with_topic(TopicName(StrBytes::from_string(topic.clone())))
+                    .with_partitions(vec![*index]),
+            ),
+        }
+    }
     FetchRequest::default()
         .with_replica_id(BrokerId(config.node_id))
         .with_max_wait_ms(config.replica_fetch_wait_max_ms)
         .with_min_bytes(1)
         .with_max_bytes(config.replica_fetch_response_max_bytes)
-        .with_session_id(0)
-        .with_session_epoch(-1)
+        .with_session_id(plan.session_id)
+        .with_session_epoch(plan.epoch)
         .with_topics(topics)
+        .with_forgotten_topics_data(forgotten)
 }
 
 /// Appends what came back; partitions the leader refused wait a little.

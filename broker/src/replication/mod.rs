@@ -10,6 +10,7 @@
 mod client;
 mod fetcher;
 mod isr;
+mod session;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
