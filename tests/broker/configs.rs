@@ -173,3 +173,90 @@ async fn dynamic_broker_configs_become_topic_defaults() {
     assert!(!entry.is_read_only);
     broker.stop().await;
 }
+
+/// Group configs (Kafka 4.0): set per group in the metadata log, described with the GROUP
+/// source, and used by the group: a KIP-848 member of it is told the group's heartbeat
+/// interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_configs_are_kept_and_used() {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    use kafka_protocol::messages::{
+        ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse,
+        DescribeConfigsRequest, DescribeConfigsResponse, GroupId, IncrementalAlterConfigsRequest,
+        IncrementalAlterConfigsResponse, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+
+    let broker = TestBroker::start().await;
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap, "grouped-cfg", 1, &[]).await;
+    let mut raw = crate::raw::Raw::connect(&bootstrap).await;
+    let set = |key: &'static str, value: &'static str| {
+        IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(32)
+                .with_resource_name(StrBytes::from_static_str("g-cfg"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str(key))
+                    .with_config_operation(0)
+                    .with_value(Some(StrBytes::from_static_str(value)))]),
+        ])
+    };
+    let ok: IncrementalAlterConfigsResponse = raw
+        .call(
+            ApiKey::IncrementalAlterConfigs,
+            1,
+            &set("consumer.heartbeat.interval.ms", "1234"),
+        )
+        .await;
+    assert_eq!(ok.responses[0].error_code, 0, "{ok:?}");
+    let unknown: IncrementalAlterConfigsResponse = raw
+        .call(
+            ApiKey::IncrementalAlterConfigs,
+            1,
+            &set("no.such.group.config", "1"),
+        )
+        .await;
+    assert_eq!(
+        unknown.responses[0].error_code,
+        kafka_protocol::ResponseError::InvalidConfig.code()
+    );
+    let described: DescribeConfigsResponse = raw
+        .call(
+            ApiKey::DescribeConfigs,
+            4,
+            &DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(32)
+                    .with_resource_name(StrBytes::from_static_str("g-cfg"))
+                    .with_configuration_keys(None),
+            ]),
+        )
+        .await;
+    let entry = described.results[0]
+        .configs
+        .iter()
+        .find(|c| c.name.as_str() == "consumer.heartbeat.interval.ms")
+        .unwrap_or_else(|| panic!("not described: {described:?}"));
+    assert_eq!(entry.value.as_deref(), Some("1234"));
+    assert_eq!(entry.config_source, 8, "GROUP_CONFIG");
+    let beat: ConsumerGroupHeartbeatResponse = raw
+        .call(
+            ApiKey::ConsumerGroupHeartbeat,
+            0,
+            &ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("g-cfg")))
+                .with_member_epoch(0)
+                .with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![TopicName(StrBytes::from_static_str(
+                    "grouped-cfg",
+                ))])),
+        )
+        .await;
+    assert_eq!(beat.error_code, 0, "{beat:?}");
+    assert_eq!(beat.heartbeat_interval_ms, 1234, "the group's own interval");
+    broker.stop().await;
+}

@@ -133,31 +133,48 @@ fn entries_for(broker: &Broker, resource_type: i8, name: &StrBytes) -> Result<Ve
                 .collect())
         }
         // Any group name, existing or not, has its configs (Kafka answers defaults alike).
-        RESOURCE_GROUP => Ok(GROUP_KEYS
-            .iter()
-            .map(|key| {
-                let explicit = broker.config.explicit(key.broker_key).map(str::to_string);
-                let (value, broker_source) = match explicit {
-                    Some(v) => (Some(v), ConfigSource::StaticBroker),
-                    None => (
-                        broker_key(key.broker_key)
-                            .and_then(|k| k.default)
-                            .map(str::to_string),
-                        ConfigSource::Default,
-                    ),
-                };
-                let synonyms = vec![(key.broker_key.to_string(), value.clone(), broker_source)];
-                Entry {
-                    name: key.name,
-                    value,
-                    source: ConfigSource::Default,
-                    read_only: false,
-                    kind: key.kind,
-                    doc: key.doc,
-                    synonyms,
-                }
-            })
-            .collect()),
+        RESOURCE_GROUP => {
+            let set = broker
+                .cluster
+                .read(|i| i.group_configs.get(name.as_str()).cloned())
+                .unwrap_or_default();
+            Ok(GROUP_KEYS
+                .iter()
+                .map(|key| {
+                    let explicit = broker.config.explicit(key.broker_key).map(str::to_string);
+                    let (value, broker_source) = match explicit {
+                        Some(v) => (Some(v), ConfigSource::StaticBroker),
+                        None => (
+                            broker_key(key.broker_key)
+                                .and_then(|k| k.default)
+                                .map(str::to_string),
+                            ConfigSource::Default,
+                        ),
+                    };
+                    let mut synonyms =
+                        vec![(key.broker_key.to_string(), value.clone(), broker_source)];
+                    let (value, source) = match set.get(key.name) {
+                        Some(v) => {
+                            synonyms.insert(
+                                0,
+                                (key.name.to_string(), Some(v.clone()), ConfigSource::Group),
+                            );
+                            (Some(v.clone()), ConfigSource::Group)
+                        }
+                        None => (value, ConfigSource::Default),
+                    };
+                    Entry {
+                        name: key.name,
+                        value,
+                        source,
+                        read_only: false,
+                        kind: key.kind,
+                        doc: key.doc,
+                        synonyms,
+                    }
+                })
+                .collect())
+        }
         other => Err(Refusal {
             error: ResponseError::InvalidRequest,
             message: format!("Unsupported resource type {other}."),
@@ -345,7 +362,7 @@ fn apply_op(
         OP_APPEND | OP_SUBTRACT if is_list => {
             let current = match target {
                 Target::Topic(_) => broker.config.topic_value(name, next),
-                Target::Broker(_) => next.get(name).cloned().or_else(|| Some(broker.config.str_value(name))),
+                Target::Broker(_) | Target::Group(_) => next.get(name).cloned().or_else(|| Some(broker.config.str_value(name))),
             }
             .unwrap_or_default();
             let mut items: Vec<String> = current.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
@@ -365,11 +382,12 @@ fn apply_op(
     Ok(())
 }
 
-/// A resource AlterConfigs changes: a topic's overrides, or the dynamic configs of a broker
-/// (or of every broker, with the empty name).
+/// A resource AlterConfigs changes: a topic's overrides, the dynamic configs of a broker (or
+/// of every broker, with the empty name), or a group's configs (Kafka 4.0).
 enum Target {
     Topic(String),
     Broker(String),
+    Group(String),
 }
 
 impl Target {
@@ -383,6 +401,7 @@ impl Target {
                 error: ResponseError::InvalidRequest,
                 message: format!("'{name}' is not a broker id."),
             }),
+            RESOURCE_GROUP if !name.is_empty() => Ok(Target::Group(name.to_string())),
             other => Err(Refusal {
                 error: ResponseError::InvalidRequest,
                 message: format!("Unsupported resource type {other}."),
@@ -402,16 +421,29 @@ impl Target {
                         message: format!("Cannot update these configs dynamically: Set({name})"),
                     });
                 }
-                match (value, self.kind(name)) {
-                    (Some(v), Some(kind)) => {
-                        crate::config::defs::check_value(kind, v).map_err(|m| Refusal {
-                            error: ResponseError::InvalidConfig,
-                            message: format!("Invalid value {v} for configuration {name}: {m}"),
-                        })
-                    }
-                    _ => Ok(()),
-                }
+                self.check_value(name, value)
             }
+            Target::Group(_) => {
+                if !GROUP_KEYS.iter().any(|k| k.name == name) {
+                    return Err(Refusal {
+                        error: ResponseError::InvalidConfig,
+                        message: format!("Unknown group config name: {name}"),
+                    });
+                }
+                self.check_value(name, value)
+            }
+        }
+    }
+
+    fn check_value(&self, name: &str, value: Option<&str>) -> Result<(), Refusal> {
+        match (value, self.kind(name)) {
+            (Some(v), Some(kind)) => {
+                crate::config::defs::check_value(kind, v).map_err(|m| Refusal {
+                    error: ResponseError::InvalidConfig,
+                    message: format!("Invalid value {v} for configuration {name}: {m}"),
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -419,6 +451,7 @@ impl Target {
         match self {
             Target::Topic(_) => crate::config::defs::topic_key(name).map(|k| k.kind),
             Target::Broker(_) => broker_key_kind(name),
+            Target::Group(_) => GROUP_KEYS.iter().find(|k| k.name == name).map(|k| k.kind),
         }
     }
 }
@@ -439,6 +472,10 @@ async fn change_config(
             .cluster
             .read(|i| i.broker_configs.get(id).cloned())
             .unwrap_or_default(),
+        Target::Group(id) => broker
+            .cluster
+            .read(|i| i.group_configs.get(id).cloned())
+            .unwrap_or_default(),
     };
     let next = f(&target, &current)?;
     if validate_only {
@@ -450,8 +487,18 @@ async fn change_config(
             tracing::info!(topic = %topic, "topic configs changed");
         }
         Target::Broker(id) => {
-            broker.cluster.set_broker_configs(id, next).await?;
+            broker
+                .cluster
+                .set_resource_configs(RESOURCE_BROKER, id, next)
+                .await?;
             tracing::info!(broker = %id, "dynamic broker configs changed");
+        }
+        Target::Group(id) => {
+            broker
+                .cluster
+                .set_resource_configs(RESOURCE_GROUP, id, next)
+                .await?;
+            tracing::info!(group = %id, "group configs changed");
         }
     }
     Ok(())

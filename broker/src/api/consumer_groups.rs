@@ -44,6 +44,11 @@ impl TopicSource for ClusterTopics<'_> {
                 .collect()
         })
     }
+
+    fn group_config(&self, group: &str, key: &str) -> Option<String> {
+        self.0
+            .read(|i| i.group_configs.get(group).and_then(|c| c.get(key)).cloned())
+    }
 }
 
 pub async fn heartbeat(

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::records::{MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_TOPIC};
+use super::records::{
+    MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_GROUP, CONFIG_RESOURCE_TOPIC,
+};
 
 /// Kafka's internal topics.
 pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
@@ -98,6 +100,9 @@ pub struct ClusterImage {
     /// Dynamic broker configs by broker id ("" for the cluster-wide default).
     #[serde(default)]
     pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
+    /// Group configs (Kafka 4.0's per-group overrides) by group id.
+    #[serde(default)]
+    pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// The next producer id the controller hands out.
     pub next_producer_id: i64,
 }
@@ -112,6 +117,7 @@ impl ClusterImage {
             topics: BTreeMap::new(),
             topic_names: BTreeMap::new(),
             broker_configs: BTreeMap::new(),
+            group_configs: BTreeMap::new(),
             next_producer_id: 1000,
         }
     }
@@ -269,6 +275,9 @@ impl ClusterImage {
                         .broker_configs
                         .entry(resource_name.clone())
                         .or_default(),
+                    CONFIG_RESOURCE_GROUP => {
+                        self.group_configs.entry(resource_name.clone()).or_default()
+                    }
                     _ => return,
                 };
                 match value {

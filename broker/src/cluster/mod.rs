@@ -211,13 +211,16 @@ impl Cluster {
         Self::topic_reply(self.submit(request).await).map(|_| ())
     }
 
-    /// Replaces the dynamic configs of broker `name`, or the cluster default (`""`).
-    pub async fn set_broker_configs(
+    /// Replaces the configs of a broker or group resource (`resource_type` 4 or 32; broker
+    /// `""` is the cluster default).
+    pub async fn set_resource_configs(
         &self,
+        resource_type: i8,
         name: &str,
         configs: BTreeMap<String, String>,
     ) -> Result<(), Refusal> {
-        let request = ControllerRequest::AlterBrokerConfigs {
+        let request = ControllerRequest::AlterResourceConfigs {
+            resource_type,
             name: name.to_string(),
             configs,
         };

@@ -11,6 +11,7 @@ use uuid::Uuid;
 /// Kafka's `ConfigResource.Type` numbers, as ConfigRecord stores them.
 pub const CONFIG_RESOURCE_TOPIC: i8 = 2;
 pub const CONFIG_RESOURCE_BROKER: i8 = 4;
+pub const CONFIG_RESOURCE_GROUP: i8 = 32;
 
 /// One listener of a registered broker.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

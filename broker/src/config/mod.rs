@@ -42,6 +42,8 @@ pub enum ConfigSource {
     DynamicDefaultBroker = 3,
     StaticBroker = 4,
     Default = 5,
+    /// A group's own config (Kafka 4.0's GROUP_CONFIG).
+    Group = 8,
 }
 
 /// Dynamic broker configs (KIP-226) from the metadata: this broker's own and the

@@ -78,8 +78,10 @@ pub enum ControllerRequest {
         name: String,
         configs: BTreeMap<String, String>,
     },
-    /// Replaces the dynamic configs of a broker, or the cluster-wide default (`""`).
-    AlterBrokerConfigs {
+    /// Replaces the dynamic configs of a broker (resource type 4; `""` for the cluster-wide
+    /// default) or the configs of a group (32).
+    AlterResourceConfigs {
+        resource_type: i8,
         name: String,
         configs: BTreeMap<String, String>,
     },
@@ -334,9 +336,11 @@ impl Controller {
                 count,
                 validate_only,
             } => topics::add_partitions(image, name, *count, *validate_only),
-            ControllerRequest::AlterBrokerConfigs { name, configs } => {
-                topics::alter_broker_configs(image, name, configs)
-            }
+            ControllerRequest::AlterResourceConfigs {
+                resource_type,
+                name,
+                configs,
+            } => topics::alter_resource_configs(image, *resource_type, name, configs),
             ControllerRequest::AlterTopicConfigs { name, configs } => {
                 topics::alter_configs(image, name, configs)
             }

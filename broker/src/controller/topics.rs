@@ -7,7 +7,9 @@ use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
 use super::{ControllerResponse, Decision};
-use crate::cluster::records::{MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_TOPIC};
+use crate::cluster::records::{
+    MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_GROUP, CONFIG_RESOURCE_TOPIC,
+};
 use crate::cluster::{
     validate_topic_name, ClusterImage, PartitionInfo, Refusal, TopicInfo, TopicSpec,
 };
@@ -135,24 +137,38 @@ pub(super) fn alter_configs(
     })
 }
 
-/// Dynamic broker configs (KIP-226) of broker `name`, or the cluster-wide default (`""`).
-pub(super) fn alter_broker_configs(
+/// Dynamic broker configs (KIP-226) of broker `name`, or the cluster-wide default (`""`);
+/// or the configs of group `name`.
+pub(super) fn alter_resource_configs(
     image: &ClusterImage,
+    resource_type: i8,
     name: &str,
     configs: &BTreeMap<String, String>,
 ) -> Result<Decision, Refusal> {
-    let known = name.is_empty()
-        || name
-            .parse::<i32>()
-            .is_ok_and(|id| image.brokers.contains_key(&id));
-    if !known {
-        return Err(Refusal::new(
-            ResponseError::InvalidRequest,
-            format!("Broker {name} is not registered."),
-        ));
-    }
-    let current = image.broker_configs.get(name).cloned().unwrap_or_default();
-    let records = config_records(CONFIG_RESOURCE_BROKER, name, &current, configs);
+    let current = match resource_type {
+        CONFIG_RESOURCE_BROKER => {
+            let known = name.is_empty()
+                || name
+                    .parse::<i32>()
+                    .is_ok_and(|id| image.brokers.contains_key(&id));
+            if !known {
+                return Err(Refusal::new(
+                    ResponseError::InvalidRequest,
+                    format!("Broker {name} is not registered."),
+                ));
+            }
+            image.broker_configs.get(name)
+        }
+        CONFIG_RESOURCE_GROUP => image.group_configs.get(name),
+        other => {
+            return Err(Refusal::new(
+                ResponseError::InvalidRequest,
+                format!("Unsupported resource type {other}."),
+            ))
+        }
+    };
+    let current = current.cloned().unwrap_or_default();
+    let records = config_records(resource_type, name, &current, configs);
     Ok(Decision {
         records,
         response: ControllerResponse::Configs(configs.clone()),

@@ -97,13 +97,20 @@ impl GroupCoordinator {
                 "group vanished".into(),
             );
         };
-        group.heartbeat(
-            request,
-            Instant::now(),
-            crate::now_ms(),
-            topics,
-            &self.consumer,
-        )
+        // The group's own configs win over the broker's.
+        let mut settings = self.consumer.clone();
+        let own = |key: &str| {
+            topics
+                .group_config(group_id, key)
+                .and_then(|v| v.parse().ok())
+        };
+        if let Some(ms) = own("consumer.session.timeout.ms") {
+            settings.session_timeout_ms = ms;
+        }
+        if let Some(ms) = own("consumer.heartbeat.interval.ms") {
+            settings.heartbeat_interval_ms = ms;
+        }
+        group.heartbeat(request, Instant::now(), crate::now_ms(), topics, &settings)
     }
 
     /// Whether the id names a consumer (KIP-848) group.

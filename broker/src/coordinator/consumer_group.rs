@@ -33,6 +33,11 @@ pub trait TopicSource {
     fn topic(&self, name: &str) -> Option<(Uuid, i32)>;
     /// Every topic a regex subscription may match (internal topics excluded).
     fn names(&self) -> Vec<String>;
+    /// A group config set on the group (Kafka 4.0's `consumer.session.timeout.ms`,
+    /// `consumer.heartbeat.interval.ms`), if any.
+    fn group_config(&self, _group: &str, _key: &str) -> Option<String> {
+        None
+    }
 }
 
 /// One ConsumerGroupHeartbeat.
