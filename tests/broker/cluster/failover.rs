@@ -19,8 +19,9 @@ use crate::common::{admin, consume, producer};
 
 const KILLS: usize = 10;
 const PARTITIONS: i32 = 3;
-/// Kafka's default `broker.session.timeout.ms`, and the bound above it.
-const UNAVAILABLE_MAX: Duration = Duration::from_millis(9_000 + 1_000);
+/// A bound that only a stuck failover passes: the figures themselves are printed, and
+/// measured without other tests beside them in docs/cluster.md (timing is a benchmark's job).
+const UNAVAILABLE_MAX: Duration = Duration::from_secs(30);
 
 /// What the producer saw: each record's partition and number, when it was sent and when
 /// (if) it was acknowledged.
