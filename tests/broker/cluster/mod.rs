@@ -210,6 +210,7 @@ async fn a_clean_shutdown_moves_leadership_before_the_broker_goes() {
                 .all(|(l, _, _)| *l >= 0 && *l != leader)
         })
         .await;
+    println!("leadership moved {took:?} after the SIGTERM");
     // Well before the 9 s session could end: the controlled shutdown moved it, not fencing.
     assert!(took < Duration::from_secs(9), "moved after {took:?}");
     assert_eq!(m.brokers.len(), 2);
