@@ -201,16 +201,21 @@ async fn a_clean_shutdown_moves_leadership_before_the_broker_goes() {
         })
         .await;
     let (leader, _, _) = partitions(&m, "moving")[0].clone();
+    let signalled = std::time::Instant::now();
     cluster.terminate(leader as usize);
+    let exited = signalled.elapsed();
     // The default session is 9 s: leadership moved by the controlled shutdown, not by fencing.
-    let (m, took) = cluster
+    let (m, _) = cluster
         .wait_metadata("leadership moved", Some(&["moving"]), |m| {
             partitions(m, "moving")
                 .iter()
                 .all(|(l, _, _)| *l >= 0 && *l != leader)
         })
         .await;
-    println!("leadership moved {took:?} after the SIGTERM");
+    let took = signalled.elapsed();
+    println!(
+        "leadership moved within {took:?} of the SIGTERM (the process exited after {exited:?})"
+    );
     // Well before the 9 s session could end: the controlled shutdown moved it, not fencing.
     assert!(took < Duration::from_secs(9), "moved after {took:?}");
     assert_eq!(m.brokers.len(), 2);
