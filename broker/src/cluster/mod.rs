@@ -134,7 +134,8 @@ impl Cluster {
         let addr = quorum.voter_addr(leader)?.to_string();
         let mut forward = self.inner.forward.lock().await;
         if forward.as_ref().is_none_or(|(id, _)| *id != leader) {
-            *forward = Some((leader, RpcClient::new(addr)));
+            let cluster_id = self.read(|i| i.cluster_id.clone());
+            *forward = Some((leader, RpcClient::new(addr, cluster_id)));
         }
         let (_, client) = forward.as_mut()?;
         match client

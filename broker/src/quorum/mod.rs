@@ -95,6 +95,9 @@ impl Quorum {
         snapshot_every: u64,
     ) -> io::Result<Quorum> {
         let dir = log_dir.join(METADATA_DIR);
+        let network = network::Network {
+            cluster_id: initial.cluster_id.clone(),
+        };
         let log = log_store::LogStore::open(&dir)?;
         let fresh = log.is_empty();
         let committed = log.committed();
@@ -124,7 +127,7 @@ impl Quorum {
             ..Default::default()
         };
         let config = Arc::new(config.validate().map_err(io::Error::other)?);
-        let raft = Raft::new(node_id as NodeId, config, network::Network, log, machine)
+        let raft = Raft::new(node_id as NodeId, config, network, log, machine)
             .await
             .map_err(io::Error::other)?;
         if fresh {

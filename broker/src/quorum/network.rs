@@ -14,9 +14,11 @@ use openraft::raft::{
 use super::rpc::{Request, Response, RpcClient};
 use super::{Node, NodeId, TypeConfig};
 
-/// Makes a [`Peer`] per target.
+/// Makes a [`Peer`] per target, speaking for `cluster_id`.
 #[derive(Debug, Default)]
-pub(super) struct Network;
+pub(super) struct Network {
+    pub(super) cluster_id: String,
+}
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
@@ -24,7 +26,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     async fn new_client(&mut self, target: NodeId, node: &Node) -> Peer {
         Peer {
             target,
-            client: RpcClient::new(node.addr.clone()),
+            client: RpcClient::new(node.addr.clone(), self.cluster_id.clone()),
         }
     }
 }

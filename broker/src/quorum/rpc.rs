@@ -28,9 +28,19 @@ pub enum Request {
     Controller(ControllerRequest),
 }
 
+/// A request as sent: with the id of the cluster the sender belongs to, so that a node of
+/// another cluster (a stale address, a reused port) is refused instead of obeyed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope<R> {
+    pub cluster_id: String,
+    pub request: R,
+}
+
 /// The answer to a [`Request`] of the same name.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Response {
+    /// The request came from another cluster.
+    Refused(String),
     AppendEntries(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
     Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
     InstallSnapshot(
@@ -82,12 +92,17 @@ pub async fn read_frame<R: AsyncRead + Unpin, T: DeserializeOwned>(
 #[derive(Debug)]
 pub struct RpcClient {
     addr: String,
+    cluster_id: String,
     conn: Option<TcpStream>,
 }
 
 impl RpcClient {
-    pub fn new(addr: String) -> Self {
-        RpcClient { addr, conn: None }
+    pub fn new(addr: String, cluster_id: String) -> Self {
+        RpcClient {
+            addr,
+            cluster_id,
+            conn: None,
+        }
     }
 
     /// The address this client talks to.
@@ -122,9 +137,18 @@ impl RpcClient {
                 self.conn.insert(stream)
             }
         };
-        write_frame(conn, request).await?;
-        read_frame(conn)
-            .await?
-            .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"))
+        let envelope = Envelope {
+            cluster_id: self.cluster_id.clone(),
+            request,
+        };
+        write_frame(conn, &envelope).await?;
+        match read_frame(conn).await? {
+            Some(Response::Refused(why)) => Err(io::Error::new(io::ErrorKind::InvalidData, why)),
+            Some(response) => Ok(response),
+            None => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            )),
+        }
     }
 }

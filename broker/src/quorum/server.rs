@@ -7,7 +7,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::rpc::{read_frame, write_frame, Request, Response};
+use super::rpc::{read_frame, write_frame, Envelope, Request, Response};
 use crate::controller::{Controller, ControllerRequest};
 use crate::limits::CONTROLLER_CONNECTIONS_MAX;
 
@@ -63,7 +63,18 @@ async fn serve_frames(
     broker: &mut Option<i32>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
-    while let Some(request) = read_frame::<_, Request>(&mut stream).await? {
+    let cluster_id = controller.quorum().state().read(|i| i.cluster_id.clone());
+    while let Some(envelope) = read_frame::<_, Envelope<Request>>(&mut stream).await? {
+        if envelope.cluster_id != cluster_id {
+            let why = format!(
+                "this node belongs to cluster {cluster_id}, not {}",
+                envelope.cluster_id
+            );
+            tracing::warn!(%why, "refused a request from another cluster");
+            write_frame(&mut stream, &Response::Refused(why)).await?;
+            return Ok(());
+        }
+        let request = envelope.request;
         if let Request::Controller(
             ControllerRequest::RegisterBroker { broker_id, .. }
             | ControllerRequest::BrokerHeartbeat { broker_id, .. },

@@ -37,27 +37,33 @@ pub struct TestCluster {
     nodes: Vec<Node>,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+/// `n` distinct free ports: all held open at once while they are chosen.
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("free port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("port").port())
+        .collect()
 }
 
 impl TestCluster {
     /// Starts `n` nodes (ids 0..n) with `extra` config overrides, and waits until Metadata
     /// lists every broker.
     pub async fn start(n: usize, extra: &[(&str, &str)]) -> Self {
+        let ports = free_ports(2 * n);
         let nodes = (0..n)
-            .map(|_| Node {
-                port: free_port(),
-                controller_port: free_port(),
+            .map(|i| Node {
+                port: ports[2 * i],
+                controller_port: ports[2 * i + 1],
                 child: None,
             })
             .collect();
         let mut cluster = TestCluster {
             dir: tempfile::tempdir().expect("temp dir"),
-            cluster_id: "ktui-test-cluster-0000".to_string(),
+            // Each cluster its own id: a node of another test's cluster that took a port this
+            // one released is refused instead of joining.
+            cluster_id: format!("ktui-test-{}", uuid::Uuid::new_v4().simple()),
             extra: extra
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -133,6 +139,11 @@ impl TestCluster {
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// The controller listener of node `id`.
+    pub fn controller_addr(&self, id: usize) -> String {
+        format!("127.0.0.1:{}", self.nodes[id].controller_port)
     }
 
     /// The client listener of node `id`.

@@ -118,6 +118,24 @@ async fn three_nodes_elect_a_controller_and_share_the_metadata() {
     assert_eq!(voters, vec![0, 1, 2]);
     assert!(status.current_voters.iter().all(|v| v.log_end_offset > 0));
     assert_eq!(quorum.nodes.len(), 3);
+    // A node of another cluster is refused on the controller listener.
+    let mut stranger = ktui_broker::quorum::rpc::RpcClient::new(
+        cluster.controller_addr(0),
+        "another-cluster".to_string(),
+    );
+    let refused = stranger
+        .call(
+            &ktui_broker::quorum::rpc::Request::Controller(
+                ktui_broker::controller::ControllerRequest::DescribeQuorum,
+            ),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect_err("another cluster's request is refused");
+    assert!(
+        refused.to_string().contains("belongs to cluster"),
+        "{refused}"
+    );
     let too_many = admin(&bootstrap)
         .create_topics(
             &[NewTopic::new("rf4", 1, TopicReplication::Fixed(4))],
