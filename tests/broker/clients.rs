@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::common::TestBroker;
 
-fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
+pub(crate) fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
     // cargo points LD_LIBRARY_PATH at the librdkafka that rdkafka-sys builds; without this,
     // Debian's kcat and python3-confluent-kafka would load it instead of their own 2.0.2.
     cmd.env_remove("LD_LIBRARY_PATH");

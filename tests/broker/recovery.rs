@@ -139,3 +139,56 @@ async fn flipped_byte_is_truncated() {
     })
     .await;
 }
+
+/// The metadata log is snapshotted and the entries the snapshot covers are purged, so a
+/// restart does not replay from zero; the topics are all there after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_is_snapshotted_and_a_restart_starts_from_the_snapshot() {
+    let snapshot_every = [("metadata.log.max.snapshot.interval.records", "20")];
+    let broker = TestBroker::start_configured(&snapshot_every).await;
+    let bootstrap = broker.bootstrap();
+    let admin = crate::common::admin(&bootstrap);
+    let names: Vec<String> = (0..160).map(|i| format!("snap-{i}")).collect();
+    let topics: Vec<rdkafka::admin::NewTopic<'_>> = names
+        .iter()
+        .map(|n| rdkafka::admin::NewTopic::new(n, 1, rdkafka::admin::TopicReplication::Fixed(1)))
+        .collect();
+    // One at a time: every creation is an entry of the metadata log.
+    for topic in &topics {
+        for r in admin
+            .create_topics([topic], &rdkafka::admin::AdminOptions::new())
+            .await
+            .expect("create")
+        {
+            r.expect("created");
+        }
+    }
+    let dir = broker.stop().await;
+    let metadata = dir.path().join("__cluster_metadata-0");
+    assert!(
+        metadata.join("snapshot.json").exists(),
+        "a snapshot was written"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(metadata.join("state.json")).expect("state.json"))
+            .expect("json");
+    let purged = state["last_purged"]["index"].as_u64().unwrap_or(0);
+    assert!(
+        purged > 0,
+        "entries covered by the snapshot were purged: {state}"
+    );
+    let broker = TestBroker::start_with(dir, &snapshot_every).await;
+    let consumer = crate::common::consumer(&broker.bootstrap());
+    let listed = {
+        use rdkafka::consumer::Consumer;
+        consumer
+            .fetch_metadata(None, std::time::Duration::from_secs(10))
+            .expect("metadata")
+            .topics()
+            .iter()
+            .filter(|t| t.name().starts_with("snap-"))
+            .count()
+    };
+    assert_eq!(listed, 160, "every topic is back after the restart");
+    broker.stop().await;
+}

@@ -379,3 +379,115 @@ pub(super) fn rebalance(image: &ClusterImage, percentage: u32) -> Vec<MetadataRe
     }
     records
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::records::EndPoint;
+
+    fn image() -> ClusterImage {
+        let mut image = ClusterImage::new("c".into(), 1);
+        for id in 1..=3 {
+            image.apply(&MetadataRecord::RegisterBroker {
+                broker_id: id,
+                incarnation_id: uuid::Uuid::new_v4(),
+                broker_epoch: 10 + i64::from(id),
+                end_points: vec![EndPoint {
+                    name: "PLAINTEXT".into(),
+                    host: "127.0.0.1".into(),
+                    port: 9090 + id as u16,
+                    security_protocol: 0,
+                }],
+                rack: None,
+                fenced: id == 3,
+            });
+        }
+        let topic_id = uuid::Uuid::new_v4();
+        image.apply(&MetadataRecord::Topic {
+            name: "t".into(),
+            topic_id,
+        });
+        image.apply(&MetadataRecord::Partition {
+            partition_id: 0,
+            topic_id,
+            replicas: vec![1, 2, 3],
+            isr: vec![1, 2],
+            leader: 1,
+            leader_epoch: 4,
+            partition_epoch: 7,
+        });
+        image
+    }
+
+    fn change(leader_epoch: i32, partition_epoch: i32, isr: &[i32]) -> IsrChange {
+        IsrChange {
+            topic: "t".into(),
+            partition: 0,
+            leader_epoch,
+            partition_epoch,
+            new_isr: isr.to_vec(),
+        }
+    }
+
+    fn outcome(image: &ClusterImage, broker: i32, epoch: i64, c: IsrChange) -> i16 {
+        match alter_partitions(image, broker, epoch, &[c]) {
+            Ok(Decision {
+                response: ControllerResponse::IsrChanges(outcomes),
+                ..
+            }) => outcomes[0].error,
+            Ok(_) => -1,
+            Err(r) => r.error.code(),
+        }
+    }
+
+    #[test]
+    fn alter_partition_checks_what_kafka_checks() {
+        let image = image();
+        assert_eq!(outcome(&image, 1, 11, change(4, 7, &[1])), 0);
+        assert_eq!(
+            outcome(&image, 1, 99, change(4, 7, &[1])),
+            ResponseError::StaleBrokerEpoch.code()
+        );
+        assert_eq!(
+            outcome(&image, 2, 12, change(4, 7, &[1, 2])),
+            ResponseError::NotLeaderOrFollower.code()
+        );
+        assert_eq!(
+            outcome(&image, 1, 11, change(3, 7, &[1])),
+            ResponseError::FencedLeaderEpoch.code()
+        );
+        assert_eq!(
+            outcome(&image, 1, 11, change(4, 6, &[1])),
+            ResponseError::InvalidUpdateVersion.code()
+        );
+        assert_eq!(
+            outcome(&image, 1, 11, change(4, 7, &[1, 2, 3])),
+            ResponseError::IneligibleReplica.code(),
+            "a fenced broker cannot join the ISR"
+        );
+        assert_eq!(
+            outcome(&image, 1, 11, change(4, 7, &[2])),
+            ResponseError::InvalidRequest.code(),
+            "the ISR must hold the leader"
+        );
+    }
+
+    #[test]
+    fn a_fenced_leader_gives_way_to_the_isr_and_the_last_member_stays() {
+        let image = image();
+        let records = without_broker(&image, 1);
+        let mut next = image.clone();
+        for r in &records {
+            next.apply(r);
+        }
+        let p = &next.topics["t"].partitions[0];
+        assert_eq!((p.leader, p.isr.clone(), p.leader_epoch), (2, vec![2], 5));
+        let records = without_broker(&next, 2);
+        for r in &records {
+            next.apply(r);
+        }
+        let p = &next.topics["t"].partitions[0];
+        assert_eq!(p.leader, -1, "no live ISR member: offline");
+        assert_eq!(p.isr, vec![2], "the last ISR member stays in it");
+    }
+}

@@ -141,6 +141,11 @@ impl TestCluster {
             .join(",")
     }
 
+    /// The cluster's id.
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+
     /// The controller listener of node `id`.
     pub fn controller_addr(&self, id: usize) -> String {
         format!("127.0.0.1:{}", self.nodes[id].controller_port)

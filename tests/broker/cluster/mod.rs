@@ -1,10 +1,12 @@
 //! The replicated cluster: three `ktui broker` processes forming a Raft controller quorum,
 //! with real clients against them.
 
+mod bad_input;
 mod coordinator;
 mod elections;
 mod failover;
 mod harness;
+mod python;
 mod reassignment;
 mod replication;
 mod truncation;
