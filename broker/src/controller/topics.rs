@@ -96,7 +96,7 @@ pub(super) fn add_partitions(
             "too many partitions",
         ));
     }
-    let brokers = image.live_brokers();
+    let brokers = placement_order(image);
     let rf = topic.partitions.first().map_or(1, |p| p.replicas.len());
     if rf > brokers.len() {
         let msg = format!(
@@ -223,6 +223,35 @@ fn unknown_topic(name: &str) -> Refusal {
     )
 }
 
+/// The live brokers in the order replicas are placed round-robin: by id, or, when every one
+/// has a `broker.rack`, alternating between racks (Kafka's rack-aware order), so that the
+/// replicas of a partition land on as many racks as there are.
+fn placement_order(image: &ClusterImage) -> Vec<i32> {
+    let live = image.live_brokers();
+    let racks: Vec<Option<&String>> = live
+        .iter()
+        .map(|id| image.brokers.get(id).and_then(|b| b.rack.as_ref()))
+        .collect();
+    if live.is_empty() || racks.iter().any(Option::is_none) {
+        return live;
+    }
+    let mut by_rack: BTreeMap<&String, Vec<i32>> = BTreeMap::new();
+    for (id, rack) in live.iter().zip(&racks) {
+        if let Some(rack) = rack {
+            by_rack.entry(rack).or_default().push(*id);
+        }
+    }
+    let mut order = Vec::with_capacity(live.len());
+    for round in 0.. {
+        let before = order.len();
+        order.extend(by_rack.values().filter_map(|ids| ids.get(round).copied()));
+        if order.len() == before {
+            break;
+        }
+    }
+    order
+}
+
 /// Where a topic's round-robin placement starts: spread by its name, so that the first
 /// partitions of many topics do not all land on the first broker (Kafka starts at random).
 fn placement_start(name: &str, brokers: usize) -> i32 {
@@ -236,7 +265,7 @@ pub fn plan_topic(image: &ClusterImage, spec: &TopicSpec) -> Result<TopicInfo, R
         let msg = format!("Topic '{}' already exists.", spec.name);
         return Err(Refusal::new(ResponseError::TopicAlreadyExists, msg));
     }
-    let brokers = image.live_brokers();
+    let brokers = placement_order(image);
     let partitions = if spec.assignments.is_empty() {
         planned_partitions(&brokers, spec)?
     } else {
@@ -305,4 +334,75 @@ fn manual_partitions(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::records::EndPoint;
+
+    fn cluster(racks: &[Option<&str>]) -> ClusterImage {
+        let mut image = ClusterImage::new("c".into(), 0);
+        for (id, rack) in racks.iter().enumerate() {
+            image.apply(&MetadataRecord::RegisterBroker {
+                broker_id: id as i32,
+                incarnation_id: Uuid::new_v4(),
+                broker_epoch: id as i64,
+                end_points: vec![EndPoint {
+                    name: "PLAINTEXT".into(),
+                    host: "127.0.0.1".into(),
+                    port: 9092,
+                    security_protocol: 0,
+                }],
+                rack: rack.map(str::to_string),
+                fenced: false,
+            });
+        }
+        image
+    }
+
+    fn spec(rf: i16) -> TopicSpec {
+        TopicSpec {
+            name: "placed".into(),
+            partitions: 12,
+            replication_factor: rf,
+            assignments: Vec::new(),
+            configs: BTreeMap::new(),
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn replicas_spread_over_racks() {
+        let racks = [
+            Some("a"),
+            Some("a"),
+            Some("b"),
+            Some("b"),
+            Some("c"),
+            Some("c"),
+        ];
+        let image = cluster(&racks);
+        let topic = plan_topic(&image, &spec(3)).expect("planned");
+        for p in &topic.partitions {
+            let mut used: Vec<&str> = p
+                .replicas
+                .iter()
+                .map(|r| racks[*r as usize].unwrap_or_default())
+                .collect();
+            used.sort_unstable();
+            assert_eq!(used, vec!["a", "b", "c"], "{:?}", p.replicas);
+        }
+        let mut leaders: Vec<i32> = topic.partitions.iter().map(|p| p.leader).collect();
+        leaders.sort_unstable();
+        leaders.dedup();
+        assert_eq!(leaders.len(), 6, "leaders spread over every broker");
+    }
+
+    #[test]
+    fn too_few_brokers_is_invalid_replication_factor() {
+        let image = cluster(&[None, None]);
+        let refused = plan_topic(&image, &spec(3)).expect_err("refused");
+        assert_eq!(refused.error, ResponseError::InvalidReplicationFactor);
+    }
 }
