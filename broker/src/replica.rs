@@ -1,5 +1,4 @@
-//! The partitions this broker hosts, by topic and index, and the signal that wakes waiting
-//! fetches when any of them grows.
+//! The partitions this broker hosts, by topic and index.
 //!
 //! Kafka calls this the ReplicaManager. It creates and removes partition directories
 //! (`<log.dir>/<topic>-<partition>`, Kafka's layout), hands out partitions to the API handlers,
@@ -10,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use kafka_protocol::ResponseError;
-use tokio::sync::watch;
 
 use crate::cluster::{PartitionInfo, TopicInfo};
 use crate::config::BrokerConfig;
@@ -27,8 +25,6 @@ pub struct ReplicaManager {
     root: PathBuf,
     node_id: i32,
     partitions: RwLock<HashMap<(String, i32), SharedPartition>>,
-    /// Bumped after every append; fetches waiting for data watch it.
-    appended: watch::Sender<u64>,
     /// Log file handles allowed open at once ([`crate::limits::log_files_max`]).
     files_max: usize,
     /// Handles opened since the last count; a count (and release) runs when it passes the cap.
@@ -38,12 +34,10 @@ pub struct ReplicaManager {
 impl ReplicaManager {
     /// A manager rooted at the broker's log directory.
     pub fn new(root: &Path, node_id: i32) -> Self {
-        let (appended, _) = watch::channel(0);
         ReplicaManager {
             root: root.to_path_buf(),
             node_id,
             partitions: RwLock::new(HashMap::new()),
-            appended,
             files_max: crate::limits::log_files_max(),
             files_estimate: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -80,7 +74,6 @@ impl ReplicaManager {
         let now = crate::now_ms();
         if let Some(shared) = self.get(name, index) {
             let transition = lock(&shared).apply(info, now);
-            self.notify_appended();
             return Ok(Some(transition));
         }
         let dir = self.root.join(format!("{name}-{index}"));
@@ -263,16 +256,6 @@ impl ReplicaManager {
     /// Every hosted partition.
     pub fn all(&self) -> Vec<SharedPartition> {
         self.read().values().cloned().collect()
-    }
-
-    /// Wakes waiting fetches: some partition grew.
-    pub fn notify_appended(&self) {
-        self.appended.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// A receiver that sees every append after this call.
-    pub fn watch_appends(&self) -> watch::Receiver<u64> {
-        self.appended.subscribe()
     }
 
     /// One retention pass over every partition.

@@ -15,6 +15,7 @@ mod consumer_protocol;
 mod fetch_sessions;
 mod group_protocol;
 mod groups;
+mod long_poll;
 mod malformed;
 mod offset_reset;
 mod offsets;

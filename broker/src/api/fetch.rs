@@ -7,6 +7,7 @@
 //! batch; the client skips the records before its offset. Incremental fetch sessions (KIP-227)
 //! decide which partitions a request reads and which answers go back (`fetch_session.rs`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,6 +17,7 @@ use kafka_protocol::messages::fetch_response::{
 };
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::ResponseError;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::fetch_session::{Plan, Target};
@@ -51,9 +53,11 @@ pub async fn handle(
             .with_error_code(e.code())
             .with_session_id(0));
     }
+    // Woken by any of the fetched partitions when it moves; registered with each as it is read.
+    let waiter = Arc::new(Notify::new());
     loop {
-        let mut appended = broker.replicas.watch_appends();
-        let (responses, bytes, any_error) = read_all(broker, ctx, &request, plan.targets());
+        let (responses, bytes, any_error) =
+            read_all(broker, ctx, &request, plan.targets(), &waiter);
         let answer = |responses| {
             FetchResponse::default()
                 .with_responses(broker.fetch_sessions.finish(&plan, responses))
@@ -65,9 +69,7 @@ pub async fn handle(
             return Ok(answer(responses));
         }
         tokio::select! {
-            changed = appended.changed() => if changed.is_err() {
-                return Ok(answer(responses));
-            },
+            _ = waiter.notified() => {}
             _ = tokio::time::sleep_until(deadline) => {}
             // Shutting down: answer with what there is rather than hold the drain up.
             _ = broker.shutdown.cancelled() => return Ok(answer(responses)),
@@ -82,6 +84,7 @@ fn read_all(
     ctx: &RequestContext,
     request: &FetchRequest,
     targets: &[Target],
+    waiter: &Arc<Notify>,
 ) -> (Vec<FetchableTopicResponse>, usize, bool) {
     let mut budget = request.max_bytes.max(0) as usize;
     let replica = if ctx.version >= REPLICA_STATE_VERSION {
@@ -102,7 +105,15 @@ fn read_all(
         for target in topic {
             let p = &target.partition;
             let data = match &name {
-                Ok(name) => read_partition(broker, ctx, name, p, follower, budget, total == 0),
+                Ok(name) => {
+                    let at = Reading {
+                        follower,
+                        budget,
+                        first: total == 0,
+                        waiter,
+                    };
+                    read_partition(broker, ctx, name, p, &at)
+                }
                 Err(e) => Err(*e),
             };
             let data = data.unwrap_or_else(|e| failed(error_for_version(e, ctx.version)));
@@ -165,22 +176,33 @@ fn topic_name_of(
     }
 }
 
-/// Reads one partition: a consumer below the high watermark, a follower (`follower` is its
-/// broker id) up to the log end, which also tells the leader how far that follower has come.
+/// How one partition is read within a fetch.
+struct Reading<'a> {
+    /// The follower's broker id, for a follower's fetch.
+    follower: Option<i32>,
+    budget: usize,
+    /// Whether nothing was read yet (KIP-74: the first batch comes whatever its size).
+    first: bool,
+    /// Woken when the partition moves.
+    waiter: &'a Arc<Notify>,
+}
+
+/// Reads one partition: a consumer below the high watermark, a follower up to the log end,
+/// which also tells the leader how far that follower has come.
 fn read_partition(
     broker: &Broker,
     ctx: &RequestContext,
     name: &str,
     p: &FetchPartition,
-    follower: Option<i32>,
-    budget: usize,
-    first: bool,
+    at: &Reading<'_>,
 ) -> Result<PartitionData, ResponseError> {
+    let (follower, budget, first) = (at.follower, at.budget, at.first);
     let client_epoch = (ctx.version >= LEADER_EPOCH_VERSION).then_some(p.current_leader_epoch);
     let mut effect = None;
     let data = broker
         .replicas
         .with_leader(name, p.partition, client_epoch, |partition| {
+            partition.wake_on_change(at.waiter);
             let (start, end) = (partition.log_start_offset(), partition.log_end_offset());
             // A follower whose log diverged may be past the leader's end: it learns where to
             // cut before the offset is checked.
@@ -226,9 +248,6 @@ fn read_partition(
                 .with_records(Some(records)))
         });
     if let Some((replica, effect, leader_epoch, partition_epoch)) = effect {
-        if effect.high_watermark_advanced {
-            broker.replicas.notify_appended();
-        }
         if let Some(isr) = effect.expand_isr {
             tracing::info!(
                 topic = name,

@@ -55,7 +55,6 @@ pub async fn handle(
         responses.push(response);
         waits.extend(topic_waits.into_iter().map(|(p, w)| (t, p, w)));
     }
-    broker.replicas.notify_appended();
     let timeout = std::time::Duration::from_millis(request.timeout_ms.max(0) as u64);
     let deadline = tokio::time::Instant::now() + timeout;
     for (t, p, wait) in waits {

@@ -57,7 +57,6 @@ impl RecordLog for ReplicaManager {
             tracing::error!(error = ?e, partition, "appending to __consumer_offsets failed");
             ResponseError::CoordinatorNotAvailable
         })?;
-        self.notify_appended();
         Ok(())
     }
 

@@ -10,9 +10,11 @@ pub mod replication;
 pub mod validate;
 
 use std::path::Path;
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
+use tokio::sync::Notify;
 
 use crate::cluster::PartitionInfo;
 use crate::log::batch;
@@ -53,7 +55,13 @@ pub struct Partition {
     /// Leadership, epochs, ISR and the high watermark; only a leader serves clients.
     replication: ReplicaSet,
     settings: PartitionSettings,
+    /// Fetches waiting for this partition to move (Kafka's fetch purgatory, keyed by
+    /// partition): woken by an append, a new high watermark, or a change of leadership.
+    waiters: Vec<Weak<Notify>>,
 }
+
+/// Registered waiters past which the dead ones are swept out before another is added.
+const WAITERS_SWEEP_AT: usize = 64;
 
 impl Partition {
     /// Opens (and recovers) the partition's log in `dir`.
@@ -73,6 +81,7 @@ impl Partition {
             producers,
             replication,
             settings,
+            waiters: Vec::new(),
         })
     }
 
@@ -91,7 +100,25 @@ impl Partition {
     /// (KIP-101, KIP-320), and it cuts its tail there.
     pub fn apply(&mut self, info: &PartitionInfo, now_ms: i64) -> Transition {
         let end = self.log.log_end_offset();
-        self.replication.apply(info, end, now_ms)
+        let transition = self.replication.apply(info, end, now_ms);
+        self.wake();
+        transition
+    }
+
+    /// Wakes `waiter` at this partition's next append, high watermark or leadership change.
+    pub fn wake_on_change(&mut self, waiter: &Arc<Notify>) {
+        if self.waiters.len() >= WAITERS_SWEEP_AT {
+            self.waiters.retain(|w| w.strong_count() > 0);
+        }
+        self.waiters.push(Arc::downgrade(waiter));
+    }
+
+    fn wake(&mut self) {
+        for waiter in self.waiters.drain(..) {
+            if let Some(w) = waiter.upgrade() {
+                w.notify_one();
+            }
+        }
     }
 
     /// The latest leader epoch of the log, -1 when it holds no batch (a follower's
@@ -214,6 +241,9 @@ impl Partition {
         }
         let end = self.log.log_end_offset();
         self.replication.set_follower_high_watermark(leader_hw, end);
+        if !records.is_empty() {
+            self.wake();
+        }
         Ok(())
     }
 
@@ -297,6 +327,7 @@ impl Partition {
         }
         let end = self.log.log_end_offset();
         let _ = self.replication.advance_high_watermark(end);
+        self.wake();
         Ok(Appended {
             base_offset: info.base_offset,
             last_offset: info.last_offset,
