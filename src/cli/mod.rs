@@ -29,7 +29,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a Kafka-compatible broker (reads Kafka's server.properties keys).
+    /// Run a Kafka-compatible broker, alone or as a node of a cluster (reads Kafka's
+    /// server.properties keys, KRaft's included).
     Broker(broker::BrokerArgs),
     /// List, describe, create, delete and configure topics (like kafka-topics.sh).
     Topics(topics::TopicsArgs),
@@ -45,7 +46,8 @@ enum Command {
     LogDirs(log_dirs::LogDirsArgs),
     /// Throughput and latency tests (like kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh).
     Perf(perf::PerfArgs),
-    /// The workspace broker on this machine: up (background), down, status, run (foreground).
+    /// The workspace broker on this machine: up (background; -n N for a local cluster), down,
+    /// status, stop/start a cluster node, run (foreground).
     Local(crate::local::LocalArgs),
 }
 
