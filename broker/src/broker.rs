@@ -57,6 +57,11 @@ pub struct Broker {
 /// How long a broker whose controller connection closed has to reconnect before it is fenced.
 const LOST_CONNECTION_GRACE: Duration = Duration::from_secs(1);
 
+/// How long a new controller waits for a broker's first heartbeat before counting its
+/// connection as closed (then the lost-connection grace runs): brokers heartbeat to a new
+/// controller as soon as they see it.
+const NEW_CONTROLLER_GRACE: Duration = Duration::from_millis(500);
+
 /// How long a single node waits to be unfenced by its own controller at start.
 const SINGLE_NODE_READY_MAX: Duration = Duration::from_secs(30);
 
@@ -96,9 +101,7 @@ impl Broker {
                 session_timeout: Duration::from_millis(config.broker_session_timeout_ms),
                 lost_connection_grace: LOST_CONNECTION_GRACE
                     .min(Duration::from_millis(config.broker_session_timeout_ms)),
-                new_controller_grace: Duration::from_millis(config.broker_heartbeat_interval_ms)
-                    .saturating_sub(LOST_CONNECTION_GRACE)
-                    + Duration::from_secs(1),
+                new_controller_grace: NEW_CONTROLLER_GRACE,
                 auto_leader_rebalance: config.auto_leader_rebalance_enable,
                 imbalance_check_interval: Duration::from_secs(
                     config.leader_imbalance_check_interval_seconds,

@@ -1,6 +1,6 @@
 //! This broker's side of KIP-631's lifecycle: register with the active controller, heartbeat
 //! every `broker.heartbeat.interval.ms` (quickly while fenced, to be unfenced as soon as it
-//! has caught up), register again when the controller no longer knows this incarnation, and
+//! has caught up, and at once to a new controller), register again when the controller no longer knows this incarnation, and
 //! on shutdown ask the controller to move its leaderships away first (controlled shutdown).
 
 use std::sync::Arc;
@@ -40,6 +40,8 @@ pub(crate) async fn run(
         let Some(epoch) = epoch else {
             continue;
         };
+        let mut controller = broker.cluster.quorum().raft().metrics();
+        let mut known = leadership(&controller.borrow_and_update());
         loop {
             match heartbeat(&broker, epoch, false).await {
                 Ok((fenced, _)) => {
@@ -63,7 +65,32 @@ pub(crate) async fn run(
                     return;
                 }
                 _ = tokio::time::sleep(wait) => {}
+                // A new controller hears from this broker at once, not a heartbeat later: it
+                // fences brokers that stay silent after it took over.
+                _ = new_controller(&mut controller, known) => {}
             }
+            known = leadership(&controller.borrow_and_update());
+        }
+    }
+}
+
+type Metrics = openraft::RaftMetrics<u64, openraft::BasicNode>;
+
+/// The active controller and its term, when there is one.
+fn leadership(m: &Metrics) -> Option<(u64, u64)> {
+    m.current_leader.map(|leader| (leader, m.current_term))
+}
+
+/// Returns once the quorum has a controller other than `known` (another node, or the same
+/// node in a new term).
+async fn new_controller(metrics: &mut watch::Receiver<Metrics>, known: Option<(u64, u64)>) {
+    loop {
+        if metrics.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        let now = leadership(&metrics.borrow_and_update());
+        if now.is_some() && now != known {
+            return;
         }
     }
 }

@@ -189,8 +189,9 @@ pub struct ControllerSettings {
     /// How long a broker whose connection to the controller closed has to come back before
     /// it is fenced, instead of the whole session.
     pub lost_connection_grace: Duration,
-    /// How long a new controller waits for a broker's first heartbeat (a heartbeat interval
-    /// and a margin) before it counts that broker's connection as closed.
+    /// How long a new controller waits for a broker's first heartbeat (brokers send one as
+    /// soon as they see a new controller) before it counts that broker's connection as
+    /// closed.
     pub new_controller_grace: Duration,
     /// `auto.leader.rebalance.enable`, `leader.imbalance.check.interval.seconds` and
     /// `leader.imbalance.per.broker.percentage`.
@@ -199,10 +200,12 @@ pub struct ControllerSettings {
     pub imbalance_percentage: u32,
 }
 
-/// A broker's session: its last heartbeat, and when its connection closed since.
+/// A broker's session: its last heartbeat, the connection it came over (0: in-process), and
+/// when that connection closed since.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Session {
     last_heartbeat: Instant,
+    connection: u64,
     lost_at: Option<Instant>,
 }
 
@@ -210,6 +213,7 @@ impl Session {
     fn new(now: Instant) -> Self {
         Session {
             last_heartbeat: now,
+            connection: 0,
             lost_at: None,
         }
     }
@@ -372,7 +376,7 @@ impl Controller {
     /// `token` is cancelled.
     pub async fn run_session_timer(self: Arc<Self>, token: CancellationToken) {
         let tick = Duration::from_millis(100);
-        let mut leading = false;
+        let mut led_term = None;
         let mut last_rebalance = Instant::now();
         loop {
             tokio::select! {
@@ -380,25 +384,29 @@ impl Controller {
                 _ = tokio::time::sleep(tick) => {}
             }
             let now_leading = self.quorum.is_leader();
-            if now_leading && !leading {
-                // A new controller has heard from nobody. Live brokers heartbeat to it within
-                // their interval (they retry at once while no controller answers); one that
-                // does not is as gone as one whose connection closed.
+            let term = self.quorum.term();
+            // Only a new term is a new controller: its sessions start over. (The leader state
+            // may blink within one term; the sessions it has stay valid.)
+            if now_leading && term != led_term {
+                led_term = term;
+                // A new controller has heard from no broker but those that reached it since it
+                // took over (their sessions are kept). The others heartbeat to it as soon as
+                // they see it; one that does not is as gone as one whose connection closed.
                 let since = Instant::now();
                 let ids: Vec<i32> = self
                     .quorum
                     .state()
                     .read(|i| i.brokers.keys().copied().collect());
                 let mut sessions = self.lock_sessions();
-                sessions.clear();
                 for id in ids {
-                    let mut session = Session::new(since);
-                    session.lost_at = Some(since + self.settings.new_controller_grace);
-                    let _ = sessions.insert(id, session);
+                    let _ = sessions.entry(id).or_insert_with(|| {
+                        let mut session = Session::new(since);
+                        session.lost_at = Some(since + self.settings.new_controller_grace);
+                        session
+                    });
                 }
             }
-            leading = now_leading;
-            if leading {
+            if now_leading {
                 self.fence_expired(Instant::now()).await;
                 let due = last_rebalance.elapsed() >= self.settings.imbalance_check_interval;
                 if self.settings.auto_leader_rebalance && due {
@@ -430,9 +438,21 @@ impl Controller {
     /// closed by its kernel at once, so the broker is fenced after a short grace (for it to
     /// reconnect) instead of at the end of its session. A silent network still takes the whole
     /// session.
-    pub fn connection_closed(&self, broker_id: i32) {
+    ///
+    /// Only the connection the broker last heartbeated over counts: an older one closing (the
+    /// broker reconnected, or forwarded through another node) says nothing about it.
+    pub fn connection_closed(&self, broker_id: i32, connection: u64) {
         if let Some(session) = self.lock_sessions().get_mut(&broker_id) {
-            session.lost_at = Some(Instant::now());
+            if session.connection == connection {
+                session.lost_at = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Notes the connection a broker's heartbeat or registration came over.
+    pub fn heard_over(&self, broker_id: i32, connection: u64) {
+        if let Some(session) = self.lock_sessions().get_mut(&broker_id) {
+            session.connection = connection;
         }
     }
 

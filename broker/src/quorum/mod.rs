@@ -192,6 +192,13 @@ impl Quorum {
             .map(|l| l as i32)
     }
 
+    /// The Raft term (Kafka's controller epoch), when a leader is known.
+    pub fn term(&self) -> Option<u64> {
+        let m = self.raft.metrics();
+        let m = m.borrow();
+        m.current_leader.map(|_| m.current_term)
+    }
+
     /// Whether this node is the active controller.
     pub fn is_leader(&self) -> bool {
         self.raft.metrics().borrow().state == ServerState::Leader

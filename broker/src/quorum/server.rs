@@ -49,17 +49,22 @@ pub async fn serve(listener: TcpListener, controller: Arc<Controller>, token: Ca
 /// Serves one connection; when it ends, the broker that heartbeated over it (if any) may be
 /// gone.
 async fn connection(stream: TcpStream, controller: &Controller) -> std::io::Result<()> {
+    let id = NEXT_CONNECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut broker = None;
-    let result = serve_frames(stream, controller, &mut broker).await;
-    if let Some(id) = broker {
-        controller.connection_closed(id);
+    let result = serve_frames(stream, controller, id, &mut broker).await;
+    if let Some(b) = broker {
+        controller.connection_closed(b, id);
     }
     result
 }
 
+/// Connection ids, from 1 (0 is a broker's own in-process calls).
+static NEXT_CONNECTION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 async fn serve_frames(
     mut stream: TcpStream,
     controller: &Controller,
+    connection: u64,
     broker: &mut Option<i32>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
@@ -89,7 +94,13 @@ async fn serve_frames(
             Request::InstallSnapshot(r) => {
                 Response::InstallSnapshot(raft.install_snapshot(r).await)
             }
-            Request::Controller(r) => Response::Controller(controller.handle(r).await),
+            Request::Controller(r) => {
+                let reply = controller.handle(r).await;
+                if let Some(b) = *broker {
+                    controller.heard_over(b, connection);
+                }
+                Response::Controller(reply)
+            }
         };
         write_frame(&mut stream, &response).await?;
     }

@@ -76,6 +76,18 @@ async fn every_acknowledged_record_survives_ten_leader_kills() {
             })
             .await;
         cluster.spawn(leader as usize);
+        // The next kill waits until the producer has recovered from this one (a record sent
+        // after it was acknowledged), so that one kill's figure never includes the next.
+        let deadline = Instant::now() + crate::common::DEADLINE;
+        while !log
+            .lock()
+            .expect("log")
+            .iter()
+            .any(|s| s.partition == 0 && s.sent >= at && s.acked.is_some())
+        {
+            assert!(Instant::now() < deadline, "the producer never recovered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.cancel();
