@@ -39,6 +39,21 @@ impl MetadataListener for Publisher {
             replicas.delete_topic(name);
             tracing::info!(topic = %name, "topic deleted");
         }
+        if delta.everything || delta.broker_configs {
+            // Dynamic broker configs are topic defaults too. Set before partitions open, so
+            // new ones take them; open ones are re-resolved in one pass over them when the
+            // defaults changed, or when a snapshot replaced the whole image.
+            let me = broker.config.node_id.to_string();
+            let changed = broker.config.set_dynamic(DynamicConfigs {
+                broker: image.broker_configs.get(&me).cloned().unwrap_or_default(),
+                cluster: image.broker_configs.get("").cloned().unwrap_or_default(),
+            });
+            if changed || delta.everything {
+                replicas.update_all_configs(&broker.config, |t| {
+                    image.topics.get(t).map(|t| &t.configs)
+                });
+            }
+        }
         let partitions: Vec<(String, i32)> = if delta.everything {
             let present: BTreeSet<(String, i32)> = image
                 .topics
@@ -78,17 +93,6 @@ impl MetadataListener for Publisher {
             }
             if name == OFFSETS_TOPIC {
                 coordinate(&broker, index, info.leader == broker.config.node_id);
-            }
-        }
-        if delta.everything || delta.broker_configs {
-            // Dynamic broker configs are topic defaults too: every partition takes them.
-            let me = broker.config.node_id.to_string();
-            broker.config.set_dynamic(DynamicConfigs {
-                broker: image.broker_configs.get(&me).cloned().unwrap_or_default(),
-                cluster: image.broker_configs.get("").cloned().unwrap_or_default(),
-            });
-            for (name, topic) in &image.topics {
-                replicas.update_topic_configs(&broker.config, name, &topic.configs);
             }
         }
         for name in &delta.topic_configs {

@@ -141,6 +141,25 @@ impl ReplicaManager {
         }
     }
 
+    /// Re-resolves the settings of every hosted partition (the broker's own defaults changed),
+    /// in one pass over them; `configs` gives a topic's overrides.
+    pub fn update_all_configs<'a>(
+        &self,
+        config: &BrokerConfig,
+        configs: impl Fn(&str) -> Option<&'a BTreeMap<String, String>>,
+    ) {
+        let mut resolved: HashMap<String, PartitionSettings> = HashMap::new();
+        for ((topic, _), shared) in self.read().iter() {
+            let Some(overrides) = configs(topic) else {
+                continue;
+            };
+            let settings = resolved
+                .entry(topic.clone())
+                .or_insert_with(|| settings_for(config, overrides));
+            lock(shared).set_settings(settings.clone());
+        }
+    }
+
     /// Kafka's `getPartitionOrException` for a request that needs the partition's leader, and
     /// the one way request handlers reach a partition: runs `f` under the partition's lock
     /// once the partition is hosted here, this replica leads it, and the client's view of the

@@ -3,9 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ApiKey, FetchResponse};
 use rdkafka::producer::FutureRecord;
 
 use crate::common::{create_topic, producer, TestBroker};
@@ -31,17 +29,7 @@ async fn a_waiting_fetch_is_woken_by_its_own_partition_only() {
         }
     };
     let mut raw = Raw::connect(&bootstrap).await;
-    let request = FetchRequest::default()
-        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
-        .with_max_wait_ms(20_000)
-        .with_min_bytes(1)
-        .with_max_bytes(1 << 20)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_static_str("watched")))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(0)
-                .with_partition_max_bytes(1 << 20)])]);
+    let request = crate::raw::fetch_partition_zero("watched", -1, 20_000);
     raw.send(ApiKey::Fetch, 12, &request).await;
     for _ in 0..5 {
         send("elsewhere").await;

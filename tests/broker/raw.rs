@@ -155,3 +155,25 @@ pub fn batch(
     RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode batch");
     buf.freeze()
 }
+
+/// A Fetch (v12 fields) of partition 0 of `topic` from offset 0, 1 MiB at most, waiting up to
+/// `max_wait_ms` for a byte; `replica_id` -1 is a consumer, a broker id a follower.
+pub fn fetch_partition_zero(
+    topic: &'static str,
+    replica_id: i32,
+    max_wait_ms: i32,
+) -> kafka_protocol::messages::FetchRequest {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+    FetchRequest::default()
+        .with_replica_id(BrokerId(replica_id))
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_static_str(topic)))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)])])
+}

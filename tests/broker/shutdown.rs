@@ -4,9 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ApiKey, FetchResponse};
 
 use crate::common::{create_topic, TestBroker};
 use crate::raw::Raw;
@@ -20,17 +18,7 @@ async fn a_waiting_fetch_answers_at_once_on_shutdown() {
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "quiet", 1, &[]).await;
     let mut raw = Raw::connect(&bootstrap).await;
-    let request = FetchRequest::default()
-        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
-        .with_max_wait_ms(30_000)
-        .with_min_bytes(1)
-        .with_max_bytes(1 << 20)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_static_str("quiet")))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(0)
-                .with_partition_max_bytes(1 << 20)])]);
+    let request = crate::raw::fetch_partition_zero("quiet", -1, 30_000);
     raw.send(ApiKey::Fetch, 12, &request).await;
     // Let the fetch reach its wait: the broker answers nothing for now.
     let mut byte = [0u8; 1];

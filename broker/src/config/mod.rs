@@ -48,7 +48,7 @@ pub enum ConfigSource {
 
 /// Dynamic broker configs (KIP-226) from the metadata: this broker's own and the
 /// cluster-wide defaults. They win over `server.properties` for the keys Kafka makes dynamic.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DynamicConfigs {
     pub broker: BTreeMap<String, String>,
     pub cluster: BTreeMap<String, String>,
@@ -375,16 +375,12 @@ impl BrokerConfig {
     }
 
     /// Replaces the dynamic configs (the metadata changed).
-    pub fn set_dynamic(&self, dynamic: DynamicConfigs) {
-        *self.dynamic.write().unwrap_or_else(|p| p.into_inner()) = dynamic;
-    }
-
-    /// The dynamic configs now.
-    pub fn dynamic(&self) -> DynamicConfigs {
-        self.dynamic
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// Returns whether they changed.
+    pub fn set_dynamic(&self, dynamic: DynamicConfigs) -> bool {
+        let mut current = self.dynamic.write().unwrap_or_else(|p| p.into_inner());
+        let changed = *current != dynamic;
+        *current = dynamic;
+        changed
     }
 
     /// A broker key's value from the first layer that sets it: this broker's dynamic config,

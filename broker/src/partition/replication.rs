@@ -123,20 +123,12 @@ impl ReplicaSet {
         self.leader == self.node_id
     }
 
-    pub fn leader(&self) -> i32 {
-        self.leader
-    }
-
     pub fn leader_epoch(&self) -> i32 {
         self.leader_epoch
     }
 
     pub fn partition_epoch(&self) -> i32 {
         self.partition_epoch
-    }
-
-    pub fn isr(&self) -> &[i32] {
-        &self.isr
     }
 
     pub fn replicas(&self) -> &[i32] {

@@ -212,11 +212,6 @@ impl Quorum {
             .filter(|a| !a.is_empty())
     }
 
-    /// The voters, by id.
-    pub fn voters(&self) -> impl Iterator<Item = i32> + '_ {
-        self.voters.keys().map(|id| *id as i32)
-    }
-
     /// Appends a batch of records and waits until it is committed and applied here; returns
     /// its offset. Only the active controller writes.
     pub async fn write(&self, records: Vec<MetadataRecord>) -> Result<u64, WriteError> {

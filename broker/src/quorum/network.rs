@@ -54,6 +54,16 @@ impl Peer {
             .map_err(|e| Unreachable::new(&e))
     }
 
+    /// The peer's own answer, its Raft error as openraft wants it from a remote node.
+    // The error type is openraft's trait's own.
+    #[allow(clippy::result_large_err)]
+    fn remote<T, E: std::error::Error>(
+        &self,
+        r: Result<T, RaftError<NodeId, E>>,
+    ) -> RpcResult<T, E> {
+        r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+
     fn unexpected<E: std::error::Error>(&self) -> RPCError<NodeId, Node, RaftError<NodeId, E>> {
         let e = std::io::Error::other(format!("node {} answered another request", self.target));
         RPCError::Network(NetworkError::new(&e))
@@ -67,9 +77,7 @@ impl RaftNetwork<TypeConfig> for Peer {
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>> {
         match self.send(Request::AppendEntries(rpc), &option).await? {
-            Response::AppendEntries(r) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            Response::AppendEntries(r) => self.remote(r),
             _ => Err(self.unexpected()),
         }
     }
@@ -80,9 +88,7 @@ impl RaftNetwork<TypeConfig> for Peer {
         option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
         match self.send(Request::InstallSnapshot(rpc), &option).await? {
-            Response::InstallSnapshot(r) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            Response::InstallSnapshot(r) => self.remote(r),
             _ => Err(self.unexpected()),
         }
     }
@@ -93,9 +99,7 @@ impl RaftNetwork<TypeConfig> for Peer {
         option: RPCOption,
     ) -> RpcResult<VoteResponse<NodeId>> {
         match self.send(Request::Vote(rpc), &option).await? {
-            Response::Vote(r) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
+            Response::Vote(r) => self.remote(r),
             _ => Err(self.unexpected()),
         }
     }

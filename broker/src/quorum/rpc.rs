@@ -105,11 +105,6 @@ impl RpcClient {
         }
     }
 
-    /// The address this client talks to.
-    pub fn addr(&self) -> &str {
-        &self.addr
-    }
-
     /// Sends `request` and waits for its answer, at most `timeout` in all.
     pub async fn call(&mut self, request: &Request, timeout: Duration) -> io::Result<Response> {
         match tokio::time::timeout(timeout, self.exchange(request)).await {

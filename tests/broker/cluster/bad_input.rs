@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ApiKey, FetchResponse};
 use kafka_protocol::ResponseError;
 use ktui_broker::controller::{ControllerReply, ControllerRequest, IsrChange};
 use ktui_broker::quorum::rpc::{Request, Response, RpcClient};
@@ -54,16 +52,7 @@ async fn stale_and_foreign_requests_are_refused_and_change_nothing() {
         .expect("a non-replica broker");
 
     // A follower fetch from a broker that holds no replica of the partition.
-    let request = FetchRequest::default()
-        .with_replica_id(BrokerId(stranger))
-        .with_max_wait_ms(0)
-        .with_max_bytes(1 << 20)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_static_str("guarded")))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(0)
-                .with_partition_max_bytes(1 << 20)])]);
+    let request = crate::raw::fetch_partition_zero("guarded", stranger, 0);
     let mut raw = Raw::connect(&cluster.addr(leader as usize)).await;
     let fetched: FetchResponse = raw.call(ApiKey::Fetch, 12, &request).await;
     assert_eq!(
