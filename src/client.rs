@@ -10,6 +10,7 @@
 //! - `log_dirs`: each broker's log directories and the bytes of every partition in them.
 //! - `groups`: consumer groups: list, describe, committed offsets, delete, commit.
 //! - `lag`: committed offsets against log end offsets.
+//! - `membership`: joining a consumer group (classic or KIP-848) and keeping its assignment.
 //! - `partitioner`: Kafka's default partitioner (murmur2).
 //! - `produce`: batching producer for one topic.
 //! - `tail`: per-partition fetch streams of decoded records.
@@ -22,6 +23,7 @@ pub mod groups;
 pub mod lag;
 mod lenient;
 pub mod log_dirs;
+pub mod membership;
 pub mod partitioner;
 pub mod produce;
 pub mod sasl;

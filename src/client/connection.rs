@@ -120,12 +120,31 @@ impl Connection {
 
     /// Sends `request` at `version` and waits for its response.
     pub async fn send_at<R: Request>(&self, request: &R, version: i16) -> Result<R::Response> {
-        let body = self.round_trip(request, version).await?;
+        let body = self
+            .round_trip(request, version, self.request_timeout)
+            .await?;
+        self.decode::<R>(body, version)
+    }
+
+    /// As [`Connection::send`], waiting up to `timeout` instead of the request timeout: a
+    /// coordinator answers JoinGroup and SyncGroup only once the rebalance completes.
+    pub async fn send_within<R: Request>(
+        &self,
+        request: &R,
+        timeout: Duration,
+    ) -> Result<R::Response> {
+        let version = self.version_of::<R>()?;
+        let body = self.round_trip(request, version, timeout).await?;
         self.decode::<R>(body, version)
     }
 
     /// Sends `request` at `version` and returns the undecoded response frame.
-    async fn round_trip<R: Request>(&self, request: &R, version: i16) -> Result<Bytes> {
+    async fn round_trip<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<Bytes> {
         let (id, frame) = self.encode(request, version)?;
         let (tx, rx) = oneshot::channel();
         self.lock_pending().insert(id, tx);
@@ -133,7 +152,7 @@ impl Connection {
             self.lock_pending().remove(&id);
             return Err(self.disconnected("writer stopped"));
         }
-        let body = match tokio::time::timeout(self.request_timeout, rx).await {
+        let body = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(body)) => body?,
             Ok(Err(_)) => return Err(self.disconnected("reader stopped")),
             Err(_) => {
@@ -141,7 +160,7 @@ impl Connection {
                 return Err(Error::Timeout {
                     addr: self.addr.clone(),
                     what: api_name(R::KEY),
-                    ms: self.request_timeout.as_millis(),
+                    ms: timeout.as_millis(),
                 });
             }
         };
@@ -271,7 +290,9 @@ async fn negotiate(conn: &Connection) -> Result<Versions> {
     let request = ApiVersionsRequest::default()
         .with_client_software_name(StrBytes::from_static_str("ktui"))
         .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
-    let body = conn.round_trip(&request, FIRST).await?;
+    let body = conn
+        .round_trip(&request, FIRST, conn.request_timeout)
+        .await?;
     let mut response = match conn.decode::<ApiVersionsRequest>(body.clone(), FIRST) {
         Ok(r) if r.error_code != crate::error::UNSUPPORTED_VERSION => r,
         _ => conn.decode::<ApiVersionsRequest>(body, 0)?,

@@ -327,11 +327,44 @@ pub async fn delete_groups(cluster: &Cluster, groups: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Who commits offsets: a member of the group (its member id, and its generation or KIP-848
+/// member epoch), or a client outside the group (generation -1, no member id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committer {
+    pub member_id: String,
+    pub generation: i32,
+    /// The static member's `group.instance.id`, if any.
+    pub instance_id: Option<String>,
+}
+
+impl Committer {
+    /// A client outside the group, as Kafka's reset tool and assign() consumers commit.
+    pub fn outsider() -> Committer {
+        Committer {
+            member_id: String::new(),
+            generation: -1,
+            instance_id: None,
+        }
+    }
+}
+
 /// Commits `offsets` for `group` as a simple member (generation -1, no member id), which the
 /// coordinator accepts only while the group has no active members (Kafka's reset rule).
 pub async fn commit_offsets(
     cluster: &Cluster,
     group: &str,
+    offsets: &BTreeMap<(String, i32), i64>,
+) -> Result<()> {
+    let node = cluster.coordinator(group).await?;
+    let conn = cluster.broker(node).await?;
+    commit_offsets_on(&conn, group, &Committer::outsider(), offsets).await
+}
+
+/// Commits `offsets` for `group` as `committer` over `conn`, a connection to its coordinator.
+pub async fn commit_offsets_on(
+    conn: &Connection,
+    group: &str,
+    committer: &Committer,
     offsets: &BTreeMap<(String, i32), i64>,
 ) -> Result<()> {
     let mut topics: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
@@ -346,8 +379,9 @@ pub async fn commit_offsets(
     }
     let request = OffsetCommitRequest::default()
         .with_group_id(group_id(group))
-        .with_generation_id_or_member_epoch(-1)
-        .with_member_id(StrBytes::from_static_str(""))
+        .with_generation_id_or_member_epoch(committer.generation)
+        .with_member_id(StrBytes::from_string(committer.member_id.clone()))
+        .with_group_instance_id(committer.instance_id.clone().map(StrBytes::from_string))
         .with_retention_time_ms(-1)
         .with_topics(
             topics
@@ -359,8 +393,7 @@ pub async fn commit_offsets(
                 })
                 .collect(),
         );
-    let node = cluster.coordinator(group).await?;
-    let response = cluster.broker(node).await?.send(&request).await?;
+    let response = conn.send(&request).await?;
     for t in &response.topics {
         for p in &t.partitions {
             Error::check(
@@ -377,4 +410,13 @@ pub async fn commit_offsets(
         }
     }
     Ok(())
+}
+
+/// Committed offsets of `group` over `conn`, a connection to its coordinator.
+pub async fn fetch_offsets_on(conn: &Connection, group: &str) -> Result<Committed> {
+    if conn.versions().at_least(ApiKey::OffsetFetch, 8) {
+        let found = fetch_offsets_batched(conn, &[group.to_string()]).await?;
+        return Ok(found.into_iter().next().map(|(_, c)| c).unwrap_or_default());
+    }
+    fetch_offsets_single(conn, group).await
 }
