@@ -8,6 +8,7 @@ static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeA
 
 mod common;
 mod config_sources;
+mod consume_groups;
 mod errors;
 mod groups;
 mod local_cluster;
