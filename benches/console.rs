@@ -11,11 +11,14 @@
 //! 2. Tail: 2,000,000 records of 100 bytes read from the beginning through the worker and
 //!    the app (the path the console uses), then a live run with a producer at 200,000
 //!    records/s; reports records/s taken by the screen, and the process's peak RSS growth.
-//! 3. Idle CPU of the real binary in tmux on that cluster (Topics and Brokers screens, with
+//! 3. Tail latency at a low rate: a record produced to a 6-partition topic that the console
+//!    tails (acks=1, one at a time, 20-100 ms apart), timed from the producer's ack to the
+//!    frame that shows it (worker, app and a TestBackend frame; BENCH_LATENCY_RECORDS, 300).
+//! 4. Idle CPU of the real binary in tmux on that cluster (Topics and Brokers screens, with
 //!    `--refresh 2s` and `10s`), from /proc/PID/stat over 30 s.
 //!
 //! `cargo bench --bench console` (BENCH_TOPICS, BENCH_TAIL_RECORDS, BENCH_LIVE_RECORDS change the sizes;
-//! BENCH_PARTS=screens,tail,idle picks the parts after the first).
+//! BENCH_PARTS=screens,tail,latency,idle picks the parts after the first).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -288,6 +291,7 @@ async fn tail(config: &ClientConfig, records: usize) {
     worker.submit(Request::TailStart {
         topic: "bench-tail".into(),
         start: TailStart::Beginning,
+        resume: Default::default(),
     });
     let (rate, peak) = take_tail(&mut app, &mut rx, records as u64).await;
     println!(
@@ -300,6 +304,7 @@ async fn tail(config: &ClientConfig, records: usize) {
     worker.submit(Request::TailStart {
         topic: "bench-tail".into(),
         start: TailStart::End,
+        resume: Default::default(),
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     while rx.try_recv().is_ok() {}
@@ -324,6 +329,94 @@ async fn tail(config: &ClientConfig, records: usize) {
     worker.submit(Request::TailStop);
 }
 
+/// Milliseconds at the given quantile of sorted samples.
+fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    let at = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[at].as_secs_f64() * 1000.0
+}
+
+/// Ack-to-frame latency of single records on a tailed 6-partition topic.
+async fn latency(config: &ClientConfig, count: usize) {
+    let cluster = Cluster::connect(config.clone()).await.expect("connect");
+    ktui::client::admin::create_topic(&cluster, "bench-latency", 6, 1, &[])
+        .await
+        .expect("topic");
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut worker = Worker::start(config.clone(), tx);
+    loop {
+        let event = rx.recv().await.expect("worker events");
+        if matches!(event, Event::Data(Update::Connection(ConnState::Connected))) {
+            break;
+        }
+    }
+    let mut app = app("bench");
+    let mut terminal = terminal();
+    // From the beginning of the empty topic: no record can slip in before the tail starts.
+    worker.submit(Request::TailStart {
+        topic: "bench-latency".into(),
+        start: TailStart::Beginning,
+        resume: Default::default(),
+    });
+    let mut producer = Producer::new(
+        cluster.clone(),
+        "bench-latency",
+        ProduceOptions {
+            acks: 1,
+            ..ProduceOptions::default()
+        },
+    )
+    .await
+    .expect("producer");
+    let mut samples = Vec::with_capacity(count);
+    // The first records only prove that every partition's fetch is in place.
+    let warm_up = 12;
+    for i in 0..count + warm_up {
+        let partition = (i % 6) as i32;
+        let record = ProducerRecord {
+            key: None,
+            value: Some(Bytes::from(format!("latency-{i}"))),
+            headers: Vec::new(),
+            partition: Some(partition),
+            timestamp: None,
+        };
+        producer.send(record).await.expect("send");
+        producer.flush().await.expect("flush");
+        let acked = producer
+            .take_acks()
+            .into_iter()
+            .map(|a| (a.acked_at, a.base_offset))
+            .next()
+            .expect("ack");
+        let drawn = loop {
+            let event = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .expect("the record never reached the screen")
+                .expect("channel");
+            let ours = matches!(&event, Event::Data(Update::TailRecords { records, .. })
+                if records.iter().any(|r| r.partition == partition && r.offset == acked.1));
+            app.handle(event);
+            if ours {
+                let _ = draw(&mut terminal, &app);
+                break Instant::now();
+            }
+        };
+        if i >= warm_up {
+            samples.push(drawn.saturating_duration_since(acked.0));
+        }
+        let pause = 20 + (i * 37 % 81) as u64;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+    worker.submit(Request::TailStop);
+    samples.sort();
+    println!(
+        "tail latency, ack to frame, {} records one at a time on 6 partitions: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        samples.len(),
+        quantile_ms(&samples, 0.5),
+        quantile_ms(&samples, 0.99),
+        quantile_ms(&samples, 1.0)
+    );
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -346,13 +439,17 @@ fn main() {
         bootstrap: vec![bootstrap.clone()],
         ..ClientConfig::default()
     };
-    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "screens,tail,idle".into());
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_else(|_| "screens,tail,latency,idle".into());
     ui_share(10_000);
     let topics = env_usize("BENCH_TOPICS", 1_800);
     let records = env_usize("BENCH_TAIL_RECORDS", 2_000_000);
     runtime.block_on(screens(&client, topics));
     if parts.contains("tail") {
         runtime.block_on(tail(&client, records));
+    }
+    if parts.contains("latency") {
+        let count = env_usize("BENCH_LATENCY_RECORDS", 300);
+        runtime.block_on(latency(&client, count));
     }
     if parts.contains("idle") {
         idle_cpu(&bootstrap, "2s");

@@ -55,6 +55,53 @@ pub enum Error {
     },
 }
 
+impl Clone for Error {
+    /// The same error; an I/O error keeps its kind and text (the OS error itself is not
+    /// cloneable). One failed request fails every partition it carried with a copy.
+    fn clone(&self) -> Self {
+        match self {
+            Error::Connect { addr, reason } => Error::Connect {
+                addr: addr.clone(),
+                reason: reason.clone(),
+            },
+            Error::Timeout { addr, what, ms } => Error::Timeout {
+                addr: addr.clone(),
+                what: what.clone(),
+                ms: *ms,
+            },
+            Error::Disconnected { addr, reason } => Error::Disconnected {
+                addr: addr.clone(),
+                reason: reason.clone(),
+            },
+            Error::UnsupportedVersion { addr, api, ours } => Error::UnsupportedVersion {
+                addr: addr.clone(),
+                api: api.clone(),
+                ours: ours.clone(),
+            },
+            Error::Kafka {
+                context,
+                code,
+                message,
+            } => Error::Kafka {
+                context: context.clone(),
+                code: *code,
+                message: message.clone(),
+            },
+            Error::UnknownTopic(t) => Error::UnknownTopic(t.clone()),
+            Error::Protocol { addr, reason } => Error::Protocol {
+                addr: addr.clone(),
+                reason: reason.clone(),
+            },
+            Error::Config(s) => Error::Config(s.clone()),
+            Error::Invalid(s) => Error::Invalid(s.clone()),
+            Error::Io { what, source } => Error::Io {
+                what: what.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+        }
+    }
+}
+
 /// The client's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -111,6 +158,7 @@ impl Error {
                 | Some(COORDINATOR_NOT_AVAILABLE)
                 | Some(FENCED_LEADER_EPOCH)
                 | Some(UNKNOWN_LEADER_EPOCH)
+                | Some(NOT_CONTROLLER)
         ) && !matches!(self, Error::UnknownTopic(_))
             || matches!(self, Error::Disconnected { .. })
     }
@@ -125,8 +173,11 @@ pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const NOT_COORDINATOR: i16 = 16;
 pub const UNSUPPORTED_VERSION: i16 = 35;
 pub const TOPIC_ALREADY_EXISTS: i16 = 36;
+pub const NOT_CONTROLLER: i16 = 41;
 pub const FENCED_LEADER_EPOCH: i16 = 74;
 pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
+pub const ELECTION_NOT_NEEDED: i16 = 84;
+pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
 
 /// `UNKNOWN_TOPIC_OR_PARTITION (3)`: Kafka's own spelling of a code, and the number.
 pub fn code_name(code: i16) -> String {
@@ -171,11 +222,17 @@ pub fn advice(code: i16) -> &'static str {
         37 => "use a partition count of at least 1",
         38 => "use a replication factor of at least 1 and at most the number of brokers",
         40 => "check the config name and value with `ktui topics describe`",
-        41 => "this is not the controller; retry shortly",
+        39 => "name live broker ids, each at most once (`ktui brokers` lists them)",
+        NOT_CONTROLLER => "this is not the controller; retry shortly",
         42 => "the broker refused the request as malformed; check the arguments",
         68 => "the group still has members; stop its consumers first",
         69 => "the group does not exist; check the name with `ktui groups list`",
+        60 => "a reassignment of this partition is running; wait for it or cancel it first",
         73 => "deleting topics is disabled on this cluster (delete.topic.enable=false)",
+        80 => "the preferred replica is down or out of the ISR; bring it back first",
+        83 => "no replica of the partition is up; start one of its brokers",
+        ELECTION_NOT_NEEDED => "the partition already has the leader asked for",
+        NO_REASSIGNMENT_IN_PROGRESS => "nothing to cancel: the partition is not being reassigned",
         25 | 27 | 22 => "the group is rebalancing or in use; stop its consumers and retry",
         _ => "see Kafka's protocol error codes",
     }

@@ -1,30 +1,25 @@
 //! Tail: one Fetch stream per partition from a start position (earliest, latest, an offset, or
 //! the first offset at or after a time, via ListOffsets), delivering decoded records in offset
-//! order per partition into one bounded mpsc channel. Each partition has a fetcher task and a
-//! decoder task, so the next Fetch is in flight while the previous response is decoded (the
-//! next offset comes from the batch headers, without decompressing). With `stop_at_end` each
-//! partition stops at the log end offset it had when the tail started.
+//! order per partition into one bounded mpsc channel. `fetcher` keeps one Fetch in flight per
+//! leader broker for all the tail's partitions there; each partition has a decoder task, so
+//! the next Fetch is in flight while the previous response is decoded (the next offset comes
+//! from the batch headers, without decompressing). With `stop_at_end` each partition stops at
+//! the log end offset it had when the tail started.
+
+mod fetcher;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{FetchRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Record, RecordBatchDecoder};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::admin::{self, TopicPartition};
 use super::cluster::Cluster;
 use crate::error::{Error, Result};
 
-/// Kafka's `fetch.max.wait.ms` default.
-const FETCH_WAIT_MS_MAX: i32 = 500;
-/// Kafka's `fetch.max.bytes` default.
-const FETCH_BYTES_MAX: i32 = 50 * 1024 * 1024;
-/// Per partition per Fetch: larger than Kafka's 1 MiB default so one partition streams fast.
-const PARTITION_FETCH_BYTES_MAX: i32 = 8 * 1024 * 1024;
 /// Undecoded responses buffered per partition, and decoded chunks in the output channel.
 const FETCHES_BUFFERED_MAX: usize = 2;
 const CHUNKS_BUFFERED_MAX: usize = 16;
@@ -112,18 +107,20 @@ pub async fn start_each(
     } else {
         None
     };
-    let (tx, rx) = mpsc::channel(CHUNKS_BUFFERED_MAX);
-    for tp in &chosen {
-        let from = offsets
+    let from = |tp: &TopicPartition| {
+        offsets
             .get(&tp.1)
             .or_else(|| starts.get(tp))
             .copied()
-            .unwrap_or(0);
+            .unwrap_or(0)
+    };
+    let feeds = chosen.iter().map(|tp| {
         let end = ends.as_ref().and_then(|e| e.get(tp)).map(|o| o.offset);
-        spawn_partition(cluster.clone(), tp.clone(), from, end, tx.clone());
-    }
+        (tp.clone(), from(tp), end)
+    });
+    let events = spawn_all(cluster, feeds, CancellationToken::new());
     Ok(Tail {
-        events: rx,
+        events,
         partitions: chosen.iter().map(|(_, p)| *p).collect(),
     })
 }
@@ -133,6 +130,9 @@ async fn start_offsets(
     partitions: &[TopicPartition],
     start_at: StartAt,
 ) -> Result<std::collections::HashMap<TopicPartition, i64>> {
+    if partitions.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
     let spec = match start_at {
         StartAt::Offset(o) => return Ok(partitions.iter().map(|tp| (tp.clone(), o)).collect()),
         StartAt::Earliest => admin::EARLIEST,
@@ -158,93 +158,30 @@ async fn start_offsets(
     Ok(out)
 }
 
-fn spawn_partition(
-    cluster: Arc<Cluster>,
-    tp: TopicPartition,
-    from: i64,
-    end: Option<i64>,
-    out: mpsc::Sender<TailEvent>,
-) {
-    let partition = tp.1;
-    if end.is_some_and(|e| from >= e) {
-        tokio::spawn(async move {
-            let _ = out.send(TailEvent::End { partition }).await;
-        });
-        return;
-    }
-    let (raw_tx, raw_rx) = mpsc::channel(FETCHES_BUFFERED_MAX);
-    tokio::spawn(decode_loop(partition, from, end, raw_rx, out.clone()));
-    tokio::spawn(async move {
-        if let Err(error) = fetch_loop(&cluster, &tp, from, end, raw_tx).await {
-            let _ = out.send(TailEvent::Error { partition, error }).await;
-        }
-    });
-}
-
-/// Fetches from `offset` on until `end` (or forever), passing raw record bytes on.
-async fn fetch_loop(
-    cluster: &Cluster,
-    tp: &TopicPartition,
-    mut offset: i64,
-    end: Option<i64>,
-    raw: mpsc::Sender<Bytes>,
-) -> Result<()> {
-    while end.is_none_or(|e| offset < e) {
-        // A long poll on an idle partition sends nothing downstream, so watch for the reader
-        // going away too: the loop must not outlive the tail.
-        let records = tokio::select! {
-            () = raw.closed() => return Ok(()),
-            fetched = cluster.retry(|| fetch_once(cluster, tp, offset)) => fetched?,
-        };
-        let Some(last) = last_offset(&records) else {
+/// Starts a decoder per partition (`(partition, from, end)`) and the fetcher for them all;
+/// a partition already at its end reports so at once.
+fn spawn_all(
+    cluster: &Arc<Cluster>,
+    partitions: impl Iterator<Item = (TopicPartition, i64, Option<i64>)>,
+    stop: CancellationToken,
+) -> mpsc::Receiver<TailEvent> {
+    let (out, events) = mpsc::channel(CHUNKS_BUFFERED_MAX);
+    let mut feeds = Vec::new();
+    for (tp, from, end) in partitions {
+        let partition = tp.1;
+        if end.is_some_and(|e| from >= e) {
+            let out = out.clone();
+            tokio::spawn(async move {
+                let _ = out.send(TailEvent::End { partition }).await;
+            });
             continue;
-        };
-        offset = last + 1;
-        if raw.send(records).await.is_err() {
-            return Ok(());
         }
+        let (raw_tx, raw_rx) = mpsc::channel(FETCHES_BUFFERED_MAX);
+        tokio::spawn(decode_loop(partition, from, end, raw_rx, out.clone()));
+        feeds.push(fetcher::Feed::new(tp, from, end, raw_tx));
     }
-    Ok(())
-}
-
-async fn fetch_once(cluster: &Cluster, tp: &TopicPartition, offset: i64) -> Result<Bytes> {
-    let leader = cluster.leader(&tp.0, tp.1).await?;
-    let request = FetchRequest::default()
-        .with_replica_id((-1).into())
-        .with_max_wait_ms(FETCH_WAIT_MS_MAX)
-        .with_min_bytes(1)
-        .with_max_bytes(FETCH_BYTES_MAX)
-        .with_session_id(0)
-        .with_session_epoch(-1)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_string(tp.0.clone())))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(tp.1)
-                .with_current_leader_epoch(-1)
-                .with_fetch_offset(offset)
-                .with_log_start_offset(-1)
-                .with_partition_max_bytes(PARTITION_FETCH_BYTES_MAX)])]);
-    let response = cluster.broker(leader).await?.send(&request).await?;
-    Error::check(
-        || format!("fetch {}-{}", tp.0, tp.1),
-        response.error_code,
-        None,
-    )?;
-    let data = response
-        .responses
-        .into_iter()
-        .flat_map(|t| t.partitions)
-        .find(|p| p.partition_index == tp.1)
-        .ok_or_else(|| Error::Protocol {
-            addr: format!("broker {leader}"),
-            reason: format!("no data for {}-{} in a Fetch response", tp.0, tp.1),
-        })?;
-    Error::check(
-        || format!("fetch {}-{} at offset {offset}", tp.0, tp.1),
-        data.error_code,
-        None,
-    )?;
-    Ok(complete_batches(data.records.unwrap_or_default()))
+    tokio::spawn(fetcher::run(cluster.clone(), feeds, out, stop));
+    events
 }
 
 /// The leading run of whole batches: a Fetch response may end in a partial batch.
@@ -334,14 +271,16 @@ async fn decode_loop(
 }
 
 /// As [`start`] for `partitions` (all when `None`) of `topic`, never stopping at the end,
-/// but each partition's fetch loop also ends when `stop` is cancelled, even while no records
-/// arrive (the console's tail closes on an idle topic without leaving long polls behind).
+/// but fetching also ends when `stop` is cancelled, even while no records arrive (the
+/// console's tail closes on an idle topic without leaving long polls behind). Partitions in
+/// `resume` start at the offset given there (where an earlier tail stopped).
 pub async fn start_until(
     cluster: &Arc<Cluster>,
     topic: &str,
     partitions: Option<&[i32]>,
     start_at: StartAt,
-    stop: tokio_util::sync::CancellationToken,
+    resume: &BTreeMap<i32, i64>,
+    stop: CancellationToken,
 ) -> Result<Tail> {
     let mut chosen = admin::partitions_of(cluster, topic).await?;
     if let Some(wanted) = partitions {
@@ -353,27 +292,23 @@ pub async fn start_until(
         }
         chosen.retain(|(_, q)| wanted.contains(q));
     }
-    let starts = start_offsets(cluster, &chosen, start_at).await?;
-    let (tx, rx) = mpsc::channel(CHUNKS_BUFFERED_MAX);
-    for tp in &chosen {
-        let from = starts.get(tp).copied().unwrap_or(0);
-        let (raw_tx, raw_rx) = mpsc::channel(FETCHES_BUFFERED_MAX);
-        tokio::spawn(decode_loop(tp.1, from, None, raw_rx, tx.clone()));
-        let (cluster, tp, out, stop) = (cluster.clone(), tp.clone(), tx.clone(), stop.clone());
-        tokio::spawn(async move {
-            let partition = tp.1;
-            tokio::select! {
-                () = stop.cancelled() => {}
-                result = fetch_loop(&cluster, &tp, from, None, raw_tx) => {
-                    if let Err(error) = result {
-                        let _ = out.send(TailEvent::Error { partition, error }).await;
-                    }
-                }
-            }
-        });
-    }
+    let fresh: Vec<TopicPartition> = chosen
+        .iter()
+        .filter(|tp| !resume.contains_key(&tp.1))
+        .cloned()
+        .collect();
+    let starts = start_offsets(cluster, &fresh, start_at).await?;
+    let feeds = chosen.iter().map(|tp| {
+        let from = resume
+            .get(&tp.1)
+            .or_else(|| starts.get(tp))
+            .copied()
+            .unwrap_or(0);
+        (tp.clone(), from, None)
+    });
+    let events = spawn_all(cluster, feeds, stop);
     Ok(Tail {
-        events: rx,
+        events,
         partitions: chosen.iter().map(|(_, p)| *p).collect(),
     })
 }
@@ -466,7 +401,7 @@ mod tests {
             let fetches = broker.seen().fetch_requests();
             // Proving an absence takes time: three times the longest a Fetch waits at the
             // broker, so a loop still running would have sent another.
-            let quiet = std::time::Duration::from_millis(3 * FETCH_WAIT_MS_MAX as u64);
+            let quiet = std::time::Duration::from_millis(3 * fetcher::FETCH_WAIT_MS_MAX as u64);
             tokio::time::sleep(quiet).await;
             assert_eq!(
                 broker.seen().fetch_requests(),
@@ -477,6 +412,65 @@ mod tests {
         });
         drop(client);
         server.block_on(broker.shutdown());
+    }
+
+    /// A tail of many partitions on one broker keeps one Fetch in flight there, covering them
+    /// all: a Fetch per partition would queue a record behind the other partitions' long
+    /// polls on the shared connection. A record on the last partition still arrives.
+    #[test]
+    fn one_fetch_in_flight_per_broker_covers_every_partition() {
+        use crate::client::produce::{ProduceOptions, Producer, ProducerRecord};
+        use crate::client::test_proxy::{wait_until, ProxiedBroker, Responses};
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let broker = ProxiedBroker::start(Responses::Forward).await;
+            let config = crate::config::ClientConfig {
+                bootstrap: vec![broker.addr()],
+                ..crate::config::ClientConfig::default()
+            };
+            let cluster = Cluster::connect(config).await.expect("connect");
+            admin::create_topic(&cluster, "six", 6, 1, &[])
+                .await
+                .expect("topic");
+            let mut tail = start(&cluster, "six", None, StartAt::Latest, false)
+                .await
+                .expect("tail");
+            let fetching = || format!("{} Fetch requests", broker.seen().fetch_requests());
+            wait_until(fetching, || broker.seen().fetch_requests() >= 3).await;
+            for _ in 0..20 {
+                assert!(
+                    broker.seen().fetches_in_flight() <= 1,
+                    "{} Fetch requests in flight to one broker",
+                    broker.seen().fetches_in_flight()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            let mut producer = Producer::new(cluster.clone(), "six", ProduceOptions::default())
+                .await
+                .expect("producer");
+            let record = ProducerRecord {
+                key: None,
+                value: Some(Bytes::from_static(b"last")),
+                headers: Vec::new(),
+                partition: Some(5),
+                timestamp: None,
+            };
+            producer.send(record).await.expect("send");
+            producer.flush().await.expect("flush");
+            let got = tokio::time::timeout(std::time::Duration::from_secs(10), tail.events.recv())
+                .await
+                .expect("the record reaches the tail")
+                .expect("event");
+            match got {
+                TailEvent::Records { partition, records } => {
+                    assert_eq!(partition, 5);
+                    assert_eq!(records[0].value.as_deref(), Some(&b"last"[..]));
+                }
+                other => panic!("expected records, got {other:?}"),
+            }
+            drop(tail);
+            broker.shutdown().await;
+        });
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! or run a [`Request`] on a background task. Views never touch the network; the app turns
 //! requests into client calls (see `worker`) whose answers come back as `Event::Data`.
 
+use std::collections::BTreeMap;
+
 use crate::tui::model::ResetRow;
 
 /// A screen the app can open (`:` commands and `enter` lead here).
@@ -70,6 +72,9 @@ pub enum Request {
     TailStart {
         topic: String,
         start: TailStart,
+        /// Where an earlier run of the same screen stopped: each partition's next offset,
+        /// which wins over `start` (going back to an older Tail screen resumes it).
+        resume: BTreeMap<i32, i64>,
     },
     TailPause(bool),
     TailStop,

@@ -5,7 +5,7 @@
 //! batches records (at most every [`TAIL_FLUSH`]) and stops reading while paused, so the
 //! fetchers wait instead of the buffer growing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -24,7 +24,7 @@ use crate::tui::model::{
     TAIL_BATCHES_IN_FLIGHT_MAX, TAIL_RECORDS_MAX, VALUE_BYTES_KEPT_MAX,
 };
 
-/// How often the tail hands records to the UI.
+/// How often, at most, the tail hands records to the UI while they keep arriving.
 pub const TAIL_FLUSH: Duration = Duration::from_millis(50);
 /// A read is repeated no sooner than this many times its last duration.
 pub const READ_SPACING_FACTOR: u32 = 100;
@@ -87,7 +87,11 @@ impl Worker {
     /// Runs `request` in the background.
     pub fn submit(&mut self, request: Request) {
         match request {
-            Request::TailStart { topic, start } => self.start_tail(topic, start),
+            Request::TailStart {
+                topic,
+                start,
+                resume,
+            } => self.start_tail(topic, start, resume),
             Request::TailPause(paused) => {
                 if let Some(t) = &self.tail {
                     let _ = t.pause.send(paused);
@@ -162,7 +166,7 @@ impl Worker {
         }));
     }
 
-    fn start_tail(&mut self, topic: String, start: TailStart) {
+    fn start_tail(&mut self, topic: String, start: TailStart, resume: BTreeMap<i32, i64>) {
         if let Some(t) = self.tail.take() {
             t.cancel.cancel();
         }
@@ -178,6 +182,7 @@ impl Worker {
             self.config.clone(),
             topic,
             start,
+            resume,
             self.events.clone(),
             cancel.clone(),
             paused,
@@ -415,6 +420,7 @@ async fn open_tail(
     config: ClientConfig,
     topic: &str,
     start: TailStart,
+    resume: &BTreeMap<i32, i64>,
     cancel: CancellationToken,
 ) -> crate::error::Result<tail::Tail> {
     let start_at = match start {
@@ -426,7 +432,15 @@ async fn open_tail(
     let (name, partitions) =
         crate::tui::command::topic_spec(topic).map_err(crate::error::Error::Invalid)?;
     let cluster = Cluster::connect(config).await?;
-    tail::start_until(&cluster, name, partitions.as_deref(), start_at, cancel).await
+    tail::start_until(
+        &cluster,
+        name,
+        partitions.as_deref(),
+        start_at,
+        resume,
+        cancel,
+    )
+    .await
 }
 
 /// Records gathered between two hand-overs to the screen, cut to [`TAIL_RECORDS_MAX`].
@@ -437,6 +451,10 @@ struct Batch {
 }
 
 impl Batch {
+    fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.dropped == 0
+    }
+
     fn add(&mut self, partition: i32, records: &[kafka_protocol::records::Record]) {
         let skip = records.len().saturating_sub(TAIL_RECORDS_MAX);
         self.dropped += skip as u64;
@@ -451,7 +469,7 @@ impl Batch {
 
     /// The update to send, if there is something to send and a permit is free.
     fn take(&mut self, permits: &Arc<tokio::sync::Semaphore>) -> Option<Update> {
-        if self.records.is_empty() && self.dropped == 0 {
+        if self.is_empty() {
             return None;
         }
         let permit = permits.clone().try_acquire_owned().ok()?;
@@ -468,11 +486,12 @@ async fn run_tail(
     config: ClientConfig,
     topic: String,
     start: TailStart,
+    resume: BTreeMap<i32, i64>,
     events: mpsc::Sender<Event>,
     cancel: CancellationToken,
     mut paused: watch::Receiver<bool>,
 ) {
-    let mut tail = match open_tail(config, &topic, start, cancel.clone()).await {
+    let mut tail = match open_tail(config, &topic, start, &resume, cancel.clone()).await {
         Ok(t) => t,
         Err(e) => {
             let _ = events
@@ -483,7 +502,9 @@ async fn run_tail(
     };
     let mut batch = Batch::default();
     let permits = Arc::new(tokio::sync::Semaphore::new(TAIL_BATCHES_IN_FLIGHT_MAX));
-    let mut flush = tokio::time::interval(TAIL_FLUSH);
+    // A record arriving after a quiet spell goes to the screen at once; while records keep
+    // coming they are handed over at most every TAIL_FLUSH.
+    let mut flushed = tokio::time::Instant::now() - TAIL_FLUSH;
     loop {
         if *paused.borrow() {
             tokio::select! {
@@ -492,18 +513,17 @@ async fn run_tail(
             }
             continue;
         }
+        let due = flushed + TAIL_FLUSH;
+        let mut flush_now = false;
         tokio::select! {
             () = cancel.cancelled() => return,
             changed = paused.changed() => if changed.is_err() { return },
-            _ = flush.tick() => {
-                if let Some(update) = batch.take(&permits) {
-                    if events.send(Event::Data(update)).await.is_err() {
-                        return;
-                    }
-                }
-            }
+            () = tokio::time::sleep_until(due), if !batch.is_empty() => flush_now = true,
             event = tail.events.recv() => match event {
-                Some(TailEvent::Records { partition, records }) => batch.add(partition, &records),
+                Some(TailEvent::Records { partition, records }) => {
+                    batch.add(partition, &records);
+                    flush_now = tokio::time::Instant::now() >= due;
+                }
                 Some(TailEvent::End { .. }) => {}
                 Some(TailEvent::Error { partition, error }) => {
                     let text = format!("partition {partition}: {error}");
@@ -511,6 +531,15 @@ async fn run_tail(
                 }
                 None => return,
             },
+        }
+        if flush_now {
+            // Without a free permit the batch waits (and keeps filling) until the next turn.
+            flushed = tokio::time::Instant::now();
+            if let Some(update) = batch.take(&permits) {
+                if events.send(Event::Data(update)).await.is_err() {
+                    return;
+                }
+            }
         }
     }
 }

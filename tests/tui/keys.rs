@@ -434,12 +434,46 @@ fn only_the_newest_tail_takes_records_and_back_restarts_the_older() {
             Request::TailStart {
                 topic: "orders".into(),
                 start: TailStart::End,
+                resume: Default::default(),
             },
         ]
     );
     assert!(
         h.text().contains("seen 0"),
         "the older tail saw none of them"
+    );
+}
+
+/// Going back to an older Tail screen resumes it after the last record it had, per
+/// partition, instead of from its original start (which would show records twice).
+#[test]
+fn back_to_an_older_tail_resumes_where_it_stopped() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("tail orders beginning");
+    h.data(Update::TailRecords {
+        records: fixtures::tail_records(),
+        dropped: 0,
+        permit: None,
+    });
+    h.command("tail clicks");
+    let _ = h.app.take_requests();
+    h.key(KeyCode::Esc);
+    let mut expected = std::collections::BTreeMap::new();
+    for r in fixtures::tail_records() {
+        let next = expected.entry(r.partition).or_insert(0);
+        *next = (*next).max(r.offset + 1);
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(
+        h.app.take_requests(),
+        [
+            Request::TailStop,
+            Request::TailStart {
+                topic: "orders".into(),
+                start: TailStart::Beginning,
+                resume: expected,
+            },
+        ]
     );
 }
 

@@ -4,7 +4,7 @@
 //! bounded buffer ([`TAIL_RECORDS_MAX`] records, oldest dropped and counted). `w` saves the
 //! shown records as JSON lines.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use ratatui::crossterm::event::KeyEvent;
@@ -72,6 +72,8 @@ impl Filter {
 pub struct TailView {
     topic: String,
     start: TailStart,
+    /// Each partition's offset after the newest record received, to resume from.
+    next: BTreeMap<i32, i64>,
     records: VecDeque<TailRecord>,
     /// Sequence number of `records[0]` (records ever kept before it were dropped).
     first_seq: u64,
@@ -97,6 +99,7 @@ impl TailView {
         TailView {
             topic: topic.to_string(),
             start,
+            next: BTreeMap::new(),
             records: VecDeque::new(),
             first_seq: 0,
             shown: VecDeque::new(),
@@ -131,6 +134,8 @@ impl TailView {
         self.seen += records.len() as u64 + dropped_upstream;
         self.dropped += dropped_upstream;
         for r in records {
+            let next = self.next.entry(r.partition).or_insert(0);
+            *next = (*next).max(r.offset + 1);
             let seq = self.first_seq + self.records.len() as u64;
             if self.filter.accepts(&r) {
                 self.shown.push_back(seq);
@@ -412,6 +417,7 @@ impl View for TailView {
                 Action::Fetch(Request::TailStart {
                     topic: self.topic.clone(),
                     start: TailStart::Beginning,
+                    resume: BTreeMap::new(),
                 })
             }
             _ => Action::None,
@@ -434,6 +440,7 @@ impl View for TailView {
         vec![Request::TailStart {
             topic: self.topic.clone(),
             start: self.start,
+            resume: self.next.clone(),
         }]
     }
 
