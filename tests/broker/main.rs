@@ -20,6 +20,7 @@ mod malformed;
 mod offset_reset;
 mod offsets;
 mod produce_consume;
+#[path = "../support/raw.rs"]
 mod raw;
 mod record_errors;
 mod recovery;

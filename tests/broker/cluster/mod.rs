@@ -5,6 +5,7 @@ mod bad_input;
 mod coordinator;
 mod elections;
 mod failover;
+#[path = "../../support/process_cluster.rs"]
 mod harness;
 mod python;
 mod reassignment;

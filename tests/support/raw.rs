@@ -1,5 +1,6 @@
 //! A raw protocol connection for the cases a well-behaved client never produces: retried
 //! batches, sequence gaps, malformed frames. Requests are encoded with kafka-protocol.
+//! Shared by the test binaries through `#[path]` (the cluster harness reads Metadata with it).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};

@@ -4,6 +4,10 @@
 //!
 //! `KTUI_TEST_BROKER_LOG` sets the nodes' `RUST_LOG`; `KTUI_TEST_KEEP_LOGS=1` copies their
 //! logs to a folder under the temporary directory when the cluster is dropped.
+//!
+//! Shared by the test binaries through `#[path]`; it needs the including crate to have
+//! `support/raw.rs` as `crate::raw`. Its methods are async: blocking tests drive them on a
+//! runtime of their own.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -16,12 +20,13 @@ use kafka_protocol::messages::{ApiKey, MetadataRequest, MetadataResponse, TopicN
 use kafka_protocol::protocol::StrBytes;
 use tempfile::TempDir;
 
-use crate::common::DEADLINE;
 use crate::raw::Raw;
 
 /// The Metadata version the harness reads (topic ids, no cluster operations).
 const METADATA_VERSION: i16 = 12;
 const POLL: Duration = Duration::from_millis(20);
+/// How long any one wait for the cluster may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(60);
 
 struct Node {
     port: u16,
