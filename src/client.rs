@@ -8,6 +8,10 @@
 //! - `cluster`: bootstrap, metadata cache, leader and coordinator routing, retries.
 //! - `admin`: topics, configs, partition offsets.
 //! - `log_dirs`: each broker's log directories and the bytes of every partition in them.
+//! - `elections`: preferred and unclean leader elections (ElectLeaders).
+//! - `reassignments`: moving partition replicas between brokers, and the moves in progress.
+//! - `placement`: Kafka's replica placement, for proposed reassignments.
+//! - `quorum`: the KRaft controller quorum of the metadata log (DescribeQuorum).
 //! - `groups`: consumer groups: list, describe, committed offsets, delete, commit.
 //! - `lag`: committed offsets against log end offsets.
 //! - `membership`: joining a consumer group (classic or KIP-848) and keeping its assignment.
@@ -19,13 +23,17 @@
 pub mod admin;
 pub mod cluster;
 pub mod connection;
+pub mod elections;
 pub mod groups;
 pub mod lag;
 mod lenient;
 pub mod log_dirs;
 pub mod membership;
 pub mod partitioner;
+pub mod placement;
 pub mod produce;
+pub mod quorum;
+pub mod reassignments;
 pub mod sasl;
 pub mod scram;
 pub mod tail;

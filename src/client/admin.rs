@@ -50,12 +50,12 @@ fn name(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
-fn topic_name(s: &str) -> TopicName {
+pub(crate) fn topic_name(s: &str) -> TopicName {
     TopicName(name(s))
 }
 
 /// The controller's connection, else any broker's.
-async fn controller(cluster: &Cluster) -> Result<Arc<Connection>> {
+pub(crate) async fn controller(cluster: &Cluster) -> Result<Arc<Connection>> {
     let metadata = cluster.metadata().await?;
     if metadata.brokers.contains_key(&metadata.controller_id) {
         return cluster.broker(metadata.controller_id).await;
@@ -199,6 +199,47 @@ pub async fn describe_topic_configs(cluster: &Cluster, topic: &str) -> Result<Ve
         }));
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// DescribeConfigs of one key for many topics in one request: each topic's value (`None` when
+/// the broker has none), by topic.
+pub async fn topic_config_values(
+    cluster: &Cluster,
+    topics: &[String],
+    key: &str,
+) -> Result<BTreeMap<String, Option<String>>> {
+    if topics.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let resources = topics
+        .iter()
+        .map(|t| {
+            DescribeConfigsResource::default()
+                .with_resource_type(RESOURCE_TOPIC)
+                .with_resource_name(name(t))
+                .with_configuration_keys(Some(vec![name(key)]))
+        })
+        .collect();
+    let request = DescribeConfigsRequest::default().with_resources(resources);
+    let response = cluster
+        .retry(|| async { cluster.any_connection().await?.send(&request).await })
+        .await?;
+    let mut out = BTreeMap::new();
+    for r in &response.results {
+        let topic = r.resource_name.to_string();
+        Error::check(
+            || format!("describe config '{key}' of '{topic}'"),
+            r.error_code,
+            r.error_message.as_deref(),
+        )?;
+        let value = r
+            .configs
+            .iter()
+            .find(|c| c.name.as_str() == key)
+            .and_then(|c| c.value.as_ref().map(|v| v.to_string()));
+        let _ = out.insert(topic, value);
+    }
     Ok(out)
 }
 
@@ -364,6 +405,7 @@ pub async fn partitions_of(cluster: &Cluster, topic: &str) -> Result<Vec<TopicPa
         .collect())
 }
 
-fn timeout_ms(cluster: &Cluster) -> i32 {
+/// The request timeout in the `timeout_ms` field admin requests carry.
+pub(crate) fn timeout_ms(cluster: &Cluster) -> i32 {
     i32::try_from(cluster.request_timeout().as_millis()).unwrap_or(i32::MAX)
 }
