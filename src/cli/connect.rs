@@ -1,6 +1,7 @@
 //! The flags every client subcommand takes (`--bootstrap`, `--command-config`, `--profile`,
 //! `-o`), turning them into a connected [`Cluster`], and the runtime the subcommands run on.
-//! Parsing of settings lives in `crate::config`.
+//! `--zookeeper`, which Kafka's tools took before KIP-500, is accepted only to be refused with
+//! the flag to use instead. Parsing of settings lives in `crate::config`.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -33,6 +34,9 @@ pub(super) struct ConnectArgs {
     /// Output: a table for people, or JSON for scripts (documented in docs/cli.md).
     #[arg(long = "output", short = 'o', value_enum, default_value_t = Format::Table, global = true)]
     pub(super) output: Format,
+    /// Kafka's tools took ZooKeeper's address before KIP-500; parsed only to be refused.
+    #[arg(long, global = true, hide = true, num_args = 0..=1, value_name = "HOST:PORT")]
+    zookeeper: Option<Option<String>>,
 }
 
 impl ConnectArgs {
@@ -44,6 +48,17 @@ impl ConnectArgs {
             self.command_config.clone_from(&parent.command_config);
             self.profile.clone_from(&parent.profile);
         }
+    }
+
+    /// Refuses `--zookeeper` with the flag that replaced it.
+    pub(super) fn refuse_zookeeper(&self) -> anyhow::Result<()> {
+        if self.zookeeper.is_some() {
+            anyhow::bail!(
+                "--zookeeper is not supported: Kafka no longer uses ZooKeeper (KIP-500, removed \
+                 in Kafka 4.0); name the brokers with --bootstrap-server HOST:PORT instead"
+            );
+        }
+        Ok(())
     }
 
     /// Resolves the settings and connects (bootstrap and metadata).

@@ -8,10 +8,16 @@ mod brokers;
 mod connect;
 mod consume;
 mod groups;
+mod leader_election;
 mod log_dirs;
+mod metadata_quorum;
 mod output;
+mod partition_report;
 mod perf;
 mod produce;
+mod reassign;
+mod reassignment_json;
+mod topic_partitions;
 mod topics;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +50,15 @@ enum Command {
     Brokers(brokers::BrokersArgs),
     /// Log directories of the brokers with each partition's size on disk (like kafka-log-dirs.sh).
     LogDirs(log_dirs::LogDirsArgs),
+    /// Elect preferred or unclean partition leaders (like kafka-leader-election.sh).
+    LeaderElection(leader_election::LeaderElectionArgs),
+    /// Move partition replicas between brokers: generate, execute, verify, cancel or list a
+    /// plan (like kafka-reassign-partitions.sh).
+    #[command(visible_alias = "reassign-partitions")]
+    Reassign(reassign::ReassignArgs),
+    /// The KRaft controller quorum: leader, epoch, high watermark, each voter's lag (like
+    /// kafka-metadata-quorum.sh).
+    MetadataQuorum(metadata_quorum::MetadataQuorumArgs),
     /// Throughput and latency tests (like kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh).
     Perf(perf::PerfArgs),
     /// The workspace broker on this machine: up (background; -n N for a local cluster), down,
@@ -56,11 +71,14 @@ impl Command {
     fn connect_args(&mut self) -> Option<&mut connect::ConnectArgs> {
         match self {
             Command::Topics(a) => Some(&mut a.connect),
-            Command::Produce(a) => Some(&mut a.connect),
+            Command::Produce(a) => Some(a.connect_mut()),
             Command::Consume(a) => Some(&mut a.connect),
             Command::Groups(a) => Some(&mut a.connect),
             Command::Brokers(a) => Some(&mut a.connect),
             Command::LogDirs(a) => Some(&mut a.connect),
+            Command::LeaderElection(a) => Some(&mut a.connect),
+            Command::Reassign(a) => Some(&mut a.connect),
+            Command::MetadataQuorum(a) => Some(&mut a.connect),
             Command::Perf(a) => Some(&mut a.connect),
             Command::Broker(_) | Command::Local(_) => None,
         }
@@ -72,6 +90,9 @@ impl Command {
 pub fn run(mut cli: Cli) -> anyhow::Result<()> {
     if let Some(connect) = cli.command.as_mut().and_then(Command::connect_args) {
         connect.inherit(&cli.console);
+        if let Err(e) = connect.refuse_zookeeper() {
+            exit_with(&e);
+        }
     }
     let result = match cli.command {
         Some(Command::Broker(args)) => return broker::run(args),
@@ -86,11 +107,19 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
         Some(Command::Groups(args)) => connect::block_on(groups::run(args)),
         Some(Command::Brokers(args)) => connect::block_on(brokers::run(args)),
         Some(Command::LogDirs(args)) => connect::block_on(log_dirs::run(args)),
+        Some(Command::LeaderElection(args)) => connect::block_on(leader_election::run(args)),
+        Some(Command::Reassign(args)) => connect::block_on(reassign::run(args)),
+        Some(Command::MetadataQuorum(args)) => connect::block_on(metadata_quorum::run(args)),
         Some(Command::Perf(args)) => connect::block_on(perf::run(args)),
     };
     if let Err(e) = result {
-        eprintln!("ktui: error: {e:#}");
-        std::process::exit(1);
+        exit_with(&e);
     }
     Ok(())
+}
+
+/// Prints `e` as one line on stderr and exits with status 1.
+fn exit_with(e: &anyhow::Error) -> ! {
+    eprintln!("ktui: error: {e:#}");
+    std::process::exit(1);
 }

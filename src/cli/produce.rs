@@ -3,6 +3,8 @@
 //! empty value, `--key-separator` splits key from value at the first separator (Kafka's
 //! `parse.key`). Lines are read on a blocking thread and handed over in chunks, so a pipe is
 //! read as fast as it fills and a person typing sees each line sent within `linger`.
+//! `--broker-list HOST:PORT`, the console producer's name for the bootstrap servers before
+//! Kafka 2.5, is taken as `--bootstrap` here only (elsewhere `--broker-list` lists broker ids).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -25,6 +27,10 @@ const LINES_PER_CHUNK_MAX: usize = 4096;
 pub(super) struct ProduceArgs {
     #[command(flatten)]
     pub(super) connect: ConnectArgs,
+    /// Brokers to bootstrap from: the old name of --bootstrap-server, kept for
+    /// kafka-console-producer.sh's users.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "bootstrap")]
+    broker_list: Option<String>,
     /// The topic to write to.
     topic: String,
     /// The key of every record.
@@ -48,6 +54,16 @@ pub(super) struct ProduceArgs {
     /// Read records from this file instead of stdin.
     #[arg(long = "file", short = 'f')]
     file: Option<PathBuf>,
+}
+
+impl ProduceArgs {
+    /// The connection flags, with `--broker-list` taken as `--bootstrap`.
+    pub(super) fn connect_mut(&mut self) -> &mut ConnectArgs {
+        if let Some(list) = self.broker_list.take() {
+            self.connect.bootstrap = Some(list);
+        }
+        &mut self.connect
+    }
 }
 
 /// `0|1|all|-1` → Kafka's acks value.

@@ -1,4 +1,5 @@
 //! `ktui topics list|describe|create|delete|alter-config|add-partitions`, after kafka-topics.sh.
+//! `describe`'s partition reports (`--under-replicated-partitions` ...) are `partition_report`'s.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -7,6 +8,7 @@ use serde::Serialize;
 
 use super::connect::ConnectArgs;
 use super::output::{self, Format, Table};
+use super::partition_report::{self, ReportFlags};
 use crate::client::admin::{self, ConfigEntry};
 use crate::client::cluster::TopicInfo;
 
@@ -30,8 +32,19 @@ enum TopicsCommand {
         #[arg(long, value_name = "REGEX")]
         filter: Option<String>,
     },
-    /// Partitions (leader, replicas, ISR, offline, watermarks, messages) and configs of a topic.
-    Describe { topic: String },
+    /// Partitions (leader, replicas, ISR, offline, watermarks, messages) and configs of a topic;
+    /// with a report flag, only the partitions it selects, of TOPIC or of every topic.
+    Describe {
+        #[arg(required_unless_present_any = [
+            "under_replicated_partitions",
+            "unavailable_partitions",
+            "under_min_isr_partitions",
+            "at_min_isr_partitions",
+        ])]
+        topic: Option<String>,
+        #[command(flatten)]
+        report: ReportFlags,
+    },
     /// Create a topic.
     Create {
         name: String,
@@ -77,7 +90,11 @@ pub(super) async fn run(args: TopicsArgs) -> anyhow::Result<()> {
         TopicsCommand::List { internal, filter } => {
             list(connect, internal, filter.as_deref()).await
         }
-        TopicsCommand::Describe { topic } => describe(connect, &topic).await,
+        TopicsCommand::Describe { topic, report } => match topic {
+            _ if report.any() => partition_report::report(connect, topic.as_deref(), report).await,
+            Some(topic) => describe(connect, &topic).await,
+            None => anyhow::bail!("name the TOPIC to describe"),
+        },
         TopicsCommand::Create {
             name,
             partitions,
