@@ -207,3 +207,68 @@ pub fn rdkafka_topics(bootstrap: &str) -> Vec<(String, usize)> {
         .map(|t| (t.name().to_string(), t.partitions().len()))
         .collect()
 }
+
+/// Runs `ktui ARGS -b BOOTSTRAP`, for clusters other than a [`TestBroker`].
+pub fn ktui_at(bootstrap: &str, args: &[&str]) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["-b", bootstrap]);
+    run_ktui(&all, b"", &[])
+}
+
+/// Runs `ktui ARGS -b BOOTSTRAP -o json`, asserts success and parses stdout.
+pub fn json_at(bootstrap: &str, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    let out = ktui_at(bootstrap, &all);
+    assert_success(&out, args);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "ktui {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// A partition as librdkafka's metadata shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenPartition {
+    pub id: i32,
+    /// -1 when the partition has no leader.
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+}
+
+/// The partitions of `topic` as librdkafka's metadata shows them, sorted by id.
+pub fn rdkafka_partitions(bootstrap: &str, topic: &str) -> Vec<SeenPartition> {
+    let consumer: BaseConsumer = rdkafka_config(bootstrap).create().expect("client");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), DEADLINE)
+        .expect("metadata");
+    let mut partitions: Vec<SeenPartition> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic)
+        .flat_map(|t| t.partitions())
+        .map(|p| SeenPartition {
+            id: p.id(),
+            leader: p.leader(),
+            replicas: p.replicas().to_vec(),
+            isr: p.isr().to_vec(),
+        })
+        .collect();
+    partitions.sort_by_key(|p| p.id);
+    partitions
+}
+
+/// Polls `probe` until it returns a value, failing the test after [`DEADLINE`] with `what`.
+pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -6,6 +6,7 @@
 #[global_allocator]
 static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
 
+mod cluster_admin;
 mod common;
 mod config_sources;
 mod consume_groups;
@@ -17,6 +18,15 @@ mod log_dirs;
 mod own_runtime_broker;
 mod partitioner;
 mod perf;
+/// The cluster harness, shared with the broker tests; not every helper is used here.
+#[allow(dead_code)]
+#[path = "../support/process_cluster.rs"]
+mod process_cluster;
 mod python;
+/// Needed by the cluster harness; its other helpers serve the broker tests.
+#[allow(dead_code)]
+#[path = "../support/raw.rs"]
+mod raw;
 mod records;
+mod tool_flags;
 mod topics;
