@@ -34,7 +34,7 @@ use ktui::config::ClientConfig;
 use ktui::tui::action::{Request, TailStart};
 use ktui::tui::app::App;
 use ktui::tui::event::{ConnState, Event, Update};
-use ktui::tui::{fetch, worker::Worker};
+use ktui::tui::{calls, worker::Worker};
 use ktui_broker::{BrokerConfig, RunningBroker};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -136,7 +136,7 @@ fn ui_share(topics: usize) {
         }
     }
     let started = Instant::now();
-    let snapshot = fetch::snapshot(&metadata, &low, &high, &Default::default());
+    let snapshot = calls::snapshot(&metadata, &low, &high, &Default::default());
     let built = started.elapsed();
     let mut app = app("bench");
     app.handle(Event::Data(Update::Connection(ConnState::Connected)));

@@ -6,7 +6,7 @@
 //! raise), so a stand-in broker serves the cluster from memory: ApiVersions, Metadata (10,000
 //! topics of 3 partitions, with topic ids) and ListOffsets (every partition's earliest and
 //! latest offset), framed by the broker's own `wire` module and encoded with kafka-protocol.
-//! Everything on the console's side is the real path: `Cluster::connect`, `fetch::cluster`
+//! Everything on the console's side is the real path: `Cluster::connect`, `calls::cluster`
 //! (Metadata, both watermarks of every partition in batched ListOffsets, broker reachability),
 //! the app applying the snapshot, and one 200x50 frame. Five runs, each on a new connection.
 //! A sixth part types a filter into the 10,000-topic list, timing each keystroke with its redraw.

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use ktui::client::Cluster;
 use ktui::config::ClientConfig;
 use ktui::tui::app::{App, AppOptions};
+use ktui::tui::calls;
 use ktui::tui::event::{ConnState, Event, Update};
-use ktui::tui::fetch;
 use ktui::tui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -68,7 +68,7 @@ pub(crate) struct FirstScreen {
 pub(crate) async fn first_screen(config: &ClientConfig, label: &str) -> FirstScreen {
     let started = Instant::now();
     let cluster = Cluster::connect(config.clone()).await.expect("connect");
-    let snapshot = fetch::cluster(&cluster).await.expect("snapshot");
+    let snapshot = calls::cluster(&cluster).await.expect("snapshot");
     let fetched = started.elapsed();
     let mut app = app(label);
     app.handle(Event::Data(Update::Connection(ConnState::Connected)));

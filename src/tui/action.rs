@@ -115,16 +115,104 @@ pub enum Request {
 impl Request {
     /// Whether the request changes the cluster (hidden and refused in `--read-only`).
     pub fn writes(&self) -> bool {
+        self.subject().writes()
+    }
+
+    /// What the request is about; its answer carries this back.
+    pub fn subject(&self) -> Subject {
+        match self {
+            Request::Cluster => Subject::Cluster,
+            Request::Groups => Subject::Groups,
+            Request::Topic(t) => Subject::Topic(t.clone()),
+            Request::Group(g) => Subject::Group(g.clone()),
+            Request::Produce(p) => Subject::Produce(p.topic.clone()),
+            Request::CreateTopic { name, .. } => Subject::CreateTopic(name.clone()),
+            Request::DeleteTopic(t) => Subject::DeleteTopic(t.clone()),
+            Request::AlterConfig { topic, .. } => Subject::AlterConfig(topic.clone()),
+            Request::AddPartitions { topic, total } => Subject::AddPartitions {
+                topic: topic.clone(),
+                total: *total,
+            },
+            Request::ResetPreview { group, .. } => Subject::ResetPreview(group.clone()),
+            Request::ResetExecute { group, rows } => Subject::ResetOffsets {
+                group: group.clone(),
+                partitions: rows.len(),
+            },
+            Request::DeleteGroup(g) => Subject::DeleteGroup(g.clone()),
+            Request::TailStart { topic, .. } => Subject::Tail(topic.clone()),
+            Request::TailPause(_) | Request::TailStop => Subject::Tail(String::new()),
+            Request::Save { file, .. } => Subject::Save(file.clone()),
+        }
+    }
+}
+
+/// What a request is about: the typed identity its answer carries back, so screens match
+/// answers by value and rewording a message cannot change which screen shows an error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Cluster,
+    Groups,
+    Topic(String),
+    Group(String),
+    Produce(String),
+    CreateTopic(String),
+    DeleteTopic(String),
+    AlterConfig(String),
+    AddPartitions {
+        topic: String,
+        total: i32,
+    },
+    ResetPreview(String),
+    ResetOffsets {
+        group: String,
+        partitions: usize,
+    },
+    DeleteGroup(String),
+    Tail(String),
+    /// Records saved to a file in the working directory.
+    Save(String),
+}
+
+impl Subject {
+    /// Whether requests about this change the cluster.
+    pub fn writes(&self) -> bool {
         matches!(
             self,
-            Request::Produce(_)
-                | Request::CreateTopic { .. }
-                | Request::DeleteTopic(_)
-                | Request::AlterConfig { .. }
-                | Request::AddPartitions { .. }
-                | Request::ResetExecute { .. }
-                | Request::DeleteGroup(_)
+            Subject::Produce(_)
+                | Subject::CreateTopic(_)
+                | Subject::DeleteTopic(_)
+                | Subject::AlterConfig(_)
+                | Subject::AddPartitions { .. }
+                | Subject::ResetOffsets { .. }
+                | Subject::DeleteGroup(_)
         )
+    }
+}
+
+impl std::fmt::Display for Subject {
+    /// The words the status line uses.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Cluster => write!(f, "cluster metadata"),
+            Subject::Groups => write!(f, "groups"),
+            Subject::Topic(t) => write!(f, "topic {t}"),
+            Subject::Group(g) => write!(f, "group {g}"),
+            Subject::Produce(t) => write!(f, "produce to {t}"),
+            Subject::CreateTopic(t) => write!(f, "create topic {t}"),
+            Subject::DeleteTopic(t) => write!(f, "delete topic {t}"),
+            Subject::AlterConfig(t) => write!(f, "alter config of {t}"),
+            Subject::AddPartitions { topic, total } => {
+                write!(f, "add partitions to {topic} ({total} in all)")
+            }
+            Subject::ResetPreview(g) => write!(f, "reset preview of {g}"),
+            Subject::ResetOffsets { group, partitions } => {
+                write!(f, "reset offsets of {group} ({partitions} partitions)")
+            }
+            Subject::DeleteGroup(g) => write!(f, "delete group {g}"),
+            Subject::Tail(t) if t.is_empty() => write!(f, "tail"),
+            Subject::Tail(t) => write!(f, "tail {t}"),
+            Subject::Save(file) => write!(f, "save {file}"),
+        }
     }
 }
 
@@ -147,7 +235,8 @@ pub enum Action {
     Root(Route),
     Back,
     Quit,
-    Fetch(Request),
+    /// Run a request on a background task (reads and writes alike).
+    Run(Request),
     Dialog(DialogKind),
     CloseDialog,
     /// A message for the status line.

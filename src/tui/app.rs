@@ -14,7 +14,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::tui::action::{Action, Request, Route};
-use crate::tui::event::{ConnState, Event, Update};
+use crate::tui::event::{ConnState, Event, Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::clock;
 use crate::tui::theme::Theme;
@@ -324,7 +324,7 @@ impl App {
                     true,
                 );
             }
-            Action::Fetch(request) if read_only && request.writes() => {
+            Action::Run(request) if read_only && request.writes() => {
                 self.set_status(
                     "read-only: this action is disabled (--read-only)".into(),
                     true,
@@ -353,7 +353,7 @@ impl App {
                     self.refresh();
                 }
             }
-            Action::Fetch(request) => {
+            Action::Run(request) => {
                 let closes = !matches!(request, Request::ResetPreview { .. });
                 if self.dialog.is_some() && closes {
                     self.dialog = None;
@@ -407,17 +407,22 @@ impl App {
                 self.cluster_id.clone_from(&snapshot.cluster_id);
                 self.controller = Some(snapshot.controller);
             }
-            Update::Done { what, error } => {
+            Update::Done {
+                subject,
+                note,
+                error,
+            } => {
+                let what = note.clone().unwrap_or_else(|| subject.to_string());
                 match error {
                     Some(e) => self.set_status(format!("{what} failed: {e}"), true),
                     None => self.set_status(format!("{what}: done"), false),
                 }
                 if error.is_none() {
-                    self.after_write(what);
+                    self.after_write(subject);
                 }
             }
-            Update::Failed { what, error } => {
-                self.set_status(format!("{what}: {error}"), true);
+            Update::Failed { subject, error } => {
+                self.set_status(format!("{subject}: {error}"), true);
             }
             Update::TailError(e) => self.set_status(format!("tail: {e}"), true),
             _ => {}
@@ -460,16 +465,14 @@ impl App {
     }
 
     /// After a successful write: leave a deleted resource's screen, refresh the top one.
-    fn after_write(&mut self, what: &str) {
-        if let Some(name) = what.strip_prefix("delete topic ") {
-            if self.top().route() == Route::Topic(name.to_string()) {
-                self.pop();
-            }
-        }
-        if let Some(name) = what.strip_prefix("delete group ") {
-            if self.top().route() == Route::Group(name.to_string()) {
-                self.pop();
-            }
+    fn after_write(&mut self, subject: &Subject) {
+        let gone = match subject {
+            Subject::DeleteTopic(name) => Some(Route::Topic(name.clone())),
+            Subject::DeleteGroup(name) => Some(Route::Group(name.clone())),
+            _ => None,
+        };
+        if gone.is_some_and(|route| self.top().route() == route) {
+            self.pop();
         }
         self.refresh();
     }

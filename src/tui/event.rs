@@ -6,6 +6,8 @@ use std::time::{Instant, SystemTime};
 
 use tokio::sync::OwnedSemaphorePermit;
 
+pub use crate::tui::action::Subject;
+
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::tui::model::{
@@ -61,14 +63,16 @@ pub enum Update {
         group: String,
         rows: Vec<ResetRow>,
     },
-    /// A write finished: what it was, and the error if it failed.
+    /// A write finished: what it was about, words for the status line when the subject's
+    /// own are not enough, and the error if it failed.
     Done {
-        what: String,
+        subject: Subject,
+        note: Option<String>,
         error: Option<String>,
     },
     /// A read failed (not for want of a connection).
     Failed {
-        what: String,
+        subject: Subject,
         error: String,
     },
 }

@@ -5,14 +5,14 @@
 //!
 //! Layout: `app` (state), `action` and `event` (what flows in and out), `views/` (one file
 //! per screen and the dialogs), `widgets/`, `keymap`, `theme`, `terminal`, `log`; `worker`
-//! runs requests on tasks and `fetch` turns client answers into `model` rows; `command`
+//! runs requests on tasks and `calls` turns client answers into `model` rows; `command`
 //! parses the `:` line.
 
 pub mod action;
 pub mod app;
+pub mod calls;
 pub mod command;
 pub mod event;
-pub mod fetch;
 pub mod keymap;
 pub mod log;
 pub mod model;

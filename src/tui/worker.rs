@@ -17,8 +17,8 @@ use crate::client::Cluster;
 use crate::config::ClientConfig;
 use crate::error::Error;
 use crate::tui::action::{Request, TailStart};
-use crate::tui::event::{ConnState, Event, Update};
-use crate::tui::fetch;
+use crate::tui::calls;
+use crate::tui::event::{ConnState, Event, Subject, Update};
 use crate::tui::model::{
     TailRecord, HEADERS_KEPT_MAX, HEADER_BYTES_KEPT_MAX, KEY_BYTES_KEPT_MAX,
     TAIL_BATCHES_IN_FLIGHT_MAX, TAIL_RECORDS_MAX, VALUE_BYTES_KEPT_MAX,
@@ -107,8 +107,14 @@ impl Worker {
                 drop(tokio::task::spawn_blocking(move || {
                     let text = lines.iter().fold(String::new(), |acc, l| acc + l + "\n");
                     let error = std::fs::write(&file, text).err().map(|e| e.to_string());
-                    let what = format!("save {} records to {file}", lines.len());
-                    let _ = events.blocking_send(Event::Data(Update::Done { what, error }));
+                    let note = Some(format!("save {} records to {file}", lines.len()));
+                    let subject = Subject::Save(file);
+                    let update = Update::Done {
+                        subject,
+                        note,
+                        error,
+                    };
+                    let _ = events.blocking_send(Event::Data(update));
                 }));
             }
             other => self.spawn(other),
@@ -159,8 +165,10 @@ impl Worker {
                 Err((_, e)) if is_connection_error(&e) => {
                     lost(cluster, events, probing, e.to_string());
                 }
-                Err((what, e)) => {
-                    let _ = events.send(Event::Data(failure(what, e.to_string()))).await;
+                Err((subject, e)) => {
+                    let _ = events
+                        .send(Event::Data(failure(subject, e.to_string())))
+                        .await;
                 }
             }
         }));
@@ -193,56 +201,56 @@ impl Worker {
 }
 
 /// A failed request as the UI hears of it: writes end in `Done` with the error.
-fn failure(what: String, error: String) -> Update {
-    let write = what.starts_with("produce")
-        || what.starts_with("create")
-        || what.starts_with("delete")
-        || what.starts_with("alter")
-        || what.starts_with("add partitions")
-        || what.starts_with("reset offsets");
-    if write {
+fn failure(subject: Subject, error: String) -> Update {
+    if subject.writes() {
         Update::Done {
-            what,
+            subject,
+            note: None,
             error: Some(error),
         }
     } else {
-        Update::Failed { what, error }
+        Update::Failed { subject, error }
     }
 }
 
 /// The update for a write that succeeded.
-fn done(what: String) -> impl FnOnce(()) -> Update {
-    move |()| Update::Done { what, error: None }
+fn done(subject: Subject) -> impl FnOnce(()) -> Update {
+    move |()| Update::Done {
+        subject,
+        note: None,
+        error: None,
+    }
 }
 
-/// Runs one request; the error names what was being done.
-async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (String, Error)> {
+/// Runs one request; the error says what it was about.
+async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (Subject, Error)> {
     let now = SystemTime::now;
-    let what = describe(&request);
-    let tag = what.clone();
+    let subject = request.subject();
+    let tag = subject.clone();
     let result = match request {
-        Request::Cluster => fetch::cluster(cluster)
+        Request::Cluster => calls::cluster(cluster)
             .await
             .map(|s| Update::Cluster(s, now())),
-        Request::Groups => fetch::groups(cluster)
+        Request::Groups => calls::groups(cluster)
             .await
             .map(|g| Update::Groups(g, now())),
-        Request::Topic(t) => fetch::topic(cluster, &t)
+        Request::Topic(t) => calls::topic(cluster, &t)
             .await
             .map(|d| Update::Topic(d, now())),
-        Request::Group(g) => fetch::group(cluster, &g)
+        Request::Group(g) => calls::group(cluster, &g)
             .await
             .map(|d| Update::Group(d, now())),
         Request::Produce(p) => match p.value.strip_prefix('@').map(str::trim) {
             Some(path) if !path.is_empty() && !path.contains('\n') => {
-                fetch::produce_file(cluster, &p, path)
+                calls::produce_file(cluster, &p, path)
                     .await
                     .map(|n| Update::Done {
-                        what: format!("produce {n} lines of {path} to {}", p.topic),
+                        subject,
+                        note: Some(format!("produce {n} lines of {path} to {}", p.topic)),
                         error: None,
                     })
             }
-            _ => fetch::produce(cluster, &p)
+            _ => calls::produce(cluster, &p)
                 .await
                 .map(|(partition, offset)| Update::Produced { partition, offset }),
         },
@@ -253,62 +261,41 @@ async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (String
             configs,
         } => crate::client::admin::create_topic(cluster, &name, partitions, replication, &configs)
             .await
-            .map(done(what.clone())),
+            .map(done(subject)),
         Request::DeleteTopic(t) => crate::client::admin::delete_topic(cluster, &t)
             .await
-            .map(done(what.clone())),
+            .map(done(subject)),
         Request::AlterConfig { topic, set, delete } => {
             crate::client::admin::alter_topic_config(cluster, &topic, &set, &delete)
                 .await
-                .map(done(what.clone()))
+                .map(done(subject))
         }
         Request::AddPartitions { topic, total } => {
             crate::client::admin::add_partitions(cluster, &topic, total)
                 .await
-                .map(done(what.clone()))
+                .map(done(subject))
         }
         Request::ResetPreview { group, topic, spec } => {
-            fetch::reset_preview(cluster, &group, &topic, &spec)
+            calls::reset_preview(cluster, &group, &topic, &spec)
                 .await
                 .map(|rows| Update::ResetPreview { group, rows })
         }
-        Request::ResetExecute { group, rows } => fetch::reset_execute(cluster, &group, &rows)
+        Request::ResetExecute { group, rows } => calls::reset_execute(cluster, &group, &rows)
             .await
-            .map(done(what.clone())),
+            .map(done(subject)),
         Request::DeleteGroup(g) => crate::client::groups::delete_groups(cluster, &[g])
             .await
-            .map(done(what.clone())),
+            .map(done(subject)),
         Request::TailStart { .. }
         | Request::TailPause(_)
         | Request::TailStop
-        | Request::Save { .. } => Ok(Update::Done { what, error: None }),
+        | Request::Save { .. } => Ok(Update::Done {
+            subject,
+            note: None,
+            error: None,
+        }),
     };
     result.map_err(|e| (tag, e))
-}
-
-/// The words the status line uses for a request.
-fn describe(request: &Request) -> String {
-    match request {
-        Request::Cluster => "cluster metadata".into(),
-        Request::Groups => "groups".into(),
-        Request::Topic(t) => format!("topic {t}"),
-        Request::Group(g) => format!("group {g}"),
-        Request::Produce(p) => format!("produce to {}", p.topic),
-        Request::CreateTopic { name, .. } => format!("create topic {name}"),
-        Request::DeleteTopic(t) => format!("delete topic {t}"),
-        Request::AlterConfig { topic, .. } => format!("alter config of {topic}"),
-        Request::AddPartitions { topic, total } => {
-            format!("add partitions to {topic} ({total} in all)")
-        }
-        Request::ResetPreview { group, .. } => format!("reset preview of {group}"),
-        Request::ResetExecute { group, rows } => {
-            format!("reset offsets of {group} ({} partitions)", rows.len())
-        }
-        Request::DeleteGroup(g) => format!("delete group {g}"),
-        Request::TailStart { topic, .. } => format!("tail {topic}"),
-        Request::TailPause(_) | Request::TailStop => "tail".into(),
-        Request::Save { file, .. } => format!("save {file}"),
-    }
 }
 
 /// Connects, retrying with backoff; reports each failure with the time of the next try.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ktui::tui::action::{Request, ResetSpec, Route, TailStart};
 use ktui::tui::app::Mode;
-use ktui::tui::event::{ConnState, Event, Update};
+use ktui::tui::event::{ConnState, Event, Subject, Update};
 use ktui::tui::model::ResetRow;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
@@ -174,7 +174,8 @@ fn delete_topic_needs_its_name_typed() {
         [Request::DeleteTopic("clicks".into())]
     );
     h.data(Update::Done {
-        what: "delete topic clicks".into(),
+        subject: Subject::DeleteTopic("clicks".into()),
+        note: None,
         error: None,
     });
     assert_eq!(
@@ -512,7 +513,7 @@ fn a_failed_read_shows_on_the_screen_and_the_status_line() {
     let mut h = Harness::new(SIZE, false);
     h.command("groups");
     h.data(Update::Failed {
-        what: "groups".into(),
+        subject: Subject::Groups,
         error: "GROUP_AUTHORIZATION_FAILED".into(),
     });
     let text = h.text();

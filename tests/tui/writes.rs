@@ -36,8 +36,13 @@ async fn done(rx: &mut mpsc::Receiver<Event>, what: &str) {
             .await
             .unwrap_or_else(|_| panic!("no answer to '{what}'"))
             .expect("worker events");
-        if let Event::Data(Update::Done { what: w, error }) = event {
-            if w == what {
+        if let Event::Data(Update::Done {
+            subject,
+            note,
+            error,
+        }) = event
+        {
+            if note.unwrap_or_else(|| subject.to_string()) == what {
                 assert_eq!(error, None, "{what}");
                 return;
             }

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::{Ctx, LoadState, View};
 use crate::tui::action::{Action, Request, Route};
-use crate::tui::event::Update;
+use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Scope};
 use crate::tui::model::BrokerRow;
 use crate::tui::theme::Theme;
@@ -87,8 +87,8 @@ impl View for BrokersView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
-        if let Update::Failed { what, error } = update {
-            if *what == "cluster metadata" {
+        if let Update::Failed { subject, error } = update {
+            if *subject == Subject::Cluster {
                 self.load = super::LoadState::Error(error.clone());
             }
         }

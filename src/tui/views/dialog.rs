@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use crate::tui::action::{Action, DialogKind, Request, ResetSpec};
-use crate::tui::event::Update;
+use crate::tui::event::{Subject, Update};
 use crate::tui::model::{or_dash, ResetRow};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::input::Input;
@@ -158,13 +158,13 @@ impl Dialog {
             DialogKind::ResetOffsets { group, .. } => return self.reset(group.clone(), v),
             DialogKind::DeleteGroup(g) => Request::DeleteGroup(g.clone()),
         };
-        Ok(Action::Fetch(request))
+        Ok(Action::Run(request))
     }
 
     fn reset(&self, group: String, v: Vec<String>) -> Result<Action, String> {
         if let Some((rows, for_values)) = &self.preview {
             if *for_values == v {
-                return Ok(Action::Fetch(Request::ResetExecute {
+                return Ok(Action::Run(Request::ResetExecute {
                     group,
                     rows: rows.clone(),
                 }));
@@ -174,7 +174,7 @@ impl Dialog {
             return Err("topic is empty".into());
         }
         let spec = parse_reset(&v[1], crate::client::produce::now_ms())?;
-        Ok(Action::Fetch(Request::ResetPreview {
+        Ok(Action::Run(Request::ResetPreview {
             group,
             topic: v[0].clone(),
             spec,
@@ -190,7 +190,10 @@ impl Dialog {
                     self.error = None;
                 }
             }
-            Update::Failed { what, error } if what.starts_with("reset preview") => {
+            Update::Failed {
+                subject: Subject::ResetPreview(_),
+                error,
+            } => {
                 self.error = Some(error.clone());
             }
             _ => {}

@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 use super::{Ctx, LoadState, View};
 use crate::tui::action::{Action, DialogKind, Request, Route};
-use crate::tui::event::Update;
+use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::{or_dash, GroupDetail};
 use crate::tui::theme::Theme;
@@ -183,8 +183,8 @@ impl View for GroupView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
-        if let Update::Failed { what, error } = update {
-            if *what == format!("group {}", self.id) {
+        if let Update::Failed { subject, error } = update {
+            if *subject == Subject::Group(self.id.clone()) {
                 self.load = super::LoadState::Error(error.clone());
             }
         }

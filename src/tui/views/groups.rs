@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::{matches, Ctx, LoadState, View};
 use crate::tui::action::{Action, DialogKind, Request, Route};
-use crate::tui::event::Update;
+use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::{or_dash, GroupRow};
 use crate::tui::theme::Theme;
@@ -178,8 +178,8 @@ impl View for GroupsView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
-        if let Update::Failed { what, error } = update {
-            if *what == "groups" {
+        if let Update::Failed { subject, error } = update {
+            if *subject == Subject::Groups {
                 self.load = super::LoadState::Error(error.clone());
             }
         }

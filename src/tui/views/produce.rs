@@ -11,7 +11,7 @@ use ratatui::Frame;
 
 use super::{Ctx, View};
 use crate::tui::action::{Action, ProduceRequest, Request, Route};
-use crate::tui::event::Update;
+use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::input::Input;
@@ -165,7 +165,7 @@ impl View for ProduceView {
                 return match self.request() {
                     Ok(request) => {
                         self.sending = true;
-                        Action::Fetch(Request::Produce(request))
+                        Action::Run(Request::Produce(request))
                     }
                     Err(e) => {
                         self.result = Some(Err(e));
@@ -199,8 +199,15 @@ impl View for ProduceView {
                     "written to partition {partition} at offset {offset}"
                 )));
             }
-            Update::Done { what, error } if what.starts_with("produce") => {
+            Update::Done {
+                subject: Subject::Produce(topic),
+                note,
+                error,
+            } if self.sending => {
                 self.sending = false;
+                let what = note
+                    .clone()
+                    .unwrap_or_else(|| format!("produce to {topic}"));
                 self.result = Some(match error {
                     Some(e) => Err(e.clone()),
                     None => Ok(format!("{what}: done")),

@@ -181,7 +181,7 @@ impl TailView {
             .map(|r| record_json(topic, r).to_string())
             .collect();
         let stamp = crate::client::produce::now_ms();
-        Action::Fetch(Request::Save {
+        Action::Run(Request::Save {
             file: format!("ktui-tail-{topic}-{stamp}.jsonl"),
             lines,
         })
@@ -409,12 +409,12 @@ impl View for TailView {
             }
             Command::Pause => {
                 self.paused = !self.paused;
-                Action::Fetch(Request::TailPause(self.paused))
+                Action::Run(Request::TailPause(self.paused))
             }
             Command::Save => self.save(),
             Command::FromBeginning => {
                 *self = TailView::new(&self.topic, TailStart::Beginning);
-                Action::Fetch(Request::TailStart {
+                Action::Run(Request::TailStart {
                     topic: self.topic.clone(),
                     start: TailStart::Beginning,
                     resume: BTreeMap::new(),

@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::{Ctx, LoadState, View};
 use crate::tui::action::{Action, DialogKind, Request, Route, TailStart};
-use crate::tui::event::Update;
+use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::{ids, or_dash, ConfigRow, TopicDetail};
 use crate::tui::theme::Theme;
@@ -258,8 +258,8 @@ impl View for TopicView {
             self.load = LoadState::Loaded;
             self.list.follow(self.len(), height.saturating_sub(1));
         }
-        if let Update::Failed { what, error } = update {
-            if *what == format!("topic {}", self.name) {
+        if let Update::Failed { subject, error } = update {
+            if *subject == Subject::Topic(self.name.clone()) {
                 self.load = LoadState::Error(error.clone());
             }
         }

@@ -11,7 +11,7 @@ use ratatui::Frame;
 
 use super::{matches, Ctx, LoadState, View};
 use crate::tui::action::{Action, DialogKind, Request, Route, TailStart};
-use crate::tui::event::Update;
+use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::{or_dash, TopicRow};
 use crate::tui::theme::Theme;
@@ -191,8 +191,8 @@ impl View for TopicsView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
-        if let Update::Failed { what, error } = update {
-            if *what == "cluster metadata" {
+        if let Update::Failed { subject, error } = update {
+            if *subject == Subject::Cluster {
                 self.load = super::LoadState::Error(error.clone());
             }
         }
