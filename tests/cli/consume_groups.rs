@@ -1,8 +1,9 @@
 //! `ktui consume --group` as a member of the group: two ktui processes split a topic and read
 //! every record once; a ktui member and a librdkafka consumer share a group whose assignment
 //! ktui computes as leader; KIP-848's protocol (`--group-protocol consumer`) reads, commits and
-//! hands partitions over; Ctrl-C commits and leaves; `--assign` still commits from outside the
-//! group; bad input is one line and exit status 1. Committed offsets are read back with
+//! hands partitions over; Ctrl-C commits and leaves; a member dropped after its session
+//! rejoins; `--assign` still commits from outside the group; bad input is one line and exit
+//! status 1. Committed offsets are read back with
 //! librdkafka. Every process a test starts is killed when the test ends, pass or fail.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -178,9 +179,14 @@ impl Running {
 
     /// SIGINT, as Ctrl-C sends it.
     fn interrupt(&self) {
+        self.signal("-INT");
+    }
+
+    /// Sends a signal (`-INT`, `-STOP`, `-CONT`) with kill(1).
+    fn signal(&self, signal: &str) {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-INT", &pid]).status();
-        assert!(sent.expect("kill runs").success(), "SIGINT to {pid}");
+        let sent = Command::new("kill").args([signal, &pid]).status();
+        assert!(sent.expect("kill runs").success(), "kill {signal} {pid}");
     }
 
     /// Waits for the process to exit; its status, stdout lines and stderr.
@@ -447,11 +453,7 @@ fn ctrl_c_commits_what_was_printed_and_leaves() {
     let member = Running::start(&broker, &member_args("interrupted", "stopped", &[]));
     broker.wait_for_group("stopped", "a member", settled(1, 1));
     broker.produce("interrupted", 1, 7);
-    let deadline = Instant::now() + DEADLINE;
-    while member.line_count() < 7 {
-        assert!(Instant::now() < deadline, "printed {}", member.line_count());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("seven records printed", || member.line_count() == 7);
     member.interrupt();
     let (status, lines, err) = member.finish();
     assert!(status.success(), "{err}");
@@ -534,4 +536,47 @@ fn bad_group_input_is_one_line_and_status_1() {
         assert_eq!(text.lines().count(), 1, "{extra:?}: one line: {text}");
     }
     drop(member);
+}
+
+/// A member stopped past its session (SIGSTOP) is dropped by the coordinator; once it runs
+/// again its heartbeat gets UNKNOWN_MEMBER_ID, and it rejoins and reads on from the group's
+/// commit.
+#[test]
+fn a_member_dropped_after_its_session_rejoins_and_reads_on() {
+    let broker = Broker::start();
+    broker.create_topic("paused", 1);
+    let fast = [
+        "--consumer-property",
+        "session.timeout.ms=6000",
+        "--consumer-property",
+        "heartbeat.interval.ms=200",
+        "--consumer-property",
+        "auto.commit.interval.ms=200",
+    ];
+    let member = Running::start(&broker, &member_args("paused", "sleepy", &fast));
+    broker.wait_for_group("sleepy", "a member", settled(1, 1));
+    broker.produce("paused", 1, 1);
+    wait_until("the first record committed", || {
+        committed(&broker, "sleepy", "paused", 1) == vec![1]
+    });
+    member.signal("-STOP");
+    broker.wait_for_group("sleepy", "its member dropped", |d| d["state"] == "Empty");
+    member.signal("-CONT");
+    broker.wait_for_group("sleepy", "the member back", settled(1, 1));
+    broker.produce("paused", 1, 1);
+    wait_until("the second record printed", || member.line_count() == 2);
+    member.interrupt();
+    let (status, lines, err) = member.finish();
+    assert!(status.success(), "{err}");
+    assert_eq!(lines, ["0 0", "0 1"]);
+    assert_eq!(committed(&broker, "sleepy", "paused", 1), vec![2]);
+}
+
+/// Waits until `done`, failing after DEADLINE.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !done() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -201,8 +201,9 @@ impl Reader<'_> {
                     Ok(()) => Wake::Assignment,
                     Err(_) => return Ok(Ending::MemberStopped),
                 },
-                event = next_event(&mut self.tail) => Wake::Event(event),
+                // Before the records, so a backlog does not hold commits back.
                 () = sleep_until(commit_at) => Wake::Commit,
+                event = next_event(&mut self.tail) => Wake::Event(event),
                 () = sleep_until(quiet_until) => break,
             };
             match wake {
@@ -213,7 +214,7 @@ impl Reader<'_> {
                 Wake::Commit => {
                     commit_at = after(limits.auto_commit);
                     if let Err(e) = self.commit(member).await {
-                        tracing::warn!("periodic commit: {e}");
+                        log_commit_failure("periodic commit", &e);
                     }
                 }
                 Wake::Event(Some(TailEvent::Records { partition, records })) => {
@@ -308,7 +309,7 @@ impl Reader<'_> {
         // A commit the coordinator refuses here (the generation moved on) is its call:
         // another member reads the partition from the last commit; reading goes on.
         if let Err(e) = member.release(offsets).await {
-            tracing::warn!("releasing partitions: {e}");
+            log_commit_failure("commit on releasing partitions", &e);
         }
         Ok(())
     }
@@ -359,6 +360,17 @@ impl Reader<'_> {
         member.commit(offsets).await?;
         self.committed = self.positions.clone();
         Ok(())
+    }
+}
+
+/// A commit refused because the group moved on (a rebalance, a new generation or epoch, a
+/// fenced member) is the member's to handle, and only logged at debug level; others warn.
+fn log_commit_failure(what: &str, e: &crate::error::Error) {
+    const MEMBERSHIP_CODES: [i16; 6] = [22, 25, 27, 82, 110, 113];
+    if e.code().is_some_and(|c| MEMBERSHIP_CODES.contains(&c)) {
+        tracing::debug!("{what}: {e}");
+    } else {
+        tracing::warn!("{what}: {e}");
     }
 }
 

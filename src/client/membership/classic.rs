@@ -34,6 +34,7 @@ const ILLEGAL_GENERATION: i16 = 22;
 const UNKNOWN_MEMBER_ID: i16 = 25;
 const REBALANCE_IN_PROGRESS: i16 = 27;
 const MEMBER_ID_REQUIRED: i16 = 79;
+const FENCED_INSTANCE_ID: i16 = 82;
 
 /// The protocol type of consumer groups.
 const PROTOCOL_TYPE: &str = "consumer";
@@ -327,6 +328,12 @@ async fn heartbeat(link: &mut Link, me: &mut Committer) -> Result<Beat> {
         code if is_coordinator_error(code) => {
             link.forget_coordinator();
             Ok(Beat::Retry)
+        }
+        FENCED_INSTANCE_ID => {
+            let instance = me.instance_id.as_deref().unwrap_or_default();
+            let why = format!("another consumer joined with group.instance.id '{instance}'");
+            let context = format!("heartbeat to group '{}'", link.group);
+            Err(Error::kafka(context, code, Some(&why)))
         }
         code => Err(Error::kafka(
             format!("heartbeat to group '{}'", link.group),
