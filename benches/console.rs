@@ -136,7 +136,13 @@ fn ui_share(topics: usize) {
         }
     }
     let started = Instant::now();
-    let snapshot = calls::snapshot(&metadata, &low, &high, &Default::default());
+    let snapshot = calls::snapshot(
+        &metadata,
+        &low,
+        &high,
+        &Default::default(),
+        &Default::default(),
+    );
     let built = started.elapsed();
     let mut app = app("bench");
     app.handle(Event::Data(Update::Connection(ConnState::Connected)));

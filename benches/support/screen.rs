@@ -26,6 +26,8 @@ pub(crate) fn options(bootstrap: &str) -> AppOptions {
         theme: Theme { color: true },
         log_path: String::new(),
         note: None,
+        local_cluster: false,
+        lag_threshold: 1_000,
     }
 }
 

@@ -10,6 +10,10 @@ use crate::tui::model::ResetRow;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Topics,
+    /// Topics with an under-replicated, under-min-ISR or offline partition (`:topics urp`).
+    UnhealthyTopics,
+    /// What the console saw change (`:events`).
+    Events,
     Topic(String),
     Brokers,
     Groups,
@@ -48,6 +52,58 @@ pub enum DialogKind {
         topics: Vec<String>,
     },
     DeleteGroup(String),
+    /// Leader election for a partition, a topic or every partition.
+    Elect(ElectionScope),
+    /// Move a partition's replicas: the current list and the brokers to choose from.
+    Reassign {
+        topic: String,
+        partition: i32,
+        replicas: Vec<i32>,
+        brokers: Vec<i32>,
+    },
+    /// Stop, kill or start a node of a cluster `ktui local` launched.
+    Broker {
+        id: i32,
+        op: BrokerOp,
+    },
+}
+
+/// Which partitions an election covers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ElectionScope {
+    All,
+    Topic(String),
+    Partition(String, i32),
+}
+
+impl std::fmt::Display for ElectionScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ElectionScope::All => write!(f, "every partition"),
+            ElectionScope::Topic(t) => write!(f, "every partition of {t}"),
+            ElectionScope::Partition(t, p) => write!(f, "{t}-{p}"),
+        }
+    }
+}
+
+/// What to do to a local cluster node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BrokerOp {
+    /// SIGTERM: a controlled shutdown.
+    Stop,
+    /// SIGKILL.
+    Kill,
+    Start,
+}
+
+impl BrokerOp {
+    pub fn verb(self) -> &'static str {
+        match self {
+            BrokerOp::Stop => "stop",
+            BrokerOp::Kill => "kill",
+            BrokerOp::Start => "start",
+        }
+    }
 }
 
 /// How a reset chooses each partition's new offset (Kafka's reset tool's options).
@@ -105,6 +161,23 @@ pub enum Request {
         rows: Vec<ResetRow>,
     },
     DeleteGroup(String),
+    /// Every broker's log directories with their bytes (the Brokers screen).
+    LogDirs,
+    Elect {
+        scope: ElectionScope,
+        unclean: bool,
+    },
+    Reassign {
+        topic: String,
+        partition: i32,
+        replicas: Vec<i32>,
+    },
+    /// Reassignments in progress (a reassign dialog follows its move with this).
+    Reassignments,
+    Broker {
+        id: i32,
+        op: BrokerOp,
+    },
     /// Write lines (JSON) to a file in the working directory.
     Save {
         file: String,
@@ -139,6 +212,16 @@ impl Request {
                 partitions: rows.len(),
             },
             Request::DeleteGroup(g) => Subject::DeleteGroup(g.clone()),
+            Request::LogDirs => Subject::LogDirs,
+            Request::Elect { scope, unclean } => Subject::Elect {
+                scope: scope.clone(),
+                unclean: *unclean,
+            },
+            Request::Reassign {
+                topic, partition, ..
+            } => Subject::Reassign(topic.clone(), *partition),
+            Request::Reassignments => Subject::Reassignments,
+            Request::Broker { id, op } => Subject::Broker(*id, *op),
             Request::TailStart { topic, .. } => Subject::Tail(topic.clone()),
             Request::TailPause(_) | Request::TailStop => Subject::Tail(String::new()),
             Request::Save { file, .. } => Subject::Save(file.clone()),
@@ -168,6 +251,14 @@ pub enum Subject {
         partitions: usize,
     },
     DeleteGroup(String),
+    LogDirs,
+    Elect {
+        scope: ElectionScope,
+        unclean: bool,
+    },
+    Reassign(String, i32),
+    Reassignments,
+    Broker(i32, BrokerOp),
     Tail(String),
     /// Records saved to a file in the working directory.
     Save(String),
@@ -185,6 +276,9 @@ impl Subject {
                 | Subject::AddPartitions { .. }
                 | Subject::ResetOffsets { .. }
                 | Subject::DeleteGroup(_)
+                | Subject::Elect { .. }
+                | Subject::Reassign(..)
+                | Subject::Broker(..)
         )
     }
 }
@@ -209,6 +303,14 @@ impl std::fmt::Display for Subject {
                 write!(f, "reset offsets of {group} ({partitions} partitions)")
             }
             Subject::DeleteGroup(g) => write!(f, "delete group {g}"),
+            Subject::LogDirs => write!(f, "log dirs"),
+            Subject::Elect { scope, unclean } => {
+                let kind = if *unclean { "unclean" } else { "preferred" };
+                write!(f, "{kind} leader election for {scope}")
+            }
+            Subject::Reassign(t, p) => write!(f, "reassign {t}-{p}"),
+            Subject::Reassignments => write!(f, "reassignments"),
+            Subject::Broker(id, op) => write!(f, "{} broker {id}", op.verb()),
             Subject::Tail(t) if t.is_empty() => write!(f, "tail"),
             Subject::Tail(t) => write!(f, "tail {t}"),
             Subject::Save(file) => write!(f, "save {file}"),

@@ -15,11 +15,14 @@ use ratatui::Frame;
 
 use crate::tui::action::{Action, Request, Route};
 use crate::tui::event::{ConnState, Event, Subject, Update};
+use crate::tui::events::{EventLog, EVENTS_KEPT_MAX};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::clock;
+use crate::tui::model::Health;
 use crate::tui::theme::Theme;
 use crate::tui::views::brokers::BrokersView;
 use crate::tui::views::dialog::Dialog;
+use crate::tui::views::events::EventsView;
 use crate::tui::views::group::GroupView;
 use crate::tui::views::groups::GroupsView;
 use crate::tui::views::produce::ProduceView;
@@ -56,6 +59,11 @@ pub struct AppOptions {
     pub log_path: String,
     /// A first status message (for example where the local broker runs).
     pub note: Option<String>,
+    /// Whether the cluster is one `ktui local up -n` launched (its nodes can be stopped,
+    /// killed and started from the Brokers screen).
+    pub local_cluster: bool,
+    /// A group's lag at or above this is an event.
+    pub lag_threshold: i64,
 }
 
 /// The console's state.
@@ -68,6 +76,11 @@ pub struct App {
     conn: ConnState,
     cluster_id: Option<String>,
     controller: Option<i32>,
+    health: Option<Health>,
+    /// The last cluster answer, handed to every screen that opens (no "loading" for data
+    /// the app already has).
+    last_cluster: Option<Update>,
+    events: EventLog,
     status: Option<(String, bool)>,
     /// When data last arrived (display) and when (staleness).
     refreshed: Option<(SystemTime, Instant)>,
@@ -85,6 +98,7 @@ impl App {
     /// An app on the Topics screen, connecting.
     pub fn new(options: AppOptions, size: Rect, now: Instant) -> App {
         let status = options.note.clone().map(|n| (n, false));
+        let events = EventLog::new(options.lag_threshold);
         let mut app = App {
             views: Vec::new(),
             mode: Mode::Normal,
@@ -94,6 +108,9 @@ impl App {
             conn: ConnState::Connecting,
             cluster_id: None,
             controller: None,
+            health: None,
+            last_cluster: None,
+            events,
             status,
             refreshed: None,
             data_gap: Duration::ZERO,
@@ -145,8 +162,14 @@ impl App {
         Ctx {
             theme: self.options.theme,
             read_only: self.options.read_only,
+            local_cluster: self.options.local_cluster,
             height: data_height(self.body()),
         }
+    }
+
+    /// The event log (for tests).
+    pub fn events(&self) -> &EventLog {
+        &self.events
     }
 
     /// The area screens draw in.
@@ -177,8 +200,18 @@ impl App {
         }
     }
 
+    /// The top screen's requests, plus the cluster and the groups, which the header and the
+    /// event log follow whatever the screen (the worker never doubles a read in flight).
     fn refresh(&mut self) {
-        let requests = self.top().refresh();
+        let mut requests = self.top().refresh();
+        if let Some(dialog) = &self.dialog {
+            requests.extend(dialog.refresh());
+        }
+        for always in [Request::Cluster, Request::Groups] {
+            if !requests.contains(&always) {
+                requests.push(always);
+            }
+        }
         self.requests.extend(requests);
     }
 
@@ -345,6 +378,9 @@ impl App {
             Action::Back => {
                 if self.views.len() > 1 {
                     self.pop();
+                    if self.top().scope() == Scope::Events {
+                        self.events.mark_seen();
+                    }
                     if self.top().scope() == Scope::Tail {
                         // Its tail was replaced by the one just closed: start it again.
                         let requests = self.top().start();
@@ -354,8 +390,7 @@ impl App {
                 }
             }
             Action::Run(request) => {
-                let closes = !matches!(request, Request::ResetPreview { .. });
-                if self.dialog.is_some() && closes {
+                if self.dialog.is_some() && !Dialog::stays_open_for(&request) {
                     self.dialog = None;
                 }
                 self.requests.push(request);
@@ -374,8 +409,13 @@ impl App {
     }
 
     fn push(&mut self, route: Route) {
-        let view: Box<dyn View> = match &route {
-            Route::Topics => Box::new(TopicsView::new()),
+        let mut view: Box<dyn View> = match &route {
+            Route::Topics => Box::new(TopicsView::new(false)),
+            Route::UnhealthyTopics => Box::new(TopicsView::new(true)),
+            Route::Events => {
+                self.events.mark_seen();
+                Box::new(EventsView::new(self.events.recent(EVENTS_KEPT_MAX)))
+            }
             Route::Topic(t) => Box::new(TopicView::new(t)),
             Route::Brokers => Box::new(BrokersView::new()),
             Route::Groups => Box::new(GroupsView::new()),
@@ -383,6 +423,9 @@ impl App {
             Route::Tail(t, start) => Box::new(TailView::new(t, *start)),
             Route::Produce(t) => Box::new(ProduceView::new(t)),
         };
+        if let Some(cluster) = &self.last_cluster {
+            view.update(cluster, self.ctx().height);
+        }
         self.requests.extend(view.start());
         self.views.push(view);
     }
@@ -403,9 +446,17 @@ impl App {
                     self.refresh();
                 }
             }
-            Update::Cluster(snapshot, _) => {
+            Update::Cluster(snapshot, at) => {
                 self.cluster_id.clone_from(&snapshot.cluster_id);
                 self.controller = Some(snapshot.controller);
+                self.health = Some(snapshot.health());
+                self.last_cluster = Some(update.clone());
+                let new = self.events.observe_cluster(snapshot, *at);
+                self.forward_events(new);
+            }
+            Update::Groups(groups, at) => {
+                let new = self.events.observe_groups(groups, *at);
+                self.forward_events(new);
             }
             Update::Done {
                 subject,
@@ -464,6 +515,22 @@ impl App {
         }
     }
 
+    /// Hands the `new` newest events to the screens (an open Events screen shows them); the
+    /// header counts them until the Events screen is on top.
+    fn forward_events(&mut self, new: usize) {
+        if new == 0 {
+            return;
+        }
+        let update = Update::Events(self.events.recent(new));
+        let height = self.ctx().height;
+        for view in &mut self.views {
+            view.update(&update, height);
+        }
+        if self.top().scope() == Scope::Events {
+            self.events.mark_seen();
+        }
+    }
+
     /// After a successful write: leave a deleted resource's screen, refresh the top one.
     fn after_write(&mut self, subject: &Subject) {
         let gone = match subject {
@@ -518,32 +585,56 @@ impl App {
         }
     }
 
+    /// `ktui`, the cluster's health (brokers up, controller, unhealthy partitions, new
+    /// events), the connection, then the cluster id and bootstrap (cut first on a narrow
+    /// terminal).
     fn header_line(&self) -> Line<'static> {
         let theme = self.options.theme;
+        let plain = theme.header();
         let (conn, conn_style) = match &self.conn {
             ConnState::Connecting => ("● connecting".to_string(), theme.warn()),
             ConnState::Connected => ("● connected".to_string(), theme.ok()),
             ConnState::Lost { .. } => ("● disconnected".to_string(), theme.error()),
         };
-        let mut items = vec![
-            ("", "ktui".to_string(), theme.title()),
-            (
-                "cluster",
-                self.cluster_id.clone().unwrap_or_else(|| "-".into()),
-                theme.header(),
-            ),
-            ("bootstrap", self.options.bootstrap.clone(), theme.header()),
-            (
-                "controller",
-                self.controller
-                    .map_or_else(|| "-".into(), |c| c.to_string()),
-                theme.header(),
-            ),
-            ("", conn, conn_style),
-        ];
+        let mut items = vec![("", "ktui".to_string(), theme.title())];
+        if let Some(h) = self.health {
+            let count = |n: usize, bad| (n.to_string(), if n > 0 { bad } else { plain });
+            let brokers_style = if h.brokers_up < h.brokers {
+                theme.error()
+            } else {
+                plain
+            };
+            items.push((
+                "brokers",
+                format!("{}/{}", h.brokers_up, h.brokers),
+                brokers_style,
+            ));
+            let controller = self
+                .controller
+                .filter(|c| *c >= 0)
+                .map_or_else(|| "-".into(), |c| c.to_string());
+            items.push(("controller", controller, plain));
+            let (urp, urp_style) = count(h.under_replicated, theme.warn());
+            items.push(("urp", urp, urp_style));
+            let (min, min_style) = count(h.under_min_isr, theme.alert());
+            items.push(("<min-isr", min, min_style));
+            let (offline, offline_style) = count(h.offline, theme.error());
+            items.push(("offline", offline, offline_style));
+        }
+        let unseen = self.events.unseen();
+        if unseen > 0 {
+            items.push(("", format!("{unseen} new events (:events)"), theme.warn()));
+        }
+        items.push(("", conn, conn_style));
         if self.options.read_only {
             items.push(("", "READ-ONLY".to_string(), theme.warn()));
         }
+        items.push((
+            "cluster",
+            self.cluster_id.clone().unwrap_or_else(|| "-".into()),
+            plain,
+        ));
+        items.push(("bootstrap", self.options.bootstrap.clone(), plain));
         bars::pairs(&items, theme)
     }
 

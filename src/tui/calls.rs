@@ -8,18 +8,26 @@ use bytes::Bytes;
 
 use crate::client::admin::{self, TopicPartition};
 use crate::client::cluster::Metadata;
+use crate::client::elections::{self, ElectionType};
 use crate::client::groups;
 use crate::client::lag;
 use crate::client::produce::{ProduceOptions, Producer, ProducerRecord};
+use crate::client::reassignments;
 use crate::client::Cluster;
 use crate::error::Result;
-use crate::tui::action::{ProduceRequest, ResetSpec};
+use crate::tui::action::{BrokerOp, ElectionScope, ProduceRequest, ResetSpec};
 use crate::tui::model::{
-    BrokerRow, ClusterSnapshot, ConfigRow, GroupDetail, GroupPartitionRow, GroupRow, PartitionRow,
-    ResetRow, TopicDetail, TopicRow,
+    BrokerRow, ClusterSnapshot, ConfigRow, GroupDetail, GroupPartitionRow, GroupRow, LogDirRow,
+    PartitionRow, PartitionState, Reassigning, ResetRow, TopicDetail, TopicRow,
 };
 
-/// Metadata (fresh) and the low and high watermarks of every partition.
+/// Kafka's `min.insync.replicas` key and default.
+const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
+const MIN_INSYNC_REPLICAS_DEFAULT: usize = 1;
+
+/// Metadata (fresh), the low and high watermarks of every partition, whether each broker
+/// answers, and `min.insync.replicas` of the topics with under-replicated partitions (only
+/// those can be under it, so a healthy cluster costs no DescribeConfigs).
 pub async fn cluster(cluster: &Arc<Cluster>) -> Result<ClusterSnapshot> {
     let metadata = cluster.refresh_metadata().await?;
     let all: Vec<TopicPartition> = metadata
@@ -27,17 +35,33 @@ pub async fn cluster(cluster: &Arc<Cluster>) -> Result<ClusterSnapshot> {
         .values()
         .flat_map(|t| t.partitions.iter().map(|p| (t.name.clone(), p.id)))
         .collect();
-    let (low, high) = if all.is_empty() {
-        (HashMap::new(), HashMap::new())
-    } else {
+    let degraded: Vec<String> = metadata
+        .topics
+        .values()
+        .filter(|t| t.partitions.iter().any(|p| p.isr.len() < p.replicas.len()))
+        .map(|t| t.name.clone())
+        .collect();
+    let offsets = async {
+        if all.is_empty() {
+            return (HashMap::new(), HashMap::new());
+        }
         let (low, high) = tokio::join!(
             admin::list_offsets(cluster, &all, admin::EARLIEST),
             admin::list_offsets(cluster, &all, admin::LATEST),
         );
         (low.unwrap_or_default(), high.unwrap_or_default())
     };
-    let reachable = reachability(cluster, &metadata).await;
-    Ok(snapshot(&metadata, &low, &high, &reachable))
+    let ((low, high), reachable, min_isr) = tokio::join!(
+        offsets,
+        reachability(cluster, &metadata),
+        admin::topic_config_values(cluster, &degraded, MIN_INSYNC_REPLICAS),
+    );
+    let min_isr: BTreeMap<String, usize> = min_isr
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(topic, value)| Some((topic, value?.parse().ok()?)))
+        .collect();
+    Ok(snapshot(&metadata, &low, &high, &reachable, &min_isr))
 }
 
 /// How long a broker may take to accept a connection before it is shown unreachable.
@@ -62,31 +86,60 @@ async fn reachability(cluster: &Arc<Cluster>, metadata: &Metadata) -> BTreeMap<i
 
 type Offsets = HashMap<TopicPartition, admin::ListedOffset>;
 
-/// The snapshot of `metadata` with watermarks (pure, for benchmarks too).
+/// The snapshot of `metadata` with watermarks (pure, for benchmarks too). A partition is
+/// offline without a leader that Metadata lists; under min ISR when its ISR is below the
+/// topic's `min.insync.replicas` (from `min_isr`, else Kafka's default of 1).
 pub fn snapshot(
     metadata: &Metadata,
     low: &Offsets,
     high: &Offsets,
     reachable: &BTreeMap<i32, bool>,
+    min_isr: &BTreeMap<String, usize>,
 ) -> ClusterSnapshot {
-    let mut leaders: BTreeMap<i32, usize> = BTreeMap::new();
+    #[derive(Default)]
+    struct Counts {
+        leaders: usize,
+        replicas: usize,
+        under_replicated_led: usize,
+    }
+    let mut per_broker: BTreeMap<i32, Counts> = BTreeMap::new();
+    let mut partitions = Vec::new();
     let topics = metadata
         .topics
         .values()
         .map(|t| {
             let mut messages = Some(0i64);
-            let mut under = 0;
-            let mut offline = 0;
+            let (mut under, mut under_min, mut offline) = (0, 0, 0);
+            let min = min_isr
+                .get(&t.name)
+                .copied()
+                .unwrap_or(MIN_INSYNC_REPLICAS_DEFAULT);
             for p in &t.partitions {
-                *leaders.entry(p.leader).or_default() += 1;
+                let led = metadata.brokers.contains_key(&p.leader);
+                let under_replicated = p.isr.len() < p.replicas.len();
+                if led {
+                    let counts = per_broker.entry(p.leader).or_default();
+                    counts.leaders += 1;
+                    counts.under_replicated_led += usize::from(under_replicated);
+                }
+                for r in &p.replicas {
+                    per_broker.entry(*r).or_default().replicas += 1;
+                }
                 let key = (t.name.clone(), p.id);
                 let count = low
                     .get(&key)
                     .zip(high.get(&key))
                     .map(|(l, h)| h.offset - l.offset);
                 messages = messages.zip(count).map(|(a, b)| a + b);
-                under += usize::from(p.isr.len() < p.replicas.len());
-                offline += usize::from(p.leader < 0 || !p.offline.is_empty());
+                under += usize::from(under_replicated);
+                under_min += usize::from(led && p.isr.len() < min);
+                offline += usize::from(!led);
+                partitions.push(PartitionState {
+                    topic: t.name.clone(),
+                    partition: p.id,
+                    leader: if led { p.leader } else { -1 },
+                    isr: p.isr.clone(),
+                });
             }
             TopicRow {
                 name: t.name.clone(),
@@ -94,21 +147,34 @@ pub fn snapshot(
                 replication: t.partitions.first().map_or(0, |p| p.replicas.len()),
                 messages,
                 under_replicated: under,
+                under_min_isr: under_min,
                 offline,
                 internal: t.internal || t.name.starts_with("__"),
+                groups: 0,
+                lag: None,
             }
         })
         .collect();
-    let brokers = metadata
-        .brokers
-        .values()
-        .map(|b| BrokerRow {
-            id: b.id,
-            addr: b.addr(),
-            rack: b.rack.clone(),
-            controller: b.id == metadata.controller_id,
-            leaders: leaders.get(&b.id).copied().unwrap_or(0),
-            reachable: reachable.get(&b.id).copied().unwrap_or(false),
+    let brokers = per_broker
+        .keys()
+        .chain(metadata.brokers.keys())
+        .copied()
+        .collect::<BTreeSet<i32>>()
+        .into_iter()
+        .map(|id| {
+            let counts = per_broker.get(&id);
+            let listed = metadata.brokers.get(&id);
+            BrokerRow {
+                id,
+                addr: listed.map(|b| b.addr()).unwrap_or_default(),
+                rack: listed.and_then(|b| b.rack.clone()),
+                controller: id == metadata.controller_id,
+                leaders: counts.map_or(0, |c| c.leaders),
+                replicas: counts.map_or(0, |c| c.replicas),
+                under_replicated_led: counts.map_or(0, |c| c.under_replicated_led),
+                fenced: listed.is_none(),
+                reachable: reachable.get(&id).copied().unwrap_or(false),
+            }
         })
         .collect();
     ClusterSnapshot {
@@ -116,7 +182,100 @@ pub fn snapshot(
         controller: metadata.controller_id,
         topics,
         brokers,
+        partitions,
     }
+}
+
+/// Every log directory of every broker with the bytes of its partitions.
+pub async fn log_dirs(cluster: &Arc<Cluster>) -> Result<BTreeMap<i32, Vec<LogDirRow>>> {
+    let described = crate::client::log_dirs::describe(cluster, None, None).await?;
+    Ok(described
+        .into_iter()
+        .map(|(broker, dirs)| {
+            let rows = dirs
+                .into_iter()
+                .map(|d| LogDirRow {
+                    bytes: d.replicas.iter().map(|r| r.size).sum(),
+                    path: d.path,
+                    error: d.error,
+                })
+                .collect();
+            (broker, rows)
+        })
+        .collect())
+}
+
+/// Elects leaders for `scope`; the status line's words on success (elected and already
+/// elected), or the first partition's error.
+pub async fn elect(cluster: &Arc<Cluster>, scope: &ElectionScope, unclean: bool) -> Result<String> {
+    let kind = if unclean {
+        ElectionType::Unclean
+    } else {
+        ElectionType::Preferred
+    };
+    let partitions: Option<Vec<TopicPartition>> = match scope {
+        ElectionScope::All => None,
+        ElectionScope::Topic(t) => Some(admin::partitions_of(cluster, t).await?),
+        ElectionScope::Partition(t, p) => Some(vec![(t.clone(), *p)]),
+    };
+    let outcomes = elections::elect_leaders(cluster, kind, partitions.as_deref()).await?;
+    let (mut elected, mut not_needed) = (Vec::new(), 0usize);
+    for o in outcomes {
+        if o.not_needed() {
+            not_needed += 1;
+        } else {
+            match o.result {
+                Ok(()) => elected.push(format!("{}-{}", o.tp.0, o.tp.1)),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let elected_text = match elected.len() {
+        0 => "no leader changed".to_string(),
+        1..=3 => format!("elected {}", elected.join(", ")),
+        n => format!("elected {n} partitions"),
+    };
+    Ok(format!(
+        "{} leader election for {scope}: {elected_text}; {not_needed} already had it",
+        kind.to_string().to_lowercase()
+    ))
+}
+
+/// Starts moving one partition to `replicas`.
+pub async fn reassign(
+    cluster: &Arc<Cluster>,
+    topic: &str,
+    partition: i32,
+    replicas: &[i32],
+) -> Result<()> {
+    let tp = (topic.to_string(), partition);
+    let outcomes = reassignments::alter(cluster, &[(tp, Some(replicas.to_vec()))]).await?;
+    outcomes.into_iter().try_for_each(|o| o.result)
+}
+
+/// Reassignments in progress.
+pub async fn reassigning(cluster: &Arc<Cluster>) -> Result<Vec<Reassigning>> {
+    Ok(reassignments::list(cluster, None)
+        .await?
+        .into_iter()
+        .map(|r| Reassigning {
+            topic: r.tp.0,
+            partition: r.tp.1,
+            replicas: r.replicas,
+            adding: r.adding,
+            removing: r.removing,
+        })
+        .collect())
+}
+
+/// Stops, kills or starts node `id` of the local cluster (blocking: run off the runtime).
+pub fn control_local_node(id: i32, op: BrokerOp) -> anyhow::Result<String> {
+    use crate::local::cluster::{self as local, report};
+    Ok(match op {
+        BrokerOp::Stop => report::stop(id, local::stop(id, crate::local::Signal::Term)?, false),
+        BrokerOp::Kill => report::stop(id, local::stop(id, crate::local::Signal::Kill)?, true),
+        BrokerOp::Start => report::start(&local::start(id)?),
+    })
 }
 
 /// Every group with state, members, protocol, topics and total lag.
@@ -148,18 +307,20 @@ pub async fn groups(cluster: &Arc<Cluster>) -> Result<Vec<GroupRow>> {
         .iter()
         .map(|g| {
             let parts = lags.get(&g.group);
-            let topics: BTreeSet<String> = parts
-                .iter()
-                .flat_map(|ps| ps.iter().map(|p| p.topic.clone()))
-                .collect();
+            let mut topic_lag: BTreeMap<String, Option<i64>> = BTreeMap::new();
+            for p in parts.iter().flat_map(|ps| ps.iter()) {
+                let sum = topic_lag.entry(p.topic.clone()).or_insert(Some(0));
+                *sum = sum.zip(p.lag).map(|(a, b)| a + b);
+            }
             let d = by_name.get(g.group.as_str());
             GroupRow {
                 id: g.group.clone(),
                 state: d.map_or_else(|| g.state.clone(), |d| d.state.clone()),
                 members: d.map_or(0, |d| d.members.len()),
                 protocol: d.map_or_else(String::new, |d| d.protocol.clone()),
-                topics: topics.into_iter().collect(),
+                topics: topic_lag.keys().cloned().collect(),
                 lag: parts.map(|ps| ps.iter().filter_map(|p| p.lag).sum()),
+                topic_lag: topic_lag.into_iter().collect(),
             }
         })
         .collect())

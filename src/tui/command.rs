@@ -1,8 +1,8 @@
-//! The `:` command line: `:topics`, `:groups`, `:brokers`, `:topic T`, `:group G`,
-//! `:tail T[:P,P] [beginning|end|offset N|15m|2026-11-25T10:00:00Z]`, `:produce T`, `:create`,
-//! `:help`, `:q`. Parsing is pure; the app applies the resulting [`Action`].
+//! The `:` command line: `:topics [urp]`, `:groups`, `:brokers`, `:events`, `:topic T`,
+//! `:group G`, `:tail T[:P,P] [beginning|end|offset N|15m|2026-11-25T10:00:00Z]`,
+//! `:produce T`, `:create`, `:elect [T [P]]`, `:help`, `:q`. Parsing is pure; the app applies the resulting [`Action`].
 
-use crate::tui::action::{Action, DialogKind, Route, TailStart};
+use crate::tui::action::{Action, DialogKind, ElectionScope, Route, TailStart};
 
 /// The action a command line asks for, or what is wrong with it.
 pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
@@ -14,7 +14,29 @@ pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
     let rest: Vec<&str> = words.collect();
     let need = |what: &str| arg.clone().ok_or_else(|| format!(":{word} needs a {what}"));
     let action = match word {
-        "topics" | "tp" => Action::Root(Route::Topics),
+        "topics" | "tp" => match arg.as_deref() {
+            None => Action::Root(Route::Topics),
+            Some("urp" | "unhealthy") => Action::Root(Route::UnhealthyTopics),
+            Some(other) => {
+                return Err(format!(
+                    ":topics takes 'urp' (only unhealthy topics), not '{other}'"
+                ))
+            }
+        },
+        "events" | "ev" => Action::Root(Route::Events),
+        "elect" => {
+            let scope = match (arg.clone(), rest.first()) {
+                (None, _) => ElectionScope::All,
+                (Some(t), None) => ElectionScope::Topic(t),
+                (Some(t), Some(p)) => {
+                    let p = p
+                        .parse()
+                        .map_err(|_| format!(":elect: partition '{p}' is not a number"))?;
+                    ElectionScope::Partition(t, p)
+                }
+            };
+            Action::Dialog(DialogKind::Elect(scope))
+        }
         "groups" | "cg" => Action::Root(Route::Groups),
         "brokers" | "br" => Action::Root(Route::Brokers),
         "topic" => Action::Open(Route::Topic(need("topic")?)),
@@ -31,7 +53,7 @@ pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
         "q" | "quit" | "q!" => Action::Quit,
         _ => {
             return Err(format!(
-                "unknown command ':{word}'; try :topics :groups :brokers :tail T :produce T"
+                "unknown command ':{word}'; try :topics [urp] :groups :brokers :events :tail T :produce T :elect [T [P]]"
             ))
         }
     };
@@ -97,6 +119,24 @@ mod tests {
     #[test]
     fn commands_parse() {
         assert_eq!(parse("topics", NOW_MS), Ok(Action::Root(Route::Topics)));
+        assert_eq!(
+            parse("topics urp", NOW_MS),
+            Ok(Action::Root(Route::UnhealthyTopics))
+        );
+        assert!(parse("topics ok", NOW_MS).is_err_and(|e| e.contains("'urp'")));
+        assert_eq!(parse("events", NOW_MS), Ok(Action::Root(Route::Events)));
+        assert_eq!(
+            parse("elect", NOW_MS),
+            Ok(Action::Dialog(DialogKind::Elect(ElectionScope::All)))
+        );
+        assert_eq!(
+            parse("elect orders 2", NOW_MS),
+            Ok(Action::Dialog(DialogKind::Elect(ElectionScope::Partition(
+                "orders".into(),
+                2
+            ))))
+        );
+        assert!(parse("elect orders x", NOW_MS).is_err_and(|e| e.contains("'x'")));
         assert_eq!(parse("  cg ", NOW_MS), Ok(Action::Root(Route::Groups)));
         assert_eq!(
             parse("group billing", NOW_MS),

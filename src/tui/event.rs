@@ -1,6 +1,7 @@
 //! What the event loop feeds the app: terminal input, a tick, a refresh, and data from the
 //! background tasks (`Update`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -10,8 +11,10 @@ pub use crate::tui::action::Subject;
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
+use crate::tui::events::ClusterEvent;
 use crate::tui::model::{
-    ClusterSnapshot, GroupDetail, GroupRow, ResetRow, TailRecord, TopicDetail,
+    ClusterSnapshot, GroupDetail, GroupRow, LogDirRow, Reassigning, ResetRow, TailRecord,
+    TopicDetail,
 };
 
 /// One input to the app.
@@ -44,6 +47,12 @@ pub enum ConnState {
 pub enum Update {
     Connection(ConnState),
     Cluster(ClusterSnapshot, SystemTime),
+    /// Every broker's log directories (the Brokers screen).
+    LogDirs(BTreeMap<i32, Vec<LogDirRow>>),
+    /// Reassignments in progress: partition and its replicas now, adding and removing.
+    Reassignments(Vec<Reassigning>),
+    /// New events the app recorded (newest first), for an open Events screen.
+    Events(Vec<ClusterEvent>),
     Groups(Vec<GroupRow>, SystemTime),
     Topic(TopicDetail, SystemTime),
     Group(GroupDetail, SystemTime),

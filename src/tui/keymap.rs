@@ -35,6 +35,14 @@ pub enum Command {
     Save,
     FromBeginning,
     Send,
+    /// Topics: only under-replicated, under-min-ISR or offline topics.
+    Unhealthy,
+    /// Preferred (or, confirmed by typing, unclean) leader election.
+    Elect,
+    Reassign,
+    StopBroker,
+    KillBroker,
+    StartBroker,
 }
 
 /// Where a binding applies.
@@ -48,6 +56,7 @@ pub enum Scope {
     Group,
     Tail,
     Produce,
+    Events,
 }
 
 /// One binding: the keys shown in help, the command, and what it does.
@@ -84,7 +93,7 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Global,
         ":",
         Command::CommandMode,
-        "command (:topics :groups :brokers :tail T :produce T)",
+        "command (:topics [urp] :groups :brokers :events :tail T :produce T)",
     ),
     bind(Scope::Global, "/", Command::FilterMode, "filter"),
     bind(Scope::Global, "r", Command::Refresh, "refresh now"),
@@ -96,6 +105,18 @@ pub const BINDINGS: &[Binding] = &[
         Command::ToggleInternal,
         "show internal topics",
     ),
+    bind(
+        Scope::Topics,
+        "u",
+        Command::Unhealthy,
+        "only unhealthy topics (URP, min ISR, offline)",
+    ),
+    bind(
+        Scope::Topics,
+        "E",
+        Command::Elect,
+        "elect preferred leaders",
+    ),
     bind(Scope::Topics, "c", Command::Create, "create topic"),
     bind(Scope::Topics, "d", Command::Delete, "delete topic"),
     bind(Scope::Topics, "t", Command::Tail, "tail topic"),
@@ -103,9 +124,36 @@ pub const BINDINGS: &[Binding] = &[
     bind(Scope::Topic, "tab", Command::NextTab, "next tab"),
     bind(Scope::Topic, "e", Command::EditConfig, "alter config"),
     bind(Scope::Topic, "a", Command::AddPartitions, "add partitions"),
+    bind(
+        Scope::Topic,
+        "E",
+        Command::Elect,
+        "elect leader of partition",
+    ),
+    bind(Scope::Topic, "R", Command::Reassign, "reassign partition"),
     bind(Scope::Topic, "d", Command::Delete, "delete topic"),
     bind(Scope::Topic, "t", Command::Tail, "tail topic"),
     bind(Scope::Topic, "p", Command::Produce, "produce to topic"),
+    bind(Scope::Brokers, "s", Command::Sort, "sort by next column"),
+    bind(Scope::Brokers, "S", Command::Reverse, "reverse sort"),
+    bind(
+        Scope::Brokers,
+        "x",
+        Command::StopBroker,
+        "stop broker (SIGTERM, ktui local)",
+    ),
+    bind(
+        Scope::Brokers,
+        "K",
+        Command::KillBroker,
+        "kill broker (SIGKILL, ktui local)",
+    ),
+    bind(
+        Scope::Brokers,
+        "u",
+        Command::StartBroker,
+        "start broker (ktui local)",
+    ),
     bind(Scope::Groups, "s", Command::Sort, "sort by next column"),
     bind(Scope::Groups, "S", Command::Reverse, "reverse sort"),
     bind(Scope::Groups, "o", Command::ResetOffsets, "reset offsets"),
@@ -125,6 +173,8 @@ pub const BINDINGS: &[Binding] = &[
         Command::FromBeginning,
         "restart from the beginning",
     ),
+    bind(Scope::Events, "s", Command::Sort, "sort by next column"),
+    bind(Scope::Events, "S", Command::Reverse, "reverse sort"),
     bind(Scope::Produce, "ctrl-s", Command::Send, "send the record"),
     bind(Scope::Produce, "tab", Command::NextTab, "next field"),
 ];
@@ -141,6 +191,11 @@ impl Command {
                 | Command::Produce
                 | Command::ResetOffsets
                 | Command::Send
+                | Command::Elect
+                | Command::Reassign
+                | Command::StopBroker
+                | Command::KillBroker
+                | Command::StartBroker
         )
     }
 }

@@ -13,6 +13,7 @@ pub mod app;
 pub mod calls;
 pub mod command;
 pub mod event;
+pub mod events;
 pub mod keymap;
 pub mod log;
 pub mod model;
@@ -63,9 +64,14 @@ pub struct ConsoleArgs {
     /// How often the screen's data is reloaded (humantime: 2s, 500ms, 1m).
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub refresh: Duration,
-    /// Hide and refuse every action that writes (create, delete, alter, produce, reset).
+    /// Hide and refuse every action that writes (create, delete, alter, produce, reset,
+    /// elections, reassignments, stopping brokers).
     #[arg(long)]
     pub read_only: bool,
+    /// A group's total lag at or above this is recorded on the Events screen (and again when
+    /// it falls back under).
+    #[arg(long, value_name = "RECORDS", default_value_t = events::LAG_THRESHOLD_DEFAULT)]
+    pub lag_threshold: i64,
 }
 
 impl ConsoleArgs {
@@ -81,11 +87,19 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let (config, bootstrap, note, broker) = target(&args).await?;
+        let Target {
+            config,
+            label: bootstrap,
+            note,
+            broker,
+            local_cluster,
+        } = target(&args).await?;
         let options = AppOptions {
             bootstrap,
             read_only: args.read_only,
             refresh: args.refresh,
+            local_cluster,
+            lag_threshold: args.lag_threshold,
             theme: theme::Theme::from_env(),
             log_path: log_path.display().to_string(),
             note,
@@ -99,7 +113,18 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<()> {
     })
 }
 
-type Target = (ClientConfig, String, Option<String>, Option<RunningBroker>);
+/// The cluster the console opens.
+struct Target {
+    config: ClientConfig,
+    /// The bootstrap as the header shows it.
+    label: String,
+    /// A first status message.
+    note: Option<String>,
+    /// The broker started in-process, stopped when the console ends.
+    broker: Option<RunningBroker>,
+    /// A cluster `ktui local up -n` launched, whose nodes the Brokers screen can stop/start.
+    local_cluster: bool,
+}
 
 /// The cluster to open: the one named by flags, else the local cluster or the background
 /// local broker when one runs (`ktui local up`), else a local broker started here.
@@ -112,7 +137,13 @@ async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
             profiles_file: None,
         })?;
         let label = config.bootstrap.join(",");
-        return Ok((config, label, None, None));
+        return Ok(Target {
+            config,
+            label,
+            note: None,
+            broker: None,
+            local_cluster: false,
+        });
     }
     if let Some(cluster) = crate::local::cluster::running() {
         let addrs = cluster.bootstrap.join(",");
@@ -124,7 +155,13 @@ async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
             "local cluster on {addrs} (ktui local up -n {})",
             cluster.nodes
         );
-        return Ok((config, format!("{addrs} (local)"), Some(note), None));
+        return Ok(Target {
+            config,
+            label: format!("{addrs} (local)"),
+            note: Some(note),
+            broker: None,
+            local_cluster: true,
+        });
     }
     if let Some(running) = crate::local::background::status() {
         let addr = running.addr.to_string();
@@ -136,7 +173,13 @@ async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
             "local broker on {addr} (ktui local up, pid {})",
             running.pid
         );
-        return Ok((config, format!("{addr} (local)"), Some(note), None));
+        return Ok(Target {
+            config,
+            label: format!("{addr} (local)"),
+            note: Some(note),
+            broker: None,
+            local_cluster: false,
+        });
     }
     let (broker, dir) = crate::local::start_embedded().await?;
     let addr = broker.local_addr().to_string();
@@ -149,7 +192,13 @@ async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
         dir.display()
     );
     tracing::info!("{note}");
-    Ok((config, format!("{addr} (local)"), Some(note), Some(broker)))
+    Ok(Target {
+        config,
+        label: format!("{addr} (local)"),
+        note: Some(note),
+        broker: Some(broker),
+        local_cluster: false,
+    })
 }
 
 /// Takes over the terminal and runs the event loop.

@@ -4,6 +4,18 @@
 
 use std::time::SystemTime;
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bytes_are_shown_in_binary_units() {
+        assert_eq!(super::bytes(0), "0 B");
+        assert_eq!(super::bytes(1023), "1023 B");
+        assert_eq!(super::bytes(1536), "1.5 KiB");
+        assert_eq!(super::bytes(20 * 1024 * 1024), "20.0 MiB");
+        assert_eq!(super::bytes(3 << 40), "3.0 TiB");
+    }
+}
+
 /// The cluster as the header and the Topics and Brokers screens show it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterSnapshot {
@@ -11,6 +23,43 @@ pub struct ClusterSnapshot {
     pub controller: i32,
     pub topics: Vec<TopicRow>,
     pub brokers: Vec<BrokerRow>,
+    /// Every partition's leader and ISR, sorted by topic and partition (what the events
+    /// screen compares between two snapshots).
+    pub partitions: Vec<PartitionState>,
+}
+
+/// One partition's leadership, as the events screen compares it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionState {
+    pub topic: String,
+    pub partition: i32,
+    /// -1 without a leader.
+    pub leader: i32,
+    pub isr: Vec<i32>,
+}
+
+/// The header's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Health {
+    pub brokers_up: usize,
+    pub brokers: usize,
+    pub under_replicated: usize,
+    pub under_min_isr: usize,
+    pub offline: usize,
+}
+
+impl ClusterSnapshot {
+    /// Brokers up and known, and the unhealthy partitions of every topic.
+    pub fn health(&self) -> Health {
+        let sum = |f: fn(&TopicRow) -> usize| self.topics.iter().map(f).sum();
+        Health {
+            brokers_up: self.brokers.iter().filter(|b| b.is_up()).count(),
+            brokers: self.brokers.len(),
+            under_replicated: sum(|t| t.under_replicated),
+            under_min_isr: sum(|t| t.under_min_isr),
+            offline: sum(|t| t.offline),
+        }
+    }
 }
 
 /// One topic in the Topics table.
@@ -22,19 +71,66 @@ pub struct TopicRow {
     /// Sum over partitions of high minus low watermark; `None` when offsets are unknown.
     pub messages: Option<i64>,
     pub under_replicated: usize,
+    /// Partitions whose ISR is below the topic's `min.insync.replicas` (acks=all fails).
+    pub under_min_isr: usize,
     pub offline: usize,
     pub internal: bool,
+    /// Groups with committed offsets on the topic, and their summed lag on it (from the
+    /// groups' answer, merged in by the Topics screen).
+    pub groups: usize,
+    pub lag: Option<i64>,
+}
+
+impl TopicRow {
+    /// Whether any partition is under-replicated, under min ISR or offline.
+    pub fn is_unhealthy(&self) -> bool {
+        self.under_replicated + self.under_min_isr + self.offline > 0
+    }
 }
 
 /// One broker in the Brokers table.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BrokerRow {
     pub id: i32,
+    /// Empty when the broker is known only from replica lists.
     pub addr: String,
     pub rack: Option<String>,
     pub controller: bool,
+    /// Partitions it leads.
     pub leaders: usize,
+    /// Replicas it hosts.
+    pub replicas: usize,
+    /// Partitions it leads whose ISR is smaller than their replicas.
+    pub under_replicated_led: usize,
+    /// Named in replica lists but not listed by Metadata: fenced (KRaft lists only unfenced
+    /// brokers) or gone.
+    pub fenced: bool,
     pub reachable: bool,
+}
+
+impl BrokerRow {
+    pub fn is_up(&self) -> bool {
+        !self.fenced && self.reachable
+    }
+}
+
+/// One log directory of a broker: path, bytes of the partitions in it, and the error Kafka
+/// reports for an offline directory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogDirRow {
+    pub path: String,
+    pub bytes: i64,
+    pub error: Option<String>,
+}
+
+/// A reassignment in progress, as ListPartitionReassignments reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reassigning {
+    pub topic: String,
+    pub partition: i32,
+    pub replicas: Vec<i32>,
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
 }
 
 /// One partition on the Topic screen.
@@ -84,6 +180,8 @@ pub struct GroupRow {
     pub protocol: String,
     pub topics: Vec<String>,
     pub lag: Option<i64>,
+    /// Lag on each topic the group reads (the Topics screen sums it per topic).
+    pub topic_lag: Vec<(String, Option<i64>)>,
 }
 
 /// One partition of a group on the Group screen.
@@ -166,6 +264,21 @@ pub fn clock(at: SystemTime) -> String {
 /// Formats an optional number, `-` when unknown.
 pub fn or_dash(value: Option<i64>) -> String {
     value.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// Formats a byte count with a binary unit: `512 B`, `1.5 KiB`, `20.0 MiB`.
+pub fn bytes(n: i64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n.abs() < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Formats broker ids as `1,2,3`.

@@ -53,6 +53,11 @@ impl Theme {
     pub fn warn(self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
+    /// Between a warning and an error (under min ISR: acks=all writes fail): orange (colour 208 of
+    /// the 256-colour palette).
+    pub fn alert(self) -> Style {
+        self.fg(Color::Indexed(208)).add_modifier(Modifier::BOLD)
+    }
     pub fn error(self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }

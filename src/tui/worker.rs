@@ -117,6 +117,19 @@ impl Worker {
                     let _ = events.blocking_send(Event::Data(update));
                 }));
             }
+            Request::Broker { id, op } => {
+                // No connection needed: a node is started even when the whole cluster is down.
+                let events = self.events.clone();
+                drop(tokio::task::spawn_blocking(move || {
+                    let result = calls::control_local_node(id, op);
+                    let update = Update::Done {
+                        subject: Subject::Broker(id, op),
+                        note: result.as_ref().ok().cloned(),
+                        error: result.err().map(|e| format!("{e:#}")),
+                    };
+                    let _ = events.blocking_send(Event::Data(update));
+                }));
+            }
             other => self.spawn(other),
         }
     }
@@ -286,9 +299,28 @@ async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (Subjec
         Request::DeleteGroup(g) => crate::client::groups::delete_groups(cluster, &[g])
             .await
             .map(done(subject)),
+        Request::LogDirs => calls::log_dirs(cluster).await.map(Update::LogDirs),
+        Request::Elect { scope, unclean } => {
+            calls::elect(cluster, &scope, unclean)
+                .await
+                .map(|note| Update::Done {
+                    subject,
+                    note: Some(note),
+                    error: None,
+                })
+        }
+        Request::Reassign {
+            topic,
+            partition,
+            replicas,
+        } => calls::reassign(cluster, &topic, partition, &replicas)
+            .await
+            .map(done(subject)),
+        Request::Reassignments => calls::reassigning(cluster).await.map(Update::Reassignments),
         Request::TailStart { .. }
         | Request::TailPause(_)
         | Request::TailStop
+        | Request::Broker { .. }
         | Request::Save { .. } => Ok(Update::Done {
             subject,
             note: None,

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ktui::tui::app::{App, AppOptions};
 use ktui::tui::event::{ConnState, Event, Update};
 use ktui::tui::model::{
-    BrokerRow, ClusterSnapshot, ConfigRow, GroupDetail, GroupPartitionRow, GroupRow, PartitionRow,
-    TailRecord, TopicDetail, TopicRow,
+    BrokerRow, ClusterSnapshot, ConfigRow, GroupDetail, GroupPartitionRow, GroupRow, LogDirRow,
+    PartitionRow, PartitionState, TailRecord, TopicDetail, TopicRow,
 };
 use ktui::tui::theme::Theme;
 use ratatui::backend::TestBackend;
@@ -37,15 +37,22 @@ pub fn options(read_only: bool) -> AppOptions {
         theme: Theme { color: false },
         log_path: "~/.local/share/ktui/logs/console.log".into(),
         note: None,
+        local_cluster: true,
+        lag_threshold: 1_000,
     }
 }
 
 impl Harness {
     /// An app connected to the fixture cluster, on the Topics screen.
     pub fn new(size: (u16, u16), read_only: bool) -> Harness {
+        Harness::with_options(size, options(read_only))
+    }
+
+    /// As [`Harness::new`] with other options.
+    pub fn with_options(size: (u16, u16), options: AppOptions) -> Harness {
         let start = Instant::now();
         let rect = Rect::new(0, 0, size.0, size.1);
-        let mut app = App::new(options(read_only), rect, start);
+        let mut app = App::new(options, rect, start);
         app.handle(Event::Data(Update::Connection(ConnState::Connected)));
         app.handle(Event::Data(Update::Cluster(cluster(), at(0))));
         let _ = app.take_requests();
@@ -112,8 +119,11 @@ pub fn topic(name: &str, partitions: usize, messages: i64) -> TopicRow {
         replication: 1,
         messages: Some(messages),
         under_replicated: 0,
+        under_min_isr: 0,
         offline: 0,
         internal: name.starts_with("__"),
+        groups: 0,
+        lag: None,
     }
 }
 
@@ -121,6 +131,7 @@ pub fn cluster() -> ClusterSnapshot {
     let mut degraded = topic("payments", 6, 1200);
     degraded.replication = 3;
     degraded.under_replicated = 2;
+    degraded.under_min_isr = 1;
     let mut broken = topic("audit-log", 2, 0);
     broken.offline = 1;
     ClusterSnapshot {
@@ -141,6 +152,9 @@ pub fn cluster() -> ClusterSnapshot {
                 rack: Some("r1".into()),
                 controller: true,
                 leaders: 71,
+                replicas: 83,
+                under_replicated_led: 2,
+                fenced: false,
                 reachable: true,
             },
             BrokerRow {
@@ -149,19 +163,94 @@ pub fn cluster() -> ClusterSnapshot {
                 rack: None,
                 controller: false,
                 leaders: 3,
+                replicas: 21,
+                under_replicated_led: 0,
+                fenced: false,
                 reachable: false,
             },
+            BrokerRow {
+                id: 3,
+                addr: String::new(),
+                rack: None,
+                controller: false,
+                leaders: 0,
+                replicas: 12,
+                under_replicated_led: 0,
+                fenced: true,
+                reachable: false,
+            },
+        ],
+        partitions: vec![
+            partition("payments", 0, 1, &[1, 2, 3]),
+            partition("payments", 1, 2, &[2, 1, 3]),
+            partition("payments", 2, 1, &[1, 3]),
+            partition("audit-log", 0, 1, &[1]),
+            partition("audit-log", 1, -1, &[]),
         ],
     }
 }
 
+fn partition(topic: &str, partition: i32, leader: i32, isr: &[i32]) -> PartitionState {
+    PartitionState {
+        topic: topic.into(),
+        partition,
+        leader,
+        isr: isr.to_vec(),
+    }
+}
+
+/// The fixture cluster a refresh later: broker 2 fenced, its leadership moved and its
+/// replicas out of the ISRs, the controller moved, `audit-log`-1 back, a topic created.
+pub fn cluster_after_failure() -> ClusterSnapshot {
+    let mut after = cluster();
+    after.controller = 3;
+    after.brokers[1].fenced = true;
+    after.brokers[1].addr.clear();
+    after.brokers[2].fenced = false;
+    after.brokers[2].reachable = true;
+    after.brokers[2].addr = "127.0.0.1:9094".into();
+    after.topics.push(topic("signups", 3, 0));
+    after.partitions = vec![
+        partition("payments", 0, 1, &[1, 3]),
+        partition("payments", 1, 1, &[1, 3]),
+        partition("payments", 2, 1, &[1, 3]),
+        partition("audit-log", 0, 1, &[1]),
+        partition("audit-log", 1, 3, &[3]),
+    ];
+    after
+}
+
+/// Log directories of brokers 1 and 2 (broker 3 did not answer).
+pub fn log_dirs() -> std::collections::BTreeMap<i32, Vec<LogDirRow>> {
+    let dir = |path: &str, bytes: i64, error: Option<&str>| LogDirRow {
+        path: path.into(),
+        bytes,
+        error: error.map(str::to_string),
+    };
+    [
+        (
+            1,
+            vec![
+                dir("/var/lib/kafka/data-1", (3 << 30) + (200 << 20), None),
+                dir("/var/lib/kafka/data-2", 512 * 1024, None),
+            ],
+        ),
+        (
+            2,
+            vec![dir("/var/lib/kafka/data", 0, Some("KAFKA_STORAGE_ERROR"))],
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
 pub fn topic_detail() -> TopicDetail {
-    let partition = |id: i32, low: i64, high: i64| PartitionRow {
+    let partition = |id: i32, leader: i32, isr: &[i32], low: i64, high: i64| PartitionRow {
         id,
-        leader: 1,
-        replicas: vec![1],
-        isr: vec![1],
-        offline: Vec::new(),
+        leader,
+        replicas: vec![1, 2, 3],
+        isr: isr.to_vec(),
+        offline: if leader < 0 { vec![1] } else { Vec::new() },
         low: Some(low),
         high: Some(high),
     };
@@ -174,9 +263,9 @@ pub fn topic_detail() -> TopicDetail {
     TopicDetail {
         name: "orders".into(),
         partitions: vec![
-            partition(0, 0, 14_000),
-            partition(1, 100, 14_100),
-            partition(2, 0, 13_900),
+            partition(0, 1, &[1, 2, 3], 0, 14_000),
+            partition(1, 2, &[2, 3], 100, 14_100),
+            partition(2, -1, &[], 0, 13_900),
         ],
         configs: vec![
             config("cleanup.policy", "delete", "DEFAULT_CONFIG"),
@@ -203,6 +292,7 @@ pub fn groups() -> Vec<GroupRow> {
         },
         topics: vec!["orders".into()],
         lag,
+        topic_lag: vec![("orders".into(), lag)],
     };
     vec![
         group("search-indexer", "Stable", 2, Some(0)),

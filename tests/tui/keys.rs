@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ktui::tui::action::{Request, ResetSpec, Route, TailStart};
+use ktui::tui::action::{BrokerOp, ElectionScope, Request, ResetSpec, Route, TailStart};
 use ktui::tui::app::Mode;
 use ktui::tui::event::{ConnState, Event, Subject, Update};
 use ktui::tui::model::ResetRow;
@@ -53,7 +53,7 @@ fn enter_opens_and_esc_goes_back() {
     assert!(h.text().contains("Topics › orders"));
     h.key(KeyCode::Esc);
     assert_eq!(h.app.routes(), [Route::Topics]);
-    assert_eq!(h.app.take_requests(), [Request::Cluster]);
+    assert_eq!(h.app.take_requests(), [Request::Cluster, Request::Groups]);
     h.key(KeyCode::Esc);
     assert_eq!(h.app.routes(), [Route::Topics], "esc on the root stays");
 }
@@ -138,7 +138,10 @@ fn command_mode_switches_screens() {
     ));
     h.command("brokers");
     assert_eq!(h.app.routes(), [Route::Brokers]);
-    assert_eq!(h.app.take_requests(), [Request::TailStop, Request::Cluster]);
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::TailStop, Request::Cluster, Request::LogDirs]
+    );
     h.command("nope");
     assert!(h
         .app
@@ -180,7 +183,7 @@ fn delete_topic_needs_its_name_typed() {
     });
     assert_eq!(
         h.app.take_requests(),
-        [Request::Cluster],
+        [Request::Cluster, Request::Groups],
         "refreshes after a write"
     );
 }
@@ -348,7 +351,7 @@ fn lost_connection_shows_a_banner_and_recovers() {
     h.data(Update::Connection(ConnState::Connected));
     assert_eq!(
         h.app.take_requests(),
-        [Request::Cluster],
+        [Request::Cluster, Request::Groups],
         "reconnecting refreshes"
     );
     h.data(Update::Cluster(fixtures::cluster(), at(9)));
@@ -361,9 +364,9 @@ fn lost_connection_shows_a_banner_and_recovers() {
 fn refresh_timer_and_r_reload_the_screen() {
     let mut h = Harness::new(SIZE, false);
     h.app.handle(Event::Refresh);
-    assert_eq!(h.app.take_requests(), [Request::Cluster]);
+    assert_eq!(h.app.take_requests(), [Request::Cluster, Request::Groups]);
     h.keys("r");
-    assert_eq!(h.app.take_requests(), [Request::Cluster]);
+    assert_eq!(h.app.take_requests(), [Request::Cluster, Request::Groups]);
     h.app.handle(Event::Tick(h.start + Duration::from_secs(30)));
     assert!(h.text().contains("STALE"), "no data for 3 refresh periods");
 }
@@ -437,6 +440,8 @@ fn only_the_newest_tail_takes_records_and_back_restarts_the_older() {
                 start: TailStart::End,
                 resume: Default::default(),
             },
+            Request::Cluster,
+            Request::Groups,
         ]
     );
     assert!(
@@ -474,6 +479,8 @@ fn back_to_an_older_tail_resumes_where_it_stopped() {
                 start: TailStart::Beginning,
                 resume: expected,
             },
+            Request::Cluster,
+            Request::Groups,
         ]
     );
 }
@@ -522,4 +529,127 @@ fn a_failed_read_shows_on_the_screen_and_the_status_line() {
         "{text}"
     );
     assert!(text.contains("groups: GROUP_AUTHORIZATION_FAILED"));
+}
+
+/// The cluster's actions are writes: refused in read-only like the others.
+#[test]
+fn read_only_refuses_elections_reassignments_and_broker_control() {
+    let mut h = Harness::new(SIZE, true);
+    h.keys("E");
+    assert!(h.app.dialog().is_none(), "E opens nothing in read-only");
+    h.command("elect");
+    assert!(h.app.dialog().is_none());
+    h.command("topic orders");
+    h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+    h.keys("R");
+    assert!(h.app.dialog().is_none());
+    h.command("brokers");
+    for key in ["x", "K", "u"] {
+        h.keys(key);
+        assert!(h.app.dialog().is_none(), "{key} opens nothing in read-only");
+        assert!(h.app.status().is_some_and(|s| s.starts_with("read-only")));
+    }
+    assert!(h.app.take_requests().iter().all(|r| !r.writes()));
+}
+
+/// `u` on Topics keeps only unhealthy topics; `:topics urp` opens them so.
+#[test]
+fn unhealthy_topics_by_key_and_command() {
+    let mut h = Harness::new(SIZE, false);
+    h.keys("u");
+    assert!(h.text().contains("unhealthy only"));
+    h.keys("u");
+    assert!(!h.text().contains("unhealthy only"));
+    h.command("topics urp");
+    assert_eq!(h.app.routes(), [Route::UnhealthyTopics]);
+}
+
+/// An election dialog sends the election; a reassignment stays open and follows the move
+/// until ListPartitionReassignments no longer lists it.
+#[test]
+fn elections_and_reassignments_from_the_topic_screen() {
+    let mut h = Harness::new(SIZE, false);
+    h.data(Update::Cluster(fixtures::cluster_after_failure(), at(1)));
+    h.command("topic orders");
+    h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+    let _ = h.app.take_requests();
+    h.keys("jE");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::Elect {
+            scope: ElectionScope::Partition("orders".into(), 1),
+            unclean: false
+        }]
+    );
+    assert!(h.app.dialog().is_none());
+    h.keys("R");
+    h.ctrl('u');
+    h.keys("3,2");
+    h.key(KeyCode::Enter);
+    assert!(
+        h.text().contains("broker 2 is not an up broker"),
+        "2 is fenced"
+    );
+    h.ctrl('u');
+    h.keys("3,1");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::Reassign {
+            topic: "orders".into(),
+            partition: 1,
+            replicas: vec![3, 1]
+        }]
+    );
+    assert!(h.app.dialog().is_some(), "the dialog follows the move");
+    h.app.handle(Event::Refresh);
+    assert!(h.app.take_requests().contains(&Request::Reassignments));
+    h.data(Update::Reassignments(Vec::new()));
+    assert!(h.text().contains("complete"));
+    h.app.handle(Event::Refresh);
+    assert!(!h.app.take_requests().contains(&Request::Reassignments));
+    h.key(KeyCode::Enter);
+    assert!(h.app.dialog().is_none());
+}
+
+/// Stop, kill and start ask first, and only on a cluster `ktui local` launched.
+#[test]
+fn broker_control_asks_first_and_needs_a_local_cluster() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("brokers");
+    h.keys("jK");
+    assert!(h.text().contains("Kill broker 2 with SIGKILL"));
+    h.keys("n");
+    assert!(h.app.dialog().is_none());
+    let _ = h.app.take_requests();
+    h.keys("uy");
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::Broker {
+            id: 2,
+            op: BrokerOp::Start
+        }]
+    );
+    let mut options = fixtures::options(false);
+    options.local_cluster = false;
+    let mut remote = Harness::with_options(SIZE, options);
+    remote.command("brokers");
+    remote.keys("x");
+    assert!(remote.app.dialog().is_none());
+    assert!(remote
+        .app
+        .status()
+        .is_some_and(|s| s.contains("ktui local up")));
+}
+
+/// Changes between refreshes are counted in the header until the Events screen is seen.
+#[test]
+fn new_events_are_flagged_until_seen() {
+    let mut h = Harness::new(SIZE, false);
+    h.data(Update::Cluster(fixtures::cluster_after_failure(), at(3)));
+    assert!(h.text().contains("8 new events (:events)"));
+    h.command("events");
+    assert!(!h.text().contains("new events"));
+    assert_eq!(h.app.events().unseen(), 0);
 }

@@ -19,7 +19,17 @@ fn scene(name: &str, read_only: bool, build: impl Fn(&mut Harness)) {
 
 #[test]
 fn topics() {
-    scene("topics", false, |_| {});
+    scene("topics", false, |h| {
+        h.data(Update::Groups(fixtures::groups(), at(1)));
+    });
+}
+
+#[test]
+fn topics_unhealthy_only() {
+    scene("topics_unhealthy", false, |h| {
+        h.command("topics urp");
+        h.data(Update::Cluster(fixtures::cluster(), at(1)));
+    });
 }
 
 #[test]
@@ -61,7 +71,105 @@ fn topic_groups() {
 
 #[test]
 fn brokers() {
-    scene("brokers", false, |h| h.command("brokers"));
+    scene("brokers", false, |h| {
+        h.command("brokers");
+        h.data(Update::Cluster(fixtures::cluster(), at(1)));
+        h.data(Update::LogDirs(fixtures::log_dirs()));
+    });
+}
+
+#[test]
+fn brokers_after_a_failure_with_events_flagged() {
+    scene("brokers_after_failure", false, |h| {
+        h.command("brokers");
+        h.data(Update::Cluster(fixtures::cluster_after_failure(), at(3)));
+        h.data(Update::LogDirs(fixtures::log_dirs()));
+        h.keys("j");
+    });
+}
+
+#[test]
+fn events() {
+    scene("events", false, |h| {
+        h.data(Update::Groups(fixtures::groups(), at(1)));
+        h.data(Update::Cluster(fixtures::cluster_after_failure(), at(3)));
+        let mut later = fixtures::groups();
+        later[1].state = "PreparingRebalance".into();
+        later[1].members = 2;
+        later[1].lag = Some(4_000);
+        h.data(Update::Groups(later, at(5)));
+        h.command("events");
+    });
+}
+
+#[test]
+fn events_filtered() {
+    scene("events_filtered", false, |h| {
+        h.data(Update::Cluster(fixtures::cluster_after_failure(), at(3)));
+        h.command("events");
+        h.keys("/leader");
+        h.key(KeyCode::Enter);
+    });
+}
+
+#[test]
+fn dialog_preferred_election() {
+    scene("dialog_elect", false, |h| {
+        h.command("topic orders");
+        h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+        h.keys("jE");
+    });
+}
+
+#[test]
+fn dialog_unclean_election_wants_the_word() {
+    scene("dialog_elect_unclean", false, |h| {
+        h.command("elect orders 2");
+        h.ctrl('u');
+        h.keys("unclean");
+        h.key(KeyCode::Enter);
+    });
+}
+
+#[test]
+fn dialog_reassign_preview() {
+    scene("dialog_reassign", false, |h| {
+        h.data(Update::Cluster(fixtures::cluster_after_failure(), at(1)));
+        h.command("topic orders");
+        h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+        h.keys("jR");
+        h.ctrl('u');
+        h.keys("3,1");
+    });
+}
+
+#[test]
+fn dialog_reassign_following_the_move() {
+    scene("dialog_reassign_moving", false, |h| {
+        h.data(Update::Cluster(fixtures::cluster_after_failure(), at(1)));
+        h.command("topic orders");
+        h.data(Update::Topic(fixtures::topic_detail(), at(2)));
+        h.keys("jR");
+        h.ctrl('u');
+        h.keys("3,1");
+        h.key(KeyCode::Enter);
+        h.data(Update::Reassignments(vec![ktui::tui::model::Reassigning {
+            topic: "orders".into(),
+            partition: 1,
+            replicas: vec![3, 1, 2],
+            adding: Vec::new(),
+            removing: vec![2],
+        }]));
+    });
+}
+
+#[test]
+fn dialog_stop_broker() {
+    scene("dialog_stop_broker", false, |h| {
+        h.command("brokers");
+        h.data(Update::Cluster(fixtures::cluster(), at(1)));
+        h.keys("jx");
+    });
 }
 
 #[test]

@@ -1,7 +1,11 @@
 //! Dialogs over a screen: create topic, delete topic (type its name to confirm), alter a
 //! config, add partitions, reset a group's offsets (a preview of new offsets and lag first,
-//! executed on a second enter) and delete a group (`y` to confirm). Every dialog is a small
-//! form; enter submits, esc cancels. The app hides them all in `--read-only`.
+//! executed on a second enter), delete a group (`y` to confirm), and the cluster's: a leader
+//! election, a partition's reassignment (previewed, then followed until done) and a local
+//! node's stop, kill or start (`y`; rules in `cluster`). Every dialog is a small form; enter
+//! submits, esc cancels. The app hides them all in `--read-only`.
+
+mod cluster;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -11,9 +15,10 @@ use ratatui::Frame;
 
 use crate::tui::action::{Action, DialogKind, Request, ResetSpec};
 use crate::tui::event::{Subject, Update};
-use crate::tui::model::{or_dash, ResetRow};
+use crate::tui::model::{ids, or_dash, ResetRow};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::input::Input;
+use cluster::Progress;
 
 /// Preview rows a reset dialog shows.
 const PREVIEW_ROWS_MAX: usize = 12;
@@ -26,6 +31,8 @@ pub struct Dialog {
     focus: usize,
     /// The reset preview, and the field values it was computed for.
     preview: Option<(Vec<ResetRow>, Vec<String>)>,
+    /// A submitted reassignment, followed until it completes.
+    moving: Option<Progress>,
     error: Option<String>,
 }
 
@@ -53,13 +60,21 @@ impl Dialog {
                 ),
                 ("to", Input::new("earliest")),
             ],
-            DialogKind::DeleteGroup(_) => Vec::new(),
+            DialogKind::DeleteGroup(_) | DialogKind::Broker { .. } => Vec::new(),
+            DialogKind::Elect(_) => vec![
+                ("election", Input::new("preferred")),
+                ("confirm (unclean only)", Input::default()),
+            ],
+            DialogKind::Reassign { replicas, .. } => {
+                vec![("new replicas (ids)", Input::new(ids(replicas)))]
+            }
         };
         Dialog {
             kind,
             fields,
             focus: 0,
             preview: None,
+            moving: None,
             error: None,
         }
     }
@@ -74,7 +89,37 @@ impl Dialog {
             }
             DialogKind::ResetOffsets { group, .. } => format!("Reset offsets of {group}"),
             DialogKind::DeleteGroup(g) => format!("Delete group {g}"),
+            DialogKind::Elect(scope) => format!("Leader election for {scope}"),
+            DialogKind::Reassign {
+                topic, partition, ..
+            } => format!("Reassign {topic}-{partition}"),
+            DialogKind::Broker { id, op } => format!("{} broker {id}", capitalized(op.verb())),
         }
+    }
+
+    /// Whether `y` and `n` answer the dialog (it has no fields).
+    fn is_question(&self) -> bool {
+        matches!(
+            self.kind,
+            DialogKind::DeleteGroup(_) | DialogKind::Broker { .. }
+        )
+    }
+
+    /// Requests that follow a submitted reassignment until it completes.
+    pub fn refresh(&self) -> Vec<Request> {
+        match self.moving {
+            Some(Progress::Sent | Progress::Moving(_)) => vec![Request::Reassignments],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether a submitted request keeps the dialog open (a reset preview; a reassignment,
+    /// which the dialog follows).
+    pub fn stays_open_for(request: &Request) -> bool {
+        matches!(
+            request,
+            Request::ResetPreview { .. } | Request::Reassign { .. }
+        )
     }
 
     fn values(&self) -> Vec<String> {
@@ -104,10 +149,10 @@ impl Dialog {
                 let n = self.fields.len().max(1);
                 self.focus = (self.focus + n - 1) % n;
             }
-            KeyCode::Char('y') if matches!(self.kind, DialogKind::DeleteGroup(_)) => {
+            KeyCode::Char('y') if self.is_question() => {
                 return self.submit().unwrap_or(Action::None);
             }
-            KeyCode::Char('n') if matches!(self.kind, DialogKind::DeleteGroup(_)) => {
+            KeyCode::Char('n') if self.is_question() => {
                 return Action::CloseDialog;
             }
             _ => {
@@ -157,6 +202,29 @@ impl Dialog {
             }
             DialogKind::ResetOffsets { group, .. } => return self.reset(group.clone(), v),
             DialogKind::DeleteGroup(g) => Request::DeleteGroup(g.clone()),
+            DialogKind::Broker { id, op } => Request::Broker { id: *id, op: *op },
+            DialogKind::Elect(scope) => cluster::election(scope, &v[0], &v[1])?,
+            DialogKind::Reassign {
+                topic,
+                partition,
+                brokers,
+                ..
+            } => {
+                if matches!(self.moving, Some(Progress::Complete | Progress::Failed(_))) {
+                    return Ok(Action::CloseDialog);
+                }
+                if self.moving.is_some() {
+                    return Err("already moving; esc closes this dialog (the move goes on)".into());
+                }
+                let replicas = cluster::new_replicas(&v[0], brokers)?;
+                self.moving = Some(Progress::Sent);
+                self.error = None;
+                Request::Reassign {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    replicas,
+                }
+            }
         };
         Ok(Action::Run(request))
     }
@@ -196,8 +264,36 @@ impl Dialog {
             } => {
                 self.error = Some(error.clone());
             }
+            Update::Done {
+                subject: Subject::Reassign(t, p),
+                error: Some(e),
+                ..
+            } if self.is_reassigning(t, *p) => self.moving = Some(Progress::Failed(e.clone())),
+            Update::Reassignments(listed) => {
+                if let DialogKind::Reassign {
+                    topic, partition, ..
+                } = &self.kind
+                {
+                    let mine = listed
+                        .iter()
+                        .find(|r| r.topic == *topic && r.partition == *partition);
+                    self.moving = match (&self.moving, mine) {
+                        (Some(Progress::Sent | Progress::Moving(_)), Some(r)) => {
+                            Some(Progress::Moving(r.clone()))
+                        }
+                        (Some(Progress::Sent | Progress::Moving(_)), None) => {
+                            Some(Progress::Complete)
+                        }
+                        (other, _) => other.clone(),
+                    };
+                }
+            }
             _ => {}
         }
+    }
+
+    fn is_reassigning(&self, t: &str, p: i32) -> bool {
+        matches!(&self.kind, DialogKind::Reassign { topic, partition, .. } if topic == t && *partition == p)
     }
 
     /// Draws the dialog centred over `area`.
@@ -211,7 +307,13 @@ impl Dialog {
         } else {
             0
         };
-        let height = u16::try_from(self.fields.len() + extra + 5).unwrap_or(u16::MAX);
+        // The reassign dialog's brokers, preview and progress lines (one line fits anyway).
+        let lines_below = if matches!(self.kind, DialogKind::Reassign { .. }) {
+            2
+        } else {
+            0
+        };
+        let height = u16::try_from(self.fields.len() + extra + lines_below + 5).unwrap_or(u16::MAX);
         let popup = centered(area, 72, height);
         frame.render_widget(Clear, popup);
         let block = Block::new()
@@ -236,8 +338,36 @@ impl Dialog {
                 ])
             })
             .collect();
-        if matches!(self.kind, DialogKind::DeleteGroup(_)) {
-            lines.push(Line::raw("Delete this group and its committed offsets?"));
+        match &self.kind {
+            DialogKind::DeleteGroup(_) => {
+                lines.push(Line::raw("Delete this group and its committed offsets?"));
+            }
+            DialogKind::Broker { id, op } => {
+                lines.push(Line::raw(cluster::broker_question(*id, *op)));
+            }
+            DialogKind::Reassign {
+                replicas, brokers, ..
+            } => {
+                lines.push(Line::styled(
+                    format!("up brokers: {}; first id leads", ids(brokers)),
+                    theme.dim(),
+                ));
+                let v = self.values();
+                let line = match cluster::new_replicas(&v[0], brokers) {
+                    Ok(new) => cluster::preview(replicas, &new),
+                    Err(e) => e,
+                };
+                lines.push(Line::raw(line));
+                if let Some(progress) = &self.moving {
+                    let style = match progress {
+                        Progress::Complete => theme.ok(),
+                        Progress::Failed(_) => theme.error(),
+                        _ => theme.warn(),
+                    };
+                    lines.push(Line::styled(cluster::progress_text(progress), style));
+                }
+            }
+            _ => {}
         }
         lines.push(Line::raw(""));
         if let Some(e) = &self.error {
@@ -259,6 +389,12 @@ impl Dialog {
     fn hint(&self) -> String {
         match &self.kind {
             DialogKind::DeleteGroup(_) => "y: delete  n/esc: cancel".into(),
+            DialogKind::Broker { op, .. } => format!("y: {}  n/esc: cancel", op.verb()),
+            DialogKind::Elect(_) => "preferred | unclean (may lose data: type unclean)".into(),
+            DialogKind::Reassign { .. } if self.moving.is_some() => {
+                "esc: close (the move goes on)".into()
+            }
+            DialogKind::Reassign { .. } => "enter: execute  esc: cancel".into(),
             DialogKind::ResetOffsets { .. } if self.preview.is_some() => {
                 "enter: execute this reset  esc: cancel  (edit to preview again)".into()
             }
@@ -303,6 +439,13 @@ fn render_preview(frame: &mut Frame, area: Rect, rows: &[ResetRow], theme: Theme
             .title(Line::styled(title, theme.title())),
     );
     frame.render_widget(table, area);
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().collect::<String>() + chars.as_str()
+    })
 }
 
 fn number<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {

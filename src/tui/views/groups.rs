@@ -14,7 +14,8 @@ use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::{or_dash, GroupRow};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::table::{ListState, TableView};
+use crate::tui::widgets::row_list::{ListRow, RowList};
+use crate::tui::widgets::table::TableView;
 
 const HEADERS: [&str; 6] = ["GROUP", "STATE", "MEMBERS", "PROTOCOL", "TOPICS", "LAG"];
 const SORT_LAG: usize = 5;
@@ -22,24 +23,14 @@ const SORT_LAG: usize = 5;
 /// The Groups screen.
 #[derive(Debug)]
 pub struct GroupsView {
-    rows: Vec<GroupRow>,
-    shown: Vec<usize>,
-    filter: String,
-    sort_column: usize,
-    reverse: bool,
-    list: ListState,
+    rows: RowList<GroupRow>,
     load: LoadState,
 }
 
 impl Default for GroupsView {
     fn default() -> Self {
         GroupsView {
-            rows: Vec::new(),
-            shown: Vec::new(),
-            filter: String::new(),
-            sort_column: SORT_LAG,
-            reverse: false,
-            list: ListState::default(),
+            rows: RowList::new(HEADERS.len(), SORT_LAG),
             load: LoadState::Loading,
         }
     }
@@ -51,51 +42,38 @@ impl GroupsView {
     }
 
     pub fn selected(&self) -> Option<&GroupRow> {
-        self.shown.get(self.list.selected).map(|&i| &self.rows[i])
+        self.rows.selected()
     }
 
     /// Group ids in display order (for tests).
     pub fn shown_ids(&self) -> Vec<&str> {
-        self.shown
-            .iter()
-            .map(|&i| self.rows[i].id.as_str())
-            .collect()
-    }
-
-    fn recompute(&mut self, height: usize) {
-        let keep = self.selected().map(|r| r.id.clone());
-        let needle = self.filter.to_lowercase();
-        let mut shown: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| {
-                let r = &self.rows[i];
-                matches(&r.id, &needle) || r.topics.iter().any(|t| matches(t, &needle))
-            })
-            .collect();
-        let column = self.sort_column;
-        shown.sort_by(|&a, &b| compare(&self.rows[a], &self.rows[b], column));
-        if self.reverse {
-            shown.reverse();
-        }
-        self.shown = shown;
-        if let Some(id) = keep {
-            if let Some(pos) = self.shown.iter().position(|&i| self.rows[i].id == id) {
-                self.list.selected = pos;
-            }
-        }
-        self.list.follow(self.shown.len(), height);
+        self.rows.shown_rows().map(|r| r.id.as_str()).collect()
     }
 }
 
-fn compare(a: &GroupRow, b: &GroupRow, column: usize) -> Ordering {
-    let by = match column {
-        1 => a.state.cmp(&b.state),
-        2 => a.members.cmp(&b.members).reverse(),
-        3 => a.protocol.cmp(&b.protocol),
-        4 => a.topics.len().cmp(&b.topics.len()).reverse(),
-        SORT_LAG => a.lag.cmp(&b.lag).reverse(),
-        _ => Ordering::Equal,
-    };
-    by.then_with(|| a.id.cmp(&b.id))
+impl ListRow for GroupRow {
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+
+    fn matches(&self, needle: &str) -> bool {
+        matches(&self.id, needle) || self.topics.iter().any(|t| matches(t, needle))
+    }
+
+    fn compare(&self, other: &Self, column: usize) -> Ordering {
+        match column {
+            1 => self.state.cmp(&other.state),
+            2 => self.members.cmp(&other.members).reverse(),
+            3 => self.protocol.cmp(&other.protocol),
+            4 => self.topics.len().cmp(&other.topics.len()).reverse(),
+            SORT_LAG => self.lag.cmp(&other.lag).reverse(),
+            _ => Ordering::Equal,
+        }
+    }
+}
+
+fn all(_: &GroupRow) -> bool {
+    true
 }
 
 impl View for GroupsView {
@@ -110,13 +88,13 @@ impl View for GroupsView {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, theme: Theme) {
-        let arrow = if self.reverse { "↑" } else { "↓" };
         let table = TableView {
             title: format!(
-                " Groups ({}/{}) sorted by {} {arrow} ",
-                self.shown.len(),
+                " Groups ({}/{}) sorted by {} {} ",
                 self.rows.len(),
-                HEADERS[self.sort_column].to_lowercase()
+                self.rows.rows().len(),
+                HEADERS[self.rows.sort_column()].to_lowercase(),
+                self.rows.arrow()
             ),
             headers: &HEADERS,
             widths: &[
@@ -127,12 +105,12 @@ impl View for GroupsView {
                 Constraint::Fill(1),
                 Constraint::Length(10),
             ],
-            len: self.shown.len(),
-            state: self.list,
+            len: self.rows.len(),
+            state: self.rows.list,
             empty: self.load.empty_text("groups"),
         };
         table.render(frame, area, theme, |i| {
-            let r = &self.rows[self.shown[i]];
+            let r = self.rows.shown(i);
             let lag_style = match r.lag {
                 Some(l) if l > 0 => theme.warn(),
                 _ => ratatui::style::Style::new(),
@@ -152,20 +130,18 @@ impl View for GroupsView {
         let Some(command) = keymap::lookup(Scope::Groups, key) else {
             return Action::None;
         };
-        if self.list.apply(command, self.shown.len(), ctx.height) {
+        if self.rows.apply(command, ctx.height) {
             return Action::None;
         }
         let selected = self.selected().cloned();
         match (command, selected) {
             (Command::Open, Some(r)) => Action::Open(Route::Group(r.id)),
             (Command::Sort, _) => {
-                self.sort_column = (self.sort_column + 1) % HEADERS.len();
-                self.recompute(ctx.height);
+                self.rows.next_sort(all, ctx.height);
                 Action::None
             }
             (Command::Reverse, _) => {
-                self.reverse = !self.reverse;
-                self.recompute(ctx.height);
+                self.rows.toggle_reverse(all, ctx.height);
                 Action::None
             }
             (Command::ResetOffsets, Some(r)) => Action::Dialog(DialogKind::ResetOffsets {
@@ -184,9 +160,8 @@ impl View for GroupsView {
             }
         }
         if let Update::Groups(rows, _) = update {
-            self.rows.clone_from(rows);
+            self.rows.set_rows(rows.clone(), all, height);
             self.load = LoadState::Loaded;
-            self.recompute(height);
         }
     }
 
@@ -195,23 +170,18 @@ impl View for GroupsView {
     }
 
     fn filter(&self) -> &str {
-        &self.filter
+        self.rows.filter()
     }
 
     fn set_filter(&mut self, filter: &str, height: usize) {
-        filter.clone_into(&mut self.filter);
-        self.list.selected = 0;
-        self.recompute(height);
+        self.rows.set_filter(filter, all, height);
     }
 
-    fn click(&mut self, row: usize, _height: usize) {
-        let Some(row) = row.checked_sub(2) else {
-            return;
-        };
-        self.list.click(row, self.shown.len());
+    fn click(&mut self, row: usize, height: usize) {
+        self.rows.click(row, height);
     }
 
     fn scroll(&mut self, delta: isize, height: usize) {
-        self.list.scroll(delta, self.shown.len(), height);
+        self.rows.scroll(delta, height);
     }
 }

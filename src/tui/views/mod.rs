@@ -5,6 +5,7 @@
 
 pub mod brokers;
 pub mod dialog;
+pub mod events;
 pub mod group;
 pub mod groups;
 pub mod help;
@@ -27,6 +28,8 @@ use crate::tui::theme::Theme;
 pub struct Ctx {
     pub theme: Theme,
     pub read_only: bool,
+    /// Whether the cluster's nodes are `ktui local`'s to stop and start.
+    pub local_cluster: bool,
     /// Data rows a table of the body shows.
     pub height: usize,
 }

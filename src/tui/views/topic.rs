@@ -1,6 +1,8 @@
-//! The Topic screen, three tabs: partitions (id, leader, replicas, ISR, offline, low and high
-//! watermark, messages), configs (non-default values first, with their source) and the groups
-//! reading the topic with their lag.
+//! The Topic screen, three tabs: partitions (id, leader, whether it is the preferred replica,
+//! replicas with those out of the ISR in brackets, ISR, offline replicas, low and high
+//! watermark, messages; offline partitions red, under-replicated yellow), configs
+//! (non-default values first, with their source) and the groups reading the topic with their
+//! lag. On a partition, `E` elects its preferred leader and `R` reassigns its replicas.
 
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,7 +11,7 @@ use ratatui::widgets::{Cell, Paragraph, Row};
 use ratatui::Frame;
 
 use super::{Ctx, LoadState, View};
-use crate::tui::action::{Action, DialogKind, Request, Route, TailStart};
+use crate::tui::action::{Action, DialogKind, ElectionScope, Request, Route, TailStart};
 use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::{ids, or_dash, ConfigRow, TopicDetail};
@@ -40,6 +42,8 @@ pub struct TopicView {
     tab: Tab,
     list: ListState,
     load: LoadState,
+    /// The cluster's broker ids (from the cluster's answer), for the reassign dialog.
+    brokers: Vec<i32>,
 }
 
 impl TopicView {
@@ -51,6 +55,7 @@ impl TopicView {
             tab: Tab::Partitions,
             list: ListState::default(),
             load: LoadState::Loading,
+            brokers: Vec::new(),
         }
     }
 
@@ -85,11 +90,12 @@ impl TopicView {
         let table = TableView {
             title: format!(" Partitions of {} ", self.name),
             headers: &[
-                "ID", "LEADER", "REPLICAS", "ISR", "OFFLINE", "LOW", "HIGH", "MESSAGES",
+                "ID", "LEADER", "PREF", "REPLICAS", "ISR", "OFFLINE", "LOW", "HIGH", "MESSAGES",
             ],
             widths: &[
                 Constraint::Length(5),
-                Constraint::Length(6),
+                Constraint::Length(7),
+                Constraint::Length(4),
                 Constraint::Fill(1),
                 Constraint::Fill(1),
                 Constraint::Length(7),
@@ -111,10 +117,18 @@ impl TopicView {
                 ratatui::style::Style::new()
             };
             let messages = p.low.zip(p.high).map(|(l, h)| h - l);
+            let (leader, preferred) = if p.leader < 0 {
+                ("none".to_string(), "-")
+            } else if p.replicas.first() == Some(&p.leader) {
+                (p.leader.to_string(), "yes")
+            } else {
+                (p.leader.to_string(), "no")
+            };
             Row::new(vec![
                 Cell::from(p.id.to_string()),
-                Cell::from(p.leader.to_string()),
-                Cell::from(ids(&p.replicas)),
+                Cell::from(leader),
+                Cell::from(preferred),
+                Cell::from(replicas_marked(&p.replicas, &p.isr)),
                 Cell::from(ids(&p.isr)),
                 Cell::from(ids(&p.offline)),
                 Cell::from(or_dash(p.low)),
@@ -123,6 +137,13 @@ impl TopicView {
             ])
             .style(style)
         });
+    }
+
+    /// The partition under the cursor (Partitions tab).
+    fn selected_partition(&self) -> Option<&crate::tui::model::PartitionRow> {
+        (self.tab == Tab::Partitions)
+            .then(|| self.detail.partitions.get(self.list.selected))
+            .flatten()
     }
 
     fn render_configs(&self, frame: &mut Frame, area: Rect, theme: Theme) {
@@ -235,6 +256,19 @@ impl View for TopicView {
                 topic: name,
                 current: self.detail.partitions.len(),
             }),
+            Command::Elect => match self.selected_partition() {
+                Some(p) => Action::Dialog(DialogKind::Elect(ElectionScope::Partition(name, p.id))),
+                None => Action::Dialog(DialogKind::Elect(ElectionScope::Topic(name))),
+            },
+            Command::Reassign => match self.selected_partition() {
+                Some(p) => Action::Dialog(DialogKind::Reassign {
+                    topic: name,
+                    partition: p.id,
+                    replicas: p.replicas.clone(),
+                    brokers: self.brokers.clone(),
+                }),
+                None => Action::Status("choose a partition on the Partitions tab".into()),
+            },
             Command::Delete => Action::Dialog(DialogKind::DeleteTopic(name)),
             Command::Tail => Action::Open(Route::Tail(name, TailStart::End)),
             Command::Produce => Action::Open(Route::Produce(name)),
@@ -243,6 +277,14 @@ impl View for TopicView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
+        if let Update::Cluster(snapshot, _) = update {
+            self.brokers = snapshot
+                .brokers
+                .iter()
+                .filter(|b| !b.fenced)
+                .map(|b| b.id)
+                .collect();
+        }
         if let Update::Topic(detail, _) = update {
             if detail.name != self.name {
                 return;
@@ -280,4 +322,19 @@ impl View for TopicView {
         self.list
             .scroll(delta, self.len(), height.saturating_sub(1));
     }
+}
+
+/// Replicas as `1,2,(3)`: those out of the ISR in brackets.
+fn replicas_marked(replicas: &[i32], isr: &[i32]) -> String {
+    let parts: Vec<String> = replicas
+        .iter()
+        .map(|r| {
+            if isr.contains(r) {
+                r.to_string()
+            } else {
+                format!("({r})")
+            }
+        })
+        .collect();
+    parts.join(",")
 }

@@ -1,160 +1,213 @@
-//! The Topics screen: name, partitions, replication factor, messages, under-replicated and
-//! offline partitions (highlighted); internal topics hidden unless toggled; sort by any
-//! column; `/` filter.
+//! The Topics screen: name, partitions, replication factor, messages, under-replicated,
+//! under-min-ISR and offline partitions (yellow, orange, red), and the groups reading each
+//! topic with their total lag on it; internal topics hidden unless toggled; `u` (or
+//! `:topics urp`) shows only unhealthy topics; sort by any column; `/` filter.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::widgets::{Cell, Row};
 use ratatui::Frame;
 
 use super::{matches, Ctx, LoadState, View};
-use crate::tui::action::{Action, DialogKind, Request, Route, TailStart};
+use crate::tui::action::{Action, DialogKind, ElectionScope, Request, Route, TailStart};
 use crate::tui::event::{Subject, Update};
 use crate::tui::keymap::{self, Command, Scope};
-use crate::tui::model::{or_dash, TopicRow};
+use crate::tui::model::{or_dash, GroupRow, TopicRow};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::table::{ListState, TableView};
+use crate::tui::widgets::row_list::{ListRow, RowList};
+use crate::tui::widgets::table::TableView;
 
-const HEADERS: [&str; 6] = [
-    "NAME",
-    "PARTITIONS",
-    "RF",
-    "MESSAGES",
-    "UNDER-REPL",
-    "OFFLINE",
+const HEADERS: [&str; 9] = [
+    "NAME", "PARTS", "RF", "MESSAGES", "URP", "<MIN-ISR", "OFFLINE", "GROUPS", "LAG",
 ];
 
 /// The Topics screen.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TopicsView {
-    rows: Vec<TopicRow>,
-    /// Indexes into `rows` after filter and sort, in display order.
-    shown: Vec<usize>,
-    filter: String,
-    sort_column: usize,
-    reverse: bool,
+    rows: RowList<TopicRow>,
     show_internal: bool,
-    list: ListState,
+    unhealthy_only: bool,
+    /// Per topic: groups reading it and their summed lag, from the last groups' answer.
+    readers: HashMap<String, (usize, Option<i64>)>,
     load: LoadState,
 }
 
 impl TopicsView {
-    pub fn new() -> TopicsView {
-        TopicsView::default()
+    /// All topics, or (`unhealthy_only`) those with an unhealthy partition.
+    pub fn new(unhealthy_only: bool) -> TopicsView {
+        TopicsView {
+            rows: RowList::new(HEADERS.len(), 0),
+            show_internal: false,
+            unhealthy_only,
+            readers: HashMap::new(),
+            load: LoadState::Loading,
+        }
     }
 
     /// The topic under the cursor.
     pub fn selected(&self) -> Option<&TopicRow> {
-        self.shown.get(self.list.selected).map(|&i| &self.rows[i])
+        self.rows.selected()
     }
 
     /// Names in display order (for tests).
     pub fn shown_names(&self) -> Vec<&str> {
-        self.shown
-            .iter()
-            .map(|&i| self.rows[i].name.as_str())
-            .collect()
+        self.rows.shown_rows().map(|r| r.name.as_str()).collect()
     }
 
-    fn recompute(&mut self, height: usize) {
-        let keep = self.selected().map(|r| r.name.clone());
-        let needle = self.filter.to_lowercase();
-        let mut shown: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| {
-                let r = &self.rows[i];
-                (self.show_internal || !r.internal) && matches(&r.name, &needle)
-            })
-            .collect();
-        let column = self.sort_column;
-        shown.sort_by(|&a, &b| compare(&self.rows[a], &self.rows[b], column));
-        if self.reverse {
-            shown.reverse();
-        }
-        self.shown = shown;
-        if let Some(name) = keep {
-            if let Some(pos) = self.shown.iter().position(|&i| self.rows[i].name == name) {
-                self.list.selected = pos;
-            }
-        }
-        self.list.follow(self.shown.len(), height);
+    /// The screen's own choice of rows.
+    fn keep(&self) -> impl Fn(&TopicRow) -> bool {
+        let (internal, unhealthy) = (self.show_internal, self.unhealthy_only);
+        move |r: &TopicRow| (internal || !r.internal) && (!unhealthy || r.is_unhealthy())
     }
 
     fn on_selected(&self, make: impl FnOnce(String) -> Action) -> Action {
         self.selected()
             .map_or(Action::None, |r| make(r.name.clone()))
     }
+
+    /// Rows with the groups' numbers merged in.
+    fn with_readers(&self, rows: &[TopicRow]) -> Vec<TopicRow> {
+        rows.iter()
+            .map(|r| {
+                let (groups, lag) = self.readers.get(&r.name).copied().unwrap_or((0, None));
+                TopicRow {
+                    groups,
+                    lag,
+                    ..r.clone()
+                }
+            })
+            .collect()
+    }
+
+    fn take_groups(&mut self, groups: &[GroupRow]) {
+        self.readers.clear();
+        for g in groups {
+            for (topic, lag) in &g.topic_lag {
+                let entry = self.readers.entry(topic.clone()).or_insert((0, None));
+                entry.0 += 1;
+                if let Some(lag) = lag {
+                    entry.1 = Some(entry.1.unwrap_or(0) + lag);
+                }
+            }
+        }
+    }
 }
 
-fn compare(a: &TopicRow, b: &TopicRow, column: usize) -> Ordering {
-    let by = match column {
-        1 => a.partitions.cmp(&b.partitions).reverse(),
-        2 => a.replication.cmp(&b.replication).reverse(),
-        3 => a.messages.cmp(&b.messages).reverse(),
-        4 => a.under_replicated.cmp(&b.under_replicated).reverse(),
-        5 => a.offline.cmp(&b.offline).reverse(),
-        _ => Ordering::Equal,
-    };
-    by.then_with(|| a.name.cmp(&b.name))
+impl ListRow for TopicRow {
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+
+    fn matches(&self, needle: &str) -> bool {
+        matches(&self.name, needle)
+    }
+
+    fn compare(&self, other: &Self, column: usize) -> Ordering {
+        match column {
+            1 => self.partitions.cmp(&other.partitions).reverse(),
+            2 => self.replication.cmp(&other.replication).reverse(),
+            3 => self.messages.cmp(&other.messages).reverse(),
+            4 => self.under_replicated.cmp(&other.under_replicated).reverse(),
+            5 => self.under_min_isr.cmp(&other.under_min_isr).reverse(),
+            6 => self.offline.cmp(&other.offline).reverse(),
+            7 => self.groups.cmp(&other.groups).reverse(),
+            8 => self.lag.cmp(&other.lag).reverse(),
+            _ => Ordering::Equal,
+        }
+    }
+}
+
+/// A count, coloured when not zero.
+fn count_cell(n: usize, style: Style) -> Cell<'static> {
+    let cell = Cell::from(n.to_string());
+    if n > 0 {
+        cell.style(style)
+    } else {
+        cell
+    }
 }
 
 impl View for TopicsView {
     fn title(&self) -> String {
-        "Topics".into()
+        if self.unhealthy_only {
+            "Topics (unhealthy)".into()
+        } else {
+            "Topics".into()
+        }
     }
     fn scope(&self) -> Scope {
         Scope::Topics
     }
     fn route(&self) -> Route {
-        Route::Topics
+        if self.unhealthy_only {
+            Route::UnhealthyTopics
+        } else {
+            Route::Topics
+        }
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, theme: Theme) {
-        let arrow = if self.reverse { "↑" } else { "↓" };
-        let internal = if self.show_internal {
-            ", internal shown"
-        } else {
-            ""
-        };
+        let mut notes = String::new();
+        if self.show_internal {
+            notes.push_str(", internal shown");
+        }
+        if self.unhealthy_only {
+            notes.push_str(", unhealthy only");
+        }
         let table = TableView {
             title: format!(
-                " Topics ({}/{}) sorted by {} {arrow}{internal} ",
-                self.shown.len(),
+                " Topics ({}/{}) sorted by {} {}{notes} ",
                 self.rows.len(),
-                HEADERS[self.sort_column].to_lowercase()
+                self.rows.rows().len(),
+                HEADERS[self.rows.sort_column()].to_lowercase(),
+                self.rows.arrow()
             ),
             headers: &HEADERS,
             widths: &[
-                Constraint::Min(18),
+                Constraint::Min(16),
+                Constraint::Length(5),
+                Constraint::Length(2),
                 Constraint::Length(10),
-                Constraint::Length(3),
-                Constraint::Length(12),
-                Constraint::Length(10),
+                Constraint::Length(4),
+                Constraint::Length(8),
                 Constraint::Length(7),
+                Constraint::Length(6),
+                Constraint::Length(9),
             ],
-            len: self.shown.len(),
-            state: self.list,
-            empty: self.load.empty_text("topics"),
+            len: self.rows.len(),
+            state: self.rows.list,
+            empty: if self.unhealthy_only && self.load == LoadState::Loaded {
+                "no unhealthy topics".into()
+            } else {
+                self.load.empty_text("topics")
+            },
         };
         table.render(frame, area, theme, |i| {
-            let r = &self.rows[self.shown[i]];
-            let style = if r.offline > 0 {
+            let r = self.rows.shown(i);
+            let name_style = if r.offline > 0 {
                 theme.error()
+            } else if r.under_min_isr > 0 {
+                theme.alert()
             } else if r.under_replicated > 0 {
                 theme.warn()
             } else {
-                ratatui::style::Style::new()
+                Style::new()
             };
             Row::new(vec![
-                Cell::from(r.name.clone()),
+                Cell::from(r.name.clone()).style(name_style),
                 Cell::from(r.partitions.to_string()),
                 Cell::from(r.replication.to_string()),
                 Cell::from(or_dash(r.messages)),
-                Cell::from(r.under_replicated.to_string()),
-                Cell::from(r.offline.to_string()),
+                count_cell(r.under_replicated, theme.warn()),
+                count_cell(r.under_min_isr, theme.alert()),
+                count_cell(r.offline, theme.error()),
+                Cell::from(r.groups.to_string()),
+                Cell::from(or_dash(r.lag)),
             ])
-            .style(style)
         });
     }
 
@@ -162,25 +215,35 @@ impl View for TopicsView {
         let Some(command) = keymap::lookup(Scope::Topics, key) else {
             return Action::None;
         };
-        if self.list.apply(command, self.shown.len(), ctx.height) {
+        if self.rows.apply(command, ctx.height) {
             return Action::None;
         }
         match command {
             Command::Open => self.on_selected(|n| Action::Open(Route::Topic(n))),
             Command::Sort => {
-                self.sort_column = (self.sort_column + 1) % HEADERS.len();
-                self.recompute(ctx.height);
+                let keep = self.keep();
+                self.rows.next_sort(keep, ctx.height);
                 Action::None
             }
             Command::Reverse => {
-                self.reverse = !self.reverse;
-                self.recompute(ctx.height);
+                let keep = self.keep();
+                self.rows.toggle_reverse(keep, ctx.height);
                 Action::None
             }
             Command::ToggleInternal => {
                 self.show_internal = !self.show_internal;
-                self.recompute(ctx.height);
+                let keep = self.keep();
+                self.rows.recompute(keep, ctx.height);
                 Action::None
+            }
+            Command::Unhealthy => {
+                self.unhealthy_only = !self.unhealthy_only;
+                let keep = self.keep();
+                self.rows.recompute(keep, ctx.height);
+                Action::None
+            }
+            Command::Elect => {
+                self.on_selected(|n| Action::Dialog(DialogKind::Elect(ElectionScope::Topic(n))))
             }
             Command::Create => Action::Dialog(DialogKind::CreateTopic),
             Command::Delete => self.on_selected(|n| Action::Dialog(DialogKind::DeleteTopic(n))),
@@ -191,41 +254,44 @@ impl View for TopicsView {
     }
 
     fn update(&mut self, update: &Update, height: usize) {
-        if let Update::Failed { subject, error } = update {
-            if *subject == Subject::Cluster {
-                self.load = super::LoadState::Error(error.clone());
+        match update {
+            Update::Failed { subject, error } if *subject == Subject::Cluster => {
+                self.load = LoadState::Error(error.clone());
             }
-        }
-        if let Update::Cluster(snapshot, _) = update {
-            self.rows.clone_from(&snapshot.topics);
-            self.load = LoadState::Loaded;
-            self.recompute(height);
+            Update::Cluster(snapshot, _) => {
+                let rows = self.with_readers(&snapshot.topics);
+                let keep = self.keep();
+                self.rows.set_rows(rows, keep, height);
+                self.load = LoadState::Loaded;
+            }
+            Update::Groups(groups, _) => {
+                self.take_groups(groups);
+                let rows = self.with_readers(self.rows.rows());
+                let keep = self.keep();
+                self.rows.set_rows(rows, keep, height);
+            }
+            _ => {}
         }
     }
 
     fn refresh(&self) -> Vec<Request> {
-        vec![Request::Cluster]
+        vec![Request::Cluster, Request::Groups]
     }
 
     fn filter(&self) -> &str {
-        &self.filter
+        self.rows.filter()
     }
 
     fn set_filter(&mut self, filter: &str, height: usize) {
-        filter.clone_into(&mut self.filter);
-        self.list.selected = 0;
-        self.recompute(height);
+        let keep = self.keep();
+        self.rows.set_filter(filter, keep, height);
     }
 
     fn click(&mut self, row: usize, height: usize) {
-        let Some(row) = row.checked_sub(2) else {
-            return;
-        };
-        self.list.click(row, self.shown.len());
-        self.list.follow(self.shown.len(), height);
+        self.rows.click(row, height);
     }
 
     fn scroll(&mut self, delta: isize, height: usize) {
-        self.list.scroll(delta, self.shown.len(), height);
+        self.rows.scroll(delta, height);
     }
 }
