@@ -80,6 +80,8 @@ pub struct App {
     /// The last cluster answer, handed to every screen that opens (no "loading" for data
     /// the app already has).
     last_cluster: Option<Update>,
+    /// Every broker address seen, by id.
+    addresses: std::collections::BTreeMap<i32, String>,
     events: EventLog,
     status: Option<(String, bool)>,
     /// When data last arrived (display) and when (staleness).
@@ -110,6 +112,7 @@ impl App {
             controller: None,
             health: None,
             last_cluster: None,
+            addresses: std::collections::BTreeMap::new(),
             events,
             status,
             refreshed: None,
@@ -196,7 +199,10 @@ impl App {
             }
             Event::Tick(now) => self.tick(now),
             Event::Refresh => self.refresh(),
-            Event::Data(update) => self.data(&update),
+            Event::Data(update) => {
+                let update = self.with_known_addresses(update);
+                self.data(&update);
+            }
         }
     }
 
@@ -435,6 +441,24 @@ impl App {
         if let Some(view) = self.views.pop() {
             self.requests.extend(view.close());
         }
+    }
+
+    /// A cluster answer with the last known address of each broker Metadata no longer
+    /// lists (fenced or gone), so its row still says where it ran; other updates as they are.
+    fn with_known_addresses(&mut self, update: Update) -> Update {
+        let Update::Cluster(mut snapshot, at) = update else {
+            return update;
+        };
+        for b in &mut snapshot.brokers {
+            if b.addr.is_empty() {
+                if let Some(addr) = self.addresses.get(&b.id) {
+                    b.addr.clone_from(addr);
+                }
+            } else {
+                let _ = self.addresses.insert(b.id, b.addr.clone());
+            }
+        }
+        Update::Cluster(snapshot, at)
     }
 
     fn data(&mut self, update: &Update) {

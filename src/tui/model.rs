@@ -92,7 +92,8 @@ impl TopicRow {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BrokerRow {
     pub id: i32,
-    /// Empty when the broker is known only from replica lists.
+    /// Empty when the broker is known only from replica lists (the app fills in the address
+    /// it last saw).
     pub addr: String,
     pub rack: Option<String>,
     pub controller: bool,

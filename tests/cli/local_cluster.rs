@@ -4,109 +4,14 @@
 //! is killed: each pid the state file ever named, and any other process whose command line names
 //! the test's own temporary directory (a node `up` started and lost track of).
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Instant;
 
 use serde_json::Value;
 
 use crate::common::{assert_success, run_ktui, stderr, DEADLINE};
-
-/// A data directory (`XDG_DATA_HOME`) and the node processes started in it.
-struct LocalData {
-    dir: tempfile::TempDir,
-    /// Every pid `cluster.json` has named, for `Drop`.
-    pids: RefCell<BTreeSet<u32>>,
-}
-
-impl LocalData {
-    fn new() -> Self {
-        LocalData {
-            dir: tempfile::tempdir().expect("temp dir"),
-            pids: RefCell::default(),
-        }
-    }
-
-    fn cluster_dir(&self) -> PathBuf {
-        self.dir.path().join("ktui").join("cluster")
-    }
-
-    /// Runs `ktui ARGS` with this data directory, then notes the pids of the state file.
-    fn ktui(&self, args: &[&str]) -> Output {
-        let data = self.dir.path().display().to_string();
-        let out = run_ktui(args, b"", &[("XDG_DATA_HOME", data.as_str())]);
-        if let Some(state) = self.state() {
-            self.pids
-                .borrow_mut()
-                .extend(pids(&state).into_iter().flatten());
-        }
-        out
-    }
-
-    /// `cluster.json`, if there is one.
-    fn state(&self) -> Option<Value> {
-        let text = fs::read_to_string(self.cluster_dir().join("cluster.json")).ok()?;
-        Some(serde_json::from_str(&text).expect("cluster.json is JSON"))
-    }
-
-    /// Whether `pid` runs and is a process of this test (its command line names the directory).
-    fn runs(&self, pid: u32) -> bool {
-        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
-            return false;
-        };
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
-        let marker = self.dir.path().display().to_string();
-        !zombie
-            && cmdline
-                .windows(marker.len())
-                .any(|w| w == marker.as_bytes())
-    }
-}
-
-impl LocalData {
-    /// Processes whose command line names this test's directory.
-    fn processes(&self) -> Vec<u32> {
-        let Ok(entries) = fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| self.runs(*pid))
-            .collect()
-    }
-}
-
-impl Drop for LocalData {
-    fn drop(&mut self) {
-        let mut pids: Vec<u32> = self.pids.borrow().iter().copied().collect();
-        pids.extend(self.processes());
-        for pid in pids.iter().filter(|p| self.runs(**p)) {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-        let deadline = Instant::now() + DEADLINE;
-        while pids.iter().any(|p| self.runs(*p)) && Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-}
-
-/// Each node's pid in the state file (`None` for a stopped node).
-fn pids(state: &Value) -> Vec<Option<u32>> {
-    state["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|n| n["pid"].as_u64().map(|p| u32::try_from(p).expect("pid")))
-        .collect()
-}
+use crate::local_data::{pids, LocalData};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -179,13 +84,7 @@ fn a_three_node_cluster_loses_a_node_and_gets_it_back() {
         .unwrap_or_else(|| panic!("no bootstrap line: {text}"))
         .to_string();
     let state = data.state().expect("cluster.json");
-    let ports: Vec<String> = state["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|n| format!("127.0.0.1:{}", n["kafka_port"]))
-        .collect();
-    assert_eq!(bootstrap, ports.join(","));
+    assert_eq!(bootstrap, data.bootstrap(), "the state file's ports");
     let cluster_id = state["cluster_id"].as_str().expect("cluster id");
     assert_eq!(cluster_id.len(), 22);
     assert!(pids(&state).iter().all(Option::is_some), "{state}");

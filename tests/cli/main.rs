@@ -13,6 +13,8 @@ mod consume_groups;
 mod errors;
 mod groups;
 mod local_cluster;
+#[path = "../support/local_data.rs"]
+mod local_data;
 mod log_dirs;
 #[path = "../support/own_runtime_broker.rs"]
 mod own_runtime_broker;

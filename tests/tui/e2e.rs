@@ -34,7 +34,7 @@ impl Broker {
 }
 
 /// A tmux session running the console, killed (by its own name) on drop.
-struct Console {
+pub(crate) struct Console {
     session: String,
     _dir: tempfile::TempDir,
 }
@@ -54,14 +54,20 @@ fn tmux(args: &[&str]) -> String {
 
 impl Console {
     fn open(bootstrap: &str) -> Console {
+        Console::launch(&format!("--bootstrap {bootstrap} --refresh 500ms"), None)
+    }
+
+    /// The console with `args`; its data directory (`XDG_DATA_HOME`) is `data_home`, else a
+    /// temporary one.
+    pub(crate) fn launch(args: &str, data_home: Option<&std::path::Path>) -> Console {
         let dir = tempfile::tempdir().expect("temp dir");
+        let data_home = data_home.unwrap_or(dir.path()).display().to_string();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let session = format!("ktui-e2e-{}-{nanos}", std::process::id());
         let command = format!(
-            "env NO_COLOR=1 RUST_LOG=ktui=debug KTUI_LOG='{}/console.log' XDG_DATA_HOME='{}' '{}' --bootstrap {bootstrap} --refresh 500ms",
-            dir.path().display(),
+            "env NO_COLOR=1 RUST_LOG=ktui=debug KTUI_LOG='{}/console.log' XDG_DATA_HOME='{data_home}' '{}' {args}",
             dir.path().display(),
             env!("CARGO_BIN_EXE_ktui"),
         );
@@ -79,12 +85,12 @@ impl Console {
         Console { session, _dir: dir }
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         tmux(&["capture-pane", "-p", "-t", &self.session])
     }
 
     /// Polls the screen until `test` accepts it; fails with the last screen at the deadline.
-    fn wait(&self, what: &str, test: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait(&self, what: &str, test: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + DEADLINE;
         loop {
             let screen = self.screen();
@@ -104,23 +110,23 @@ impl Console {
         }
     }
 
-    fn wait_for(&self, text: &str) -> String {
+    pub(crate) fn wait_for(&self, text: &str) -> String {
         self.wait(&format!("'{text}'"), |s| s.contains(text))
     }
 
     /// Types `text` literally.
-    fn type_text(&self, text: &str) {
+    pub(crate) fn type_text(&self, text: &str) {
         let _ = tmux(&["send-keys", "-t", &self.session, "-l", text]);
     }
 
     /// Sends tmux key names (`Enter`, `Tab`, `C-u`, `Escape`).
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", self.session.as_str()];
         args.extend_from_slice(keys);
         let _ = tmux(&args);
     }
 
-    fn command(&self, line: &str) {
+    pub(crate) fn command(&self, line: &str) {
         self.type_text(":");
         self.wait_for("▏");
         self.type_text(line);

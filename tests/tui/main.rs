@@ -9,9 +9,12 @@
 static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
 
 mod e2e;
+mod e2e_cluster;
 mod fixtures;
 mod keys;
 mod local;
+#[path = "../support/local_data.rs"]
+mod local_data;
 #[path = "../support/own_runtime_broker.rs"]
 mod own_runtime_broker;
 mod screens;

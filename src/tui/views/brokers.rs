@@ -5,7 +5,7 @@
 //! selected node, each after a confirmation.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -40,8 +40,6 @@ const DIRS_PANE: u16 = 4;
 #[derive(Debug)]
 pub struct BrokersView {
     rows: RowList<BrokerRow>,
-    /// Addresses of brokers seen before, for rows of brokers Metadata no longer lists.
-    known: HashMap<i32, String>,
     dirs: Option<BTreeMap<i32, Vec<LogDirRow>>>,
     load: LoadState,
 }
@@ -50,7 +48,6 @@ impl Default for BrokersView {
     fn default() -> Self {
         BrokersView {
             rows: RowList::new(HEADERS.len(), 0),
-            known: HashMap::new(),
             dirs: None,
             load: LoadState::Loading,
         }
@@ -186,7 +183,7 @@ impl View for BrokersView {
                 Cell::from("unreachable").style(theme.error())
             };
             let addr = if r.addr.is_empty() {
-                self.known.get(&r.id).cloned().unwrap_or_else(|| "-".into())
+                "-".to_string()
             } else {
                 r.addr.clone()
             };
@@ -238,9 +235,6 @@ impl View for BrokersView {
                 self.load = LoadState::Error(error.clone());
             }
             Update::Cluster(snapshot, _) => {
-                for b in snapshot.brokers.iter().filter(|b| !b.addr.is_empty()) {
-                    let _ = self.known.insert(b.id, b.addr.clone());
-                }
                 self.rows.set_rows(snapshot.brokers.clone(), all, height);
                 self.load = LoadState::Loaded;
             }

@@ -12,6 +12,29 @@ use crate::tui::theme::Theme;
 /// Rows taken by the border and the column header above the first data row.
 pub const ROWS_ABOVE_DATA: u16 = 2;
 
+/// Spaces between columns.
+const COLUMN_SPACING: u16 = 2;
+
+/// How many leading columns fit in `width` at their least widths (a `Fill` needs none): the
+/// rest are left out on a narrow terminal, rather than squeezing every column (which also
+/// lets the layout solver pick among equal-cost squeezes, so frames were not reproducible).
+pub fn columns_that_fit(widths: &[Constraint], width: u16) -> usize {
+    let mut used: u32 = 0;
+    for (i, c) in widths.iter().enumerate() {
+        let least = match c {
+            Constraint::Length(n) | Constraint::Min(n) => u32::from(*n),
+            Constraint::Max(_) | Constraint::Fill(_) | Constraint::Percentage(_) => 0,
+            Constraint::Ratio(..) => 0,
+        };
+        let spacing = if i == 0 { 0 } else { u32::from(COLUMN_SPACING) };
+        used += least + spacing;
+        if used > u32::from(width) {
+            return i.max(1);
+        }
+    }
+    widths.len()
+}
+
 /// Selection and scroll position of a table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ListState {
@@ -120,11 +143,37 @@ impl TableView<'_> {
                 }
             })
             .collect();
-        let header = Row::new(self.headers.iter().copied()).style(theme.column_header());
-        let table = Table::new(rows, self.widths.iter().copied())
+        let shown = columns_that_fit(self.widths, area.width);
+        let header =
+            Row::new(self.headers.iter().take(shown).copied()).style(theme.column_header());
+        let table = Table::new(rows, self.widths.iter().take(shown).copied())
             .header(header)
             .block(block)
-            .column_spacing(2);
+            .column_spacing(COLUMN_SPACING);
         frame.render_widget(table, area);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_past_the_width_are_left_out() {
+        let widths = [
+            Constraint::Min(10),
+            Constraint::Length(5),
+            Constraint::Fill(1),
+            Constraint::Length(8),
+        ];
+        assert_eq!(columns_that_fit(&widths, 100), 4);
+        assert_eq!(columns_that_fit(&widths, 29), 4, "10+2+5+2+0+2+8 = 29");
+        assert_eq!(columns_that_fit(&widths, 28), 3);
+        assert_eq!(columns_that_fit(&widths, 16), 1);
+        assert_eq!(
+            columns_that_fit(&widths, 3),
+            1,
+            "the first column always shows"
+        );
     }
 }
