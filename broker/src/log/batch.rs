@@ -1,9 +1,12 @@
 //! Record batch v2 (magic 2) headers, parsed by hand from raw bytes.
 //!
-//! This module owns the 61-byte header layout (see KAFKA-NOTES §3.1): reading the fields,
-//! checking the bounds, the magic byte and the CRC-32C, walking a buffer of concatenated
-//! batches, and patching the two fields the broker assigns (base offset and partition leader
-//! epoch), which sit outside the CRC. It never decodes or decompresses records: that is left to
+//! The layout is the one in Kafka's documentation (Implementation → Message Format → Record
+//! Batch); the producer id, producer epoch, base sequence and the transactional and control
+//! bits came with KIP-98 (idempotence and transactions), the partition leader epoch with
+//! KIP-101. This module owns that 61-byte header: reading the fields, checking the bounds, the
+//! magic byte and the CRC-32C, walking a buffer of concatenated batches, and patching the two
+//! fields the broker assigns (base offset and partition leader epoch), which sit outside the
+//! CRC. It never decodes or decompresses records: that is left to
 //! the client and to whoever needs record-level data.
 
 use std::ops::Range;

@@ -1,4 +1,5 @@
-//! Log compaction for `cleanup.policy=compact` (KAFKA-NOTES §3.4, Kafka's `LogCleaner`):
+//! Log compaction for `cleanup.policy=compact` (Kafka's documentation, Design → Log
+//! Compaction; Kafka's `LogCleaner`, paced by `log.cleaner.backoff.ms`):
 //! in the closed segments, only the latest record of each key is kept, and tombstones (null
 //! values) go once they are older than `delete.retention.ms`. Offsets never change; a cleaned
 //! segment simply has gaps. The active segment is never cleaned.
@@ -8,7 +9,10 @@
 //! one that keeps some is re-encoded with kafka-protocol (same offsets, timestamps, producer
 //! fields and compression); one that keeps none is dropped. A changed segment is written to
 //! `<base>.log.cleaned`, fsynced, renamed over the `.log` file and reopened through recovery,
-//! which rebuilds its indexes. A pass runs only when a segment has closed since the last one.
+//! which rebuilds its indexes. A pass runs only when a segment has closed since the last one;
+//! the topic configs that pace Kafka's cleaner beyond that, `min.cleanable.dirty.ratio` and
+//! the compaction lags (`min.compaction.lag.ms`, KIP-58; `max.compaction.lag.ms`, KIP-354),
+//! are described but not applied.
 
 use std::collections::HashMap;
 use std::io::Write;

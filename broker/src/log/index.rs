@@ -1,4 +1,5 @@
-//! The two sparse per-segment indexes, in Kafka's on-disk format (KAFKA-NOTES §3.2):
+//! The two sparse per-segment indexes, byte for byte the files Kafka's `OffsetIndex` and
+//! `TimeIndex` write (Kafka's documentation, Implementation → Log; the time index is KIP-33's):
 //!
 //! - the offset index (`.index`): 8-byte entries of (4-byte offset relative to the segment's
 //!   base offset, 4-byte byte position in the `.log` file), giving the last offset of the batch

@@ -1,5 +1,6 @@
 //! The partition log: Kafka's on-disk layout for one partition directory (`<log.dir>/topic-N`),
-//! as in Kafka's `UnifiedLog`/`LocalLog` (KAFKA-NOTES §3.2–3.4).
+//! as in Kafka's `UnifiedLog`/`LocalLog` (Kafka's documentation, Implementation → Log, and
+//! → Message Format for the batches it stores).
 //!
 //! `PartitionLog` owns the ordered list of segments, offset assignment on append (patching each
 //! batch's base offset and leader epoch in place, never re-encoding), rolling, reads of whole

@@ -1,5 +1,6 @@
 //! Opening a partition directory's segments after a restart (Kafka's `LogLoader` and
-//! `LogSegment.recover`, KAFKA-NOTES §3.3).
+//! `LogSegment.recover`; Kafka's documentation, Implementation → Log → Guarantees, on the
+//! recovery that checks the newest segment's messages on start).
 //!
 //! Without a clean-shutdown marker the last segment is always scanned in full: every batch's
 //! header bounds, magic, CRC and offset continuity are checked, the `.log` file is cut back to

@@ -1,5 +1,7 @@
-//! Deleting old segments and moving the log start offset forward (KAFKA-NOTES §3.4, Kafka's
-//! `UnifiedLog.deleteOldSegments` for `cleanup.policy=delete`, and DeleteRecords).
+//! Deleting old segments and moving the log start offset forward: Kafka's
+//! `UnifiedLog.deleteOldSegments` for `cleanup.policy=delete` (Kafka's documentation,
+//! Implementation → Log → Deletes; the `log.retention.*` and topic `retention.*` configs), and
+//! DeleteRecords (KIP-107).
 //!
 //! Only whole closed segments are deleted, oldest first, and the active segment never is.
 //! Three rules pick how many: by time (the segment's largest timestamp is more than
