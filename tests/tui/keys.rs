@@ -653,3 +653,31 @@ fn new_events_are_flagged_until_seen() {
     assert!(!h.text().contains("new events"));
     assert_eq!(h.app.events().unseen(), 0);
 }
+
+/// A filter starting with `$` is a JSONPath filter on the value: only JSON values that
+/// satisfy it are shown; a bad one says so.
+#[test]
+fn tail_filters_json_values_with_jsonpath() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("tail orders");
+    h.data(Update::TailRecords {
+        records: fixtures::tail_records(),
+        dropped: 0,
+        permit: None,
+    });
+    h.keys("/$.total > 5");
+    h.key(KeyCode::Enter);
+    let text = h.text();
+    assert!(text.contains("shown 1"), "{text}");
+    assert!(text.contains(r#"{"id":1,"total":9.5"#));
+    h.keys("/");
+    h.ctrl('u');
+    h.keys("$.id == 2 || length($.items) == 2");
+    h.key(KeyCode::Enter);
+    assert!(h.text().contains("shown 2"), "{}", h.text());
+    h.keys("/");
+    h.ctrl('u');
+    h.keys("$.id ==");
+    h.key(KeyCode::Enter);
+    assert!(h.text().contains("bad JSONPath filter"), "{}", h.text());
+}

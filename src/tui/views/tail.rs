@@ -1,6 +1,6 @@
 //! The Tail screen: live records of a topic (partition, offset, timestamp, key, value preview,
-//! headers count), pause and resume, a filter (text, or a regex after `~`) over key, value and
-//! headers, a detail pane (pretty JSON, headers, hex for binary), a counter and a rate, and a
+//! headers count), pause and resume, a filter (`filter`: text, a regex after `~`, or a
+//! JSONPath filter on the value starting with `$`), a detail pane (pretty JSON, headers, hex for binary), a counter and a rate, and a
 //! bounded buffer ([`TAIL_RECORDS_MAX`] records, oldest dropped and counted). `w` saves the
 //! shown records as JSON lines.
 
@@ -12,7 +12,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use ratatui::Frame;
-use regex::Regex;
+
+mod filter;
 
 use super::{Ctx, View};
 use crate::tui::action::{Action, Request, Route, TailStart};
@@ -22,50 +23,10 @@ use crate::tui::model::{TailRecord, TAIL_RECORDS_MAX};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::bars;
 use crate::tui::widgets::table::{ListState, TableView};
+use filter::Filter;
 
 /// Characters of a value shown in the table.
 const PREVIEW_CHARS_MAX: usize = 160;
-
-/// A compiled filter.
-#[derive(Debug, Clone)]
-enum Filter {
-    None,
-    Text(String),
-    Regex(Regex),
-}
-
-impl Filter {
-    fn parse(text: &str) -> Result<Filter, String> {
-        if text.is_empty() {
-            Ok(Filter::None)
-        } else if let Some(re) = text.strip_prefix('~') {
-            Regex::new(re)
-                .map(Filter::Regex)
-                .map_err(|e| format!("bad regex: {e}"))
-        } else {
-            Ok(Filter::Text(text.to_lowercase()))
-        }
-    }
-
-    fn accepts(&self, r: &TailRecord) -> bool {
-        let test = |bytes: &[u8]| {
-            let text = String::from_utf8_lossy(bytes);
-            match self {
-                Filter::None => true,
-                Filter::Text(t) => text.to_lowercase().contains(t.as_str()),
-                Filter::Regex(re) => re.is_match(&text),
-            }
-        };
-        if matches!(self, Filter::None) {
-            return true;
-        }
-        r.key.as_deref().is_some_and(test)
-            || r.value.as_deref().is_some_and(test)
-            || r.headers
-                .iter()
-                .any(|(k, v)| test(k.as_bytes()) || v.as_deref().is_some_and(test))
-    }
-}
 
 /// The Tail screen.
 #[derive(Debug)]
