@@ -151,12 +151,7 @@ impl View for BrokersView {
             Layout::vertical([Constraint::Fill(1), Constraint::Length(DIRS_PANE)]).areas(area);
         let up = self.rows.rows().iter().filter(|b| b.is_up()).count();
         let table = TableView {
-            title: format!(
-                " Brokers ({up} up of {}) sorted by {} {} ",
-                self.rows.rows().len(),
-                HEADERS[self.rows.sort_column()].to_lowercase(),
-                self.rows.arrow()
-            ),
+            title: format!(" Brokers {}, {up} up ", self.rows.caption(&HEADERS)),
             headers: &HEADERS,
             widths: &[
                 Constraint::Length(4),

@@ -77,13 +77,7 @@ impl View for EventsView {
 
     fn render(&self, frame: &mut Frame, area: Rect, theme: Theme) {
         let table = TableView {
-            title: format!(
-                " Events ({}/{}) sorted by {} {}, newest first ",
-                self.rows.len(),
-                self.rows.rows().len(),
-                HEADERS[self.rows.sort_column()].to_lowercase(),
-                self.rows.arrow()
-            ),
+            title: format!(" Events {}, newest first ", self.rows.caption(&HEADERS)),
             headers: &HEADERS,
             widths: &[
                 Constraint::Length(8),

@@ -89,13 +89,7 @@ impl View for GroupsView {
 
     fn render(&self, frame: &mut Frame, area: Rect, theme: Theme) {
         let table = TableView {
-            title: format!(
-                " Groups ({}/{}) sorted by {} {} ",
-                self.rows.len(),
-                self.rows.rows().len(),
-                HEADERS[self.rows.sort_column()].to_lowercase(),
-                self.rows.arrow()
-            ),
+            title: format!(" Groups {} ", self.rows.caption(&HEADERS)),
             headers: &HEADERS,
             widths: &[
                 Constraint::Min(14),

@@ -159,13 +159,7 @@ impl View for TopicsView {
             notes.push_str(", unhealthy only");
         }
         let table = TableView {
-            title: format!(
-                " Topics ({}/{}) sorted by {} {}{notes} ",
-                self.rows.len(),
-                self.rows.rows().len(),
-                HEADERS[self.rows.sort_column()].to_lowercase(),
-                self.rows.arrow()
-            ),
+            title: format!(" Topics {}{notes} ", self.rows.caption(&HEADERS)),
             headers: &HEADERS,
             widths: &[
                 Constraint::Min(16),

@@ -77,17 +77,22 @@ impl<R: ListRow> RowList<R> {
         &self.filter
     }
 
-    pub fn sort_column(&self) -> usize {
-        self.sort
+    /// `(shown/total) sorted by COLUMN ↓` for a table's title, the column named by `headers`.
+    pub fn caption(&self, headers: &[&str]) -> String {
+        format!(
+            "({}/{}) sorted by {} {}",
+            self.shown.len(),
+            self.rows.len(),
+            self.sort_by_name(headers),
+            if self.reverse { "↑" } else { "↓" }
+        )
     }
 
-    /// `↓` or `↑`.
-    pub fn arrow(&self) -> &'static str {
-        if self.reverse {
-            "↑"
-        } else {
-            "↓"
-        }
+    /// The sort column's header, lowercased.
+    fn sort_by_name(&self, headers: &[&str]) -> String {
+        headers
+            .get(self.sort)
+            .map_or_else(String::new, |h| h.to_lowercase())
     }
 
     /// New data; `keep` is the screen's own choice of rows (internal topics, unhealthy only).
