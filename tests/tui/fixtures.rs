@@ -206,6 +206,8 @@ pub fn cluster_after_failure() -> ClusterSnapshot {
     after.controller = 3;
     after.brokers[1].fenced = true;
     after.brokers[1].addr.clear();
+    after.brokers[1].leaders = 0;
+    after.brokers[2].leaders = 1;
     after.brokers[2].fenced = false;
     after.brokers[2].reachable = true;
     after.brokers[2].addr = "127.0.0.1:9094".into();
