@@ -92,3 +92,42 @@ mod tests {
         assert_eq!(authorized_operations(false, Resource::Topic), OMITTED);
     }
 }
+
+/// Who sent a request: Kafka's `KafkaPrincipal`, written `User:alice`. Connections that have
+/// not authenticated (PLAINTEXT, SSL without a client certificate) are `User:ANONYMOUS`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Principal {
+    /// The principal type; Kafka's authenticators all use `User`.
+    pub kind: String,
+    pub name: String,
+}
+
+impl Principal {
+    /// `User:ANONYMOUS`.
+    pub fn anonymous() -> Self {
+        Principal::user("ANONYMOUS")
+    }
+
+    /// `User:NAME`.
+    pub fn user(name: impl Into<String>) -> Self {
+        Principal {
+            kind: "User".into(),
+            name: name.into(),
+        }
+    }
+
+    /// Parses `Type:name` (the name may hold `:`), as `super.users` and ACLs write it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (kind, name) = text.split_once(':')?;
+        (!kind.is_empty() && !name.is_empty()).then(|| Principal {
+            kind: kind.to_string(),
+            name: name.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind, self.name)
+    }
+}

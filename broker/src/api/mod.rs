@@ -37,6 +37,8 @@ pub struct RequestContext {
     pub correlation_id: i32,
     pub client_id: Option<String>,
     pub peer: SocketAddr,
+    /// Who the connection authenticated as (`User:ANONYMOUS` until it does).
+    pub principal: crate::authorizer::Principal,
 }
 
 /// A `StrBytes` from any string.

@@ -117,6 +117,7 @@ async fn handle_frame(
         correlation_id: header.correlation_id,
         client_id: header.client_id.as_ref().map(|s| s.to_string()),
         peer,
+        principal: crate::authorizer::Principal::anonymous(),
     };
     let reply = dispatch::dispatch(broker, &ctx, frame)
         .await
