@@ -7,6 +7,8 @@
 //! - `scram`: the SCRAM exchange's messages and proofs.
 //! - `cluster`: bootstrap, metadata cache, leader and coordinator routing, retries.
 //! - `admin`: topics, configs, partition offsets.
+//! - `acls`: ACLs (DescribeAcls, CreateAcls, DeleteAcls) with Kafka's names.
+//! - `scram_users`: SCRAM users (KIP-554), passwords salted on this side.
 //! - `log_dirs`: each broker's log directories and the bytes of every partition in them.
 //! - `elections`: preferred and unclean leader elections (ElectLeaders).
 //! - `reassignments`: moving partition replicas between brokers, and the moves in progress.
@@ -17,9 +19,10 @@
 //! - `membership`: joining a consumer group (classic or KIP-848) and keeping its assignment.
 //! - `partitioner`: Kafka's default partitioner (murmur2).
 //! - `produce`: batching producer for one topic.
-//! - `tail`: per-partition fetch streams of decoded records.
+//! - `tail`: fetch streams of decoded records, one Fetch in flight per leader broker.
 //! - `tls`: rustls under a connection for SSL and SASL_SSL.
 
+pub mod acls;
 pub mod admin;
 pub mod cluster;
 pub mod connection;
@@ -36,6 +39,7 @@ pub mod quorum;
 pub mod reassignments;
 pub mod sasl;
 pub mod scram;
+pub mod scram_users;
 pub mod tail;
 #[cfg(test)]
 mod test_proxy;

@@ -3,6 +3,7 @@
 //! are scriptable Kafka tools (names and flags follow Kafka's own tools) that talk to any
 //! cluster through `crate::client`, printing a table or stable JSON (`-o json`).
 
+mod acls;
 mod broker;
 mod brokers;
 mod connect;
@@ -19,6 +20,7 @@ mod reassign;
 mod reassignment_json;
 mod topic_partitions;
 mod topics;
+mod users;
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +50,10 @@ enum Command {
     Groups(groups::GroupsArgs),
     /// The cluster's brokers: id, address, rack, controller.
     Brokers(brokers::BrokersArgs),
+    /// ACLs: list, create, delete (like kafka-acls.sh).
+    Acls(acls::AclsArgs),
+    /// SCRAM users: list, set a password, delete (like kafka-configs.sh --entity-type users).
+    Users(users::UsersArgs),
     /// Log directories of the brokers with each partition's size on disk (like kafka-log-dirs.sh).
     LogDirs(log_dirs::LogDirsArgs),
     /// Elect preferred or unclean partition leaders (like kafka-leader-election.sh).
@@ -76,6 +82,8 @@ impl Command {
             Command::Groups(a) => Some(&mut a.connect),
             Command::Brokers(a) => Some(&mut a.connect),
             Command::LogDirs(a) => Some(&mut a.connect),
+            Command::Acls(a) => Some(&mut a.connect),
+            Command::Users(a) => Some(&mut a.connect),
             Command::LeaderElection(a) => Some(&mut a.connect),
             Command::Reassign(a) => Some(&mut a.connect),
             Command::MetadataQuorum(a) => Some(&mut a.connect),
@@ -107,6 +115,8 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
         Some(Command::Groups(args)) => connect::block_on(groups::run(args)),
         Some(Command::Brokers(args)) => connect::block_on(brokers::run(args)),
         Some(Command::LogDirs(args)) => connect::block_on(log_dirs::run(args)),
+        Some(Command::Acls(args)) => connect::block_on(acls::run(args)),
+        Some(Command::Users(args)) => connect::block_on(users::run(args)),
         Some(Command::LeaderElection(args)) => connect::block_on(leader_election::run(args)),
         Some(Command::Reassign(args)) => connect::block_on(reassign::run(args)),
         Some(Command::MetadataQuorum(args)) => connect::block_on(metadata_quorum::run(args)),

@@ -1,8 +1,6 @@
 //! `ktui topics list|describe|create|delete|alter-config|add-partitions`, after kafka-topics.sh.
 //! `describe`'s partition reports (`--under-replicated-partitions` ...) are `partition_report`'s.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
@@ -150,7 +148,7 @@ async fn create(
 }
 
 async fn delete(connect: &ConnectArgs, name: &str, yes: bool) -> anyhow::Result<()> {
-    if !yes && !confirm(&format!("delete topic '{name}' and all its records?"))? {
+    if !yes && !output::confirm(&format!("delete topic '{name}' and all its records?"))? {
         anyhow::bail!("not deleted: pass --yes to delete topic '{name}' without being asked");
     }
     let cluster = connect.connect().await?;
@@ -191,18 +189,6 @@ fn report<T: Serialize>(format: Format, json: &T, text: &str) -> anyhow::Result<
         Format::Json => output::print_json(json),
         Format::Table => output::print_text(&format!("{text}\n")),
     }
-}
-
-/// Asks on the terminal; refuses (false) when stdin is not one.
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// One topic in `topics list -o json`.
