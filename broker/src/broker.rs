@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::fetch_session::FetchSessions;
 use crate::cluster::{legacy, Cluster, ClusterImage, Refusal, TopicInfo, TopicSpec};
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, ConfigError};
 use crate::controller::{Controller, ControllerSettings};
 use crate::coordinator::{
     self, ConsumerSettings, GroupCoordinator, GroupSettings, OffsetSettings, OFFSETS_TOPIC,
@@ -21,6 +21,8 @@ use crate::publisher::Publisher;
 use crate::quorum::Quorum;
 use crate::replica::ReplicaManager;
 use crate::replication::ReplicationManager;
+use crate::security::ListenerSecurity;
+use crate::server::BoundListener;
 use crate::storage;
 
 /// Why the broker could not start.
@@ -37,6 +39,8 @@ pub enum StartError {
     Metadata { dir: String, source: std::io::Error },
     #[error("the broker was not let in by the controller within {0:?}")]
     NotReady(Duration),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// Shared state every request handler sees.
@@ -255,6 +259,8 @@ async fn seed_from_legacy(
 #[derive(Debug)]
 pub struct RunningBroker {
     addr: SocketAddr,
+    /// Every client listener's name and bound address, in `listeners` order.
+    listener_addrs: Vec<(String, SocketAddr)>,
     controller_addr: Option<SocketAddr>,
     broker: Arc<Broker>,
     /// Cancelled to ask for a stop; the broker then shuts down in order.
@@ -268,12 +274,35 @@ impl RunningBroker {
     /// is a quorum of one also waits until its controller has let its broker in; a member of a
     /// larger quorum returns at once ([`Self::wait_ready`] waits for that).
     pub async fn start(mut config: BrokerConfig) -> Result<RunningBroker, StartError> {
-        let socket = bind(&config.listeners[0]).await?;
-        let local = socket.local_addr().map_err(|source| StartError::Bind {
-            addr: config.listeners[0].host.clone(),
-            source,
-        })?;
-        config.set_bound_port(local.port());
+        let mut sockets = Vec::with_capacity(config.listeners.len());
+        let mut addrs = Vec::with_capacity(config.listeners.len());
+        for listener in config.listeners.clone() {
+            let socket = bind(&listener).await?;
+            let local = socket.local_addr().map_err(|source| StartError::Bind {
+                addr: listener.host.clone(),
+                source,
+            })?;
+            config.set_bound_port(&listener.name, local.port());
+            addrs.push((listener.name.clone(), local));
+            sockets.push((listener.name, socket));
+        }
+        let mut listeners = Vec::with_capacity(sockets.len());
+        for (name, socket) in sockets {
+            let Some(listener) = config.listeners.iter().find(|l| l.name == name) else {
+                continue;
+            };
+            let security = ListenerSecurity::from_config(&config, listener)?;
+            listeners.push(BoundListener {
+                socket,
+                security: Arc::new(security),
+            });
+        }
+        let Some(&(_, local)) = addrs.first() else {
+            return Err(StartError::Config(ConfigError::Invalid {
+                key: "listeners".into(),
+                message: "a broker needs at least one client listener".into(),
+            }));
+        };
         let controller_socket = match &config.controller_listener {
             Some(l) => Some(bind(l).await?),
             None => None,
@@ -304,15 +333,18 @@ impl RunningBroker {
             requested.clone(),
         ));
         let task = tokio::spawn(run(
-            socket,
+            listeners,
             broker.clone(),
             requested.clone(),
             lifecycle,
             unfenced.clone(),
         ));
-        tracing::info!(addr = %local, "broker listening");
+        for (name, addr) in &addrs {
+            tracing::info!(listener = %name, %addr, "broker listening");
+        }
         let running = RunningBroker {
             addr: local,
+            listener_addrs: addrs,
             controller_addr,
             broker,
             requested,
@@ -338,9 +370,17 @@ impl RunningBroker {
         }
     }
 
-    /// The address the client listener is bound to.
+    /// The address the first client listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address the client listener named `name` is bound to.
+    pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.listener_addrs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, a)| *a)
     }
 
     /// The address of the controller listener, if this node has one.
@@ -381,7 +421,7 @@ async fn bind(listener: &crate::config::Listener) -> Result<TcpListener, StartEr
 }
 
 async fn run(
-    socket: TcpListener,
+    listeners: Vec<BoundListener>,
     broker: Arc<Broker>,
     requested: CancellationToken,
     lifecycle: JoinHandle<()>,
@@ -396,7 +436,7 @@ async fn run(
         _ = unfenced.wait_for(|u| *u) => {}
         _ = requested.cancelled() => {}
     }
-    let server = tokio::spawn(crate::server::run(socket, broker.clone(), token.clone()));
+    let server = tokio::spawn(crate::server::run(listeners, broker.clone(), token.clone()));
     requested.cancelled().await;
     // The lifecycle task runs the controlled shutdown before it ends.
     let _ = lifecycle.await;

@@ -20,6 +20,7 @@
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
 //! - `coordinator`: consumer groups and committed offsets, kept in `__consumer_offsets`.
 //! - `authorizer`: which operations a client may perform (KIP-430's authorized operations).
+//! - `security`: TLS and SASL on the listeners, and on a broker's connections to others.
 //!
 //! Start one with [`RunningBroker::start`] and stop it with [`RunningBroker::shutdown`].
 
@@ -40,6 +41,7 @@ mod publisher;
 pub mod quorum;
 pub mod replica;
 pub mod replication;
+pub mod security;
 pub mod server;
 pub mod storage;
 pub mod wire;

@@ -96,16 +96,24 @@ async fn new_controller(metrics: &mut watch::Receiver<Metrics>, known: Option<(u
 }
 
 async fn register(broker: &Broker, incarnation_id: Uuid) -> Option<i64> {
-    let listener = broker.config.advertised_listeners.first()?;
+    let end_points: Vec<EndPoint> = broker
+        .config
+        .advertised_listeners
+        .iter()
+        .map(|l| EndPoint {
+            name: l.name.clone(),
+            host: l.host.clone(),
+            port: l.port,
+            security_protocol: l.protocol as i16,
+        })
+        .collect();
+    if end_points.is_empty() {
+        return None;
+    }
     let request = ControllerRequest::RegisterBroker {
         broker_id: broker.config.node_id,
         incarnation_id,
-        end_point: EndPoint {
-            name: listener.name.clone(),
-            host: listener.host.clone(),
-            port: listener.port,
-            security_protocol: 0,
-        },
+        end_points,
         rack: broker.config.rack.clone(),
     };
     match broker.cluster.submit(request).await {

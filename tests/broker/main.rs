@@ -24,6 +24,7 @@ mod produce_consume;
 mod raw;
 mod record_errors;
 mod recovery;
+mod security_listeners;
 mod shutdown;
 mod timestamps;
 mod topics;

@@ -1,4 +1,5 @@
-//! DescribeCluster: cluster id, controller and brokers.
+//! DescribeCluster: cluster id, controller and brokers (at their address on the listener the
+//! request came in on).
 
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
@@ -11,7 +12,7 @@ use crate::Broker;
 
 pub async fn handle(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: DescribeClusterRequest,
 ) -> Result<DescribeClusterResponse> {
     let (cluster_id, controller, brokers) = broker.cluster.read(|image| {
@@ -19,12 +20,15 @@ pub async fn handle(
             .brokers
             .values()
             .filter(|b| !b.fenced)
-            .map(|b| {
-                DescribeClusterBroker::default()
-                    .with_broker_id(BrokerId(b.node_id))
-                    .with_host(str_bytes(b.host.clone()))
-                    .with_port(i32::from(b.port))
-                    .with_rack(b.rack.clone().map(str_bytes))
+            .filter_map(|b| {
+                let (host, port) = b.end_point(&ctx.listener)?;
+                Some(
+                    DescribeClusterBroker::default()
+                        .with_broker_id(BrokerId(b.node_id))
+                        .with_host(str_bytes(host))
+                        .with_port(i32::from(port))
+                        .with_rack(b.rack.clone().map(str_bytes)),
+                )
             })
             .collect();
         (image.cluster_id.clone(), image.controller_id, brokers)

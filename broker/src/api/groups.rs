@@ -53,7 +53,7 @@ pub async fn find_coordinator(
     };
     let mut found: Vec<Coordinator> = Vec::with_capacity(keys.len());
     for key in keys {
-        found.push(locate(broker, request.key_type, key).await);
+        found.push(locate(broker, &ctx.listener, request.key_type, key).await);
     }
     if ctx.version >= BATCHED_COORDINATOR_VERSION {
         return Ok(FindCoordinatorResponse::default().with_coordinators(found));
@@ -70,7 +70,7 @@ pub async fn find_coordinator(
     Ok(response)
 }
 
-async fn locate(broker: &Broker, key_type: i8, key: StrBytes) -> Coordinator {
+async fn locate(broker: &Broker, listener: &str, key_type: i8, key: StrBytes) -> Coordinator {
     let refuse = |error: ResponseError, message: &str| {
         Coordinator::default()
             .with_key(key.clone())
@@ -99,14 +99,16 @@ async fn locate(broker: &Broker, key_type: i8, key: StrBytes) -> Coordinator {
             .get(OFFSETS_TOPIC)?
             .partitions
             .get(partition as usize)?;
-        i.brokers.get(&p.leader).cloned()
+        let b = i.brokers.get(&p.leader)?;
+        let (host, port) = b.end_point(listener)?;
+        Some((b.node_id, host.to_string(), port))
     });
     match leader {
-        Some(b) => Coordinator::default()
+        Some((node_id, host, port)) => Coordinator::default()
             .with_key(key)
-            .with_node_id(BrokerId(b.node_id))
-            .with_host(str_bytes(b.host))
-            .with_port(i32::from(b.port)),
+            .with_node_id(BrokerId(node_id))
+            .with_host(str_bytes(host))
+            .with_port(i32::from(port)),
         None => refuse(ResponseError::CoordinatorNotAvailable, "no leader yet"),
     }
 }

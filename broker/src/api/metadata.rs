@@ -64,7 +64,9 @@ pub async fn handle(
     } else {
         OMITTED
     };
-    let (brokers, cluster_id, controller) = broker.cluster.read(brokers_of);
+    let (brokers, cluster_id, controller) = broker
+        .cluster
+        .read(|image| brokers_of(image, &ctx.listener));
     Ok(MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(cluster_id)))
@@ -73,17 +75,22 @@ pub async fn handle(
         .with_cluster_authorized_operations(cluster_operations))
 }
 
-fn brokers_of(image: &ClusterImage) -> (Vec<MetadataResponseBroker>, String, i32) {
+/// The live brokers with their address on `listener` (a broker without that listener is left
+/// out, as Kafka leaves it out), the cluster id and the controller.
+fn brokers_of(image: &ClusterImage, listener: &str) -> (Vec<MetadataResponseBroker>, String, i32) {
     let brokers = image
         .brokers
         .values()
         .filter(|b| !b.fenced)
-        .map(|b| {
-            MetadataResponseBroker::default()
-                .with_node_id(BrokerId(b.node_id))
-                .with_host(str_bytes(b.host.clone()))
-                .with_port(i32::from(b.port))
-                .with_rack(b.rack.clone().map(str_bytes))
+        .filter_map(|b| {
+            let (host, port) = b.end_point(listener)?;
+            Some(
+                MetadataResponseBroker::default()
+                    .with_node_id(BrokerId(b.node_id))
+                    .with_host(str_bytes(host))
+                    .with_port(i32::from(port))
+                    .with_rack(b.rack.clone().map(str_bytes)),
+            )
         })
         .collect();
     (brokers, image.cluster_id.clone(), image.controller_id)

@@ -39,6 +39,9 @@ pub struct RequestContext {
     pub peer: SocketAddr,
     /// Who the connection authenticated as (`User:ANONYMOUS` until it does).
     pub principal: crate::authorizer::Principal,
+    /// The name of the listener the request came in on: brokers are given to the client by
+    /// their address on this listener, as Kafka does.
+    pub listener: String,
 }
 
 /// A `StrBytes` from any string.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::records::{
-    MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_GROUP, CONFIG_RESOURCE_TOPIC,
+    EndPoint, MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_GROUP, CONFIG_RESOURCE_TOPIC,
 };
 
 /// Kafka's internal topics.
@@ -17,8 +17,12 @@ pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_sta
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct BrokerInfo {
     pub node_id: i32,
+    /// The address of its first listener.
     pub host: String,
     pub port: u16,
+    /// Every listener it registered; clients are given the one their request came in on.
+    #[serde(default)]
+    pub end_points: Vec<EndPoint>,
     pub rack: Option<String>,
     /// The offset of its registration record; heartbeats must name it.
     #[serde(default)]
@@ -30,6 +34,21 @@ pub struct BrokerInfo {
     pub fenced: bool,
     #[serde(default)]
     pub in_controlled_shutdown: bool,
+}
+
+impl BrokerInfo {
+    /// The address of its listener named `listener` (names compare as Kafka's `ListenerName`
+    /// does, ignoring case). A registration from before listeners were kept has only its first
+    /// address, which serves any listener.
+    pub fn end_point(&self, listener: &str) -> Option<(&str, u16)> {
+        if self.end_points.is_empty() {
+            return Some((self.host.as_str(), self.port));
+        }
+        self.end_points
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(listener))
+            .map(|e| (e.host.as_str(), e.port))
+    }
 }
 
 /// One partition's placement and leadership.
@@ -156,6 +175,7 @@ impl ClusterImage {
                     node_id: *broker_id,
                     host: end_point.host.clone(),
                     port: end_point.port,
+                    end_points: end_points.clone(),
                     rack: rack.clone(),
                     epoch: *broker_epoch,
                     incarnation_id: *incarnation_id,

@@ -186,13 +186,19 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
     ),
     b(
         "inter.broker.listener.name",
+        None,
+        String,
+        "The listener brokers replicate over; defaults to the one named after security.inter.broker.protocol.",
+    ),
+    b(
+        "security.inter.broker.protocol",
         Some("PLAINTEXT"),
         String,
-        "The listener brokers replicate over.",
+        "Security protocol brokers reach each other with, when inter.broker.listener.name is not set.",
     ),
     b(
         "listener.security.protocol.map",
-        Some("PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"),
+        Some("PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"),
         List,
         "Security protocol of each listener name.",
     ),

@@ -6,12 +6,14 @@
 //! path and DescribeConfigs agree on every value.
 
 pub mod defs;
+pub mod listeners;
 mod properties;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use defs::{ConfigType, TopicKey};
+pub use listeners::{parse_listeners, Listener, SecurityProtocol};
 pub use properties::parse_properties;
 
 /// Why a configuration was refused.
@@ -24,14 +26,6 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
-}
-
-/// One listener, `NAME://host:port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listener {
-    pub name: String,
-    pub host: String,
-    pub port: u16,
 }
 
 /// Where a config value came from, numbered as DescribeConfigs reports it.
@@ -90,6 +84,9 @@ pub struct BrokerConfig {
     /// The client (and inter-broker) listeners; the controller's is apart.
     pub listeners: Vec<Listener>,
     pub advertised_listeners: Vec<Listener>,
+    /// The listener brokers replicate over and send each other requests on (one of
+    /// `listeners`; empty on a controller-only node).
+    pub inter_broker_listener: String,
     /// The listener named by `controller.listener.names`, when this node has one.
     pub controller_listener: Option<Listener>,
     /// `controller.quorum.voters`; empty when this node is a quorum of one.
@@ -179,6 +176,7 @@ impl BrokerConfig {
             },
             listeners: Vec::new(),
             advertised_listeners: Vec::new(),
+            inter_broker_listener: String::new(),
             controller_listener: None,
             voters: Vec::new(),
             rack: None,
@@ -242,6 +240,18 @@ impl BrokerConfig {
                 .collect(),
             None => config.listeners.clone(),
         };
+        config.inter_broker_listener = listeners::inter_broker_listener(
+            config
+                .values
+                .get("inter.broker.listener.name")
+                .map(String::as_str),
+            config
+                .values
+                .get("security.inter.broker.protocol")
+                .map(String::as_str),
+            &config.listeners,
+        )?
+        .unwrap_or_default();
         config.voters = parse_voters(&config.str_value("controller.quorum.voters"))?;
         config.rack = config.values.get("broker.rack").cloned();
         config.broker_heartbeat_interval_ms = config.num("broker.heartbeat.interval.ms")?;
@@ -497,12 +507,14 @@ impl BrokerConfig {
         }
     }
 
-    /// Sets the advertised port, used when the listener was bound to port 0.
-    pub fn set_bound_port(&mut self, port: u16) {
+    /// Sets a listener's port (and its advertised port) where it was 0: the port it was bound
+    /// to.
+    pub fn set_bound_port(&mut self, listener: &str, port: u16) {
         for l in self
             .listeners
             .iter_mut()
             .chain(self.advertised_listeners.iter_mut())
+            .filter(|l| l.name == listener)
         {
             if l.port == 0 {
                 l.port = port;
@@ -587,49 +599,6 @@ pub fn parse_voters(value: &str) -> Result<Vec<Voter>, ConfigError> {
     Ok(voters)
 }
 
-/// Parses `PLAINTEXT://host:port,OTHER://host:port`; every listener's security protocol (its
-/// name, or what `listener.security.protocol.map` maps it to) must be PLAINTEXT so far.
-pub fn parse_listeners(
-    key: &str,
-    value: &str,
-    protocol_map: &str,
-) -> Result<Vec<Listener>, ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
-        key: key.into(),
-        message,
-    };
-    let mut out = Vec::new();
-    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, rest) = item
-            .split_once("://")
-            .ok_or_else(|| invalid(format!("'{item}' is not NAME://host:port")))?;
-        let (host, port) = rest
-            .rsplit_once(':')
-            .ok_or_else(|| invalid(format!("'{item}' has no port")))?;
-        let port: u16 = port
-            .parse()
-            .map_err(|_| invalid(format!("'{port}' is not a port")))?;
-        let protocol = protocol_map
-            .split(',')
-            .filter_map(|pair| pair.trim().split_once(':'))
-            .find(|(n, _)| *n == name)
-            .map_or(name, |(_, p)| p);
-        if protocol != "PLAINTEXT" {
-            return Err(invalid(format!(
-                "listener '{name}': only PLAINTEXT is supported so far"
-            )));
-        }
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let host = if host.is_empty() { "127.0.0.1" } else { host };
-        out.push(Listener {
-            name: name.to_string(),
-            host: host.to_string(),
-            port,
-        });
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,7 +624,7 @@ mod tests {
     #[test]
     fn bad_values_are_refused() {
         assert!(BrokerConfig::from_properties("num.partitions=x", &[]).is_err());
-        assert!(BrokerConfig::from_properties("listeners=SSL://:9093", &[]).is_err());
+        assert!(BrokerConfig::from_properties("listeners=OTHER://:9093", &[]).is_err());
         assert!(BrokerConfig::from_properties("num.partitions=0", &[]).is_err());
         assert!(BrokerConfig::from_properties("some.unknown.key=1", &[]).is_ok());
     }

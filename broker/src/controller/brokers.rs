@@ -22,7 +22,7 @@ impl Controller {
         image: &ClusterImage,
         broker_id: i32,
         incarnation_id: Uuid,
-        end_point: &EndPoint,
+        end_points: &[EndPoint],
         rack: &Option<String>,
         now: Instant,
     ) -> Decision {
@@ -35,7 +35,7 @@ impl Controller {
             incarnation_id,
             // The state machine stamps the record's own offset.
             broker_epoch: -1,
-            end_points: vec![end_point.clone()],
+            end_points: end_points.to_vec(),
             rack: rack.clone(),
             fenced: true,
         });

@@ -51,7 +51,8 @@ pub enum ControllerRequest {
     RegisterBroker {
         broker_id: i32,
         incarnation_id: Uuid,
-        end_point: EndPoint,
+        /// Every advertised listener, first the one clients are given by default.
+        end_points: Vec<EndPoint>,
         rack: Option<String>,
     },
     BrokerHeartbeat {
@@ -314,9 +315,9 @@ impl Controller {
             ControllerRequest::RegisterBroker {
                 broker_id,
                 incarnation_id,
-                end_point,
+                end_points,
                 rack,
-            } => Ok(self.register(image, *broker_id, *incarnation_id, end_point, rack, now)),
+            } => Ok(self.register(image, *broker_id, *incarnation_id, end_points, rack, now)),
             ControllerRequest::BrokerHeartbeat {
                 broker_id,
                 broker_epoch,

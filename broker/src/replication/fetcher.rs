@@ -51,11 +51,13 @@ pub(super) async fn run(
             .filter(|(_, f)| f.retry_at_ms <= now)
             .map(|(k, f)| (k.clone(), f.leader_epoch))
             .collect();
+        let listener = &b.config.inter_broker_listener;
         let addr = b.cluster.read(|i| {
             i.brokers
                 .get(&leader)
                 .filter(|l| !l.fenced)
-                .map(|l| format!("{}:{}", l.host, l.port))
+                .and_then(|l| l.end_point(listener))
+                .map(|(host, port)| format!("{host}:{port}"))
         });
         let (Some(addr), false) = (addr, wanted.is_empty()) else {
             drop(b);

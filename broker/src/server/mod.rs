@@ -1,6 +1,8 @@
-//! The listener: accepts connections up to `max.connections`, runs one task per connection,
-//! and on shutdown stops accepting, lets each connection finish the request it is on, and
-//! aborts what is still running after a grace period.
+//! The listeners: each accepts connections, all of them together up to `max.connections`, one
+//! task per connection; on shutdown they stop accepting, let each connection finish the request
+//! it is on, and abort what is still running after a grace period.
+//!
+//! - `connection`: one connection's loop (TLS and SASL first where its listener asks for them).
 
 mod connection;
 pub mod dispatch;
@@ -14,14 +16,55 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::limits::SHUTDOWN_GRACE_MS;
+use crate::security::ListenerSecurity;
 use crate::Broker;
 
-/// Serves `listener` until `token` is cancelled, then drains.
-pub async fn run(listener: TcpListener, broker: Arc<Broker>, token: CancellationToken) {
+/// A bound listener and what it takes to serve it.
+#[derive(Debug)]
+pub struct BoundListener {
+    pub socket: TcpListener,
+    pub security: Arc<ListenerSecurity>,
+}
+
+/// Serves every listener until `token` is cancelled, then drains. `max.connections` bounds
+/// the connections of all listeners together, as in Kafka.
+pub async fn run(listeners: Vec<BoundListener>, broker: Arc<Broker>, token: CancellationToken) {
     let permits = Arc::new(Semaphore::new(broker.config.max_connections));
     let tracker = TaskTracker::new();
     // Cancelled once the grace period is over: whatever a connection is doing then is dropped.
     let abort = CancellationToken::new();
+    let mut accepting = tokio::task::JoinSet::new();
+    for listener in listeners {
+        accepting.spawn(accept(
+            listener,
+            broker.clone(),
+            token.clone(),
+            permits.clone(),
+            tracker.clone(),
+            abort.clone(),
+        ));
+    }
+    while accepting.join_next().await.is_some() {}
+    tracker.close();
+    if tokio::time::timeout(Duration::from_millis(SHUTDOWN_GRACE_MS), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still busy after the grace period; closing them");
+        abort.cancel();
+        tracker.wait().await;
+    }
+}
+
+/// Accepts connections on one listener until `token` is cancelled.
+async fn accept(
+    listener: BoundListener,
+    broker: Arc<Broker>,
+    token: CancellationToken,
+    permits: Arc<Semaphore>,
+    tracker: TaskTracker,
+    abort: CancellationToken,
+) {
     loop {
         let permit = tokio::select! {
             _ = token.cancelled() => break,
@@ -32,11 +75,17 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, token: Cancellation
         };
         let accepted = tokio::select! {
             _ = token.cancelled() => break,
-            accepted = listener.accept() => accepted,
+            accepted = listener.socket.accept() => accepted,
         };
         match accepted {
             Ok((stream, peer)) => {
-                let conn = connection::Connection::new(stream, peer, broker.clone(), token.clone());
+                let conn = connection::Accepted {
+                    stream,
+                    peer,
+                    security: listener.security.clone(),
+                    broker: broker.clone(),
+                    token: token.clone(),
+                };
                 let abort = abort.clone();
                 tracker.spawn(async move {
                     tokio::select! {
@@ -47,18 +96,9 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, token: Cancellation
                 });
             }
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
+                tracing::warn!(listener = %listener.security.name, error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
-    }
-    tracker.close();
-    if tokio::time::timeout(Duration::from_millis(SHUTDOWN_GRACE_MS), tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still busy after the grace period; closing them");
-        abort.cancel();
-        tracker.wait().await;
     }
 }

@@ -1,0 +1,60 @@
+//! A secret (a password, a salted password, a key): its `Debug` and `Display` print a
+//! placeholder, so a secret reaches a log line or an error message only by a deliberate
+//! `expose()`.
+
+use std::fmt;
+
+/// Bytes that must not be printed.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    /// The secret itself, for the code that checks or sends it.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.as_bytes().to_vec())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s.into_bytes())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[hidden]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[hidden]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_printed() {
+        let s = Secret::from("hunter2");
+        assert_eq!(format!("{s:?} {s}"), "[hidden] [hidden]");
+        assert_eq!(s.expose(), b"hunter2");
+    }
+}
