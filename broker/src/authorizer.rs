@@ -1,95 +1,126 @@
-//! Authorized operations (KIP-430): the bit field of ACL operations a client may perform on a
-//! resource, which Metadata, DescribeCluster, DescribeGroups and ConsumerGroupDescribe report
-//! when asked. No authorizer runs yet, so, as Kafka does without `authorizer.class.name`, every
-//! operation that applies to the resource type is allowed (Kafka's
-//! `AclEntry.supportedOperations`). The ACL work will answer from real permissions here.
+//! Authorization with ACLs, by the rules of Kafka's StandardAuthorizer (KRaft): who may do
+//! what on which topic, group, transactional id or on the cluster, and the KIP-430
+//! authorized-operations bit fields that Metadata, DescribeCluster, DescribeGroups and
+//! ConsumerGroupDescribe report.
+//!
+//! - `kinds`: Kafka's resource types, pattern types, operations and permission types.
+//! - `acl`: one ACL (`AclBinding`) and one filter (`AclBindingFilter`), and how they match.
+//! - `cache`: the cluster's ACLs, as the metadata image holds them, indexed by resource.
+//! - `rules`: the decision (super users, DENY wins, implied operations, the no-ACL default).
+//!
+//! The ACLs live in the metadata log (`AccessControlEntry` and `RemoveAccessControlEntry`
+//! records, written by the active controller) and every broker decides from its own image.
+//! Without `authorizer.class.name` nothing is checked, as in Kafka without an authorizer.
+//! Which request needs which operation is the handlers' business (`crate::api`).
 
-/// Kafka's `AclOperation` codes; bit `1 << code` in an authorized-operations field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum AclOperation {
-    Read = 3,
-    Write = 4,
-    Create = 5,
-    Delete = 6,
-    Alter = 7,
-    Describe = 8,
-    ClusterAction = 9,
-    DescribeConfigs = 10,
-    AlterConfigs = 11,
-    IdempotentWrite = 12,
-}
+mod acl;
+mod cache;
+mod kinds;
+mod rules;
 
-/// The resource kinds whose operations are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    Topic,
-    Group,
-    Cluster,
-}
+pub use acl::{Acl, AclFilter, Codes};
+pub use cache::AclCache;
+pub use kinds::{
+    operations_bits, AclOperation, PatternType, PermissionType, ResourceType, CLUSTER_NAME,
+    WILDCARD, WILDCARD_PRINCIPAL,
+};
+pub use rules::{decide, decide_by_resource_type, Decision, Requester, Resource, Rule};
+
+use crate::cluster::Cluster;
+use crate::config::AuthorizerSettings;
 
 /// Kafka's "authorized operations not requested" value (`Integer.MIN_VALUE`).
 pub const OMITTED: i32 = i32::MIN;
 
-impl Resource {
-    /// Kafka's `AclEntry.supportedOperations` for the resource type.
-    pub fn operations(self) -> &'static [AclOperation] {
-        use AclOperation::*;
-        match self {
-            Resource::Topic => &[
-                Read,
-                Write,
-                Create,
-                Describe,
-                Delete,
-                Alter,
-                DescribeConfigs,
-                AlterConfigs,
-            ],
-            Resource::Group => &[Read, Describe, Delete],
-            Resource::Cluster => &[
-                Create,
-                ClusterAction,
-                DescribeConfigs,
-                AlterConfigs,
-                IdempotentWrite,
-                Alter,
-                Describe,
-            ],
+/// The broker's authorizer: its settings and the ACLs of its metadata image.
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    settings: AuthorizerSettings,
+    /// The image the ACLs are read from, at the moment of each decision.
+    cluster: Cluster,
+}
+
+impl Authorizer {
+    pub fn new(settings: AuthorizerSettings, cluster: Cluster) -> Self {
+        Authorizer { settings, cluster }
+    }
+
+    /// Whether `authorizer.class.name` is set (ACLs are checked and the ACL APIs work).
+    pub fn enabled(&self) -> bool {
+        self.settings.enabled
+    }
+
+    pub fn settings(&self) -> &AuthorizerSettings {
+        &self.settings
+    }
+
+    /// Whether `who` may perform `operation` on the resource. A denial is logged at info level
+    /// (Kafka's audit log does the same for resources asked for by name).
+    pub fn authorize(
+        &self,
+        who: Requester<'_>,
+        operation: AclOperation,
+        resource: Resource<'_>,
+    ) -> bool {
+        if !self.settings.enabled {
+            return true;
         }
+        let decision = self
+            .cluster
+            .read(|image| decide(&self.settings, &image.acls, who, operation, resource));
+        if !decision.allowed {
+            tracing::info!(
+                target: "ktui_broker::authorizer::audit",
+                principal = %who.principal,
+                host = %who.host,
+                %operation,
+                resource_type = %resource.resource_type,
+                resource = resource.name,
+                rule = ?decision.rule,
+                "denied"
+            );
+        }
+        decision.allowed
     }
-}
 
-/// The authorized-operations field for `resource`: the operations as bits when the request
-/// asked for them, else [`OMITTED`].
-pub fn authorized_operations(requested: bool, resource: Resource) -> i32 {
-    if !requested {
-        return OMITTED;
+    /// Whether `who` may perform `operation` on some resource of the type (Kafka's
+    /// `authorizeByResourceType`).
+    pub fn authorize_by_resource_type(
+        &self,
+        who: Requester<'_>,
+        operation: AclOperation,
+        resource_type: ResourceType,
+    ) -> bool {
+        if !self.settings.enabled {
+            return true;
+        }
+        self.cluster.read(|image| {
+            decide_by_resource_type(&self.settings, &image.acls, who, operation, resource_type)
+        })
     }
-    resource
-        .operations()
-        .iter()
-        .fold(0, |bits, op| bits | (1 << (*op as u8)))
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_supported_operation_without_an_authorizer() {
-        let topic = authorized_operations(true, Resource::Topic);
-        assert_eq!(topic.count_ones(), 8);
-        assert_eq!(topic, 0b1101_1111_1000);
-        assert_eq!(
-            authorized_operations(true, Resource::Cluster).count_ones(),
-            7
-        );
-        assert_eq!(
-            authorized_operations(true, Resource::Group),
-            (1 << 3) | (1 << 6) | (1 << 8)
-        );
-        assert_eq!(authorized_operations(false, Resource::Topic), OMITTED);
+    /// KIP-430's field: the operations of the resource type that `who` may perform on the
+    /// resource, as bits, when the request asked for them; else [`OMITTED`]. Without an
+    /// authorizer, every operation the resource type supports.
+    pub fn authorized_operations(
+        &self,
+        requested: bool,
+        who: Requester<'_>,
+        resource: Resource<'_>,
+    ) -> i32 {
+        if !requested {
+            return OMITTED;
+        }
+        let operations = resource.resource_type.operations().iter().copied();
+        if !self.settings.enabled {
+            return operations_bits(operations);
+        }
+        self.cluster.read(|image| {
+            operations_bits(
+                operations
+                    .filter(|op| decide(&self.settings, &image.acls, who, *op, resource).allowed),
+            )
+        })
     }
 }
 

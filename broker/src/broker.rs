@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::fetch_session::FetchSessions;
+use crate::authorizer::Authorizer;
 use crate::cluster::{legacy, Cluster, ClusterImage, Refusal, TopicInfo, TopicSpec};
 use crate::config::{BrokerConfig, ConfigError};
 use crate::controller::{Controller, ControllerSettings};
@@ -56,6 +57,8 @@ pub struct Broker {
     pub fetch_sessions: FetchSessions,
     /// Follower fetchers and ISR proposals.
     pub replication: ReplicationManager,
+    /// ACL checks (`authorizer.class.name`), against the ACLs of the metadata image.
+    pub authorizer: Authorizer,
 }
 
 /// How long a broker whose controller connection closed has to reconnect before it is fenced.
@@ -124,7 +127,9 @@ impl Broker {
             consumer_settings(&config),
         );
         let fetch_sessions = FetchSessions::new(config.fetch_session_cache_slots);
+        let authorizer = Authorizer::new(config.authorizer.clone(), cluster.clone());
         let broker = Arc::new(Broker {
+            authorizer,
             config,
             shutdown: CancellationToken::new(),
             cluster,

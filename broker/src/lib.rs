@@ -19,7 +19,8 @@
 //! - `replication`: followers fetching from leaders; ISR changes proposed to the controller.
 //! - `log`: Kafka's on-disk log: segments, indexes, recovery, retention.
 //! - `coordinator`: consumer groups and committed offsets, kept in `__consumer_offsets`.
-//! - `authorizer`: which operations a client may perform (KIP-430's authorized operations).
+//! - `authorizer`: ACLs and the decision whether a principal may perform an operation on a
+//!   resource (Kafka's StandardAuthorizer), and KIP-430's authorized operations.
 //! - `security`: TLS and SASL on the listeners, and on a broker's connections to others.
 //!
 //! Start one with [`RunningBroker::start`] and stop it with [`RunningBroker::shutdown`].

@@ -1,6 +1,11 @@
 //! The consumer group protocol of KIP-848: ConsumerGroupHeartbeat and ConsumerGroupDescribe.
 //! Assignments travel as topic ids; the coordinator sees the cluster's topics through
 //! [`ClusterTopics`].
+//!
+//! With an authorizer, as Kafka 4.1: a heartbeat needs READ on the group and DESCRIBE on every
+//! topic it subscribes to by name (TOPIC_AUTHORIZATION_FAILED otherwise); topics matched by a
+//! subscription's regex are not filtered by the member's ACLs. ConsumerGroupDescribe needs
+//! DESCRIBE on each group.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,10 +15,11 @@ use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
+use super::auth;
 use super::groups::client_host;
 use super::RequestContext;
 use super::{str_bytes, topic_name};
-use crate::authorizer::{authorized_operations, Resource};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::cluster::Cluster;
 use crate::coordinator::{Heartbeat, TopicSource};
 use crate::error::Result;
@@ -80,6 +86,9 @@ pub async fn heartbeat(
         assignor: request.server_assignor.as_ref().map(|s| s.to_string()),
         owned,
     };
+    if let Some(refused) = refuse_heartbeat(broker, ctx, &request) {
+        return Ok(refused);
+    }
     let answer = match broker.ensure_offsets_topic().await {
         Ok(()) if broker.groups.owner_error(&request.group_id).is_some() => {
             let e = broker
@@ -122,12 +131,36 @@ pub async fn heartbeat(
     Ok(response)
 }
 
+/// The answer to a heartbeat the principal may not send: no READ on the group, or no
+/// DESCRIBE on a topic it subscribes to.
+fn refuse_heartbeat(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &ConsumerGroupHeartbeatRequest,
+) -> Option<ConsumerGroupHeartbeatResponse> {
+    let refused = |error: ResponseError, message: String| {
+        ConsumerGroupHeartbeatResponse::default()
+            .with_error_code(error.code())
+            .with_error_message(Some(str_bytes(message)))
+    };
+    let group = request.group_id.as_str();
+    if !auth::allowed(broker, ctx, AclOperation::Read, ResourceType::Group, group) {
+        let message = auth::denied(ctx, AclOperation::Read, ResourceType::Group, group);
+        return Some(refused(ResponseError::GroupAuthorizationFailed, message));
+    }
+    let topics = request.subscribed_topic_names.iter().flatten();
+    let hidden = topics
+        .map(|t| t.as_str())
+        .find(|t| !auth::allowed(broker, ctx, AclOperation::Describe, ResourceType::Topic, t))?;
+    let message = auth::denied(ctx, AclOperation::Describe, ResourceType::Topic, hidden);
+    Some(refused(ResponseError::TopicAuthorizationFailed, message))
+}
+
 pub async fn describe(
     broker: &Broker,
     ctx: &RequestContext,
     request: ConsumerGroupDescribeRequest,
 ) -> Result<ConsumerGroupDescribeResponse> {
-    let operations = authorized_operations(request.include_authorized_operations, Resource::Group);
     let names: BTreeMap<Uuid, String> = broker
         .cluster
         .read(|i| i.topics.iter().map(|(n, t)| (t.id, n.clone())).collect());
@@ -148,6 +181,24 @@ pub async fn describe(
         .group_ids
         .iter()
         .map(|id| {
+            if !auth::allowed(broker, ctx, AclOperation::Describe, ResourceType::Group, id) {
+                return describe::DescribedGroup::default()
+                    .with_group_id(id.clone())
+                    .with_error_code(ResponseError::GroupAuthorizationFailed.code())
+                    .with_error_message(Some(str_bytes(auth::denied(
+                        ctx,
+                        AclOperation::Describe,
+                        ResourceType::Group,
+                        id,
+                    ))));
+            }
+            let operations = auth::operations(
+                broker,
+                ctx,
+                request.include_authorized_operations,
+                ResourceType::Group,
+                id,
+            );
             let base = describe::DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_authorized_operations(operations);

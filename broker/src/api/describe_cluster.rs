@@ -4,9 +4,10 @@
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
+use super::auth;
 use super::str_bytes;
 use super::RequestContext;
-use crate::authorizer::{authorized_operations, Resource};
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::error::Result;
 use crate::Broker;
 
@@ -33,10 +34,13 @@ pub async fn handle(
             .collect();
         (image.cluster_id.clone(), image.controller_id, brokers)
     });
-    let operations = authorized_operations(
-        request.include_cluster_authorized_operations,
-        Resource::Cluster,
-    );
+    // As Kafka: anyone may describe the cluster; its operations need DESCRIBE on it (else 0).
+    let asked = request.include_cluster_authorized_operations;
+    let operations = if asked && !auth::allowed_on_cluster(broker, ctx, AclOperation::Describe) {
+        0
+    } else {
+        auth::operations(broker, ctx, asked, ResourceType::Cluster, CLUSTER_NAME)
+    };
     Ok(DescribeClusterResponse::default()
         .with_cluster_id(str_bytes(cluster_id))
         .with_controller_id(BrokerId(controller))

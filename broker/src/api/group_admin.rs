@@ -1,4 +1,8 @@
 //! ListGroups (with the states and types filters), DescribeGroups and DeleteGroups.
+//!
+//! With an authorizer, as Kafka: ListGroups lists every group to a principal with DESCRIBE on
+//! the cluster, else only the groups it may DESCRIBE; DescribeGroups needs DESCRIBE and
+//! DeleteGroups DELETE on each group (GROUP_AUTHORIZATION_FAILED for that group otherwise).
 
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
@@ -6,9 +10,10 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
+use super::auth;
 use super::str_bytes;
 use super::RequestContext;
-use crate::authorizer::{authorized_operations, Resource};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::coordinator::GroupState;
 use crate::error::Result;
 use crate::Broker;
@@ -18,7 +23,7 @@ const GROUP_NOT_FOUND_VERSION: i16 = 6;
 
 pub async fn list(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: ListGroupsRequest,
 ) -> Result<ListGroupsResponse> {
     let states: Vec<String> = request
@@ -31,12 +36,15 @@ pub async fn list(
         .iter()
         .map(|s| s.to_lowercase())
         .collect();
+    let may = |op, group: &str| auth::allowed(broker, ctx, op, ResourceType::Group, group);
+    let every_group = auth::allowed_on_cluster(broker, ctx, AclOperation::Describe);
     let groups = broker
         .groups
         .list()
         .into_iter()
         .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))
         .filter(|g| states.is_empty() || states.contains(&g.state.to_lowercase()))
+        .filter(|g| every_group || may(AclOperation::Describe, &g.group_id))
         .map(|g| {
             ListedGroup::default()
                 .with_group_id(GroupId(str_bytes(g.group_id)))
@@ -53,11 +61,22 @@ pub async fn describe(
     ctx: &RequestContext,
     request: DescribeGroupsRequest,
 ) -> Result<DescribeGroupsResponse> {
-    let operations = authorized_operations(request.include_authorized_operations, Resource::Group);
     let groups = request
         .groups
         .iter()
         .map(|id| {
+            if !auth::allowed(broker, ctx, AclOperation::Describe, ResourceType::Group, id) {
+                return DescribedGroup::default()
+                    .with_group_id(id.clone())
+                    .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+            }
+            let operations = auth::operations(
+                broker,
+                ctx,
+                request.include_authorized_operations,
+                ResourceType::Group,
+                id,
+            );
             let described = DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_authorized_operations(operations);
@@ -118,17 +137,22 @@ pub async fn describe(
 
 pub async fn delete(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: DeleteGroupsRequest,
 ) -> Result<DeleteGroupsResponse> {
     let results = request
         .groups_names
         .iter()
         .map(|id| {
-            let error = broker
-                .groups
-                .owner_error(id)
-                .or_else(|| broker.groups.delete(&broker.replicas, id));
+            let error = if auth::allowed(broker, ctx, AclOperation::Delete, ResourceType::Group, id)
+            {
+                broker
+                    .groups
+                    .owner_error(id)
+                    .or_else(|| broker.groups.delete(&broker.replicas, id))
+            } else {
+                Some(ResponseError::GroupAuthorizationFailed)
+            };
             DeletableGroupResult::default()
                 .with_group_id(id.clone())
                 .with_error_code(error.map_or(0, |e| e.code()))

@@ -2,6 +2,11 @@
 //! epochs, replicas and ISR. Topics named in a request are auto-created when the broker's
 //! `auto.create.topics.enable` and the request (v4+: `allow_auto_topic_creation`) allow it.
 //! Authorized operations (v8+) are reported when asked for.
+//!
+//! With an authorizer, as Kafka: a topic the principal may not DESCRIBE is left out of an
+//! all-topics answer, and a topic asked for by name comes back as TOPIC_AUTHORIZATION_FAILED
+//! (without saying whether it exists); auto-creation needs CREATE on the cluster or on the
+//! topic.
 
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -10,9 +15,10 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
+use super::auth;
 use super::RequestContext;
 use super::{str_bytes, topic_name};
-use crate::authorizer::{authorized_operations, Resource, OMITTED};
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME, OMITTED};
 use crate::cluster::{validate_topic_name, ClusterImage, TopicInfo};
 use crate::error::Result;
 use crate::Broker;
@@ -29,11 +35,15 @@ pub async fn handle(
     let allow_create = ctx.version < 4 || request.allow_auto_topic_creation;
     let mut topics = Vec::new();
     if all_topics {
+        let names: Vec<String> = broker.cluster.read(|i| i.topics.keys().cloned().collect());
+        let visible: Vec<String> = names
+            .into_iter()
+            .filter(|n| auth::allowed(broker, ctx, AclOperation::Describe, ResourceType::Topic, n))
+            .collect();
         topics = broker.cluster.read(|image| {
-            image
-                .topics
+            visible
                 .iter()
-                .map(|(n, t)| describe_topic(image, n, t))
+                .filter_map(|n| image.topics.get(n).map(|t| describe_topic(image, n, t)))
                 .collect()
         });
     } else {
@@ -41,6 +51,7 @@ pub async fn handle(
             topics.push(
                 lookup(
                     broker,
+                    ctx,
                     wanted.name.as_ref().map(|n| n.0.as_str()),
                     wanted.topic_id,
                     allow_create,
@@ -49,20 +60,32 @@ pub async fn handle(
             );
         }
     }
-    let topic_operations =
-        authorized_operations(request.include_topic_authorized_operations, Resource::Topic);
     let topics = topics
         .into_iter()
-        .map(|t| t.with_topic_authorized_operations(topic_operations))
+        .map(|t| {
+            let refused = t.error_code == ResponseError::TopicAuthorizationFailed.code();
+            let operations = match &t.name {
+                Some(name) if !refused => auth::operations(
+                    broker,
+                    ctx,
+                    request.include_topic_authorized_operations,
+                    ResourceType::Topic,
+                    name,
+                ),
+                _ => OMITTED,
+            };
+            t.with_topic_authorized_operations(operations)
+        })
         .collect();
-    // v8-v10 only: later versions moved the cluster's operations to DescribeCluster.
-    let cluster_operations = if (8..=10).contains(&ctx.version) {
-        authorized_operations(
-            request.include_cluster_authorized_operations,
-            Resource::Cluster,
-        )
-    } else {
+    // v8-v10 only: later versions moved the cluster's operations to DescribeCluster, where
+    // they need DESCRIBE on the cluster (0 without it).
+    let asked = request.include_cluster_authorized_operations;
+    let cluster_operations = if !(8..=10).contains(&ctx.version) {
         OMITTED
+    } else if asked && !auth::allowed_on_cluster(broker, ctx, AclOperation::Describe) {
+        0
+    } else {
+        auth::operations(broker, ctx, asked, ResourceType::Cluster, CLUSTER_NAME)
     };
     let (brokers, cluster_id, controller) = broker
         .cluster
@@ -99,21 +122,51 @@ fn brokers_of(image: &ClusterImage, listener: &str) -> (Vec<MetadataResponseBrok
 /// One requested topic, by name or (v10+) by id, auto-creating by name where allowed.
 async fn lookup(
     broker: &Broker,
+    ctx: &RequestContext,
     name: Option<&str>,
     id: Uuid,
     allow_create: bool,
 ) -> MetadataResponseTopic {
+    let may =
+        |op: AclOperation, name: &str| auth::allowed(broker, ctx, op, ResourceType::Topic, name);
     let Some(name) = name else {
-        let found = broker
-            .cluster
-            .read(|i| i.topic_by_id(&id).map(|(n, t)| describe_topic(i, n, t)));
-        return found.unwrap_or_else(|| error_topic(None, id, ResponseError::UnknownTopicId));
+        let found = broker.cluster.read(|i| {
+            i.topic_by_id(&id)
+                .map(|(n, t)| (n.clone(), describe_topic(i, n, t)))
+        });
+        return match found {
+            // Topic ids are not secret; the name is.
+            Some((name, _)) if !may(AclOperation::Describe, &name) => {
+                error_topic(None, id, ResponseError::TopicAuthorizationFailed)
+            }
+            Some((_, topic)) => topic,
+            None => error_topic(None, id, ResponseError::UnknownTopicId),
+        };
     };
+    if !may(AclOperation::Describe, name) {
+        return error_topic(
+            Some(name),
+            Uuid::nil(),
+            ResponseError::TopicAuthorizationFailed,
+        );
+    }
     if let Some(found) = broker
         .cluster
         .read(|i| i.topics.get(name).map(|t| describe_topic(i, name, t)))
     {
         return found;
+    }
+    let creating = allow_create && broker.config.auto_create_topics_enable;
+    let may_create = || {
+        auth::allowed_on_cluster(broker, ctx, AclOperation::Create)
+            || may(AclOperation::Create, name)
+    };
+    if creating && !may_create() {
+        return error_topic(
+            Some(name),
+            Uuid::nil(),
+            ResponseError::TopicAuthorizationFailed,
+        );
     }
     if validate_topic_name(name).is_err() {
         return error_topic(
@@ -122,7 +175,7 @@ async fn lookup(
             ResponseError::InvalidTopicException,
         );
     }
-    if !(allow_create && broker.config.auto_create_topics_enable) {
+    if !creating {
         return error_topic(
             Some(name),
             Uuid::nil(),

@@ -4,6 +4,7 @@
 //! request's version knows.
 
 pub mod api_versions;
+pub(crate) mod auth;
 pub mod configs;
 pub mod consumer_groups;
 pub mod delete_records;
@@ -22,6 +23,7 @@ pub mod offsets;
 pub mod produce;
 pub mod producer_id;
 pub mod reassignments;
+pub mod sasl;
 pub mod topics;
 
 use std::net::SocketAddr;

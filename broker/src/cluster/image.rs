@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::authorizer::{Acl, AclCache, AclOperation, PatternType, PermissionType, ResourceType};
+
 use super::records::{
     EndPoint, MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_GROUP, CONFIG_RESOURCE_TOPIC,
 };
@@ -124,6 +126,9 @@ pub struct ClusterImage {
     pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// The next producer id the controller hands out.
     pub next_producer_id: i64,
+    /// The ACLs (AccessControlEntry records), which every broker's authorizer reads.
+    #[serde(default)]
+    pub acls: AclCache,
 }
 
 impl ClusterImage {
@@ -138,6 +143,7 @@ impl ClusterImage {
             broker_configs: BTreeMap::new(),
             group_configs: BTreeMap::new(),
             next_producer_id: 1000,
+            acls: AclCache::default(),
         }
     }
 
@@ -310,6 +316,13 @@ impl ClusterImage {
             } => {
                 self.next_producer_id = self.next_producer_id.max(*next_producer_id);
             }
+            MetadataRecord::AccessControlEntry { id, .. } => match acl_of(record) {
+                Some(acl) => self.acls.insert(*id, acl),
+                None => tracing::warn!(%id, "an ACL record with unknown codes was skipped"),
+            },
+            MetadataRecord::RemoveAccessControlEntry { id } => {
+                let _ = self.acls.remove(id);
+            }
         }
     }
 
@@ -328,6 +341,33 @@ impl ClusterImage {
             }
         }
     }
+}
+
+/// The ACL an AccessControlEntry record holds; `None` for codes Kafka does not define (the
+/// controller writes only valid ones).
+fn acl_of(record: &MetadataRecord) -> Option<Acl> {
+    let MetadataRecord::AccessControlEntry {
+        resource_type,
+        resource_name,
+        pattern_type,
+        principal,
+        host,
+        operation,
+        permission_type,
+        ..
+    } = record
+    else {
+        return None;
+    };
+    Some(Acl {
+        resource_type: ResourceType::from_code(*resource_type)?,
+        resource_name: resource_name.clone(),
+        pattern_type: PatternType::from_code(*pattern_type)?,
+        principal: principal.clone(),
+        host: host.clone(),
+        operation: AclOperation::from_code(*operation)?,
+        permission_type: PermissionType::from_code(*permission_type)?,
+    })
 }
 
 #[cfg(test)]

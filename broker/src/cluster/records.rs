@@ -101,4 +101,20 @@ pub enum MetadataRecord {
         broker_epoch: i64,
         next_producer_id: i64,
     },
+    /// An ACL (Kafka's AccessControlEntryRecord, metadata record type 18), with the codes of
+    /// Kafka's ResourceType, PatternType, AclOperation and AclPermissionType.
+    AccessControlEntry {
+        id: Uuid,
+        resource_type: i8,
+        resource_name: String,
+        pattern_type: i8,
+        principal: String,
+        host: String,
+        operation: i8,
+        permission_type: i8,
+    },
+    /// An ACL removed (RemoveAccessControlEntryRecord, type 19).
+    RemoveAccessControlEntry {
+        id: Uuid,
+    },
 }

@@ -317,6 +317,24 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "Allow DeleteTopics.",
     ),
     b(
+        "authorizer.class.name",
+        Some(""),
+        String,
+        "Any class name (org.apache.kafka.metadata.authorizer.StandardAuthorizer) turns ACL checks on; empty allows every request.",
+    ),
+    b(
+        "super.users",
+        None,
+        List,
+        "Principals allowed everything whatever the ACLs say, separated by ';' (User:admin;User:broker).",
+    ),
+    b(
+        "allow.everyone.if.no.acl.found",
+        Some("false"),
+        Boolean,
+        "Allow an action on a resource that no ACL covers.",
+    ),
+    b(
         "log.segment.bytes",
         Some("1073741824"),
         Int,

@@ -5,6 +5,7 @@
 //! resolved here too (override, else broker synonym, else default) so that the log, the produce
 //! path and DescribeConfigs agree on every value.
 
+pub mod authorizer;
 pub mod defs;
 pub mod listeners;
 mod properties;
@@ -12,6 +13,7 @@ mod properties;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use authorizer::AuthorizerSettings;
 use defs::{ConfigType, TopicKey};
 pub use listeners::{parse_listeners, Listener, SecurityProtocol};
 pub use properties::parse_properties;
@@ -129,6 +131,8 @@ pub struct BrokerConfig {
     pub group_consumer_heartbeat_interval_ms: i32,
     pub group_consumer_session_timeout_ms: i32,
     pub group_consumer_max_size: usize,
+    /// `authorizer.class.name`, `super.users` and `allow.everyone.if.no.acl.found`.
+    pub authorizer: AuthorizerSettings,
 }
 
 impl BrokerConfig {
@@ -215,6 +219,7 @@ impl BrokerConfig {
             group_consumer_heartbeat_interval_ms: 5000,
             group_consumer_session_timeout_ms: 45_000,
             group_consumer_max_size: i32::MAX as usize,
+            authorizer: AuthorizerSettings::default(),
         };
         config.node_id = match config
             .values
@@ -306,6 +311,7 @@ impl BrokerConfig {
         config.group_consumer_session_timeout_ms =
             config.num("group.consumer.session.timeout.ms")?;
         config.group_consumer_max_size = config.num("group.consumer.max.size")?;
+        config.authorizer = AuthorizerSettings::from_config(&config)?;
         config.validate()?;
         Ok(config)
     }

@@ -107,6 +107,9 @@ impl Delta {
             MetadataRecord::Topic { .. }
             | MetadataRecord::Config { .. }
             | MetadataRecord::ProducerIds { .. } => {}
+            // The authorizer reads ACLs from the image at each decision.
+            MetadataRecord::AccessControlEntry { .. }
+            | MetadataRecord::RemoveAccessControlEntry { .. } => {}
         }
     }
 }
