@@ -31,6 +31,12 @@ pub const FETCH_WAIT_MS_MAX: i32 = 30_000;
 /// (Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
 pub const PRODUCER_BATCHES_RETAINED: usize = 5;
 
+/// How long a connection on a TLS or SASL listener has from its accept to the end of its TLS
+/// handshake and SASL authentication; one that takes longer is closed, so that clients that
+/// connect and stall cannot hold connections. Kafka has no such bound (only
+/// `connections.max.idle.ms`); a real client needs a few round trips.
+pub const AUTHENTICATION_MS_MAX: u64 = 10_000;
+
 /// How long shutdown waits for connections to finish the request they are on.
 pub const SHUTDOWN_GRACE_MS: u64 = 5_000;
 

@@ -25,6 +25,7 @@ mod raw;
 mod record_errors;
 mod recovery;
 mod security_listeners;
+mod security_sasl;
 mod shutdown;
 mod timestamps;
 mod topics;

@@ -187,10 +187,15 @@ fn encode_entry(
     request: &DescribeConfigsRequest,
     e: Entry,
 ) -> DescribeConfigsResourceResult {
+    // A password (sasl.jaas.config, ssl.*.password, keys) is never sent: Kafka reports it
+    // as sensitive with a null value, in its synonyms too.
+    let sensitive = e.kind == ConfigType::Password;
+    let shown = |v: Option<String>| if sensitive { None } else { v.map(str_bytes) };
     let mut out = DescribeConfigsResourceResult::default()
         .with_name(str_bytes(e.name))
-        .with_value(e.value.map(str_bytes))
+        .with_value(shown(e.value))
         .with_read_only(e.read_only)
+        .with_is_sensitive(sensitive)
         .with_config_source(e.source as i8);
     if request.include_synonyms {
         let synonyms = e
@@ -199,7 +204,7 @@ fn encode_entry(
             .map(|(n, v, s)| {
                 DescribeConfigsSynonym::default()
                     .with_name(str_bytes(n))
-                    .with_value(v.map(str_bytes))
+                    .with_value(shown(v))
                     .with_source(s as i8)
             })
             .collect();

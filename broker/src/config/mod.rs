@@ -9,6 +9,7 @@ pub mod authorizer;
 pub mod defs;
 pub mod listeners;
 mod properties;
+pub mod security;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -148,6 +149,7 @@ impl BrokerConfig {
         for (key, value) in &values {
             match defs::broker_key(key) {
                 Some(def) => check(key, def.kind, value)?,
+                None if security::is_listener_scoped(key) => {}
                 None => tracing::warn!(key = %key, "unknown config key ignored"),
             }
         }

@@ -2,15 +2,29 @@
 //! what a broker presents when it connects to another.
 //!
 //! - `secret`: a string or bytes that never shows in a log line, an error or `Debug`.
+//! - `jaas`: `sasl.jaas.config` values (login module, options).
+//! - `mechanism`: the SASL mechanisms served, by Kafka's names.
+//! - `plain`: SASL/PLAIN against the listener's JAAS users.
+//! - `sasl`: one connection's SASL exchange (handshake, tokens, re-authentication).
 //!
 //! The connection loop (`server::connection`) applies a listener's [`ListenerSecurity`]; the
 //! authorizer decides what the principal it yields may do.
 
+pub mod jaas;
+pub mod mechanism;
+pub mod plain;
+pub mod sasl;
 mod secret;
 
+pub use mechanism::Mechanism;
 pub use secret::Secret;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::config::{BrokerConfig, ConfigError, Listener, SecurityProtocol};
+use sasl::SaslSettings;
 
 /// What a listener requires of its connections, built once at start-up from the config.
 #[derive(Debug)]
@@ -18,26 +32,40 @@ pub struct ListenerSecurity {
     /// The listener's name, as requests carry it in their context.
     pub name: String,
     pub protocol: SecurityProtocol,
+    /// SASL settings on SASL_PLAINTEXT and SASL_SSL listeners.
+    pub sasl: Option<Arc<SaslSettings>>,
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 impl ListenerSecurity {
     /// The security of `listener` from the broker's `ssl.*` and `sasl.*` keys (and their
     /// `listener.name.<name>.` forms).
     pub fn from_config(config: &BrokerConfig, listener: &Listener) -> Result<Self, ConfigError> {
-        let _ = config;
-        if listener.protocol != SecurityProtocol::Plaintext {
-            return Err(ConfigError::Invalid {
-                key: "listeners".into(),
-                message: format!(
+        if listener.protocol.uses_tls() {
+            return Err(invalid(
+                "listeners",
+                format!(
                     "listener '{}': {} is not supported yet",
                     listener.name,
                     listener.protocol.name()
                 ),
-            });
+            ));
         }
+        let sasl = if listener.protocol.uses_sasl() {
+            Some(Arc::new(sasl_settings(config, &listener.name)?))
+        } else {
+            None
+        };
         Ok(ListenerSecurity {
             name: listener.name.clone(),
             protocol: listener.protocol,
+            sasl,
         })
     }
 
@@ -46,6 +74,97 @@ impl ListenerSecurity {
         ListenerSecurity {
             name: name.to_string(),
             protocol: SecurityProtocol::Plaintext,
+            sasl: None,
         }
     }
+}
+
+/// The enabled mechanisms of a SASL listener; every one must be served here.
+fn enabled_mechanisms(
+    config: &BrokerConfig,
+    listener: &str,
+) -> Result<Vec<Mechanism>, ConfigError> {
+    let key = "sasl.enabled.mechanisms";
+    let value = config.listener_value_or_default(listener, key);
+    let mut out = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let mechanism =
+            Mechanism::parse(name).ok_or_else(|| invalid(key, mechanism::unsupported(name)))?;
+        if !out.contains(&mechanism) {
+            out.push(mechanism);
+        }
+    }
+    if out.is_empty() {
+        return Err(invalid(
+            key,
+            format!("listener '{listener}' enables no SASL mechanism"),
+        ));
+    }
+    Ok(out)
+}
+
+/// The JAAS entry of `mechanism` on `listener`: `listener.name.<l>.<mech>.sasl.jaas.config`,
+/// `listener.name.<l>.sasl.jaas.config`, then `sasl.jaas.config`.
+pub fn jaas_entry(
+    config: &BrokerConfig,
+    listener: &str,
+    mechanism: Mechanism,
+) -> Result<Option<jaas::JaasEntry>, ConfigError> {
+    let prefix = mechanism.config_prefix();
+    let Some(text) = config.listener_mechanism_value(listener, &prefix, "sasl.jaas.config") else {
+        return Ok(None);
+    };
+    let key = format!(
+        "listener.name.{}.{prefix}.sasl.jaas.config",
+        listener.to_ascii_lowercase()
+    );
+    jaas::parse(&text)
+        .map(Some)
+        .map_err(|e| invalid(key, e.to_string()))
+}
+
+fn sasl_settings(config: &BrokerConfig, listener: &str) -> Result<SaslSettings, ConfigError> {
+    let mechanisms = enabled_mechanisms(config, listener)?;
+    let mut plain_users = BTreeMap::new();
+    if mechanisms.contains(&Mechanism::Plain) {
+        let entry = jaas_entry(config, listener, Mechanism::Plain)?.ok_or_else(|| {
+            invalid(
+                format!(
+                    "listener.name.{}.plain.sasl.jaas.config",
+                    listener.to_ascii_lowercase()
+                ),
+                format!(
+                    "listener '{listener}' enables PLAIN but has no JAAS config with its users \
+                     (PlainLoginModule required user_NAME=\"PASSWORD\";)"
+                ),
+            )
+        })?;
+        plain_users = entry.plain_users();
+    }
+    let mut reauth_ms = BTreeMap::new();
+    for m in &mechanisms {
+        let key = "connections.max.reauth.ms";
+        let value = config
+            .listener_mechanism_value(listener, &m.config_prefix(), key)
+            .unwrap_or_else(|| config.str_value(key));
+        let ms: i64 = value
+            .trim()
+            .parse()
+            .map_err(|_| invalid(key, format!("'{value}' is not a number")))?;
+        reauth_ms.insert(*m, ms);
+    }
+    let number = |key: &str| -> Result<u64, ConfigError> {
+        let value = config.listener_value_or_default(listener, key);
+        value
+            .trim()
+            .parse()
+            .map_err(|_| invalid(key, format!("'{value}' is not a number")))
+    };
+    Ok(SaslSettings {
+        mechanisms,
+        plain_users,
+        reauth_ms,
+        failed_delay: Duration::from_millis(number("connection.failed.authentication.delay.ms")?),
+        receive_bytes_max: number("sasl.server.max.receive.size")? as usize,
+    })
 }

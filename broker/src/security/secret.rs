@@ -47,6 +47,14 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Compares two byte strings in time that depends only on their lengths.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +64,8 @@ mod tests {
         let s = Secret::from("hunter2");
         assert_eq!(format!("{s:?} {s}"), "[hidden] [hidden]");
         assert_eq!(s.expose(), b"hunter2");
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

@@ -4,19 +4,31 @@
 //! several requests and match responses by correlation id and order. Requests are handled one
 //! at a time here, as Kafka's network layer does (it mutes a connection while a request is in
 //! flight). A malformed or oversized frame closes this connection only.
+//!
+//! On a SASL listener the connection authenticates first (`security::sasl` decides, this loop
+//! reads and writes): until then frames are bounded by `sasl.server.max.receive.size` and the
+//! exchange must be over within `AUTHENTICATION_MS_MAX` of the accept. A session that
+//! `connections.max.reauth.ms` ended is closed at its next request unless that request starts a
+//! re-authentication (KIP-368).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::ApiKey;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::dispatch::{self, RequestContext};
 use crate::authorizer::Principal;
+use crate::limits::AUTHENTICATION_MS_MAX;
+use crate::limits::REQUEST_HEADER_BYTES_MIN;
+use crate::security::sasl::{Authenticator, Step};
 use crate::security::ListenerSecurity;
-use crate::wire::frame::check_request_length;
+use crate::wire::frame::check_frame_length;
 use crate::wire::header::{decode_request_header, encode_response};
 use crate::Broker;
 
@@ -35,6 +47,8 @@ impl Accepted {
     /// Serves the connection until the client closes it, it fails, or the broker stops.
     pub(super) async fn serve(self) {
         let _ = self.stream.set_nodelay(true);
+        let deadline = Instant::now() + Duration::from_millis(AUTHENTICATION_MS_MAX);
+        let auth = self.security.sasl.clone().map(Authenticator::new);
         let connection = Connection {
             reader: BufReader::with_capacity(READ_BUFFER_BYTES, self.stream),
             peer: self.peer,
@@ -42,6 +56,9 @@ impl Accepted {
             broker: self.broker,
             token: self.token,
             principal: Principal::anonymous(),
+            authentication_deadline: auth.as_ref().map(|_| deadline),
+            auth,
+            session_end: None,
         };
         connection.serve().await;
     }
@@ -57,34 +74,123 @@ struct Connection<S> {
     token: CancellationToken,
     /// Who the requests are from.
     principal: Principal,
+    /// The SASL exchange, on a SASL listener.
+    auth: Option<Authenticator>,
+    /// When a connection that has not authenticated yet is dropped.
+    authentication_deadline: Option<Instant>,
+    /// When the SASL session ends (`connections.max.reauth.ms`).
+    session_end: Option<Instant>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     async fn serve(mut self) {
         let peer = self.peer;
+        let listener = self.security.name.clone();
         let max = self.broker.config.socket_request_max_bytes;
         loop {
+            let authenticating = self.auth.as_ref().is_some_and(|a| !a.is_complete());
+            let read = async {
+                if authenticating {
+                    let max = self
+                        .auth
+                        .as_ref()
+                        .map_or(0, Authenticator::receive_bytes_max);
+                    read_frame(&mut self.reader, 0, max).await
+                } else {
+                    read_frame(&mut self.reader, REQUEST_HEADER_BYTES_MIN, max).await
+                }
+            };
+            let deadline = self.authentication_deadline;
             let frame = tokio::select! {
                 _ = self.token.cancelled() => break,
-                frame = read_frame(&mut self.reader, max) => frame,
+                _ = sleep_until(deadline) => {
+                    tracing::info!(%peer, %listener, "closing a connection that did not authenticate in time");
+                    break;
+                }
+                frame = read => frame,
             };
             let frame = match frame {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(reason) => {
-                    tracing::debug!(%peer, %reason, "closing connection");
+                    tracing::debug!(%peer, %listener, %reason, "closing connection");
                     break;
                 }
             };
-            if let Err(reason) = self.request(frame).await {
-                tracing::debug!(%peer, %reason, "closing connection");
+            let handled = if authenticating {
+                self.authenticate(frame).await
+            } else {
+                self.request(frame).await
+            };
+            if let Err(reason) = handled {
+                tracing::debug!(%peer, %listener, %reason, "closing connection");
                 break;
             }
         }
     }
 
-    /// Handles one request and writes its response.
+    /// One frame of the SASL exchange.
+    async fn authenticate(&mut self, frame: Bytes) -> Result<(), String> {
+        let Some(auth) = self.auth.as_mut() else {
+            return Err("no SASL exchange on this listener".into());
+        };
+        let delay = auth.failed_delay();
+        match auth.on_frame(frame) {
+            Step::Dispatch(frame) => self.dispatch_and_write(frame).await,
+            Step::Reply(reply) => self.write(&reply).await,
+            Step::Authenticated {
+                reply,
+                principal,
+                session_lifetime_ms,
+            } => {
+                if let Some(reply) = reply {
+                    self.write(&reply).await?;
+                }
+                tracing::debug!(peer = %self.peer, listener = %self.security.name, %principal, "authenticated");
+                self.principal = principal;
+                self.authentication_deadline = None;
+                self.session_end = (session_lifetime_ms > 0)
+                    .then(|| Instant::now() + Duration::from_millis(session_lifetime_ms as u64));
+                Ok(())
+            }
+            Step::Failed { reply, reason } => {
+                tracing::info!(peer = %self.peer, listener = %self.security.name, %reason, "failed authentication");
+                tokio::select! {
+                    _ = self.token.cancelled() => {}
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                if let Some(reply) = reply {
+                    let _ = self.write(&reply).await;
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    /// A request on a connection that may serve requests: a SaslHandshake starts a
+    /// re-authentication where the client does them; past the session's end anything else
+    /// closes the connection, as Kafka closes it.
     async fn request(&mut self, frame: Bytes) -> Result<(), String> {
+        if self.auth.is_some() {
+            let key = frame.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]]));
+            let handshake = key == Some(ApiKey::SaslHandshake as i16);
+            if handshake
+                && self
+                    .auth
+                    .as_mut()
+                    .is_some_and(|a| a.begin_reauthentication())
+            {
+                return self.authenticate(frame).await;
+            }
+            if self.session_end.is_some_and(|end| Instant::now() >= end) {
+                return Err("the SASL session expired (connections.max.reauth.ms)".into());
+            }
+        }
+        self.dispatch_and_write(frame).await
+    }
+
+    /// Handles one request and writes its response.
+    async fn dispatch_and_write(&mut self, frame: Bytes) -> Result<(), String> {
         let started = std::time::Instant::now();
         let Some(response) = self.handle_frame(frame).await? else {
             return Ok(());
@@ -136,9 +242,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 }
 
-/// Reads one frame; `Ok(None)` on a clean close between frames.
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads one frame of `min..=max` bytes; `Ok(None)` on a clean close between frames.
 async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
+    min: usize,
     max: usize,
 ) -> Result<Option<Bytes>, String> {
     let mut prefix = [0u8; 4];
@@ -147,7 +262,7 @@ async fn read_frame<R: AsyncRead + Unpin>(
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e.to_string()),
     }
-    let size = check_request_length(prefix, max).map_err(|e| e.to_string())?;
+    let size = check_frame_length(prefix, min, max).map_err(|e| e.to_string())?;
     let mut body = BytesMut::zeroed(size);
     reader
         .read_exact(&mut body)

@@ -280,6 +280,22 @@ pub static ROUTES: &[Route] = &[
         api::consumer_groups::heartbeat
     ),
     route!(
+        SaslHandshake,
+        SaslHandshakeRequest,
+        0,
+        0,
+        1,
+        api::sasl::handshake
+    ),
+    route!(
+        SaslAuthenticate,
+        SaslAuthenticateRequest,
+        0,
+        0,
+        2,
+        api::sasl::authenticate
+    ),
+    route!(
         ConsumerGroupDescribe,
         ConsumerGroupDescribeRequest,
         0,

@@ -10,18 +10,24 @@ pub enum FrameError {
     Negative(i32),
     #[error("frame length {0} is smaller than a request header")]
     TooSmall(i32),
-    #[error("frame length {len} exceeds socket.request.max.bytes {max}")]
+    #[error("frame length {len} exceeds the limit of {max} bytes (socket.request.max.bytes, or sasl.server.max.receive.size before authentication)")]
     TooLarge { len: i32, max: usize },
 }
 
 /// Checks a request frame's length prefix and returns the body size to read.
 pub fn check_request_length(prefix: [u8; 4], max: usize) -> Result<usize, FrameError> {
+    check_frame_length(prefix, REQUEST_HEADER_BYTES_MIN, max)
+}
+
+/// Checks a length prefix against `min..=max` (a SASL token may be shorter than a request
+/// header) and returns the body size to read.
+pub fn check_frame_length(prefix: [u8; 4], min: usize, max: usize) -> Result<usize, FrameError> {
     let len = i32::from_be_bytes(prefix);
     if len < 0 {
         return Err(FrameError::Negative(len));
     }
     let size = len as usize;
-    if size < REQUEST_HEADER_BYTES_MIN {
+    if size < min {
         return Err(FrameError::TooSmall(len));
     }
     if size > max {
