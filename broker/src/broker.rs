@@ -86,6 +86,8 @@ impl Broker {
         } else {
             None
         };
+        let formatting = !storage::is_formatted(&dir);
+        bootstrap_scram(&config, &dir, formatting)?;
         let cluster_id = storage::ensure_formatted(
             &dir,
             config.node_id,
@@ -230,6 +232,37 @@ impl Broker {
             internal: false,
         }
     }
+}
+
+/// Checks the `--add-scram` arguments and, for a directory being formatted, keeps the
+/// credentials they give until a controller writes them (`security::bootstrap`).
+fn bootstrap_scram(
+    config: &BrokerConfig,
+    dir: &std::path::Path,
+    formatting: bool,
+) -> Result<(), StartError> {
+    let users = config
+        .add_scram
+        .iter()
+        .map(crate::security::bootstrap::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            StartError::Config(ConfigError::Invalid {
+                key: "--add-scram".into(),
+                message: e.to_string(),
+            })
+        })?;
+    if users.is_empty() {
+        return Ok(());
+    }
+    if !formatting {
+        tracing::warn!("--add-scram applies when the data directory is formatted; it already is, so the credentials are ignored");
+        return Ok(());
+    }
+    crate::security::bootstrap::save(dir, &users).map_err(|source| StartError::Metadata {
+        dir: dir.display().to_string(),
+        source,
+    })
 }
 
 /// Writes the records of a pre-quorum metadata file into a new metadata log, once.
@@ -441,6 +474,8 @@ async fn run(
         _ = unfenced.wait_for(|u| *u) => {}
         _ = requested.cancelled() => {}
     }
+    // First SCRAM users are in the metadata before the first client can try them.
+    crate::security::bootstrap::apply(&broker).await;
     let server = tokio::spawn(crate::server::run(listeners, broker.clone(), token.clone()));
     requested.cancelled().await;
     // The lifecycle task runs the controlled shutdown before it ends.

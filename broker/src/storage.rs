@@ -34,6 +34,11 @@ pub fn new_cluster_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Uuid::new_v4().as_bytes())
 }
 
+/// Whether the directory has been formatted (has its `meta.properties`).
+pub fn is_formatted(dir: &Path) -> bool {
+    dir.join(FILE_NAME).exists()
+}
+
 /// Returns the directory's cluster id, formatting it first when it has none: with `wanted`,
 /// else `fallback`, else a new id. A formatted directory must match `wanted` and `node_id`.
 pub fn ensure_formatted(

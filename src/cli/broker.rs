@@ -20,6 +20,11 @@ pub(super) struct BrokerArgs {
     /// (as `kafka-storage.sh format -t ID`), one of another cluster is refused.
     #[arg(long, value_name = "ID")]
     cluster_id: Option<String>,
+    /// A SCRAM user to create when the data directory is formatted, as Kafka's
+    /// `kafka-storage.sh format --add-scram`: 'SCRAM-SHA-512=[name=admin,password=secret]'
+    /// (repeatable).
+    #[arg(long = "add-scram", value_name = "MECHANISM=[name=...,password=...]")]
+    add_scram: Vec<String>,
 }
 
 /// Runs `ktui broker`.
@@ -33,6 +38,11 @@ pub(super) fn run(args: BrokerArgs) -> anyhow::Result<()> {
     }
     let mut config = BrokerConfig::load(args.config.as_deref(), &overrides)?;
     config.cluster_id = args.cluster_id;
+    config.add_scram = args
+        .add_scram
+        .into_iter()
+        .map(ktui_broker::security::Secret::from)
+        .collect();
     serve(config)
 }
 

@@ -26,6 +26,7 @@ mod record_errors;
 mod recovery;
 mod security_listeners;
 mod security_sasl;
+mod security_scram;
 mod shutdown;
 mod timestamps;
 mod topics;

@@ -24,6 +24,7 @@ pub mod produce;
 pub mod producer_id;
 pub mod reassignments;
 pub mod sasl;
+pub mod scram_credentials;
 pub mod topics;
 
 use std::net::SocketAddr;

@@ -8,6 +8,9 @@ use uuid::Uuid;
 
 use crate::authorizer::{Acl, AclCache, AclOperation, PatternType, PermissionType, ResourceType};
 
+use crate::security::scram::ScramCredential;
+use crate::security::Mechanism;
+
 use super::records::{
     EndPoint, MetadataRecord, CONFIG_RESOURCE_BROKER, CONFIG_RESOURCE_GROUP, CONFIG_RESOURCE_TOPIC,
 };
@@ -129,6 +132,9 @@ pub struct ClusterImage {
     /// The ACLs (AccessControlEntry records), which every broker's authorizer reads.
     #[serde(default)]
     pub acls: AclCache,
+    /// SCRAM credentials by user, then by mechanism type code (UserScramCredential records).
+    #[serde(default)]
+    pub scram_credentials: BTreeMap<String, BTreeMap<i8, ScramCredential>>,
 }
 
 impl ClusterImage {
@@ -144,7 +150,14 @@ impl ClusterImage {
             group_configs: BTreeMap::new(),
             next_producer_id: 1000,
             acls: AclCache::default(),
+            scram_credentials: BTreeMap::new(),
         }
+    }
+
+    /// A user's stored SCRAM credential for `mechanism`.
+    pub fn scram_credential(&self, user: &str, mechanism: Mechanism) -> Option<ScramCredential> {
+        let code = mechanism.scram_type()?;
+        self.scram_credentials.get(user)?.get(&code).cloned()
     }
 
     /// Looks a topic up by its id.
@@ -322,6 +335,31 @@ impl ClusterImage {
             },
             MetadataRecord::RemoveAccessControlEntry { id } => {
                 let _ = self.acls.remove(id);
+            }
+            MetadataRecord::UserScramCredential {
+                name,
+                mechanism,
+                salt,
+                stored_key,
+                server_key,
+                iterations,
+            } => {
+                let credential = ScramCredential {
+                    salt: salt.clone(),
+                    stored_key: stored_key.clone(),
+                    server_key: server_key.clone(),
+                    iterations: *iterations,
+                };
+                let user = self.scram_credentials.entry(name.clone()).or_default();
+                user.insert(*mechanism, credential);
+            }
+            MetadataRecord::RemoveUserScramCredential { name, mechanism } => {
+                if let Some(user) = self.scram_credentials.get_mut(name) {
+                    user.remove(mechanism);
+                    if user.is_empty() {
+                        self.scram_credentials.remove(name);
+                    }
+                }
             }
         }
     }

@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::security::Secret;
+
 /// Kafka's `ConfigResource.Type` numbers, as ConfigRecord stores them.
 pub const CONFIG_RESOURCE_TOPIC: i8 = 2;
 pub const CONFIG_RESOURCE_BROKER: i8 = 4;
@@ -116,5 +118,21 @@ pub enum MetadataRecord {
     /// An ACL removed (RemoveAccessControlEntryRecord, type 19).
     RemoveAccessControlEntry {
         id: Uuid,
+    },
+    /// A user's SCRAM credential for one mechanism (Kafka's UserScramCredentialRecord, type
+    /// 11): the mechanism's type code (1 SCRAM-SHA-256, 2 SCRAM-SHA-512), salt, StoredKey,
+    /// ServerKey and iterations, never the password. Replaces any earlier one.
+    UserScramCredential {
+        name: String,
+        mechanism: i8,
+        salt: Secret,
+        stored_key: Secret,
+        server_key: Secret,
+        iterations: i32,
+    },
+    /// A user's SCRAM credential for one mechanism removed (RemoveUserScramCredentialRecord).
+    RemoveUserScramCredential {
+        name: String,
+        mechanism: i8,
     },
 }

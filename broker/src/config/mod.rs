@@ -83,6 +83,9 @@ pub struct BrokerConfig {
     /// The id the data directory must belong to (`ktui broker --cluster-id`, Kafka's
     /// `kafka-storage.sh format -t`); a new directory gets a random one when unset.
     pub cluster_id: Option<String>,
+    /// SCRAM credentials to create when the data directory is formatted (`ktui broker
+    /// --add-scram`, Kafka's `kafka-storage.sh format --add-scram`); they hold passwords.
+    pub add_scram: Vec<crate::security::Secret>,
     pub roles: Roles,
     /// The client (and inter-broker) listeners; the controller's is apart.
     pub listeners: Vec<Listener>,
@@ -176,6 +179,7 @@ impl BrokerConfig {
             values,
             node_id: 1,
             cluster_id: None,
+            add_scram: Vec::new(),
             roles: Roles {
                 broker: true,
                 controller: true,

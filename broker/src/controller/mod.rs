@@ -9,10 +9,12 @@
 //! - `elections`: the partition changes when replicas come and go, AlterPartition and
 //!   ElectLeaders.
 //! - `reassignments`: moving a partition's replicas (AlterPartitionReassignments).
+//! - `scram`: SCRAM credentials (AlterUserScramCredentials).
 
 mod brokers;
 mod elections;
 mod reassignments;
+mod scram;
 mod topics;
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,6 +45,7 @@ pub fn by_topic<T>(
     grouped.into_iter().collect()
 }
 pub use reassignments::Reassignment;
+pub use scram::{ScramResult, ScramUpsertion};
 pub use topics::{plan_topic, PRODUCER_ID_BLOCK};
 
 /// A request to the active controller, from a broker (its own, or forwarded from a client).
@@ -104,6 +107,11 @@ pub enum ControllerRequest {
     AlterReassignments {
         partitions: Vec<Reassignment>,
     },
+    /// AlterUserScramCredentials: credentials to remove (user, mechanism type) and to set.
+    AlterScramCredentials {
+        deletions: Vec<(String, i8)>,
+        upsertions: Vec<ScramUpsertion>,
+    },
     /// DescribeQuorum: the metadata log's leader and each voter's progress.
     DescribeQuorum,
 }
@@ -138,6 +146,8 @@ pub enum ControllerResponse {
         first: i64,
         count: i64,
     },
+    /// Each user's outcome of AlterUserScramCredentials.
+    ScramResults(Vec<ScramResult>),
 }
 
 /// The metadata quorum as the active controller sees it (DescribeQuorum).
@@ -366,6 +376,10 @@ impl Controller {
             ControllerRequest::AlterReassignments { partitions } => {
                 Ok(reassignments::alter(image, partitions))
             }
+            ControllerRequest::AlterScramCredentials {
+                deletions,
+                upsertions,
+            } => Ok(scram::alter(image, deletions, upsertions)),
             ControllerRequest::DescribeQuorum => Ok(Decision {
                 records: Vec::new(),
                 response: ControllerResponse::Quorum(self.quorum.describe()),

@@ -110,6 +110,9 @@ impl Delta {
             // The authorizer reads ACLs from the image at each decision.
             MetadataRecord::AccessControlEntry { .. }
             | MetadataRecord::RemoveAccessControlEntry { .. } => {}
+            // Authentication reads SCRAM credentials from the image at each login.
+            MetadataRecord::UserScramCredential { .. }
+            | MetadataRecord::RemoveUserScramCredential { .. } => {}
         }
     }
 }

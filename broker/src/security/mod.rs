@@ -5,15 +5,19 @@
 //! - `jaas`: `sasl.jaas.config` values (login module, options).
 //! - `mechanism`: the SASL mechanisms served, by Kafka's names.
 //! - `plain`: SASL/PLAIN against the listener's JAAS users.
+//! - `scram`: SCRAM-SHA-256/512 credentials and exchanges (server, and client for brokers).
 //! - `sasl`: one connection's SASL exchange (handshake, tokens, re-authentication).
+//! - `bootstrap`: first SCRAM users given when a data directory is formatted (`--add-scram`).
 //!
 //! The connection loop (`server::connection`) applies a listener's [`ListenerSecurity`]; the
 //! authorizer decides what the principal it yields may do.
 
+pub mod bootstrap;
 pub mod jaas;
 pub mod mechanism;
 pub mod plain;
 pub mod sasl;
+pub mod scram;
 mod secret;
 
 pub use mechanism::Mechanism;

@@ -22,6 +22,7 @@ use kafka_protocol::protocol::{Decodable, StrBytes};
 use kafka_protocol::ResponseError;
 
 use super::mechanism::Mechanism;
+use super::scram::{ScramCredential, ScramRefusal, ScramServer, ScramStep};
 use super::{plain, Secret};
 use crate::authorizer::Principal;
 use crate::wire::header::{decode_request_header, encode_response};
@@ -74,7 +75,12 @@ enum State {
     /// ApiVersions or SaslHandshake expected.
     Handshake,
     /// The tokens of `mechanism`, in SaslAuthenticate requests when `framed`, else bare.
-    Tokens { mechanism: Mechanism, framed: bool },
+    Tokens {
+        mechanism: Mechanism,
+        framed: bool,
+        /// The SCRAM exchange in progress (SCRAM takes two tokens).
+        scram: Option<Box<ScramServer>>,
+    },
     /// Authenticated; requests go to the dispatcher.
     Complete,
 }
@@ -133,22 +139,17 @@ impl Authenticator {
         true
     }
 
-    /// Handles one frame received while not complete.
-    pub fn on_frame(&mut self, frame: Bytes) -> Step {
+    /// Handles one frame received while not complete; `lookup` finds a user's stored SCRAM
+    /// credential for a mechanism.
+    pub fn on_frame(&mut self, frame: Bytes, lookup: &Lookup<'_>) -> Step {
         assert!(
             !self.is_complete(),
             "an authenticated connection dispatches"
         );
         match self.state {
             State::Handshake => self.handshake_phase(frame),
-            State::Tokens {
-                mechanism,
-                framed: true,
-            } => self.authenticate_request(mechanism, frame),
-            State::Tokens {
-                mechanism,
-                framed: false,
-            } => self.bare_token(mechanism, &frame),
+            State::Tokens { framed: true, .. } => self.authenticate_request(frame, lookup),
+            State::Tokens { framed: false, .. } => self.bare_token(&frame, lookup),
             State::Complete => unreachable!("checked above"),
         }
     }
@@ -215,6 +216,7 @@ impl Authenticator {
         self.state = State::Tokens {
             mechanism,
             framed: version >= 1,
+            scram: ScramServer::new(mechanism).map(Box::new),
         };
         let response = SaslHandshakeResponse::default().with_mechanisms(names);
         match encode(
@@ -228,7 +230,7 @@ impl Authenticator {
         }
     }
 
-    fn authenticate_request(&mut self, mechanism: Mechanism, frame: Bytes) -> Step {
+    fn authenticate_request(&mut self, frame: Bytes, lookup: &Lookup<'_>) -> Step {
         let mut body = frame;
         let Ok((api_key, header)) = decode_request_header(&mut body) else {
             return failed(None, "malformed request during SASL authentication".into());
@@ -258,7 +260,7 @@ impl Authenticator {
                 response.into(),
             )
         };
-        match self.evaluate(mechanism, &request.auth_bytes) {
+        match self.evaluate(&request.auth_bytes, lookup) {
             Exchange::Challenge(bytes) => {
                 let response = SaslAuthenticateResponse::default().with_auth_bytes(bytes.into());
                 match answer(response) {
@@ -266,7 +268,7 @@ impl Authenticator {
                     None => failed(None, "SaslAuthenticate response encoding failed".into()),
                 }
             }
-            Exchange::Done(user, bytes) => {
+            Exchange::Done(mechanism, user, bytes) => {
                 let refusal = |message: String| {
                     let response = SaslAuthenticateResponse::default()
                         .with_error_code(ResponseError::SaslAuthenticationFailed.code())
@@ -296,10 +298,10 @@ impl Authenticator {
         }
     }
 
-    fn bare_token(&mut self, mechanism: Mechanism, token: &[u8]) -> Step {
-        match self.evaluate(mechanism, token) {
+    fn bare_token(&mut self, token: &[u8], lookup: &Lookup<'_>) -> Step {
+        match self.evaluate(token, lookup) {
             Exchange::Challenge(bytes) => Step::Reply(size_prefixed(&bytes)),
-            Exchange::Done(user, bytes) => match self.complete(mechanism, user) {
+            Exchange::Done(mechanism, user, bytes) => match self.complete(mechanism, user) {
                 Ok((principal, session_lifetime_ms)) => Step::Authenticated {
                     reply: Some(size_prefixed(&bytes)),
                     principal,
@@ -338,27 +340,45 @@ impl Authenticator {
         Ok((principal, lifetime))
     }
 
-    fn evaluate(&mut self, mechanism: Mechanism, token: &[u8]) -> Exchange {
-        match mechanism {
-            Mechanism::Plain => match plain::authenticate(token, &self.settings.plain_users) {
-                Ok(user) => Exchange::Done(user, Vec::new()),
+    fn evaluate(&mut self, token: &[u8], lookup: &Lookup<'_>) -> Exchange {
+        let State::Tokens {
+            mechanism, scram, ..
+        } = &mut self.state
+        else {
+            return Exchange::Refused("no SASL exchange in progress".into());
+        };
+        let mechanism = *mechanism;
+        let Some(scram) = scram else {
+            return match plain::authenticate(token, &self.settings.plain_users) {
+                Ok(user) => Exchange::Done(mechanism, user, Vec::new()),
                 Err(refusal) => Exchange::Refused(refusal.0.to_string()),
-            },
-            Mechanism::ScramSha256 | Mechanism::ScramSha512 => Exchange::Refused(format!(
-                "Authentication failed during authentication due to invalid credentials with SASL mechanism {}",
+            };
+        };
+        let find = |user: &str| lookup(user, mechanism);
+        match scram.evaluate(token, &find) {
+            Ok(ScramStep::Challenge(bytes)) => Exchange::Challenge(bytes),
+            Ok(ScramStep::Done { user, reply }) => Exchange::Done(mechanism, user, reply),
+            Err(ScramRefusal::AuthorizationId) => Exchange::Refused(
+                "Authentication failed: Client requested an authorization id that is different from username".into(),
+            ),
+            Err(ScramRefusal::InvalidCredentials) => Exchange::Refused(format!(
+                "Authentication failed during {} due to invalid credentials with SASL mechanism {}",
+                if self.session.is_some() { "re-authentication" } else { "authentication" },
                 mechanism.name()
             )),
         }
     }
 }
 
+/// Finds a user's stored SCRAM credential for a mechanism (from the metadata image).
+pub type Lookup<'a> = dyn Fn(&str, Mechanism) -> Option<ScramCredential> + 'a;
+
 /// A mechanism's answer to one token.
 enum Exchange {
     /// Send this and wait for the next token.
-    #[allow(dead_code)] // SCRAM's first answer; PLAIN has none.
     Challenge(Vec<u8>),
-    /// Authenticated as this user; send the final bytes.
-    Done(String, Vec<u8>),
+    /// Authenticated as this user with this mechanism; send the final bytes.
+    Done(Mechanism, String, Vec<u8>),
     /// Refused, with the message for the client.
     Refused(String),
 }

@@ -1,6 +1,6 @@
 //! A secret (a password, a salted password, a key): its `Debug` and `Display` print a
 //! placeholder, so a secret reaches a log line or an error message only by a deliberate
-//! `expose()`.
+//! `expose()`. Serialized (in metadata records) as base64, as Kafka's JSON shows bytes.
 
 use std::fmt;
 
@@ -32,6 +32,24 @@ impl From<&str> for Secret {
 impl From<String> for Secret {
     fn from(s: String) -> Self {
         Secret(s.into_bytes())
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let text = String::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map(Secret)
+            .map_err(|_| serde::de::Error::custom("a secret is not valid base64"))
     }
 }
 

@@ -135,7 +135,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             return Err("no SASL exchange on this listener".into());
         };
         let delay = auth.failed_delay();
-        match auth.on_frame(frame) {
+        let broker = self.broker.clone();
+        let lookup = move |user: &str, mechanism| {
+            broker
+                .cluster
+                .read(|image| image.scram_credential(user, mechanism))
+        };
+        match auth.on_frame(frame, &lookup) {
             Step::Dispatch(frame) => self.dispatch_and_write(frame).await,
             Step::Reply(reply) => self.write(&reply).await,
             Step::Authenticated {

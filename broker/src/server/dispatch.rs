@@ -296,6 +296,22 @@ pub static ROUTES: &[Route] = &[
         api::sasl::authenticate
     ),
     route!(
+        DescribeUserScramCredentials,
+        DescribeUserScramCredentialsRequest,
+        0,
+        0,
+        0,
+        api::scram_credentials::describe
+    ),
+    route!(
+        AlterUserScramCredentials,
+        AlterUserScramCredentialsRequest,
+        0,
+        0,
+        0,
+        api::scram_credentials::alter
+    ),
+    route!(
         ConsumerGroupDescribe,
         ConsumerGroupDescribeRequest,
         0,
