@@ -3,7 +3,8 @@
 //! - `connection`: one broker: framing, correlation ids, pipelining, timeouts, transport.
 //! - `lenient`: response decoding that skips tagged fields sent outside their versions.
 //! - `versions`: ApiVersions negotiation: the highest version both sides speak.
-//! - `sasl`: the authentication step after ApiVersions (PLAIN, SCRAM-SHA-256/512).
+//! - `sasl`: the authentication step after ApiVersions (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER).
+//! - `oauth`: OAUTHBEARER tokens: an OIDC token endpoint, a token file, or a token given.
 //! - `scram`: the SCRAM exchange's messages and proofs.
 //! - `cluster`: bootstrap, metadata cache, leader and coordinator routing, retries.
 //! - `admin`: topics, configs, partition offsets.
@@ -32,6 +33,7 @@ pub mod lag;
 mod lenient;
 pub mod log_dirs;
 pub mod membership;
+pub mod oauth;
 pub mod partitioner;
 pub mod placement;
 pub mod produce;

@@ -108,12 +108,32 @@ impl Default for TlsSettings {
 /// SASL settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SaslSettings {
-    /// `sasl.mechanism`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    /// `sasl.mechanism`: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER.
     pub mechanism: String,
     /// `sasl.username`, or `username="..."` in `sasl.jaas.config`.
     pub username: String,
     /// `sasl.password`, or `password="..."` in `sasl.jaas.config`.
     pub password: String,
+    pub oauthbearer: OAuthBearerSettings,
+}
+
+/// Where an OAUTHBEARER token comes from (KIP-768): an OIDC token endpoint with the client
+/// credentials grant, or a `file://` URL holding a token obtained elsewhere (as Kafka's file
+/// token retriever reads it), or the token itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OAuthBearerSettings {
+    /// `sasl.oauthbearer.token.endpoint.url`: `https://…`, `http://…` or `file:///…`.
+    pub token_endpoint_url: Option<String>,
+    /// `sasl.oauthbearer.client.id`, or `clientId="..."` in `sasl.jaas.config`.
+    pub client_id: String,
+    /// `sasl.oauthbearer.client.secret`, or `clientSecret="..."`.
+    pub client_secret: String,
+    /// `sasl.oauthbearer.scope`, or `scope="..."`.
+    pub scope: Option<String>,
+    /// `sasl.oauthbearer.extensions`: `key=value,key=value` sent with the token (KIP-342).
+    pub extensions: Vec<(String, String)>,
+    /// `sasl.oauthbearer.token`: a token given directly (ktui's key, for tests and one-offs).
+    pub token: Option<String>,
 }
 
 /// Security: protocol, TLS and SASL.
@@ -257,16 +277,49 @@ impl ClientConfig {
             "sasl.username" => self.security.sasl.username = value.to_string(),
             "sasl.password" => self.security.sasl.password = value.to_string(),
             "sasl.jaas.config" => self.apply_jaas(value),
+            "sasl.oauthbearer.token.endpoint.url" => {
+                self.security.sasl.oauthbearer.token_endpoint_url = Some(value.to_string())
+            }
+            "sasl.oauthbearer.client.id" => {
+                self.security.sasl.oauthbearer.client_id = value.to_string()
+            }
+            "sasl.oauthbearer.client.secret" => {
+                self.security.sasl.oauthbearer.client_secret = value.to_string()
+            }
+            "sasl.oauthbearer.scope" => {
+                self.security.sasl.oauthbearer.scope = Some(value.to_string())
+            }
+            "sasl.oauthbearer.token" => {
+                self.security.sasl.oauthbearer.token = Some(value.to_string())
+            }
+            "sasl.oauthbearer.extensions" => {
+                self.security.sasl.oauthbearer.extensions = value
+                    .split(',')
+                    .filter(|e| !e.trim().is_empty())
+                    .map(|e| match e.split_once('=') {
+                        Some((k, v)) => Ok((k.trim().to_string(), v.trim().to_string())),
+                        None => Err(Error::Config(format!(
+                            "sasl.oauthbearer.extensions entry '{e}' is not key=value"
+                        ))),
+                    })
+                    .collect::<Result<_>>()?
+            }
             _ => {}
         }
         Ok(())
     }
 
-    /// `... required username="u" password="p";` → username and password.
+    /// `... required username="u" password="p";` → username and password; the OAUTHBEARER
+    /// login module's `clientId`, `clientSecret` and `scope` likewise.
     fn apply_jaas(&mut self, value: &str) {
+        let sasl = &mut self.security.sasl;
+        let mut scope = sasl.oauthbearer.scope.clone().unwrap_or_default();
         for (field, target) in [
-            ("username", &mut self.security.sasl.username),
-            ("password", &mut self.security.sasl.password),
+            ("username", &mut sasl.username),
+            ("password", &mut sasl.password),
+            ("clientId", &mut sasl.oauthbearer.client_id),
+            ("clientSecret", &mut sasl.oauthbearer.client_secret),
+            ("scope", &mut scope),
         ] {
             let pattern = format!("{field}=\"");
             if let Some(start) = value.find(&pattern).map(|i| i + pattern.len()) {
@@ -274,6 +327,9 @@ impl ClientConfig {
                     *target = value[start..start + len].to_string();
                 }
             }
+        }
+        if !scope.is_empty() {
+            sasl.oauthbearer.scope = Some(scope);
         }
     }
 }

@@ -135,6 +135,18 @@ pub(super) fn key_value(flag: &str, item: &str) -> anyhow::Result<(String, Strin
     }
 }
 
+/// Asks on the terminal; refuses (false) when stdin is not one.
+pub(super) fn confirm(question: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,16 +162,4 @@ mod tests {
             ("a".into(), "b=c".into())
         );
     }
-}
-
-/// Asks on the terminal; refuses (false) when stdin is not one.
-pub(super) fn confirm(question: &str) -> anyhow::Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

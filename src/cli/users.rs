@@ -89,7 +89,8 @@ pub(super) async fn run(args: UsersArgs) -> anyhow::Result<()> {
             let mechanisms = match mechanism {
                 Some(m) => vec![Mechanism::parse(&m)?],
                 None => {
-                    let found = scram_users::describe(&cluster, Some(&[user.clone()])).await?;
+                    let found =
+                        scram_users::describe(&cluster, Some(std::slice::from_ref(&user))).await?;
                     found
                         .iter()
                         .flat_map(|u| u.credentials.iter().map(|c| c.mechanism))

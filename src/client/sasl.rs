@@ -1,8 +1,9 @@
 //! The authentication step of a connection, run right after ApiVersions when
 //! `security.protocol` is SASL_PLAINTEXT or SASL_SSL: SaslHandshake names the mechanism, then
 //! SaslAuthenticate carries the exchange (KIP-152). PLAIN is one message; SCRAM-SHA-256/512
-//! ([`super::scram`]) is two round trips. The workspace broker serves no SASL yet, so this is
-//! tested against a stand-in server in this module's tests, not against Kafka.
+//! ([`super::scram`]) is two round trips; OAUTHBEARER ([`super::oauth`]) sends a token, and a
+//! refusal comes as an error document the client acknowledges before the error code arrives
+//! (RFC 7628).
 
 use bytes::Bytes;
 use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 enum Mechanism {
     Plain,
     Scram(ScramHash),
+    OAuthBearer,
 }
 
 impl Mechanism {
@@ -26,8 +28,10 @@ impl Mechanism {
             "PLAIN" | "" => Ok(Mechanism::Plain),
             "SCRAM-SHA-256" => Ok(Mechanism::Scram(ScramHash::Sha256)),
             "SCRAM-SHA-512" => Ok(Mechanism::Scram(ScramHash::Sha512)),
+            "OAUTHBEARER" => Ok(Mechanism::OAuthBearer),
             other => Err(Error::Config(format!(
-                "sasl.mechanism '{other}' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"
+                "sasl.mechanism '{other}' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, \
+                 OAUTHBEARER"
             ))),
         }
     }
@@ -37,6 +41,7 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::Scram(ScramHash::Sha256) => "SCRAM-SHA-256",
             Mechanism::Scram(ScramHash::Sha512) => "SCRAM-SHA-512",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 }
@@ -76,21 +81,39 @@ pub async fn authenticate(conn: &Connection, config: &ClientConfig) -> Result<()
             let server_final = exchange(conn, sasl, last).await?;
             scram.verify_server_final(&String::from_utf8_lossy(&server_final))?;
         }
+        Mechanism::OAuthBearer => {
+            let token = super::oauth::token(&sasl.oauthbearer).await?;
+            let first = super::oauth::initial_response(&token, &sasl.oauthbearer.extensions);
+            let challenge = exchange(conn, sasl, Bytes::from(first)).await?;
+            if !challenge.is_empty() {
+                // A refusal: the server's error document; acknowledging it brings the error.
+                let _ = exchange(conn, sasl, Bytes::from_static(b"\x01")).await?;
+                return Err(Error::kafka(
+                    format!("SASL OAUTHBEARER authentication at {}", conn.addr()),
+                    SASL_AUTHENTICATION_FAILED,
+                    Some("the broker refused the token"),
+                ));
+            }
+        }
     }
     Ok(())
 }
+
+/// Kafka's SASL_AUTHENTICATION_FAILED.
+const SASL_AUTHENTICATION_FAILED: i16 = 58;
 
 /// One SaslAuthenticate round trip: our bytes out, the server's bytes back.
 async fn exchange(conn: &Connection, sasl: &SaslSettings, auth_bytes: Bytes) -> Result<Bytes> {
     let request = SaslAuthenticateRequest::default().with_auth_bytes(auth_bytes);
     let response = conn.send(&request).await?;
     if response.error_code != 0 {
+        let who = if sasl.mechanism == "OAUTHBEARER" {
+            "with an OAUTHBEARER token".to_string()
+        } else {
+            format!("as '{}'", sasl.username)
+        };
         return Err(Error::kafka(
-            format!(
-                "SASL authentication as '{}' at {}",
-                sasl.username,
-                conn.addr()
-            ),
+            format!("SASL authentication {who} at {}", conn.addr()),
             response.error_code,
             response.error_message.as_deref(),
         ));
@@ -118,6 +141,7 @@ mod tests {
             mechanism: "PLAIN".into(),
             username: "alice".into(),
             password: "pw".into(),
+            ..SaslSettings::default()
         };
         assert_eq!(&plain_message(&sasl)[..], b"\0alice\0pw");
         assert_eq!(

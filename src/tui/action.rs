@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::client::acls::{self, AclBinding};
+use crate::client::scram_users::Mechanism;
 use crate::tui::model::ResetRow;
 
 /// A screen the app can open (`:` commands and `enter` lead here).
@@ -14,6 +16,10 @@ pub enum Route {
     UnhealthyTopics,
     /// What the console saw change (`:events`).
     Events,
+    /// ACLs by principal and resource (`:acls`).
+    Acls,
+    /// SCRAM users (`:users`).
+    Users,
     Topic(String),
     Brokers,
     Groups,
@@ -66,6 +72,22 @@ pub enum DialogKind {
         id: i32,
         op: BrokerOp,
     },
+    /// Create an ACL (a form).
+    CreateAcl,
+    DeleteAcl(AclBinding),
+    /// Set a SCRAM user's password (a form; the user prefilled when one is selected).
+    SetPassword(String),
+    DeleteUser(String),
+}
+
+/// A password on its way to the cluster: never printed by `Debug` (requests are logged).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// Which partitions an election covers.
@@ -178,6 +200,17 @@ pub enum Request {
         id: i32,
         op: BrokerOp,
     },
+    Acls,
+    Users,
+    CreateAcl(AclBinding),
+    DeleteAcl(AclBinding),
+    SetPassword {
+        user: String,
+        mechanism: Mechanism,
+        password: Secret,
+    },
+    /// Deletes every SCRAM credential of the user.
+    DeleteUser(String),
     /// Write lines (JSON) to a file in the working directory.
     Save {
         file: String,
@@ -222,6 +255,12 @@ impl Request {
             } => Subject::Reassign(topic.clone(), *partition),
             Request::Reassignments => Subject::Reassignments,
             Request::Broker { id, op } => Subject::Broker(*id, *op),
+            Request::Acls => Subject::Acls,
+            Request::Users => Subject::Users,
+            Request::CreateAcl(b) => Subject::CreateAcl(acls::describe_binding(b)),
+            Request::DeleteAcl(b) => Subject::DeleteAcl(acls::describe_binding(b)),
+            Request::SetPassword { user, .. } => Subject::SetPassword(user.clone()),
+            Request::DeleteUser(u) => Subject::DeleteUser(u.clone()),
             Request::TailStart { topic, .. } => Subject::Tail(topic.clone()),
             Request::TailPause(_) | Request::TailStop => Subject::Tail(String::new()),
             Request::Save { file, .. } => Subject::Save(file.clone()),
@@ -259,6 +298,13 @@ pub enum Subject {
     Reassign(String, i32),
     Reassignments,
     Broker(i32, BrokerOp),
+    Acls,
+    Users,
+    /// An ACL, described.
+    CreateAcl(String),
+    DeleteAcl(String),
+    SetPassword(String),
+    DeleteUser(String),
     Tail(String),
     /// Records saved to a file in the working directory.
     Save(String),
@@ -279,6 +325,10 @@ impl Subject {
                 | Subject::Elect { .. }
                 | Subject::Reassign(..)
                 | Subject::Broker(..)
+                | Subject::CreateAcl(_)
+                | Subject::DeleteAcl(_)
+                | Subject::SetPassword(_)
+                | Subject::DeleteUser(_)
         )
     }
 }
@@ -311,6 +361,12 @@ impl std::fmt::Display for Subject {
             Subject::Reassign(t, p) => write!(f, "reassign {t}-{p}"),
             Subject::Reassignments => write!(f, "reassignments"),
             Subject::Broker(id, op) => write!(f, "{} broker {id}", op.verb()),
+            Subject::Acls => write!(f, "ACLs"),
+            Subject::Users => write!(f, "SCRAM users"),
+            Subject::CreateAcl(b) => write!(f, "create ACL {b}"),
+            Subject::DeleteAcl(b) => write!(f, "delete ACL {b}"),
+            Subject::SetPassword(u) => write!(f, "set the password of {u}"),
+            Subject::DeleteUser(u) => write!(f, "delete user {u}"),
             Subject::Tail(t) if t.is_empty() => write!(f, "tail"),
             Subject::Tail(t) => write!(f, "tail {t}"),
             Subject::Save(file) => write!(f, "save {file}"),

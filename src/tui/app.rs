@@ -20,6 +20,7 @@ use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::model::clock;
 use crate::tui::model::Health;
 use crate::tui::theme::Theme;
+use crate::tui::views::acls::AclsView;
 use crate::tui::views::brokers::BrokersView;
 use crate::tui::views::dialog::Dialog;
 use crate::tui::views::events::EventsView;
@@ -29,6 +30,7 @@ use crate::tui::views::produce::ProduceView;
 use crate::tui::views::tail::TailView;
 use crate::tui::views::topic::TopicView;
 use crate::tui::views::topics::TopicsView;
+use crate::tui::views::users::UsersView;
 use crate::tui::views::{help, Ctx, View};
 use crate::tui::widgets::bars;
 use crate::tui::widgets::input::Input;
@@ -425,6 +427,8 @@ impl App {
             Route::Topic(t) => Box::new(TopicView::new(t)),
             Route::Brokers => Box::new(BrokersView::new()),
             Route::Groups => Box::new(GroupsView::new()),
+            Route::Acls => Box::new(AclsView::new()),
+            Route::Users => Box::new(UsersView::new()),
             Route::Group(g) => Box::new(GroupView::new(g)),
             Route::Tail(t, start) => Box::new(TailView::new(t, *start)),
             Route::Produce(t) => Box::new(ProduceView::new(t)),
@@ -505,7 +509,9 @@ impl App {
         if let Update::Cluster(_, at)
         | Update::Groups(_, at)
         | Update::Topic(_, at)
-        | Update::Group(_, at) = update
+        | Update::Group(_, at)
+        | Update::Acls(_, at)
+        | Update::Users(_, at) = update
         {
             let kind = std::mem::discriminant(update);
             match self.refreshed {

@@ -12,8 +12,8 @@ use crate::client::elections::{self, ElectionType};
 use crate::client::groups;
 use crate::client::lag;
 use crate::client::produce::{ProduceOptions, Producer, ProducerRecord};
-use crate::client::reassignments;
 use crate::client::Cluster;
+use crate::client::{acls, reassignments, scram_users};
 use crate::error::Result;
 use crate::tui::action::{BrokerOp, ElectionScope, ProduceRequest, ResetSpec};
 use crate::tui::model::{
@@ -266,6 +266,29 @@ pub async fn reassigning(cluster: &Arc<Cluster>) -> Result<Vec<Reassigning>> {
             removing: r.removing,
         })
         .collect())
+}
+
+/// Deletes exactly `binding` (a filter naming every field).
+pub async fn delete_acl(cluster: &Arc<Cluster>, binding: &acls::AclBinding) -> Result<()> {
+    let filter = acls::AclFilter {
+        resource_type: binding.resource_type,
+        resource_name: Some(binding.resource_name.clone()),
+        pattern_type: binding.pattern_type,
+        principal: Some(binding.principal.clone()),
+        host: Some(binding.host.clone()),
+        operation: binding.operation,
+        permission: binding.permission,
+    };
+    acls::delete(cluster, &[filter]).await.map(|_| ())
+}
+
+/// Deletes every SCRAM credential of `user`.
+pub async fn delete_user(cluster: &Arc<Cluster>, user: &str) -> Result<()> {
+    let found = scram_users::describe(cluster, Some(&[user.to_string()])).await?;
+    for credential in found.iter().flat_map(|u| &u.credentials) {
+        scram_users::delete(cluster, user, credential.mechanism).await?;
+    }
+    Ok(())
 }
 
 /// Stops, kills or starts node `id` of the local cluster (blocking: run off the runtime).

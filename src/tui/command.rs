@@ -1,6 +1,6 @@
 //! The `:` command line: `:topics [urp]`, `:groups`, `:brokers`, `:events`, `:topic T`,
 //! `:group G`, `:tail T[:P,P] [beginning|end|offset N|15m|2026-11-25T10:00:00Z]`,
-//! `:produce T`, `:create`, `:elect [T [P]]`, `:help`, `:q`. Parsing is pure; the app applies the resulting [`Action`].
+//! `:produce T`, `:create`, `:elect [T [P]]`, `:acls`, `:users`, `:help`, `:q`. Parsing is pure; the app applies the resulting [`Action`].
 
 use crate::tui::action::{Action, DialogKind, ElectionScope, Route, TailStart};
 
@@ -24,6 +24,8 @@ pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
             }
         },
         "events" | "ev" => Action::Root(Route::Events),
+        "acls" => Action::Root(Route::Acls),
+        "users" => Action::Root(Route::Users),
         "elect" => {
             let scope = match (arg.clone(), rest.first()) {
                 (None, _) => ElectionScope::All,
@@ -53,7 +55,7 @@ pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
         "q" | "quit" | "q!" => Action::Quit,
         _ => {
             return Err(format!(
-                "unknown command ':{word}'; try :topics [urp] :groups :brokers :events :tail T :produce T :elect [T [P]]"
+                "unknown command ':{word}'; try :topics [urp] :groups :brokers :events :acls :users :tail T :produce T :elect [T [P]]"
             ))
         }
     };

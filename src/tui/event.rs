@@ -11,6 +11,8 @@ pub use crate::tui::action::Subject;
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
+use crate::client::acls::AclBinding;
+use crate::client::scram_users::ScramUser;
 use crate::tui::events::ClusterEvent;
 use crate::tui::model::{
     ClusterSnapshot, GroupDetail, GroupRow, LogDirRow, Reassigning, ResetRow, TailRecord,
@@ -53,6 +55,8 @@ pub enum Update {
     Reassignments(Vec<Reassigning>),
     /// New events the app recorded (newest first), for an open Events screen.
     Events(Vec<ClusterEvent>),
+    Acls(Vec<AclBinding>, SystemTime),
+    Users(Vec<ScramUser>, SystemTime),
     Groups(Vec<GroupRow>, SystemTime),
     Topic(TopicDetail, SystemTime),
     Group(GroupDetail, SystemTime),

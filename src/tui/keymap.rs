@@ -57,6 +57,8 @@ pub enum Scope {
     Tail,
     Produce,
     Events,
+    Acls,
+    Users,
 }
 
 /// One binding: the keys shown in help, the command, and what it does.
@@ -93,7 +95,7 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Global,
         ":",
         Command::CommandMode,
-        "command (:topics [urp] :groups :brokers :events :tail T :produce T)",
+        "command (:topics [urp] :groups :brokers :events :acls :users :tail T :produce T)",
     ),
     bind(Scope::Global, "/", Command::FilterMode, "filter"),
     bind(Scope::Global, "r", Command::Refresh, "refresh now"),
@@ -173,6 +175,12 @@ pub const BINDINGS: &[Binding] = &[
         Command::FromBeginning,
         "restart from the beginning",
     ),
+    bind(Scope::Acls, "s", Command::Sort, "sort by next column"),
+    bind(Scope::Acls, "S", Command::Reverse, "reverse sort"),
+    bind(Scope::Acls, "c", Command::Create, "create ACL"),
+    bind(Scope::Acls, "d", Command::Delete, "delete ACL"),
+    bind(Scope::Users, "c", Command::Create, "set a user's password"),
+    bind(Scope::Users, "d", Command::Delete, "delete user"),
     bind(Scope::Events, "s", Command::Sort, "sort by next column"),
     bind(Scope::Events, "S", Command::Reverse, "reverse sort"),
     bind(Scope::Produce, "ctrl-s", Command::Send, "send the record"),

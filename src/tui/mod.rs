@@ -12,6 +12,7 @@ pub mod action;
 pub mod app;
 pub mod calls;
 pub mod command;
+pub mod denied;
 pub mod event;
 pub mod events;
 pub mod keymap;

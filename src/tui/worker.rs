@@ -156,6 +156,7 @@ impl Worker {
         let in_flight = self.in_flight.clone();
         let costs = self.costs.clone();
         let probing = self.probing.clone();
+        let principal = principal_of(&self.config);
         drop(tokio::spawn(async move {
             let started = Instant::now();
             tracing::debug!("request {key}");
@@ -179,9 +180,9 @@ impl Worker {
                     lost(cluster, events, probing, e.to_string());
                 }
                 Err((subject, e)) => {
-                    let _ = events
-                        .send(Event::Data(failure(subject, e.to_string())))
-                        .await;
+                    let text = crate::tui::denied::explain(&subject, &e, &principal)
+                        .unwrap_or_else(|| e.to_string());
+                    let _ = events.send(Event::Data(failure(subject, text))).await;
                 }
             }
         }));
@@ -210,6 +211,16 @@ impl Worker {
         );
         drop(tokio::spawn(task));
         self.tail = Some(TailTask { cancel, pause });
+    }
+}
+
+/// Who the console authenticates as, as ACLs name principals.
+fn principal_of(config: &ClientConfig) -> String {
+    let sasl = &config.security.sasl;
+    if config.security.protocol.uses_sasl() && !sasl.username.is_empty() {
+        format!("User:{}", sasl.username)
+    } else {
+        "User:<you>".to_string()
     }
 }
 
@@ -317,6 +328,32 @@ async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (Subjec
             .await
             .map(done(subject)),
         Request::Reassignments => calls::reassigning(cluster).await.map(Update::Reassignments),
+        Request::Acls => crate::client::acls::describe(cluster, &Default::default())
+            .await
+            .map(|a| Update::Acls(a, now())),
+        Request::Users => crate::client::scram_users::describe(cluster, None)
+            .await
+            .map(|u| Update::Users(u, now())),
+        Request::CreateAcl(binding) => crate::client::acls::create(cluster, &[binding])
+            .await
+            .map(done(subject)),
+        Request::DeleteAcl(binding) => calls::delete_acl(cluster, &binding)
+            .await
+            .map(done(subject)),
+        Request::SetPassword {
+            user,
+            mechanism,
+            password,
+        } => crate::client::scram_users::set_password(
+            cluster,
+            &user,
+            mechanism,
+            &password.0,
+            crate::client::scram_users::ITERATIONS_DEFAULT,
+        )
+        .await
+        .map(done(subject)),
+        Request::DeleteUser(user) => calls::delete_user(cluster, &user).await.map(done(subject)),
         Request::TailStart { .. }
         | Request::TailPause(_)
         | Request::TailStop

@@ -353,3 +353,91 @@ pub fn tail_records() -> Vec<TailRecord> {
         record(0, 13, Some(b"user-2"), br#"{"id":2,"total":1}"#, 0),
     ]
 }
+
+/// ACLs: alice reads orders and the billing group, prefixed writes for the ingest team, a deny.
+pub fn acls() -> Vec<ktui::client::acls::AclBinding> {
+    use ktui::client::acls::{AclBinding, Operation, PatternType, Permission, ResourceType};
+    let acl = |principal: &str,
+               permission: Permission,
+               operation: Operation,
+               resource_type: ResourceType,
+               name: &str,
+               pattern_type: PatternType| AclBinding {
+        resource_type,
+        resource_name: name.into(),
+        pattern_type,
+        principal: principal.into(),
+        host: "*".into(),
+        operation,
+        permission,
+    };
+    vec![
+        acl(
+            "User:alice",
+            Permission::Allow,
+            Operation::Read,
+            ResourceType::Topic,
+            "orders",
+            PatternType::Literal,
+        ),
+        acl(
+            "User:alice",
+            Permission::Allow,
+            Operation::Read,
+            ResourceType::Group,
+            "billing",
+            PatternType::Literal,
+        ),
+        acl(
+            "User:ingest",
+            Permission::Allow,
+            Operation::Write,
+            ResourceType::Topic,
+            "raw.",
+            PatternType::Prefixed,
+        ),
+        acl(
+            "User:mallory",
+            Permission::Deny,
+            Operation::All,
+            ResourceType::Topic,
+            "*",
+            PatternType::Literal,
+        ),
+        acl(
+            "User:ops",
+            Permission::Allow,
+            Operation::Alter,
+            ResourceType::Cluster,
+            "kafka-cluster",
+            PatternType::Literal,
+        ),
+    ]
+}
+
+/// SCRAM users: mechanisms and iterations only.
+pub fn users() -> Vec<ktui::client::scram_users::ScramUser> {
+    use ktui::client::scram_users::{Credential, Mechanism, ScramUser};
+    vec![
+        ScramUser {
+            name: "admin".into(),
+            credentials: vec![Credential {
+                mechanism: Mechanism::Sha512,
+                iterations: 8192,
+            }],
+        },
+        ScramUser {
+            name: "alice".into(),
+            credentials: vec![
+                Credential {
+                    mechanism: Mechanism::Sha256,
+                    iterations: 4096,
+                },
+                Credential {
+                    mechanism: Mechanism::Sha512,
+                    iterations: 4096,
+                },
+            ],
+        },
+    ]
+}

@@ -681,3 +681,56 @@ fn tail_filters_json_values_with_jsonpath() {
     h.key(KeyCode::Enter);
     assert!(h.text().contains("bad JSONPath filter"), "{}", h.text());
 }
+
+/// ACLs and users are created and deleted through their dialogs; the password never shows
+/// on screen nor in the request's Debug (which the worker logs).
+#[test]
+fn acls_and_users_from_the_console() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("acls");
+    h.data(Update::Acls(fixtures::acls(), at(2)));
+    let _ = h.app.take_requests();
+    h.keys("c");
+    h.keys("bob");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Tab);
+    h.ctrl('u');
+    h.keys("Write");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Tab);
+    h.keys("orders");
+    h.key(KeyCode::Enter);
+    let requests = h.app.take_requests();
+    assert!(
+        matches!(&requests[..], [Request::CreateAcl(b)] if b.principal == "User:bob"
+            && b.operation == ktui::client::acls::Operation::Write
+            && b.resource_name == "orders"),
+        "{requests:?}"
+    );
+    h.keys("d");
+    assert!(h.text().contains("Delete ACL"));
+    h.keys("y");
+    assert!(matches!(
+        &h.app.take_requests()[..],
+        [Request::DeleteAcl(_)]
+    ));
+    h.command("users");
+    h.data(Update::Users(fixtures::users(), at(3)));
+    let _ = h.app.take_requests();
+    h.keys("jc");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Tab);
+    h.keys("hunter2");
+    assert!(!h.text().contains("hunter2"), "the password is masked");
+    h.key(KeyCode::Enter);
+    let requests = h.app.take_requests();
+    assert!(
+        matches!(&requests[..], [Request::SetPassword { user, password, .. }]
+            if user == "alice" && password.0 == "hunter2"),
+        "the form sends it"
+    );
+    assert!(
+        !format!("{requests:?}").contains("hunter2"),
+        "Debug hides it"
+    );
+}

@@ -364,3 +364,50 @@ fn the_readme_screenshot_is_the_current_snapshot() {
         "README.md's screenshot differs from the snapshot"
     );
 }
+
+#[test]
+fn acls_by_principal() {
+    scene("acls", false, |h| {
+        h.command("acls");
+        h.data(Update::Acls(fixtures::acls(), at(2)));
+    });
+}
+
+#[test]
+fn users_with_mechanisms_and_no_secrets() {
+    scene("users", false, |h| {
+        h.command("users");
+        h.data(Update::Users(fixtures::users(), at(2)));
+    });
+}
+
+#[test]
+fn dialog_create_acl() {
+    scene("dialog_create_acl", false, |h| {
+        h.command("acls");
+        h.data(Update::Acls(fixtures::acls(), at(2)));
+        h.keys("c");
+        h.keys("alice");
+    });
+}
+
+#[test]
+fn dialog_delete_acl() {
+    scene("dialog_delete_acl", false, |h| {
+        h.command("acls");
+        h.data(Update::Acls(fixtures::acls(), at(2)));
+        h.keys("jjjd");
+    });
+}
+
+#[test]
+fn dialog_set_password_masks_it() {
+    scene("dialog_set_password", false, |h| {
+        h.command("users");
+        h.data(Update::Users(fixtures::users(), at(2)));
+        h.keys("jc");
+        h.key(KeyCode::Tab);
+        h.key(KeyCode::Tab);
+        h.keys("hunter2");
+    });
+}

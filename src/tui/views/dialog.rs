@@ -6,6 +6,7 @@
 //! submits, esc cancels. The app hides them all in `--read-only`.
 
 mod cluster;
+mod security;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -60,7 +61,19 @@ impl Dialog {
                 ),
                 ("to", Input::new("earliest")),
             ],
-            DialogKind::DeleteGroup(_) | DialogKind::Broker { .. } => Vec::new(),
+            DialogKind::DeleteGroup(_)
+            | DialogKind::Broker { .. }
+            | DialogKind::DeleteAcl(_)
+            | DialogKind::DeleteUser(_) => Vec::new(),
+            DialogKind::CreateAcl => security::ACL_FIELDS
+                .iter()
+                .map(|(label, value)| (*label, Input::new(*value)))
+                .collect(),
+            DialogKind::SetPassword(user) => vec![
+                (security::PASSWORD_FIELDS[0], Input::new(user.clone())),
+                (security::PASSWORD_FIELDS[1], Input::new("SCRAM-SHA-512")),
+                (security::PASSWORD_FIELDS[2], Input::default()),
+            ],
             DialogKind::Elect(_) => vec![
                 ("election", Input::new("preferred")),
                 ("confirm (unclean only)", Input::default()),
@@ -94,6 +107,10 @@ impl Dialog {
                 topic, partition, ..
             } => format!("Reassign {topic}-{partition}"),
             DialogKind::Broker { id, op } => format!("{} broker {id}", capitalized(op.verb())),
+            DialogKind::CreateAcl => "Create ACL".into(),
+            DialogKind::DeleteAcl(_) => "Delete ACL".into(),
+            DialogKind::SetPassword(_) => "Set a SCRAM password".into(),
+            DialogKind::DeleteUser(u) => format!("Delete user {u}"),
         }
     }
 
@@ -101,7 +118,10 @@ impl Dialog {
     fn is_question(&self) -> bool {
         matches!(
             self.kind,
-            DialogKind::DeleteGroup(_) | DialogKind::Broker { .. }
+            DialogKind::DeleteGroup(_)
+                | DialogKind::Broker { .. }
+                | DialogKind::DeleteAcl(_)
+                | DialogKind::DeleteUser(_)
         )
     }
 
@@ -203,6 +223,10 @@ impl Dialog {
             DialogKind::ResetOffsets { group, .. } => return self.reset(group.clone(), v),
             DialogKind::DeleteGroup(g) => Request::DeleteGroup(g.clone()),
             DialogKind::Broker { id, op } => Request::Broker { id: *id, op: *op },
+            DialogKind::CreateAcl => security::acl(&v)?,
+            DialogKind::DeleteAcl(b) => Request::DeleteAcl(b.clone()),
+            DialogKind::SetPassword(_) => security::password(&v)?,
+            DialogKind::DeleteUser(u) => Request::DeleteUser(u.clone()),
             DialogKind::Elect(scope) => cluster::election(scope, &v[0], &v[1])?,
             DialogKind::Reassign {
                 topic,
@@ -329,12 +353,17 @@ impl Dialog {
             .map(|(i, (label, field))| {
                 let focused = i == self.focus;
                 let cursor = if focused { "▏" } else { "" };
+                let shown = if label.contains("password") {
+                    "•".repeat(field.text.chars().count())
+                } else {
+                    field.text.clone()
+                };
                 Line::from(vec![
                     Span::styled(
                         format!("{label:>22}: "),
                         if focused { theme.title() } else { theme.dim() },
                     ),
-                    Span::styled(format!("{}{cursor}", field.text), theme.input()),
+                    Span::styled(format!("{shown}{cursor}"), theme.input()),
                 ])
             })
             .collect();
@@ -344,6 +373,12 @@ impl Dialog {
             }
             DialogKind::Broker { id, op } => {
                 lines.push(Line::raw(cluster::broker_question(*id, *op)));
+            }
+            DialogKind::DeleteAcl(b) => {
+                lines.push(Line::raw(crate::client::acls::describe_binding(b)));
+            }
+            DialogKind::DeleteUser(u) => {
+                lines.push(Line::raw(format!("Delete every SCRAM credential of {u}?")));
             }
             DialogKind::Reassign {
                 replicas, brokers, ..
@@ -390,6 +425,12 @@ impl Dialog {
         match &self.kind {
             DialogKind::DeleteGroup(_) => "y: delete  n/esc: cancel".into(),
             DialogKind::Broker { op, .. } => format!("y: {}  n/esc: cancel", op.verb()),
+            DialogKind::DeleteAcl(_) | DialogKind::DeleteUser(_) => {
+                "y: delete  n/esc: cancel".into()
+            }
+            DialogKind::CreateAcl => {
+                "Allow|Deny · Read|Write|Describe|All… · Topic|Group|Cluster".into()
+            }
             DialogKind::Elect(_) => "preferred | unclean (may lose data: type unclean)".into(),
             DialogKind::Reassign { .. } if self.moving.is_some() => {
                 "esc: close (the move goes on)".into()

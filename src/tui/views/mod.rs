@@ -3,6 +3,7 @@
 //! through [`View::update`]. Dialogs and the help overlay live here too; the app owns the
 //! stack and the `:`/`/` line.
 
+pub mod acls;
 pub mod brokers;
 pub mod dialog;
 pub mod events;
@@ -13,6 +14,7 @@ pub mod produce;
 pub mod tail;
 pub mod topic;
 pub mod topics;
+pub mod users;
 
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
