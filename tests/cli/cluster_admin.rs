@@ -11,7 +11,8 @@ use std::process::{Command, Output};
 use serde_json::{json, Value};
 
 use crate::common::{
-    json_at, ktui_at, rdkafka_partitions, rdkafka_produce, stderr, wait_for, SeenPartition,
+    assert_one_line_error, json_at, kafka_python_admin, ktui_at, rdkafka_partitions,
+    rdkafka_produce, stderr, wait_for, SeenPartition,
 };
 use crate::process_cluster::TestCluster;
 
@@ -81,32 +82,6 @@ fn path_arg(path: &Path) -> &str {
     path.to_str().expect("utf8 path")
 }
 
-/// Fails unless `out` failed with exit status 1 and one line on stderr containing `needle`.
-fn assert_one_line_error(out: &Output, needle: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("ktui: error: "), "{err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-}
-
-/// kafka-python's admin client (the venv scripts/test makes) run with `request`.
-fn kafka_python(bootstrap: &str, request: &str) -> Value {
-    let python = std::env::var("KTUI_TEST_PYTHON").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-venv/bin/python").to_string()
-    });
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/cli/kafka_python_admin.py"
-    );
-    let out = Command::new(&python)
-        .args([script, bootstrap, request])
-        .output()
-        .unwrap_or_else(|e| panic!("{python} runs (scripts/test makes the venv): {e}"));
-    assert!(out.status.success(), "kafka-python: {}", stderr(&out));
-    serde_json::from_slice(&out.stdout).expect("kafka-python printed JSON")
-}
-
 fn plan(partitions: &[(&str, i32, Vec<i32>)]) -> Value {
     let partitions: Vec<Value> = partitions
         .iter()
@@ -152,7 +127,7 @@ fn the_metadata_quorum_and_log_dirs_of_three_nodes() {
     assert_eq!(field("CurrentObservers"), "[]");
     assert_eq!(field("MaxFollowerLag"), "0");
 
-    let theirs = kafka_python(&bootstrap, "quorum");
+    let theirs = kafka_python_admin(&bootstrap, "quorum");
     let ours = json_at(&bootstrap, &["metadata-quorum", "describe", "--status"]);
     assert_eq!(ours["leader_id"], theirs["leader_id"]);
     assert_eq!(field("LeaderId"), theirs["leader_id"].to_string());
@@ -470,7 +445,7 @@ fn cancel_a_stuck_move(nodes: &mut ThreeNodes) {
     let expected = json!([{"topic": "stuck", "partition": 0,
         "replicas": [replica, gone], "adding": [gone], "removing": []}]);
     assert_eq!(listed, expected);
-    assert_eq!(kafka_python(&others, "reassignments"), expected);
+    assert_eq!(kafka_python_admin(&others, "reassignments"), expected);
     assert_eq!(
         text(&ktui_at(&others, &["reassign", "--list"])),
         format!(
@@ -507,7 +482,7 @@ fn cancel_a_stuck_move(nodes: &mut ThreeNodes) {
         text(&ktui_at(&others, &["reassign", "--list"])),
         "No partition reassignments found.\n"
     );
-    assert_eq!(kafka_python(&others, "reassignments"), json!([]));
+    assert_eq!(kafka_python_admin(&others, "reassignments"), json!([]));
     wait_partitions(&others, "stuck", "the original replica", |ps| {
         ps[0].replicas == vec![replica]
     });

@@ -26,6 +26,11 @@ impl TestBroker {
         TestBroker(OwnRuntimeBroker::start(&[]))
     }
 
+    /// A fresh broker with `overrides` of its configuration.
+    pub fn start_with(overrides: &[(&str, &str)]) -> Self {
+        TestBroker(OwnRuntimeBroker::start(overrides))
+    }
+
     /// `127.0.0.1:port`.
     pub fn bootstrap(&self) -> String {
         self.0.bootstrap()
@@ -271,4 +276,30 @@ pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Fails unless `out` failed with exit status 1 and one line on stderr containing `needle`.
+pub fn assert_one_line_error(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("ktui: error: "), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+}
+
+/// kafka-python's admin client (the venv scripts/test makes) run with `request`.
+pub fn kafka_python_admin(bootstrap: &str, request: &str) -> Value {
+    let python = std::env::var("KTUI_TEST_PYTHON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-venv/bin/python").to_string()
+    });
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/cli/kafka_python_admin.py"
+    );
+    let out = Command::new(&python)
+        .args([script, bootstrap, request])
+        .output()
+        .unwrap_or_else(|e| panic!("{python} runs (scripts/test makes the venv): {e}"));
+    assert!(out.status.success(), "kafka-python: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("kafka-python printed JSON")
 }

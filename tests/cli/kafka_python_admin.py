@@ -1,11 +1,13 @@
 """kafka-python's admin client, for the CLI tests' cross-checks of the cluster-admin
 subcommands: prints one JSON document.
 
-Usage: kafka_python_admin.py BOOTSTRAP quorum|reassignments
+Usage: kafka_python_admin.py BOOTSTRAP quorum|reassignments|acls
 
 - quorum: {"leader_id", "leader_epoch", "voters": [id]} from describe_metadata_quorum();
 - reassignments: [{"topic", "partition", "replicas", "adding", "removing"}] from
   list_partition_reassignments().
+- acls: [{"principal", "host", "operation", "permission", "resource_type", "name", "pattern"}]
+  from describe_acls() with a filter matching every ACL.
 """
 
 import json
@@ -42,6 +44,47 @@ elif what == "reassignments":
                     for tp, r in ongoing.items()
                 ),
                 key=lambda r: (r["topic"], r["partition"]),
+            )
+        )
+    )
+elif what == "acls":
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+    )
+
+    every = ACLFilter(
+        principal=None,
+        host=None,
+        operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ANY,
+        resource_pattern=ResourcePatternFilter(
+            ResourceType.ANY, None, ACLResourcePatternType.ANY
+        ),
+    )
+    acls, error = admin.describe_acls(every)
+    if error.errno != 0:
+        sys.exit(f"describe_acls: {error}")
+    print(
+        json.dumps(
+            sorted(
+                (
+                    {
+                        "principal": a.principal,
+                        "host": a.host,
+                        "operation": a.operation.name,
+                        "permission": a.permission_type.name,
+                        "resource_type": a.resource_pattern.resource_type.name,
+                        "name": a.resource_pattern.resource_name,
+                        "pattern": a.resource_pattern.pattern_type.name,
+                    }
+                    for a in acls
+                ),
+                key=lambda a: (a["principal"], a["name"], a["operation"]),
             )
         )
     )

@@ -6,6 +6,7 @@
 #[global_allocator]
 static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
 
+mod acls;
 mod cluster_admin;
 mod common;
 mod config_sources;
