@@ -6,6 +6,10 @@
 #[global_allocator]
 static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
 
+mod acls;
+mod acls_admin;
+mod acls_matrix;
+mod acls_rules;
 mod clients;
 mod cluster;
 mod common;

@@ -33,4 +33,3 @@ mod raw;
 mod records;
 mod tool_flags;
 mod topics;
-mod users;

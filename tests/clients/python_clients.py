@@ -135,7 +135,8 @@ def kafka_python_admin():
 
 def confluent_authorized_operations():
     """KIP-430: with no authorizer every operation that applies is reported, as Kafka does
-    (librdkafka's 0081_admin expects 8 for a topic, 7 for the cluster, 3 for a group)."""
+    (librdkafka's 0081_admin expects 8 for a topic, 7 for the cluster, and for a group 3
+    before Kafka 4.0 and 5 since: group configs added DESCRIBE_CONFIGS and ALTER_CONFIGS)."""
     from confluent_kafka import Consumer, TopicCollection, TopicPartition
     from confluent_kafka.admin import AclOperation, AdminClient, NewTopic
     a = AdminClient({"bootstrap.servers": BOOTSTRAP, "broker.address.family": "v4"})
@@ -159,7 +160,8 @@ def confluent_authorized_operations():
     c.close()
     described = a.describe_consumer_groups([group], include_authorized_operations=True)[group]
     assert set(described.result(10).authorized_operations) == {
-        AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE}
+        AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE,
+        AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS}
 
 
 def confluent_group_configs():

@@ -14,9 +14,11 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use super::auth;
 use super::str_bytes;
 use super::topics::check_topic_config;
 use super::RequestContext;
+use crate::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::cluster::Refusal;
 use crate::config::defs::{
     broker_key, broker_key_kind, is_dynamic_broker_key, ConfigType, BROKER_KEYS, GROUP_KEYS,
@@ -56,7 +58,18 @@ pub async fn describe(
             let base = DescribeConfigsResult::default()
                 .with_resource_type(res.resource_type)
                 .with_resource_name(res.resource_name.clone());
-            match entries_for(broker, res.resource_type, &res.resource_name) {
+            let refused = refusal(
+                broker,
+                ctx,
+                AclOperation::DescribeConfigs,
+                res.resource_type,
+                &res.resource_name,
+            );
+            let entries = match refused {
+                Some(r) => Err(r),
+                None => entries_for(broker, res.resource_type, &res.resource_name),
+            };
+            match entries {
                 Ok(entries) => {
                     let wanted = |name: &str| {
                         res.configuration_keys
@@ -243,9 +256,47 @@ fn check_broker_name(broker: &Broker, name: &StrBytes) -> Result<(), Refusal> {
     }
 }
 
+/// With an authorizer, as Kafka: configs of a topic or group need DESCRIBE_CONFIGS or
+/// ALTER_CONFIGS on it, those of a broker on the cluster; the refusal is the resource type's
+/// authorization error.
+fn refusal(
+    broker: &Broker,
+    ctx: &RequestContext,
+    operation: AclOperation,
+    resource_type: i8,
+    name: &str,
+) -> Option<Refusal> {
+    let (resource_type, name, error) = match resource_type {
+        RESOURCE_TOPIC => (
+            ResourceType::Topic,
+            name,
+            ResponseError::TopicAuthorizationFailed,
+        ),
+        RESOURCE_GROUP => (
+            ResourceType::Group,
+            name,
+            ResponseError::GroupAuthorizationFailed,
+        ),
+        RESOURCE_BROKER => (
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+            ResponseError::ClusterAuthorizationFailed,
+        ),
+        // Other types are refused as unsupported afterwards.
+        _ => return None,
+    };
+    if auth::allowed(broker, ctx, operation, resource_type, name) {
+        return None;
+    }
+    Some(Refusal {
+        error,
+        message: auth::denied(ctx, operation, resource_type, name),
+    })
+}
+
 pub async fn alter(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: AlterConfigsRequest,
 ) -> Result<AlterConfigsResponse> {
     let mut responses = Vec::new();
@@ -256,23 +307,35 @@ pub async fn alter(
                 .iter()
                 .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
                 .collect();
-            let outcome = change_config(
+            let refused = refusal(
                 broker,
+                ctx,
+                AclOperation::AlterConfigs,
                 res.resource_type,
                 &res.resource_name,
-                request.validate_only,
-                |target, _| {
-                    let mut next = BTreeMap::new();
-                    for (name, value) in &configs {
-                        target.check(name, value.as_deref())?;
-                        if let Some(v) = value {
-                            next.insert(name.clone(), v.clone());
-                        }
-                    }
-                    Ok(next)
-                },
-            )
-            .await;
+            );
+            let outcome = match refused {
+                Some(r) => Err(r),
+                None => {
+                    change_config(
+                        broker,
+                        res.resource_type,
+                        &res.resource_name,
+                        request.validate_only,
+                        |target, _| {
+                            let mut next = BTreeMap::new();
+                            for (name, value) in &configs {
+                                target.check(name, value.as_deref())?;
+                                if let Some(v) = value {
+                                    next.insert(name.clone(), v.clone());
+                                }
+                            }
+                            Ok(next)
+                        },
+                    )
+                    .await
+                }
+            };
             let base = alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_resource_type(res.resource_type)
                 .with_resource_name(res.resource_name.clone());
@@ -295,7 +358,7 @@ const OP_SUBTRACT: i8 = 3;
 
 pub async fn incremental_alter(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: IncrementalAlterConfigsRequest,
 ) -> Result<IncrementalAlterConfigsResponse> {
     let mut responses = Vec::new();
@@ -312,20 +375,32 @@ pub async fn incremental_alter(
                     )
                 })
                 .collect();
-            let outcome = change_config(
+            let refused = refusal(
                 broker,
+                ctx,
+                AclOperation::AlterConfigs,
                 res.resource_type,
                 &res.resource_name,
-                request.validate_only,
-                |target, current| {
-                    let mut next = current.clone();
-                    for (name, op, value) in &ops {
-                        apply_op(broker, target, &mut next, name, *op, value.as_deref())?;
-                    }
-                    Ok(next)
-                },
-            )
-            .await;
+            );
+            let outcome = match refused {
+                Some(r) => Err(r),
+                None => {
+                    change_config(
+                        broker,
+                        res.resource_type,
+                        &res.resource_name,
+                        request.validate_only,
+                        |target, current| {
+                            let mut next = current.clone();
+                            for (name, op, value) in &ops {
+                                apply_op(broker, target, &mut next, name, *op, value.as_deref())?;
+                            }
+                            Ok(next)
+                        },
+                    )
+                    .await
+                }
+            };
             let base = incremental_alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_resource_type(res.resource_type)
                 .with_resource_name(res.resource_name.clone());

@@ -1,4 +1,5 @@
-//! DeleteRecords: move a partition's log start offset (low watermark) forward.
+//! DeleteRecords: move a partition's log start offset (low watermark) forward. With an
+//! authorizer, each topic needs DELETE (else TOPIC_AUTHORIZATION_FAILED), as in Kafka.
 
 use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
@@ -6,7 +7,8 @@ use kafka_protocol::messages::delete_records_response::{
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 use kafka_protocol::ResponseError;
 
-use super::RequestContext;
+use super::{auth, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::error::Result;
 use crate::Broker;
 
@@ -15,20 +17,32 @@ const HIGH_WATERMARK: i64 = -1;
 
 pub async fn handle(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: DeleteRecordsRequest,
 ) -> Result<DeleteRecordsResponse> {
     let topics = request
         .topics
         .iter()
         .map(|t| {
+            let deletable = auth::allowed(
+                broker,
+                ctx,
+                AclOperation::Delete,
+                ResourceType::Topic,
+                &t.name.0,
+            );
             let partitions = t
                 .partitions
                 .iter()
                 .map(|p| {
                     let base = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index);
-                    match delete_partition(broker, &t.name.0, p.partition_index, p.offset) {
+                    let deleted = if deletable {
+                        delete_partition(broker, &t.name.0, p.partition_index, p.offset)
+                    } else {
+                        Err(ResponseError::TopicAuthorizationFailed)
+                    };
+                    match deleted {
                         Ok(low) => base.with_low_watermark(low),
                         Err(e) => base.with_error_code(e.code()).with_low_watermark(-1),
                     }

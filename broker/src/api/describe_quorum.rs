@@ -1,6 +1,7 @@
 //! DescribeQuorum (API 55, KIP-595/KIP-853): the metadata log's leader, epoch, high watermark
 //! and each voter's log end offset, as `kafka-metadata-quorum.sh describe --status` and
-//! `--replication` show them. The active controller answers; other brokers ask it.
+//! `--replication` show them. The active controller answers; other brokers ask it. With an
+//! authorizer it needs DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED otherwise).
 
 use kafka_protocol::messages::describe_quorum_response::{
     Listener, Node, PartitionData, ReplicaState, TopicData,
@@ -8,7 +9,8 @@ use kafka_protocol::messages::describe_quorum_response::{
 use kafka_protocol::messages::{BrokerId, DescribeQuorumRequest, DescribeQuorumResponse};
 use kafka_protocol::ResponseError;
 
-use super::{str_bytes, topic_name, RequestContext};
+use super::{auth, str_bytes, topic_name, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::controller::{ControllerRequest, ControllerResponse};
 use crate::error::Result;
 use crate::quorum::METADATA_DIR;
@@ -25,6 +27,12 @@ pub async fn handle(
     ctx: &RequestContext,
     request: DescribeQuorumRequest,
 ) -> Result<DescribeQuorumResponse> {
+    if !auth::allowed_on_cluster(broker, ctx, AclOperation::Describe) {
+        let message = auth::denied(ctx, AclOperation::Describe, ResourceType::Cluster, "");
+        return Ok(DescribeQuorumResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+            .with_error_message(Some(str_bytes(message))));
+    }
     let asks_metadata = request.topics.iter().any(|t| {
         t.topic_name.0.as_str() == METADATA_TOPIC
             && t.partitions.iter().any(|p| p.partition_index == 0)

@@ -6,7 +6,11 @@
 //! so a consumer can always make progress. A fetch offset inside a batch returns that whole
 //! batch; the client skips the records before its offset. Incremental fetch sessions (KIP-227)
 //! decide which partitions a request reads and which answers go back (`fetch_session.rs`).
+//!
+//! With an authorizer, as Kafka: a follower's fetch needs CLUSTER_ACTION on the cluster, a
+//! consumer's READ on each topic; a partition it may not read gets TOPIC_AUTHORIZATION_FAILED.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +25,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::fetch_session::{Plan, Target};
-use super::RequestContext;
+use super::{auth, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::error::Result;
 use crate::limits::FETCH_WAIT_MS_MAX;
 use crate::Broker;
@@ -53,11 +58,12 @@ pub async fn handle(
             .with_error_code(e.code())
             .with_session_id(0));
     }
+    let denied = denied_topics(broker, ctx, &request, plan.targets());
     // Woken by any of the fetched partitions when it moves; registered with each as it is read.
     let waiter = Arc::new(Notify::new());
     loop {
         let (responses, bytes, any_error) =
-            read_all(broker, ctx, &request, plan.targets(), &waiter);
+            read_all(broker, ctx, &request, (plan.targets(), &denied), &waiter);
         let answer = |responses| {
             FetchResponse::default()
                 .with_responses(broker.fetch_sessions.finish(&plan, responses))
@@ -77,22 +83,53 @@ pub async fn handle(
     }
 }
 
-/// Reads every partition of `targets` once, grouped by topic as they come; returns the
-/// responses, the bytes read and whether any partition had an error.
-fn read_all(
-    broker: &Broker,
-    ctx: &RequestContext,
-    request: &FetchRequest,
-    targets: &[Target],
-    waiter: &Arc<Notify>,
-) -> (Vec<FetchableTopicResponse>, usize, bool) {
-    let mut budget = request.max_bytes.max(0) as usize;
+/// The broker id of the follower that sent the fetch; `None` for a consumer.
+fn follower_of(ctx: &RequestContext, request: &FetchRequest) -> Option<i32> {
     let replica = if ctx.version >= REPLICA_STATE_VERSION {
         request.replica_state.replica_id.0
     } else {
         request.replica_id.0
     };
-    let follower = (replica >= 0).then_some(replica);
+    (replica >= 0).then_some(replica)
+}
+
+/// The topics of `targets` the fetch may not read (decided once, not at every long-poll
+/// wake-up): all of them for a follower without CLUSTER_ACTION on the cluster, else those the
+/// consumer may not READ.
+fn denied_topics(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &FetchRequest,
+    targets: &[Target],
+) -> BTreeSet<String> {
+    if !broker.authorizer.enabled() {
+        return BTreeSet::new();
+    }
+    let names = targets
+        .iter()
+        .filter_map(|t| topic_name_of(broker, ctx, &t.topic, t.topic_id).ok());
+    if follower_of(ctx, request).is_some() {
+        if auth::allowed_on_cluster(broker, ctx, AclOperation::ClusterAction) {
+            return BTreeSet::new();
+        }
+        return names.collect();
+    }
+    names
+        .filter(|n| !auth::allowed(broker, ctx, AclOperation::Read, ResourceType::Topic, n))
+        .collect()
+}
+
+/// Reads every partition of `targets` once, grouped by topic as they come, but for the denied
+/// topics; returns the responses, the bytes read and whether any partition had an error.
+fn read_all(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &FetchRequest,
+    (targets, denied): (&[Target], &BTreeSet<String>),
+    waiter: &Arc<Notify>,
+) -> (Vec<FetchableTopicResponse>, usize, bool) {
+    let mut budget = request.max_bytes.max(0) as usize;
+    let follower = follower_of(ctx, request);
     let mut total = 0usize;
     let mut any_error = false;
     let read_committed = request.isolation_level == READ_COMMITTED;
@@ -105,6 +142,7 @@ fn read_all(
         for target in topic {
             let p = &target.partition;
             let data = match &name {
+                Ok(name) if denied.contains(name) => Err(ResponseError::TopicAuthorizationFailed),
                 Ok(name) => {
                     let at = Reading {
                         follower,

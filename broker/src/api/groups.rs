@@ -1,5 +1,9 @@
 //! FindCoordinator, and the classic group protocol: JoinGroup, SyncGroup, Heartbeat and
 //! LeaveGroup. The state machine is the coordinator's; this module maps versions and fields.
+//!
+//! With an authorizer, as Kafka: FindCoordinator needs DESCRIBE on the group (or on the
+//! transactional id) of each key; JoinGroup, SyncGroup, Heartbeat and LeaveGroup need READ on
+//! the group (GROUP_AUTHORIZATION_FAILED otherwise).
 
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
@@ -9,7 +13,8 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::str_bytes;
-use super::RequestContext;
+use super::{auth, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::coordinator::{JoinRequest, JoinResult, Reply, SyncResult, OFFSETS_TOPIC};
 use crate::error::Result;
 use crate::Broker;
@@ -24,6 +29,7 @@ const NULLABLE_PROTOCOL_VERSION: i16 = 7;
 const BATCHED_LEAVE_VERSION: i16 = 3;
 /// FindCoordinator key types.
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 /// How Kafka prints a client's address in group descriptions.
 pub(crate) fn client_host(ctx: &RequestContext) -> String {
@@ -53,7 +59,11 @@ pub async fn find_coordinator(
     };
     let mut found: Vec<Coordinator> = Vec::with_capacity(keys.len());
     for key in keys {
-        found.push(locate(broker, &ctx.listener, request.key_type, key).await);
+        let refused = refuse_key(broker, ctx, request.key_type, &key);
+        found.push(match refused {
+            Some(c) => c,
+            None => locate(broker, &ctx.listener, request.key_type, key).await,
+        });
     }
     if ctx.version >= BATCHED_COORDINATOR_VERSION {
         return Ok(FindCoordinatorResponse::default().with_coordinators(found));
@@ -68,6 +78,41 @@ pub async fn find_coordinator(
         response.error_message = c.error_message;
     }
     Ok(response)
+}
+
+/// The answer for a key the principal may not DESCRIBE.
+fn refuse_key(
+    broker: &Broker,
+    ctx: &RequestContext,
+    key_type: i8,
+    key: &StrBytes,
+) -> Option<Coordinator> {
+    let (resource_type, error) = match key_type {
+        KEY_TYPE_GROUP => (ResourceType::Group, ResponseError::GroupAuthorizationFailed),
+        KEY_TYPE_TRANSACTION => (
+            ResourceType::TransactionalId,
+            ResponseError::TransactionalIdAuthorizationFailed,
+        ),
+        _ => return None,
+    };
+    if auth::allowed(broker, ctx, AclOperation::Describe, resource_type, key) {
+        return None;
+    }
+    let message = auth::denied(ctx, AclOperation::Describe, resource_type, key);
+    Some(
+        Coordinator::default()
+            .with_key(key.clone())
+            .with_node_id(BrokerId(-1))
+            .with_host(str_bytes(""))
+            .with_port(-1)
+            .with_error_code(error.code())
+            .with_error_message(Some(str_bytes(message))),
+    )
+}
+
+/// Whether the request may READ `group` (JoinGroup, SyncGroup, Heartbeat, LeaveGroup).
+fn may_read(broker: &Broker, ctx: &RequestContext, group: &str) -> bool {
+    auth::allowed(broker, ctx, AclOperation::Read, ResourceType::Group, group)
 }
 
 async fn locate(broker: &Broker, listener: &str, key_type: i8, key: StrBytes) -> Coordinator {
@@ -138,6 +183,10 @@ pub async fn join(
             .collect(),
         require_known_member_id: ctx.version >= MEMBER_ID_REQUIRED_VERSION,
     };
+    if !may_read(broker, ctx, &join.group_id) {
+        let refused = JoinResult::error(ResponseError::GroupAuthorizationFailed, &join.member_id);
+        return Ok(join_response(ctx.version, refused));
+    }
     let result = match broker.ensure_offsets_topic().await {
         Ok(()) if broker.groups.owner_error(&join.group_id).is_some() => {
             let e = broker.groups.owner_error(&join.group_id);
@@ -192,6 +241,10 @@ pub async fn sync(
     ctx: &RequestContext,
     request: SyncGroupRequest,
 ) -> Result<SyncGroupResponse> {
+    if !may_read(broker, ctx, &request.group_id) {
+        let error = ResponseError::GroupAuthorizationFailed.code();
+        return Ok(SyncGroupResponse::default().with_error_code(error));
+    }
     let assignments = request
         .assignments
         .iter()
@@ -223,9 +276,13 @@ pub async fn sync(
 
 pub async fn heartbeat(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: HeartbeatRequest,
 ) -> Result<HeartbeatResponse> {
+    if !may_read(broker, ctx, &request.group_id) {
+        let error = ResponseError::GroupAuthorizationFailed.code();
+        return Ok(HeartbeatResponse::default().with_error_code(error));
+    }
     if let Some(e) = broker.groups.owner_error(&request.group_id) {
         return Ok(HeartbeatResponse::default().with_error_code(e.code()));
     }
@@ -253,6 +310,9 @@ pub async fn leave(
         vec![(request.member_id.to_string(), None)]
     };
     let answers = match broker.groups.owner_error(&request.group_id) {
+        _ if !may_read(broker, ctx, &request.group_id) => {
+            Err(ResponseError::GroupAuthorizationFailed)
+        }
         Some(e) => Err(e),
         None => broker
             .groups

@@ -1,5 +1,6 @@
 //! ListOffsets: earliest (-2), latest (-1), max timestamp (-3, v7+), earliest local (-4) and
-//! offsets for a timestamp.
+//! offsets for a timestamp. With an authorizer, each topic needs DESCRIBE (else its partitions
+//! get TOPIC_AUTHORIZATION_FAILED), as in Kafka.
 
 use kafka_protocol::messages::list_offsets_request::ListOffsetsPartition;
 use kafka_protocol::messages::list_offsets_response::{
@@ -8,7 +9,8 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
-use super::RequestContext;
+use super::{auth, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::error::Result;
 use crate::Broker;
 
@@ -29,13 +31,26 @@ pub async fn handle(
         .topics
         .iter()
         .map(|topic| {
+            let name = topic.name.0.as_str();
+            let visible = auth::allowed(
+                broker,
+                ctx,
+                AclOperation::Describe,
+                ResourceType::Topic,
+                name,
+            );
             let partitions = topic
                 .partitions
                 .iter()
                 .map(|p| {
                     let base = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
-                    match list_partition(broker, ctx, &topic.name.0, p) {
+                    let listed = if visible {
+                        list_partition(broker, ctx, name, p)
+                    } else {
+                        Err(ResponseError::TopicAuthorizationFailed)
+                    };
+                    match listed {
                         Ok((offset, timestamp, epoch)) => base
                             .with_offset(offset)
                             .with_timestamp(timestamp)

@@ -1,7 +1,8 @@
 //! DescribeLogDirs (API 35): each log directory of this broker with the size on disk of every
 //! partition it holds, as `kafka-log-dirs.sh --describe` and consoles show them. One log
 //! directory here (the first of `log.dirs`). The volume's total and usable bytes (v4) are
-//! reported as unknown (-1), which Kafka's schema allows.
+//! reported as unknown (-1), which Kafka's schema allows. With an authorizer it needs
+//! DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED and no directories otherwise).
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,10 @@ use kafka_protocol::messages::describe_log_dirs_response::{
     DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
 };
 use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse};
+use kafka_protocol::ResponseError;
 
-use super::{str_bytes, topic_name, RequestContext};
+use super::{auth, str_bytes, topic_name, RequestContext};
+use crate::authorizer::AclOperation;
 use crate::error::Result;
 use crate::Broker;
 
@@ -19,9 +22,18 @@ const VOLUME_BYTES_UNKNOWN: i64 = -1;
 
 pub async fn handle(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: DescribeLogDirsRequest,
 ) -> Result<DescribeLogDirsResponse> {
+    if !auth::allowed_on_cluster(broker, ctx, AclOperation::Describe) {
+        // v3 added the top-level error; older versions only see no directories.
+        let error = if ctx.version >= 3 {
+            ResponseError::ClusterAuthorizationFailed.code()
+        } else {
+            0
+        };
+        return Ok(DescribeLogDirsResponse::default().with_error_code(error));
+    }
     // None: every partition; Some: only those named (partitions not held here are left out).
     let wanted: Option<BTreeMap<String, Vec<i32>>> = request.topics.as_ref().map(|topics| {
         topics

@@ -3,6 +3,7 @@
 //! Errors a client can act on go into the response as Kafka error codes, limited to those the
 //! request's version knows.
 
+pub mod acls;
 pub mod api_versions;
 pub(crate) mod auth;
 pub mod configs;

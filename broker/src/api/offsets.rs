@@ -1,4 +1,10 @@
 //! OffsetCommit, OffsetFetch (one group, or many from v8) and OffsetDelete.
+//!
+//! With an authorizer, as Kafka: OffsetCommit needs READ on the group (else every partition
+//! gets GROUP_AUTHORIZATION_FAILED) and READ on each topic (else TOPIC_AUTHORIZATION_FAILED);
+//! OffsetFetch needs DESCRIBE on the group, and leaves out (all topics) or refuses (named
+//! topics) the topics the principal may not DESCRIBE; OffsetDelete needs DELETE on the group
+//! and READ on each topic.
 
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
@@ -13,8 +19,9 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
-use super::RequestContext;
+use super::{auth, RequestContext};
 use super::{str_bytes, topic_name};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::coordinator::records::OffsetValue;
 use crate::coordinator::{CommitFrom, OffsetCommit, OFFSETS_TOPIC};
 use crate::error::Result;
@@ -28,6 +35,8 @@ const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 const RETENTION_FIELD_LAST_VERSION: i16 = 4;
 /// OffsetFetch v8 asks for many groups at once.
 const BATCHED_FETCH_VERSION: i16 = 8;
+/// OffsetFetch v2 added the top-level error code.
+const TOP_LEVEL_ERROR_VERSION: i16 = 2;
 
 fn known_partition(broker: &Broker, topic: &str, partition: i32) -> bool {
     broker.cluster.read(|i| {
@@ -42,6 +51,18 @@ pub async fn commit(
     ctx: &RequestContext,
     request: OffsetCommitRequest,
 ) -> Result<OffsetCommitResponse> {
+    if !may(
+        broker,
+        ctx,
+        AclOperation::Read,
+        ResourceType::Group,
+        &request.group_id,
+    ) {
+        return Ok(refused_commit(
+            &request,
+            ResponseError::GroupAuthorizationFailed,
+        ));
+    }
     let now = crate::now_ms();
     let expire = (ctx.version <= RETENTION_FIELD_LAST_VERSION && request.retention_time_ms >= 0)
         .then(|| now.saturating_add(request.retention_time_ms));
@@ -50,7 +71,18 @@ pub async fn commit(
     let mut commits = Vec::new();
     for t in &request.topics {
         let mut row = Vec::new();
+        let readable = may(
+            broker,
+            ctx,
+            AclOperation::Read,
+            ResourceType::Topic,
+            &t.name,
+        );
         for p in &t.partitions {
+            if !readable {
+                row.push(Some(ResponseError::TopicAuthorizationFailed));
+                continue;
+            }
             if !known_partition(broker, &t.name, p.partition_index) {
                 row.push(Some(ResponseError::UnknownTopicOrPartition));
                 continue;
@@ -137,6 +169,39 @@ pub async fn commit(
     Ok(OffsetCommitResponse::default().with_topics(topics))
 }
 
+fn may(
+    broker: &Broker,
+    ctx: &RequestContext,
+    operation: AclOperation,
+    resource_type: ResourceType,
+    name: &str,
+) -> bool {
+    auth::allowed(broker, ctx, operation, resource_type, name)
+}
+
+/// A commit refused whole: every partition gets `error`.
+fn refused_commit(request: &OffsetCommitRequest, error: ResponseError) -> OffsetCommitResponse {
+    let topics = request
+        .topics
+        .iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    OffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(error.code())
+                })
+                .collect();
+            OffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetCommitResponse::default().with_topics(topics)
+}
+
 /// NOT_COORDINATOR when another broker coordinates `group`. Before `__consumer_offsets`
 /// exists nothing is committed anywhere, and a fetch answers so.
 fn not_coordinator(broker: &Broker, group: &str) -> Option<ResponseError> {
@@ -146,8 +211,12 @@ fn not_coordinator(broker: &Broker, group: &str) -> Option<ResponseError> {
         .filter(|e| *e == ResponseError::NotCoordinator)
 }
 
+/// One partition's committed offset as fetched: `Ok(None)` when nothing was committed, an
+/// error for a topic the principal may not see.
+type Fetched = std::result::Result<Option<OffsetValue>, ResponseError>;
+
 /// The committed offsets of one group, as (topic, [(partition, value)]) in request order.
-type GroupOffsets = Vec<(String, Vec<(i32, Option<OffsetValue>)>)>;
+type GroupOffsets = Vec<(String, Vec<(i32, Fetched)>)>;
 
 fn fetch_group(
     broker: &Broker,
@@ -158,10 +227,37 @@ fn fetch_group(
     let mut out: GroupOffsets = Vec::new();
     for (topic, partition, value) in rows {
         match out.last_mut() {
-            Some((t, parts)) if *t == topic => parts.push((partition, value)),
-            _ => out.push((topic, vec![(partition, value)])),
+            Some((t, parts)) if *t == topic => parts.push((partition, Ok(value))),
+            _ => out.push((topic, vec![(partition, Ok(value))])),
         }
     }
+    out
+}
+
+/// A group's offsets as the principal may see them (Kafka's rule): of all topics, those it
+/// may DESCRIBE; of named topics, the ones it may not DESCRIBE are answered with
+/// TOPIC_AUTHORIZATION_FAILED on each partition, after the others.
+fn fetch_visible(
+    broker: &Broker,
+    ctx: &RequestContext,
+    group: &str,
+    topics: Option<Vec<(String, Vec<i32>)>>,
+) -> GroupOffsets {
+    let visible = |t: &str| may(broker, ctx, AclOperation::Describe, ResourceType::Topic, t);
+    let Some(topics) = topics else {
+        let mut all = fetch_group(broker, group, None);
+        all.retain(|(t, _)| visible(t));
+        return all;
+    };
+    let (shown, hidden): (Vec<_>, Vec<_>) = topics.into_iter().partition(|(t, _)| visible(t));
+    let mut out = fetch_group(broker, group, Some(shown));
+    out.extend(hidden.into_iter().map(|(t, parts)| {
+        let refused = parts
+            .into_iter()
+            .map(|p| (p, Err(ResponseError::TopicAuthorizationFailed)))
+            .collect();
+        (t, refused)
+    }));
     out
 }
 
@@ -175,105 +271,194 @@ pub async fn fetch(
         let groups = request
             .groups
             .iter()
-            .map(|g| {
-                if let Some(e) = not_coordinator(broker, &g.group_id) {
-                    return OffsetFetchResponseGroup::default()
-                        .with_group_id(g.group_id.clone())
-                        .with_error_code(e.code());
-                }
-                // The member check (KIP-848 groups, v9) comes before any offset is read.
-                let member = g.member_id.as_deref().unwrap_or_default();
-                if let Some(e) = broker
-                    .groups
-                    .check_fetch(&g.group_id, member, g.member_epoch)
-                {
-                    return OffsetFetchResponseGroup::default()
-                        .with_group_id(g.group_id.clone())
-                        .with_error_code(e.code());
-                }
-                let topics = g.topics.as_ref().map(|ts| {
-                    ts.iter()
-                        .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
-                        .collect()
-                });
-                let topics = fetch_group(broker, &g.group_id, topics)
-                    .into_iter()
-                    .map(|(name, parts)| {
-                        OffsetFetchResponseTopics::default()
-                            .with_name(topic_name(name))
-                            .with_partitions(
-                                parts
-                                    .into_iter()
-                                    .map(|(index, v)| {
-                                        let (offset, epoch, meta) = fields(v);
-                                        OffsetFetchResponsePartitions::default()
-                                            .with_partition_index(index)
-                                            .with_committed_offset(offset)
-                                            .with_committed_leader_epoch(epoch)
-                                            .with_metadata(Some(str_bytes(meta)))
-                                    })
-                                    .collect(),
-                            )
-                    })
-                    .collect();
-                OffsetFetchResponseGroup::default()
-                    .with_group_id(g.group_id.clone())
-                    .with_topics(topics)
-            })
+            .map(|g| fetch_batched(broker, ctx, g))
             .collect();
         return Ok(OffsetFetchResponse::default().with_groups(groups));
     }
-    if let Some(e) = not_coordinator(broker, &request.group_id) {
-        return Ok(OffsetFetchResponse::default().with_error_code(e.code()));
-    }
+    let group = request.group_id.as_str();
+    let error = if !may(
+        broker,
+        ctx,
+        AclOperation::Describe,
+        ResourceType::Group,
+        group,
+    ) {
+        Some(ResponseError::GroupAuthorizationFailed)
+    } else {
+        not_coordinator(broker, group)
+    };
     let topics = request.topics.as_ref().map(|ts| {
         ts.iter()
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
-            .collect()
+            .collect::<Vec<_>>()
     });
-    let topics = fetch_group(broker, &request.group_id, topics)
+    if let Some(e) = error {
+        return Ok(refused_fetch(version, topics, e));
+    }
+    let topics = fetch_visible(broker, ctx, group, topics)
         .into_iter()
         .map(|(name, parts)| {
+            let parts = parts
+                .into_iter()
+                .map(|(index, v)| {
+                    let (offset, epoch, meta, error) = fields(v);
+                    let mut p = OffsetFetchResponsePartition::default()
+                        .with_partition_index(index)
+                        .with_committed_offset(offset)
+                        .with_metadata(Some(str_bytes(meta)))
+                        .with_error_code(error);
+                    if version >= 5 {
+                        p.committed_leader_epoch = epoch;
+                    }
+                    p
+                })
+                .collect();
             OffsetFetchResponseTopic::default()
                 .with_name(topic_name(name))
-                .with_partitions(
-                    parts
-                        .into_iter()
-                        .map(|(index, v)| {
-                            let (offset, epoch, meta) = fields(v);
-                            let mut p = OffsetFetchResponsePartition::default()
-                                .with_partition_index(index)
-                                .with_committed_offset(offset)
-                                .with_metadata(Some(str_bytes(meta)));
-                            if version >= 5 {
-                                p.committed_leader_epoch = epoch;
-                            }
-                            p
-                        })
-                        .collect(),
-                )
+                .with_partitions(parts)
         })
         .collect();
     Ok(OffsetFetchResponse::default().with_topics(topics))
 }
 
-/// Offset, leader epoch and metadata; -1, -1 and "" when nothing was committed, as Kafka.
-fn fields(v: Option<OffsetValue>) -> (i64, i32, String) {
+/// A v1–v7 fetch refused whole: the top-level error (v2+), and v1, which has none, on each
+/// partition asked for.
+fn refused_fetch(
+    version: i16,
+    topics: Option<Vec<(String, Vec<i32>)>>,
+    error: ResponseError,
+) -> OffsetFetchResponse {
+    if version >= TOP_LEVEL_ERROR_VERSION {
+        return OffsetFetchResponse::default().with_error_code(error.code());
+    }
+    let topics = topics
+        .into_iter()
+        .flatten()
+        .map(|(name, parts)| {
+            let parts = parts
+                .into_iter()
+                .map(|index| {
+                    OffsetFetchResponsePartition::default()
+                        .with_partition_index(index)
+                        .with_committed_offset(-1)
+                        .with_metadata(Some(str_bytes("")))
+                        .with_error_code(error.code())
+                })
+                .collect();
+            OffsetFetchResponseTopic::default()
+                .with_name(topic_name(name))
+                .with_partitions(parts)
+        })
+        .collect();
+    OffsetFetchResponse::default().with_topics(topics)
+}
+
+/// One group of a v8+ fetch.
+fn fetch_batched(
+    broker: &Broker,
+    ctx: &RequestContext,
+    g: &offset_fetch_request::OffsetFetchRequestGroup,
+) -> OffsetFetchResponseGroup {
+    let refused = |e: ResponseError| {
+        OffsetFetchResponseGroup::default()
+            .with_group_id(g.group_id.clone())
+            .with_error_code(e.code())
+    };
+    if !may(
+        broker,
+        ctx,
+        AclOperation::Describe,
+        ResourceType::Group,
+        &g.group_id,
+    ) {
+        return refused(ResponseError::GroupAuthorizationFailed);
+    }
+    if let Some(e) = not_coordinator(broker, &g.group_id) {
+        return refused(e);
+    }
+    // The member check (KIP-848 groups, v9) comes before any offset is read.
+    let member = g.member_id.as_deref().unwrap_or_default();
+    if let Some(e) = broker
+        .groups
+        .check_fetch(&g.group_id, member, g.member_epoch)
+    {
+        return refused(e);
+    }
+    let topics = g.topics.as_ref().map(|ts| {
+        ts.iter()
+            .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
+            .collect()
+    });
+    let topics = fetch_visible(broker, ctx, &g.group_id, topics)
+        .into_iter()
+        .map(|(name, parts)| {
+            let parts = parts
+                .into_iter()
+                .map(|(index, v)| {
+                    let (offset, epoch, meta, error) = fields(v);
+                    OffsetFetchResponsePartitions::default()
+                        .with_partition_index(index)
+                        .with_committed_offset(offset)
+                        .with_committed_leader_epoch(epoch)
+                        .with_metadata(Some(str_bytes(meta)))
+                        .with_error_code(error)
+                })
+                .collect();
+            OffsetFetchResponseTopics::default()
+                .with_name(topic_name(name))
+                .with_partitions(parts)
+        })
+        .collect();
+    OffsetFetchResponseGroup::default()
+        .with_group_id(g.group_id.clone())
+        .with_topics(topics)
+}
+
+/// Offset, leader epoch, metadata and error code; -1, -1 and "" when nothing was committed
+/// or the topic may not be seen, as Kafka.
+fn fields(v: Fetched) -> (i64, i32, String, i16) {
     match v {
-        Some(v) => (v.offset, v.leader_epoch, v.metadata),
-        None => (-1, -1, String::new()),
+        Ok(Some(v)) => (v.offset, v.leader_epoch, v.metadata, 0),
+        Ok(None) => (-1, -1, String::new(), 0),
+        Err(e) => (-1, -1, String::new(), e.code()),
     }
 }
 
 pub async fn delete(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: OffsetDeleteRequest,
 ) -> Result<OffsetDeleteResponse> {
+    let group = request.group_id.as_str();
+    if !may(
+        broker,
+        ctx,
+        AclOperation::Delete,
+        ResourceType::Group,
+        group,
+    ) {
+        let error = ResponseError::GroupAuthorizationFailed.code();
+        return Ok(OffsetDeleteResponse::default().with_error_code(error));
+    }
+    let readable: Vec<bool> = request
+        .topics
+        .iter()
+        .map(|t| {
+            may(
+                broker,
+                ctx,
+                AclOperation::Read,
+                ResourceType::Topic,
+                &t.name,
+            )
+        })
+        .collect();
     let partitions: Vec<(String, i32)> = request
         .topics
         .iter()
-        .flat_map(|t| {
+        .zip(&readable)
+        .filter(|(_, readable)| **readable)
+        .flat_map(|(t, _)| {
             t.partitions
                 .iter()
                 .map(|p| (t.name.to_string(), p.partition_index))
@@ -293,12 +478,17 @@ pub async fn delete(
     let topics = request
         .topics
         .iter()
-        .map(|t| {
+        .zip(readable)
+        .map(|(t, readable)| {
             let parts = t
                 .partitions
                 .iter()
                 .map(|p| {
-                    let error = answers.next().flatten();
+                    let error = if readable {
+                        answers.next().flatten()
+                    } else {
+                        Some(ResponseError::TopicAuthorizationFailed)
+                    };
                     OffsetDeleteResponsePartition::default()
                         .with_partition_index(p.partition_index)
                         .with_error_code(error.map_or(0, |e| e.code()))

@@ -6,6 +6,10 @@
 //! on its partitions' high watermarks, not on a thread). An ISR smaller than
 //! `min.insync.replicas` refuses acks=-1 with NOT_ENOUGH_REPLICAS, as Kafka does. A failed
 //! acks=0 produce closes the connection, as Kafka does. Produce v13 names topics by id.
+//!
+//! With an authorizer, as Kafka: a transactional produce needs WRITE on its transactional id
+//! (else every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED), and each topic WRITE
+//! (else its partitions get TOPIC_AUTHORIZATION_FAILED, whether the topic exists or not).
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::{
@@ -15,7 +19,8 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
-use super::RequestContext;
+use super::{auth, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::error::Result;
 use crate::partition::replication::IsrWait;
 use crate::partition::validate::Rejected;
@@ -47,11 +52,24 @@ pub async fn handle(
     );
     let acks = request.acks;
     let bad_acks = !matches!(acks, -1..=1);
+    let transactional = request.transactional_id.as_deref();
+    let refused_id = transactional.filter(|id| {
+        !auth::allowed(
+            broker,
+            ctx,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            id,
+        )
+    });
     let mut responses = Vec::with_capacity(request.topic_data.len());
     let mut waits = Vec::new();
     let now = now_ms();
     for (t, topic) in request.topic_data.iter().enumerate() {
-        let (response, topic_waits) = produce_topic(broker, ctx, topic, acks, bad_acks, now);
+        let (response, topic_waits) = match refused_id {
+            Some(id) => (refused_topic(ctx, topic, id), Vec::new()),
+            None => produce_topic(broker, ctx, topic, acks, bad_acks, now),
+        };
         responses.push(response);
         waits.extend(topic_waits.into_iter().map(|(p, w)| (t, p, w)));
     }
@@ -95,11 +113,17 @@ fn produce_topic(
     } else {
         Some(topic.name.0.to_string())
     };
+    let denied = name
+        .as_deref()
+        .filter(|name| !auth::allowed(broker, ctx, AclOperation::Write, ResourceType::Topic, name));
     let mut waits = Vec::new();
     let mut partitions = Vec::with_capacity(topic.partition_data.len());
     for (i, data) in topic.partition_data.iter().enumerate() {
         let result = if bad_acks {
             Err(ResponseError::InvalidRequiredAcks.into())
+        } else if let Some(name) = denied {
+            let message = auth::denied(ctx, AclOperation::Write, ResourceType::Topic, name);
+            Err(refusal(ResponseError::TopicAuthorizationFailed, message))
         } else {
             match &name {
                 Some(name) => produce_partition(broker, name, data, acks, now),
@@ -119,6 +143,35 @@ fn produce_topic(
         .with_topic_id(topic.topic_id)
         .with_partition_responses(partitions);
     (response, waits)
+}
+
+/// An authorization failure, with its message (Produce v8+ carries it).
+fn refusal(error: ResponseError, message: String) -> Rejected {
+    Rejected {
+        error,
+        record_errors: Vec::new(),
+        message: Some(message),
+    }
+}
+
+/// A topic of a transactional produce whose transactional id the principal may not WRITE.
+fn refused_topic(ctx: &RequestContext, topic: &TopicProduceData, id: &str) -> TopicProduceResponse {
+    let message = auth::denied(ctx, AclOperation::Write, ResourceType::TransactionalId, id);
+    let partitions = topic
+        .partition_data
+        .iter()
+        .map(|data| {
+            let rejected = refusal(
+                ResponseError::TransactionalIdAuthorizationFailed,
+                message.clone(),
+            );
+            partition_response(ctx.version, data.index, Err(rejected))
+        })
+        .collect();
+    TopicProduceResponse::default()
+        .with_name(topic.name.clone())
+        .with_topic_id(topic.topic_id)
+        .with_partition_responses(partitions)
 }
 
 fn produce_partition(

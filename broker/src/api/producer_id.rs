@@ -1,16 +1,21 @@
 //! InitProducerId for idempotent producers: a fresh producer id at epoch 0. Transactional ids
 //! are refused until transactions are implemented (we do not advertise the transaction APIs).
+//!
+//! With an authorizer, as Kafka: a transactional id needs WRITE on it; an idempotent producer
+//! needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (CLUSTER_AUTHORIZATION_FAILED
+//! otherwise).
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 
-use super::RequestContext;
+use super::{auth, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::error::Result;
 use crate::Broker;
 
 pub async fn handle(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: InitProducerIdRequest,
 ) -> Result<InitProducerIdResponse> {
     let refuse = |e: ResponseError| {
@@ -21,6 +26,9 @@ pub async fn handle(
     };
     if request.transactional_id.is_some() {
         return Ok(refuse(ResponseError::TransactionalIdAuthorizationFailed));
+    }
+    if !may_write_idempotently(broker, ctx) {
+        return Ok(refuse(ResponseError::ClusterAuthorizationFailed));
     }
     // An idempotent producer that asks to bump its epoch keeps its id at the next epoch.
     if request.producer_id.0 >= 0 && request.producer_epoch >= 0 {
@@ -51,4 +59,15 @@ pub async fn handle(
             .with_producer_epoch(0)),
         Err(_) => Ok(refuse(ResponseError::CoordinatorNotAvailable)),
     }
+}
+
+/// IDEMPOTENT_WRITE on the cluster, or WRITE on at least one topic (Kafka's
+/// `authorizeByResourceType`).
+fn may_write_idempotently(broker: &Broker, ctx: &RequestContext) -> bool {
+    auth::allowed_on_cluster(broker, ctx, AclOperation::IdempotentWrite)
+        || broker.authorizer.authorize_by_resource_type(
+            auth::requester(ctx),
+            AclOperation::Write,
+            ResourceType::Topic,
+        )
 }

@@ -1,6 +1,8 @@
 //! AlterPartitionReassignments (API 45, KIP-455 and KIP-860) and ListPartitionReassignments
 //! (API 46): moving partition replicas between brokers, as `kafka-reassign-partitions.sh`
 //! does. The active controller runs a reassignment; the list is read from the metadata.
+//! With an authorizer, altering needs ALTER and listing DESCRIBE on the cluster
+//! (CLUSTER_AUTHORIZATION_FAILED otherwise), as in Kafka.
 
 use std::collections::BTreeMap;
 
@@ -13,16 +15,23 @@ use kafka_protocol::messages::list_partition_reassignments_response::{
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 
-use super::{str_bytes, topic_name, RequestContext};
+use super::{auth, str_bytes, topic_name, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::controller::{by_topic, ControllerRequest, ControllerResponse, PartitionOutcome};
 use crate::error::Result;
 use crate::Broker;
 
 pub async fn alter(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: AlterPartitionReassignmentsRequest,
 ) -> Result<AlterPartitionReassignmentsResponse> {
+    if !auth::allowed_on_cluster(broker, ctx, AclOperation::Alter) {
+        let message = auth::denied(ctx, AclOperation::Alter, ResourceType::Cluster, "");
+        return Ok(AlterPartitionReassignmentsResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+            .with_error_message(Some(str_bytes(message))));
+    }
     let mut early: Vec<PartitionOutcome> = Vec::new();
     let mut partitions = Vec::new();
     for t in &request.topics {
@@ -94,9 +103,15 @@ pub async fn alter(
 
 pub async fn list(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: ListPartitionReassignmentsRequest,
 ) -> Result<ListPartitionReassignmentsResponse> {
+    if !auth::allowed_on_cluster(broker, ctx, AclOperation::Describe) {
+        let message = auth::denied(ctx, AclOperation::Describe, ResourceType::Cluster, "");
+        return Ok(ListPartitionReassignmentsResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+            .with_error_message(Some(str_bytes(message))));
+    }
     let wanted: Option<BTreeMap<String, Vec<i32>>> = request.topics.as_ref().map(|ts| {
         ts.iter()
             .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))

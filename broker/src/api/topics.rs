@@ -1,5 +1,11 @@
 //! CreateTopics (validate_only too), DeleteTopics (by name, or by id from v6) and
 //! CreatePartitions.
+//!
+//! With an authorizer, as Kafka: CreateTopics needs CREATE on the cluster or on each topic,
+//! and shows a new topic's configs only with DESCRIBE_CONFIGS on it (else
+//! `topic_config_error_code` is TOPIC_AUTHORIZATION_FAILED); DeleteTopics needs DELETE on each
+//! topic (and, for a topic named by id, DESCRIBE to learn its name); CreatePartitions needs
+//! ALTER on each topic.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -13,8 +19,9 @@ use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
-use super::RequestContext;
+use super::{auth, RequestContext};
 use super::{str_bytes, topic_name};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::cluster::{Refusal, TopicInfo, TopicSpec};
 use crate::config::defs::{self, TOPIC_KEYS};
 use crate::error::Result;
@@ -37,6 +44,8 @@ pub async fn create(
         .filter(|t| !seen.insert(t.name.0.to_string()))
         .map(|t| t.name.0.to_string())
         .collect();
+    let may_create_any = auth::allowed_on_cluster(broker, ctx, AclOperation::Create);
+    let may = |op, name: &str| auth::allowed(broker, ctx, op, ResourceType::Topic, name);
     let mut results = Vec::with_capacity(request.topics.len());
     for topic in &request.topics {
         let name = topic.name.0.to_string();
@@ -45,9 +54,16 @@ pub async fn create(
             results.push(refused_topic(topic, r));
             continue;
         }
+        if !may_create_any && !may(AclOperation::Create, &name) {
+            let message = auth::denied(ctx, AclOperation::Create, ResourceType::Topic, &name);
+            let r = Refusal::new(ResponseError::TopicAuthorizationFailed, message);
+            results.push(refused_topic(topic, r));
+            continue;
+        }
+        let configs_visible = may(AclOperation::DescribeConfigs, &name);
         results.push(
             match create_one(broker, topic, request.validate_only).await {
-                Ok(info) => created_topic(broker, ctx.version, &name, &info),
+                Ok(info) => created_topic(broker, ctx.version, &name, &info, configs_visible),
                 Err(r) => refused_topic(topic, r),
             },
         );
@@ -144,16 +160,30 @@ pub fn check_topic_config(name: &str, value: Option<&str>) -> Result<(), Refusal
     }
 }
 
+/// A created topic; its configs only for a principal that may DESCRIBE_CONFIGS it (Kafka
+/// leaves them out and sets `topic_config_error_code` otherwise).
 fn created_topic(
     broker: &Broker,
     version: i16,
     name: &str,
     info: &TopicInfo,
+    configs_visible: bool,
 ) -> CreatableTopicResult {
     let mut result = CreatableTopicResult::default()
         .with_name(topic_name(name))
         .with_topic_id(info.id);
-    if version >= DETAILS_VERSION {
+    if version >= DETAILS_VERSION && !configs_visible {
+        let error = ResponseError::TopicAuthorizationFailed.code();
+        let rf = info
+            .partitions
+            .first()
+            .map_or(0, |p| p.replicas.len() as i16);
+        result = result
+            .with_num_partitions(info.partitions.len() as i32)
+            .with_replication_factor(rf)
+            .with_topic_config_error_code(error)
+            .with_configs(None);
+    } else if version >= DETAILS_VERSION {
         let configs = TOPIC_KEYS
             .iter()
             .map(|key| {
@@ -203,7 +233,9 @@ pub async fn delete(
             .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id)),
     );
     let mut responses = Vec::with_capacity(wanted.len());
+    let may = |op, name: &str| auth::allowed(broker, ctx, op, ResourceType::Topic, name);
     for (name, id) in wanted {
+        let by_id = name.is_none();
         let name = name.or_else(|| {
             broker
                 .cluster
@@ -212,6 +244,24 @@ pub async fn delete(
         let result = DeletableTopicResult::default()
             .with_name(name.clone().map(topic_name))
             .with_topic_id(id);
+        if let Some(name) = name.as_deref() {
+            // A topic named by id keeps its name from a principal that may not DESCRIBE it.
+            let hidden = by_id && !may(AclOperation::Describe, name);
+            if hidden || !may(AclOperation::Delete, name) {
+                let message = auth::denied(ctx, AclOperation::Delete, ResourceType::Topic, name);
+                let result = if hidden {
+                    result.with_name(None)
+                } else {
+                    result
+                };
+                responses.push(
+                    result
+                        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                        .with_error_message(Some(str_bytes(message))),
+                );
+                continue;
+            }
+        }
         responses.push(
             match delete_one(broker, ctx.version, name.as_deref(), id).await {
                 Ok(info) => result.with_topic_id(info.id),
@@ -261,13 +311,22 @@ async fn delete_one(
 
 pub async fn create_partitions(
     broker: &Broker,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     request: CreatePartitionsRequest,
 ) -> Result<CreatePartitionsResponse> {
     let mut results = Vec::with_capacity(request.topics.len());
     for t in &request.topics {
         let name = t.name.0.to_string();
         let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+        if !auth::allowed(broker, ctx, AclOperation::Alter, ResourceType::Topic, &name) {
+            let message = auth::denied(ctx, AclOperation::Alter, ResourceType::Topic, &name);
+            results.push(
+                result
+                    .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                    .with_error_message(Some(str_bytes(message))),
+            );
+            continue;
+        }
         let outcome = broker
             .cluster
             .add_partitions(&name, t.count, request.validate_only)

@@ -114,7 +114,7 @@ fn host_matches(acl_host: &str, host: IpAddr) -> bool {
 }
 
 /// A filter over ACLs: DescribeAcls returns and DeleteAcls removes the ACLs it matches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AclFilter {
     /// ANY or a resource type.
     pub resource_type: ResourceType,

@@ -9,8 +9,10 @@
 //! - `elections`: the partition changes when replicas come and go, AlterPartition and
 //!   ElectLeaders.
 //! - `reassignments`: moving a partition's replicas (AlterPartitionReassignments).
+//! - `acls`: creating and deleting ACLs (CreateAcls, DeleteAcls).
 //! - `scram`: SCRAM credentials (AlterUserScramCredentials).
 
+mod acls;
 mod brokers;
 mod elections;
 mod reassignments;
@@ -26,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::authorizer::{Acl, AclFilter};
 use crate::cluster::records::{EndPoint, MetadataRecord};
 use crate::cluster::{ClusterImage, Refusal, TopicInfo, TopicSpec};
 use crate::quorum::{Quorum, WriteError};
@@ -114,6 +117,14 @@ pub enum ControllerRequest {
     },
     /// DescribeQuorum: the metadata log's leader and each voter's progress.
     DescribeQuorum,
+    /// CreateAcls: bindings the broker checked.
+    CreateAcls {
+        acls: Vec<Acl>,
+    },
+    /// DeleteAcls: the ACLs matching any of the filters.
+    DeleteAcls {
+        filters: Vec<AclFilter>,
+    },
 }
 
 /// One partition's ISR change proposed by its leader.
@@ -146,6 +157,9 @@ pub enum ControllerResponse {
         first: i64,
         count: i64,
     },
+    AclsCreated,
+    /// The ACLs each filter removed, in filter order.
+    AclsDeleted(Vec<Vec<Acl>>),
     /// Each user's outcome of AlterUserScramCredentials.
     ScramResults(Vec<ScramResult>),
 }
@@ -384,6 +398,8 @@ impl Controller {
                 records: Vec::new(),
                 response: ControllerResponse::Quorum(self.quorum.describe()),
             }),
+            ControllerRequest::CreateAcls { acls } => acls::create(image, acls),
+            ControllerRequest::DeleteAcls { filters } => acls::delete(image, filters),
         }
     }
 

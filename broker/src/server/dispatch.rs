@@ -204,6 +204,16 @@ pub static ROUTES: &[Route] = &[
         api::describe_quorum::handle
     ),
     route!(
+        DescribeAcls,
+        DescribeAclsRequest,
+        1,
+        1,
+        3,
+        api::acls::describe
+    ),
+    route!(CreateAcls, CreateAclsRequest, 1, 1, 3, api::acls::create),
+    route!(DeleteAcls, DeleteAclsRequest, 1, 1, 3, api::acls::delete),
+    route!(
         DescribeCluster,
         DescribeClusterRequest,
         0,
