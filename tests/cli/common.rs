@@ -36,6 +36,11 @@ impl TestBroker {
         self.0.bootstrap()
     }
 
+    /// `127.0.0.1:port` of the listener named `name`.
+    pub fn listener(&self, name: &str) -> String {
+        self.0.listener(name)
+    }
+
     /// Runs `ktui ARGS -b BOOTSTRAP`.
     pub fn ktui(&self, args: &[&str]) -> Output {
         self.ktui_stdin(args, b"")

@@ -33,3 +33,4 @@ mod raw;
 mod records;
 mod tool_flags;
 mod topics;
+mod users;

@@ -50,6 +50,19 @@ impl OwnRuntimeBroker {
     }
 }
 
+impl OwnRuntimeBroker {
+    /// `127.0.0.1:port` of the listener named `name` (`SASL_PLAINTEXT`, ...).
+    #[allow(dead_code)] // not every test binary has several listeners
+    pub fn listener(&self, name: &str) -> String {
+        self.running
+            .as_ref()
+            .expect("running")
+            .listener_addr(name)
+            .unwrap_or_else(|| panic!("no listener {name}"))
+            .to_string()
+    }
+}
+
 impl Drop for OwnRuntimeBroker {
     fn drop(&mut self) {
         if let Some(running) = self.running.take() {
