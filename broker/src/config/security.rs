@@ -18,6 +18,15 @@ impl BrokerConfig {
             .or_else(|| self.values.get(key).cloned())
     }
 
+    /// `listener.name.<listener>.<key>` only (keys Kafka reads for a listener only in that
+    /// form, as `ssl.client.auth` on SASL_SSL listeners).
+    pub fn listener_only_value(&self, listener: &str, key: &str) -> Option<String> {
+        self.scoped(&format!(
+            "{LISTENER_PREFIX}{}.{key}",
+            listener.to_ascii_lowercase()
+        ))
+    }
+
     /// `listener.name.<listener>.<mechanism>.<key>` when set, else
     /// [`Self::listener_value`].
     pub fn listener_mechanism_value(

@@ -153,24 +153,25 @@ pub async fn apply(broker: &Broker) {
             .collect()
     });
     let count = missing.len();
-    if count > 0 {
+    // One request per credential: AlterUserScramCredentials refuses a user named twice, and a
+    // user may be given both mechanisms.
+    for upsertion in missing {
         let request = ControllerRequest::AlterScramCredentials {
             deletions: Vec::new(),
-            upsertions: missing,
+            upsertions: vec![upsertion],
         };
-        match broker.cluster.submit(request).await {
+        let error = match broker.cluster.submit(request).await {
             Ok(ControllerResponse::ScramResults(results))
-                if results.iter().all(|r| r.error_code == 0) => {}
-            other => {
-                let error = match other {
-                    Ok(ControllerResponse::ScramResults(r)) => format!("{r:?}"),
-                    Ok(o) => format!("{o:?}"),
-                    Err(refusal) => refusal.message,
-                };
-                tracing::warn!(%error, "bootstrap SCRAM credentials not written; kept for the next start");
-                return;
+                if results.iter().all(|r| r.error_code == 0) =>
+            {
+                continue
             }
-        }
+            Ok(ControllerResponse::ScramResults(r)) => format!("{r:?}"),
+            Ok(other) => format!("{other:?}"),
+            Err(refusal) => refusal.message,
+        };
+        tracing::warn!(%error, "bootstrap SCRAM credentials not written; kept for the next start");
+        return;
     }
     tracing::info!(
         users = count,

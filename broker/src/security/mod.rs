@@ -8,6 +8,8 @@
 //! - `scram`: SCRAM-SHA-256/512 credentials and exchanges (server, and client for brokers).
 //! - `sasl`: one connection's SASL exchange (handshake, tokens, re-authentication).
 //! - `bootstrap`: first SCRAM users given when a data directory is formatted (`--add-scram`).
+//! - `tls`: rustls configurations from the `ssl.*` keys (PEM and PKCS12 stores, mTLS).
+//! - `principal`: a client certificate's subject and `ssl.principal.mapping.rules`.
 //!
 //! The connection loop (`server::connection`) applies a listener's [`ListenerSecurity`]; the
 //! authorizer decides what the principal it yields may do.
@@ -16,9 +18,11 @@ pub mod bootstrap;
 pub mod jaas;
 pub mod mechanism;
 pub mod plain;
+pub mod principal;
 pub mod sasl;
 pub mod scram;
 mod secret;
+pub mod tls;
 
 pub use mechanism::Mechanism;
 pub use secret::Secret;
@@ -38,6 +42,11 @@ pub struct ListenerSecurity {
     pub protocol: SecurityProtocol,
     /// SASL settings on SASL_PLAINTEXT and SASL_SSL listeners.
     pub sasl: Option<Arc<SaslSettings>>,
+    /// The TLS configuration of SSL and SASL_SSL listeners.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How a client certificate becomes the principal, on SSL listeners (SASL decides on
+    /// SASL_SSL ones).
+    pub certificate_principal: Option<principal::PrincipalMapper>,
 }
 
 fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -51,16 +60,20 @@ impl ListenerSecurity {
     /// The security of `listener` from the broker's `ssl.*` and `sasl.*` keys (and their
     /// `listener.name.<name>.` forms).
     pub fn from_config(config: &BrokerConfig, listener: &Listener) -> Result<Self, ConfigError> {
-        if listener.protocol.uses_tls() {
-            return Err(invalid(
-                "listeners",
-                format!(
-                    "listener '{}': {} is not supported yet",
-                    listener.name,
-                    listener.protocol.name()
-                ),
-            ));
-        }
+        let (tls, certificate_principal) = if listener.protocol.uses_tls() {
+            let auth = tls::client_auth(config, &listener.name, listener.protocol)?;
+            let server = tls::server_config(config, &listener.name, auth)?;
+            let mapper = if listener.protocol == SecurityProtocol::Ssl {
+                let key = "ssl.principal.mapping.rules";
+                let rules = config.listener_value_or_default(&listener.name, key);
+                Some(principal::PrincipalMapper::parse(&rules).map_err(|e| invalid(key, e))?)
+            } else {
+                None
+            };
+            (Some(server), mapper)
+        } else {
+            (None, None)
+        };
         let sasl = if listener.protocol.uses_sasl() {
             Some(Arc::new(sasl_settings(config, &listener.name)?))
         } else {
@@ -70,6 +83,8 @@ impl ListenerSecurity {
             name: listener.name.clone(),
             protocol: listener.protocol,
             sasl,
+            tls,
+            certificate_principal,
         })
     }
 
@@ -79,6 +94,8 @@ impl ListenerSecurity {
             name: name.to_string(),
             protocol: SecurityProtocol::Plaintext,
             sasl: None,
+            tls: None,
+            certificate_principal: None,
         }
     }
 }

@@ -27,12 +27,15 @@ use crate::authorizer::Principal;
 use crate::limits::AUTHENTICATION_MS_MAX;
 use crate::limits::REQUEST_HEADER_BYTES_MIN;
 use crate::security::sasl::{Authenticator, Step};
-use crate::security::ListenerSecurity;
+use crate::security::{principal, ListenerSecurity};
 use crate::wire::frame::check_frame_length;
 use crate::wire::header::{decode_request_header, encode_response};
 use crate::Broker;
 
 const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// The content type of a TLS handshake record, which a TLS client's first byte is.
+const TLS_HANDSHAKE_RECORD: u8 = 22;
 
 /// A connection just accepted on a listener.
 pub(super) struct Accepted {
@@ -44,22 +47,73 @@ pub(super) struct Accepted {
 }
 
 impl Accepted {
-    /// Serves the connection until the client closes it, it fails, or the broker stops.
+    /// Serves the connection until the client closes it, it fails, or the broker stops: TLS
+    /// first on a TLS listener (within the authentication deadline).
     pub(super) async fn serve(self) {
         let _ = self.stream.set_nodelay(true);
         let deadline = Instant::now() + Duration::from_millis(AUTHENTICATION_MS_MAX);
-        let auth = self.security.sasl.clone().map(Authenticator::new);
-        let connection = Connection {
-            reader: BufReader::with_capacity(READ_BUFFER_BYTES, self.stream),
-            peer: self.peer,
-            security: self.security,
-            broker: self.broker,
-            token: self.token,
-            principal: Principal::anonymous(),
-            authentication_deadline: auth.as_ref().map(|_| deadline),
-            auth,
-            session_end: None,
+        let Some(tls) = self.security.tls.clone() else {
+            let (stream, principal) = (self.stream, Principal::anonymous());
+            let connection = Connection::new(
+                stream,
+                self.peer,
+                self.security,
+                self.broker,
+                self.token,
+                principal,
+                deadline,
+            );
+            return connection.serve().await;
         };
+        let (peer, listener) = (self.peer, self.security.name.clone());
+        // A TLS client speaks first, with a handshake record (type 22): anything else (a
+        // plaintext Kafka request) is closed at once rather than read as a record header.
+        let mut first = [0u8; 1];
+        let peeked = tokio::time::timeout_at(deadline, self.stream.peek(&mut first)).await;
+        if !matches!(peeked, Ok(Ok(1))) || first[0] != TLS_HANDSHAKE_RECORD {
+            tracing::debug!(%peer, %listener, "a client that does not start with a TLS handshake; closing");
+            return;
+        }
+        let accept = tokio_rustls::TlsAcceptor::from(tls).accept(self.stream);
+        let stream = tokio::select! {
+            _ = self.token.cancelled() => return,
+            accepted = tokio::time::timeout_at(deadline, accept) => match accepted {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, %listener, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(%peer, %listener, "closing a connection whose TLS handshake did not finish in time");
+                    return;
+                }
+            },
+        };
+        let certificate = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first());
+        let principal = match (&self.security.certificate_principal, certificate) {
+            (Some(mapper), Some(der)) => {
+                let dn = principal::subject_dn(der.as_ref());
+                let Some(principal) = dn.and_then(|dn| mapper.principal(&dn)) else {
+                    tracing::info!(%peer, %listener, "no ssl.principal.mapping.rules rule applies to the client certificate; closing");
+                    return;
+                };
+                principal
+            }
+            _ => Principal::anonymous(),
+        };
+        let connection = Connection::new(
+            stream,
+            peer,
+            self.security,
+            self.broker,
+            self.token,
+            principal,
+            deadline,
+        );
         connection.serve().await;
     }
 }
@@ -83,6 +137,29 @@ struct Connection<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    fn new(
+        stream: S,
+        peer: SocketAddr,
+        security: Arc<ListenerSecurity>,
+        broker: Arc<Broker>,
+        token: CancellationToken,
+        principal: Principal,
+        deadline: Instant,
+    ) -> Self {
+        let auth = security.sasl.clone().map(Authenticator::new);
+        Connection {
+            reader: BufReader::with_capacity(READ_BUFFER_BYTES, stream),
+            peer,
+            security,
+            broker,
+            token,
+            principal,
+            authentication_deadline: auth.as_ref().map(|_| deadline),
+            auth,
+            session_end: None,
+        }
+    }
+
     async fn serve(mut self) {
         let peer = self.peer;
         let listener = self.security.name.clone();
