@@ -30,6 +30,7 @@ mod record_errors;
 mod recovery;
 mod security_listeners;
 mod security_certs;
+mod security_connections;
 mod security_sasl;
 mod security_scram;
 mod security_tls;

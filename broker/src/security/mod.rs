@@ -47,6 +47,8 @@ pub struct ListenerSecurity {
     /// How a client certificate becomes the principal, on SSL listeners (SASL decides on
     /// SASL_SSL ones).
     pub certificate_principal: Option<principal::PrincipalMapper>,
+    /// `connections.max.idle.ms`: a connection that sends nothing this long is closed.
+    pub idle: Duration,
 }
 
 fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -79,12 +81,19 @@ impl ListenerSecurity {
         } else {
             None
         };
+        let idle_key = "connections.max.idle.ms";
+        let idle = config.listener_value_or_default(&listener.name, idle_key);
+        let idle_ms: u64 = idle
+            .trim()
+            .parse()
+            .map_err(|_| invalid(idle_key, format!("'{idle}' is not a number")))?;
         Ok(ListenerSecurity {
             name: listener.name.clone(),
             protocol: listener.protocol,
             sasl,
             tls,
             certificate_principal,
+            idle: Duration::from_millis(idle_ms.max(1)),
         })
     }
 
@@ -96,6 +105,7 @@ impl ListenerSecurity {
             sasl: None,
             tls: None,
             certificate_principal: None,
+            idle: Duration::from_millis(600_000),
         }
     }
 }

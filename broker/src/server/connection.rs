@@ -9,7 +9,8 @@
 //! reads and writes): until then frames are bounded by `sasl.server.max.receive.size` and the
 //! exchange must be over within `AUTHENTICATION_MS_MAX` of the accept. A session that
 //! `connections.max.reauth.ms` ended is closed at its next request unless that request starts a
-//! re-authentication (KIP-368).
+//! re-authentication (KIP-368). Any connection that sends nothing for `connections.max.idle.ms`
+//! is closed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -178,10 +179,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
             };
             let deadline = self.authentication_deadline;
+            let idle = self.security.idle;
             let frame = tokio::select! {
                 _ = self.token.cancelled() => break,
                 _ = sleep_until(deadline) => {
                     tracing::info!(%peer, %listener, "closing a connection that did not authenticate in time");
+                    break;
+                }
+                _ = tokio::time::sleep(idle) => {
+                    tracing::debug!(%peer, %listener, "closing a connection idle for connections.max.idle.ms");
                     break;
                 }
                 frame = read => frame,
