@@ -266,6 +266,14 @@ impl ClientConfig {
             "retries" => self.retries = number(key, value)?.min(u64::from(u32::MAX)) as u32,
             "security.protocol" => self.security.protocol = SecurityProtocol::parse(value)?,
             "ssl.ca.location" => self.security.tls.ca_file = Some(value.into()),
+            // Kafka's Java clients name a PEM truststore so (KIP-651).
+            "ssl.truststore.location" => self.security.tls.ca_file = Some(value.into()),
+            "ssl.truststore.type" if !value.eq_ignore_ascii_case("PEM") => {
+                return Err(Error::Config(format!(
+                    "ssl.truststore.type {value}: ktui reads PEM truststores only \
+                     (ssl.truststore.type=PEM, or ssl.ca.location with a PEM file)"
+                )))
+            }
             "ssl.certificate.location" => self.security.tls.cert_file = Some(value.into()),
             "ssl.key.location" => self.security.tls.key_file = Some(value.into()),
             "ssl.endpoint.identification.algorithm" => {

@@ -88,6 +88,12 @@ pub struct UpArgs {
     /// ports are taken (0: always); controller ports are any free ones [default: 9092].
     #[arg(long, value_name = "PORT", requires = "nodes")]
     pub port_base: Option<u16>,
+    /// Make a new cluster secured: SASL_SSL with SCRAM-SHA-512 (an `admin` user, its random
+    /// password), TLS certificates from a CA of its own, ACLs on with `admin` as super user;
+    /// writes client.properties (Kafka's tools, ktui) and kcat.conf (kcat) beside its state.
+    /// Without -n, a cluster of one node.
+    #[arg(long)]
+    pub secure: bool,
 }
 
 /// Flags of `ktui local stop`.
@@ -112,13 +118,15 @@ pub struct StartArgs {
 pub fn run(command: &LocalCommand) -> anyhow::Result<()> {
     match command {
         LocalCommand::Up(UpArgs {
-            nodes: Some(nodes),
+            nodes,
             port_base,
-        }) => {
-            let ready = cluster::up(usize::from(*nodes), port_base.unwrap_or(DEFAULT_PORT))?;
+            secure,
+        }) if nodes.is_some() || *secure => {
+            let nodes = usize::from(nodes.unwrap_or(1));
+            let ready = cluster::up(nodes, port_base.unwrap_or(DEFAULT_PORT), *secure)?;
             println!("{}", cluster::report::up(&ready));
         }
-        LocalCommand::Up(UpArgs { nodes: None, .. }) => up_one()?,
+        LocalCommand::Up(_) => up_one()?,
         LocalCommand::Down => down()?,
         LocalCommand::Status => status()?,
         LocalCommand::Stop(args) => {

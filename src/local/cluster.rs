@@ -15,6 +15,7 @@ mod broker_args;
 mod ports;
 mod probe;
 pub mod report;
+pub mod secure;
 pub mod state;
 
 use std::collections::BTreeSet;
@@ -88,6 +89,10 @@ pub struct Running {
     pub bootstrap: Vec<String>,
     /// How many nodes the cluster has.
     pub nodes: usize,
+    /// The settings to connect with (SASL_SSL as the admin on a secured cluster).
+    pub client: crate::config::ClientConfig,
+    /// Made with `--secure`.
+    pub secure: bool,
 }
 
 /// A node process this command started and still owns, so an early exit shows at once.
@@ -99,9 +104,14 @@ struct Launched {
 /// Starts the cluster of `nodes` nodes (made with Kafka ports from `port_base` up when it is
 /// new), or the stopped nodes of the one made before; returns once every node answers metadata
 /// listing them all.
-pub fn up(nodes: usize, port_base: u16) -> anyhow::Result<Ready> {
+pub fn up(nodes: usize, port_base: u16, secure: bool) -> anyhow::Result<Ready> {
     let began = Instant::now();
     let mut state = match ClusterState::load()? {
+        Some(state) if secure && state.secure.is_none() => bail!(
+            "the local cluster in {} was made without --secure; stop it (`ktui local down`) \
+             and delete that folder to make a secured one",
+            state::cluster_dir().display()
+        ),
         Some(state) if state.nodes.len() == nodes => state,
         Some(state) => bail!(
             "the local cluster in {} has {} nodes: `ktui local up -n {}` starts it; for a new \
@@ -110,7 +120,7 @@ pub fn up(nodes: usize, port_base: u16) -> anyhow::Result<Ready> {
             state.nodes.len(),
             state.nodes.len()
         ),
-        None => new_cluster(nodes, port_base)?,
+        None => new_cluster(nodes, port_base, secure)?,
     };
     let stopped: Vec<i32> = state
         .nodes
@@ -238,7 +248,7 @@ pub fn status() -> anyhow::Result<Option<Status>> {
     let answer = if bootstrap.is_empty() {
         Err("no node runs".to_string())
     } else {
-        probe::ask(&bootstrap).map_err(|e| format!("{e:#}"))
+        probe::ask(&state.client_config(Vec::new()), &bootstrap).map_err(|e| format!("{e:#}"))
     };
     Ok(Some(Status {
         state,
@@ -251,9 +261,11 @@ pub fn status() -> anyhow::Result<Option<Status>> {
 pub fn running() -> Option<Running> {
     let state = ClusterState::load().ok()??;
     let bootstrap: Vec<String> = running_nodes(&state).map(NodeState::kafka_addr).collect();
-    (!bootstrap.is_empty()).then_some(Running {
+    (!bootstrap.is_empty()).then(|| Running {
+        client: state.client_config(bootstrap.clone()),
         bootstrap,
         nodes: state.nodes.len(),
+        secure: state.secure.is_some(),
     })
 }
 
@@ -264,9 +276,10 @@ fn existing() -> anyhow::Result<ClusterState> {
 }
 
 /// A new cluster's state (ports chosen, a new cluster id, no process yet), saved.
-fn new_cluster(nodes: usize, port_base: u16) -> anyhow::Result<ClusterState> {
+fn new_cluster(nodes: usize, port_base: u16, secure: bool) -> anyhow::Result<ClusterState> {
     let ports = ports::choose(nodes, port_base)?;
     let state = ClusterState {
+        secure: secure.then(secure::Secure::new),
         cluster_id: state::new_cluster_id(),
         nodes: ports
             .iter()
@@ -279,6 +292,9 @@ fn new_cluster(nodes: usize, port_base: u16) -> anyhow::Result<ClusterState> {
             })
             .collect(),
     };
+    if let Some(secure) = &state.secure {
+        secure::prepare(&state, secure)?;
+    }
     state.save()?;
     Ok(state)
 }
@@ -308,7 +324,15 @@ fn launch_one(state: &ClusterState, id: i32) -> anyhow::Result<Child> {
     let dir = state::node_dir(id);
     let data = state::data_dir_of(&dir);
     fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
-    let args = broker_args::broker_args(state, node, &data);
+    let secure = match &state.secure {
+        Some(secure) => Some(broker_args::SecureArgs {
+            properties: secure::write_node_properties(node, secure)?,
+            // Only a node that formats its data directory creates the admin user.
+            add_scram: (!data.join("meta.properties").exists()).then(|| secure::add_scram(secure)),
+        }),
+        None => None,
+    };
+    let args = broker_args::broker_args(state, node, &data, secure.as_ref());
     process::spawn_detached(&args, &state::log_of(&dir))
 }
 
@@ -321,7 +345,10 @@ fn await_listed(
     nodes: &[String],
     expected: &BTreeSet<i32>,
 ) -> anyhow::Result<()> {
-    let waited = probe::wait_listed(nodes, expected, WAIT_MAX, || check_launched(&mut launched));
+    let base = state.client_config(Vec::new());
+    let waited = probe::wait_listed(&base, nodes, expected, WAIT_MAX, || {
+        check_launched(&mut launched)
+    });
     if waited.is_err() {
         abandon(state, launched);
     }

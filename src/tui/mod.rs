@@ -148,12 +148,14 @@ async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
     }
     if let Some(cluster) = crate::local::cluster::running() {
         let addrs = cluster.bootstrap.join(",");
-        let config = ClientConfig {
-            bootstrap: cluster.bootstrap,
-            ..ClientConfig::default()
+        let config = cluster.client;
+        let secured = if cluster.secure {
+            ", SASL_SSL as admin"
+        } else {
+            ""
         };
         let note = format!(
-            "local cluster on {addrs} (ktui local up -n {})",
+            "local cluster on {addrs} (ktui local up -n {}{secured})",
             cluster.nodes
         );
         return Ok(Target {

@@ -7,9 +7,22 @@ use std::path::Path;
 
 use super::state::{ClusterState, NodeState};
 
+/// How a node of a secured cluster starts: its server.properties (listeners, TLS, SASL and
+/// ACL keys, secrets included) and, when it formats its data directory, the admin user.
+pub(super) struct SecureArgs {
+    pub properties: std::path::PathBuf,
+    pub add_scram: Option<String>,
+}
+
 /// `broker --cluster-id=ID --override KEY=VALUE ...` for `node`, keeping its data in `log_dir`.
-/// The id is joined to its flag so that no id could ever read as a flag of its own.
-pub(super) fn broker_args(cluster: &ClusterState, node: &NodeState, log_dir: &Path) -> Vec<String> {
+/// The id is joined to its flag so that no id could ever read as a flag of its own. A secured
+/// node reads its listeners from `--config` instead.
+pub(super) fn broker_args(
+    cluster: &ClusterState,
+    node: &NodeState,
+    log_dir: &Path,
+    secure: Option<&SecureArgs>,
+) -> Vec<String> {
     assert!(
         cluster.nodes.iter().any(|n| n == node),
         "node {} is one of the cluster's",
@@ -19,12 +32,29 @@ pub(super) fn broker_args(cluster: &ClusterState, node: &NodeState, log_dir: &Pa
         "broker".to_string(),
         format!("--cluster-id={}", cluster.cluster_id),
     ];
+    if let Some(secure) = secure {
+        args.push(format!("--config={}", secure.properties.display()));
+        if let Some(scram) = &secure.add_scram {
+            args.push(format!("--add-scram={scram}"));
+        }
+    }
     for (key, value) in overrides(cluster, node, log_dir) {
+        if secure.is_some() && LISTENER_KEYS.contains(&key) {
+            continue;
+        }
         args.push("--override".to_string());
         args.push(format!("{key}={value}"));
     }
     args
 }
+
+/// The keys a secured node takes from its properties file instead.
+const LISTENER_KEYS: [&str; 4] = [
+    "listeners",
+    "advertised.listeners",
+    "inter.broker.listener.name",
+    "listener.security.protocol.map",
+];
 
 /// The server.properties keys, in the order Kafka's KRaft sample `server.properties` has them.
 fn overrides(
@@ -75,7 +105,12 @@ mod tests {
     #[test]
     fn a_node_runs_as_a_combined_broker_and_controller_of_the_whole_quorum() {
         let cluster = super::super::state::three_nodes();
-        let args = broker_args(&cluster, &cluster.nodes[1], Path::new("/d/node-1/data"));
+        let args = broker_args(
+            &cluster,
+            &cluster.nodes[1],
+            Path::new("/d/node-1/data"),
+            None,
+        );
         let expected = [
             "broker",
             "--cluster-id=MkU3OEVBNTcwNTJENDM2Qg",

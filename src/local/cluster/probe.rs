@@ -28,9 +28,9 @@ pub struct Answer {
     pub controller_id: i32,
 }
 
-/// Asks `bootstrap` (tried in order) for metadata, once.
-pub(super) fn ask(bootstrap: &[String]) -> anyhow::Result<Answer> {
-    block_on(ask_once(bootstrap))?
+/// Asks `bootstrap` (tried in order) for metadata, once, with `base`'s security settings.
+pub(super) fn ask(base: &ClientConfig, bootstrap: &[String]) -> anyhow::Result<Answer> {
+    block_on(ask_once(base, bootstrap))?
 }
 
 /// Asks each of `nodes` (Kafka listeners) until every one answers itself with metadata that
@@ -39,6 +39,7 @@ pub(super) fn ask(bootstrap: &[String]) -> anyhow::Result<Answer> {
 /// others may list it still from before it stopped. Before each round `check` may end the wait
 /// (a node it started has exited, say).
 pub(super) fn wait_listed(
+    base: &ClientConfig,
     nodes: &[String],
     expected: &BTreeSet<i32>,
     wait_max: Duration,
@@ -49,7 +50,7 @@ pub(super) fn wait_listed(
     block_on(async {
         loop {
             check()?;
-            let last = ask_each(nodes, expected).await;
+            let last = ask_each(base, nodes, expected).await;
             if last.is_ok() || Instant::now() + POLL >= deadline {
                 return last.with_context(|| {
                     format!(
@@ -65,10 +66,14 @@ pub(super) fn wait_listed(
 
 /// Asks each node in turn; fails at the first that does not answer or does not list
 /// `expected`, naming it.
-async fn ask_each(nodes: &[String], expected: &BTreeSet<i32>) -> anyhow::Result<Answer> {
+async fn ask_each(
+    base: &ClientConfig,
+    nodes: &[String],
+    expected: &BTreeSet<i32>,
+) -> anyhow::Result<Answer> {
     let mut last = None;
     for node in nodes {
-        let answer = ask_once(std::slice::from_ref(node))
+        let answer = ask_once(base, std::slice::from_ref(node))
             .await
             .with_context(|| format!("{node} did not answer"))?;
         if !answer.brokers.is_superset(expected) {
@@ -80,14 +85,14 @@ async fn ask_each(nodes: &[String], expected: &BTreeSet<i32>) -> anyhow::Result<
 }
 
 /// One Metadata request through a fresh client (connections to nodes that restarted are new).
-async fn ask_once(bootstrap: &[String]) -> anyhow::Result<Answer> {
+async fn ask_once(base: &ClientConfig, bootstrap: &[String]) -> anyhow::Result<Answer> {
     let config = ClientConfig {
         bootstrap: bootstrap.to_vec(),
         client_id: "ktui-local".to_string(),
         connect_timeout: CONNECT_TIMEOUT,
         request_timeout: REQUEST_TIMEOUT,
         retries: 0,
-        ..ClientConfig::default()
+        ..base.clone()
     };
     let cluster = Cluster::connect(config).await?;
     let metadata = cluster.metadata().await?;
@@ -141,11 +146,21 @@ mod tests {
             .block_on(ktui_broker::RunningBroker::start(config))
             .expect("broker starts");
         let bootstrap = vec![broker.local_addr().to_string()];
-        let answer = wait_listed(&bootstrap, &[7].into(), Duration::from_secs(30), || Ok(()))
-            .expect("listed");
+        let answer = wait_listed(
+            &ClientConfig::default(),
+            &bootstrap,
+            &[7].into(),
+            Duration::from_secs(30),
+            || Ok(()),
+        )
+        .expect("listed");
         assert_eq!(answer.brokers, [7].into());
-        assert_eq!(ask(&bootstrap).expect("answer"), answer);
+        assert_eq!(
+            ask(&ClientConfig::default(), &bootstrap).expect("answer"),
+            answer
+        );
         let error = wait_listed(
+            &ClientConfig::default(),
             &bootstrap,
             &[7, 8].into(),
             Duration::from_millis(200),
@@ -162,6 +177,7 @@ mod tests {
     fn a_check_that_fails_ends_the_wait_at_once() {
         let started = Instant::now();
         let error = wait_listed(
+            &ClientConfig::default(),
             &["127.0.0.1:1".to_string()],
             &[0].into(),
             Duration::from_secs(30),
@@ -177,8 +193,14 @@ mod tests {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = closed.local_addr().expect("addr").to_string();
         drop(closed);
-        let error = wait_listed(&[addr], &[0].into(), Duration::from_millis(300), || Ok(()))
-            .expect_err("nothing listens");
+        let error = wait_listed(
+            &ClientConfig::default(),
+            &[addr],
+            &[0].into(),
+            Duration::from_millis(300),
+            || Ok(()),
+        )
+        .expect_err("nothing listens");
         let text = format!("{error:#}");
         assert!(text.contains("were not all listed"), "{text}");
         assert!(text.contains("did not answer"), "{text}");

@@ -17,13 +17,23 @@ pub fn up(ready: &Ready) -> String {
             list(&ready.started)
         ),
     };
-    format!(
+    let mut text = format!(
         "local cluster {} {what}, ready in {:.2}s; data and logs in {}\nbootstrap: {}",
         ready.state.cluster_id,
         ready.elapsed.as_secs_f64(),
         state::cluster_dir().display(),
         ready.state.bootstrap()
-    )
+    );
+    if ready.state.secure.is_some() {
+        text.push_str(&format!(
+            "\nsecured: SASL_SSL, SCRAM-SHA-512 as {}, ACLs on; the password is in the files below\n\
+             Kafka's tools and ktui: --command-config {}\nkcat: kcat -F {}",
+            super::secure::ADMIN,
+            super::secure::client_properties().display(),
+            super::secure::kcat_conf().display()
+        ));
+    }
+    text
 }
 
 /// `stop ID`: one line.

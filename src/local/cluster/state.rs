@@ -19,6 +19,9 @@ pub struct ClusterState {
     pub cluster_id: String,
     /// Sorted by node id, which runs from 0.
     pub nodes: Vec<NodeState>,
+    /// Set for a cluster made with `--secure` (SASL_SSL, SCRAM, ACLs): the admin's password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure: Option<super::secure::Secure>,
 }
 
 /// One combined broker and controller.
@@ -52,6 +55,18 @@ impl ClusterState {
             .iter_mut()
             .find(|n| n.id == id)
             .ok_or_else(|| no_such_node(id, count))
+    }
+
+    /// The client settings ktui uses on the cluster, for `bootstrap`: plaintext, or the admin
+    /// over SASL_SSL on a secured one.
+    pub fn client_config(&self, bootstrap: Vec<String>) -> crate::config::ClientConfig {
+        match &self.secure {
+            Some(secure) => super::secure::client_config(self, secure, bootstrap),
+            None => crate::config::ClientConfig {
+                bootstrap,
+                ..crate::config::ClientConfig::default()
+            },
+        }
     }
 
     /// `127.0.0.1:PORT,...` of every node's Kafka listener, in node order.
@@ -94,6 +109,13 @@ impl ClusterState {
         let text = serde_json::to_string_pretty(self)?;
         fs::write(&temporary, text + "\n")
             .with_context(|| format!("cannot write {}", temporary.display()))?;
+        #[cfg(unix)]
+        {
+            // A secured cluster's state holds its admin's password.
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&temporary, fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict {}", temporary.display()))?;
+        }
         fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }
@@ -170,6 +192,7 @@ fn cluster_id_of(bytes: [u8; 16]) -> Option<String> {
 #[cfg(test)]
 pub(super) fn three_nodes() -> ClusterState {
     ClusterState {
+        secure: None,
         cluster_id: "MkU3OEVBNTcwNTJENDM2Qg".to_string(),
         nodes: (0..3u16)
             .map(|i| NodeState {
