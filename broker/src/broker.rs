@@ -22,6 +22,7 @@ use crate::publisher::Publisher;
 use crate::quorum::Quorum;
 use crate::replica::ReplicaManager;
 use crate::replication::ReplicationManager;
+use crate::security::inter_broker::InterBrokerSecurity;
 use crate::security::ListenerSecurity;
 use crate::server::BoundListener;
 use crate::storage;
@@ -57,6 +58,8 @@ pub struct Broker {
     pub fetch_sessions: FetchSessions,
     /// Follower fetchers and ISR proposals.
     pub replication: ReplicationManager,
+    /// How this broker connects to the others' inter-broker listener (TLS, SASL).
+    pub inter_broker: Arc<InterBrokerSecurity>,
     /// ACL checks (`authorizer.class.name`), against the ACLs of the metadata image.
     pub authorizer: Authorizer,
 }
@@ -129,6 +132,7 @@ impl Broker {
             consumer_settings(&config),
         );
         let fetch_sessions = FetchSessions::new(config.fetch_session_cache_slots);
+        let inter_broker = Arc::new(InterBrokerSecurity::from_config(&config)?);
         let authorizer = Authorizer::new(config.authorizer.clone(), cluster.clone());
         let broker = Arc::new(Broker {
             authorizer,
@@ -139,6 +143,7 @@ impl Broker {
             groups,
             fetch_sessions,
             replication: ReplicationManager::new(),
+            inter_broker,
         });
         quorum
             .state()

@@ -76,6 +76,12 @@ pub async fn round_trip(bootstrap: &str, auth: &[(String, String)], topic: &str,
             .await
             .unwrap_or_else(|(e, _)| panic!("produce over {settings:?}: {e}"));
     }
+    consume_values(bootstrap, auth, topic, count).await;
+}
+
+/// Reads partition 0 of `topic` from the beginning with librdkafka and `auth`; checks it holds
+/// `value-0` to `value-{count-1}`.
+pub async fn consume_values(bootstrap: &str, auth: &[(String, String)], topic: &str, count: usize) {
     let bootstrap = bootstrap.to_string();
     let topic = topic.to_string();
     let owned = auth.to_vec();

@@ -31,6 +31,8 @@ const DEADLINE: Duration = Duration::from_secs(60);
 struct Node {
     port: u16,
     controller_port: u16,
+    /// The port of the second client listener, when the cluster has one.
+    second_port: u16,
     child: Option<Child>,
 }
 
@@ -40,6 +42,9 @@ pub struct TestCluster {
     cluster_id: String,
     extra: Vec<(String, String)>,
     nodes: Vec<Node>,
+    /// A second client listener's name (beside PLAINTEXT, which the harness itself reads
+    /// Metadata from), e.g. a SASL_SSL listener the test secures with `extra`.
+    second_listener: Option<String>,
 }
 
 /// `n` distinct free ports: all held open at once while they are chosen.
@@ -56,11 +61,22 @@ impl TestCluster {
     /// Starts `n` nodes (ids 0..n) with `extra` config overrides, and waits until Metadata
     /// lists every broker.
     pub async fn start(n: usize, extra: &[(&str, &str)]) -> Self {
-        let ports = free_ports(2 * n);
+        Self::start_with_listener(n, extra, None).await
+    }
+
+    /// Starts `n` nodes that also have the client listener `second` (its protocol is set by
+    /// `extra`, as `listener.security.protocol.map` and the listener's keys).
+    pub async fn start_with_listener(
+        n: usize,
+        extra: &[(&str, &str)],
+        second: Option<&str>,
+    ) -> Self {
+        let ports = free_ports(3 * n);
         let nodes = (0..n)
             .map(|i| Node {
-                port: ports[2 * i],
-                controller_port: ports[2 * i + 1],
+                port: ports[3 * i],
+                controller_port: ports[3 * i + 1],
+                second_port: ports[3 * i + 2],
                 child: None,
             })
             .collect();
@@ -74,6 +90,7 @@ impl TestCluster {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             nodes,
+            second_listener: second.map(str::to_string),
         };
         for id in 0..n {
             cluster.spawn(id);
@@ -105,13 +122,21 @@ impl TestCluster {
             .open(self.log_path(id))
             .expect("log file");
         let node = &self.nodes[id];
+        let second = self
+            .second_listener
+            .as_ref()
+            .map(|name| format!(",{name}://127.0.0.1:{}", node.second_port))
+            .unwrap_or_default();
         let mut overrides = vec![
             format!("node.id={id}"),
             format!(
-                "listeners=PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
+                "listeners=PLAINTEXT://127.0.0.1:{}{second},CONTROLLER://127.0.0.1:{}",
                 node.port, node.controller_port
             ),
-            format!("advertised.listeners=PLAINTEXT://127.0.0.1:{}", node.port),
+            format!(
+                "advertised.listeners=PLAINTEXT://127.0.0.1:{}{second}",
+                node.port
+            ),
             format!("controller.quorum.voters={}", self.voters()),
             format!("log.dirs={}", data.display()),
         ];
@@ -142,6 +167,16 @@ impl TestCluster {
         self.nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `host:port` of every node's second client listener.
+    #[allow(dead_code)] // Only the tests of secured clusters have one.
+    pub fn second_bootstrap(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.second_port))
             .collect::<Vec<_>>()
             .join(",")
     }

@@ -68,6 +68,7 @@ pub(super) async fn run(
             client = Some(BrokerClient::new(
                 addr,
                 format!("broker-{}-fetcher-{leader}", b.config.node_id),
+                b.inter_broker.clone(),
             ));
             session.reset();
         }

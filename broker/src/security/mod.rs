@@ -10,11 +10,13 @@
 //! - `bootstrap`: first SCRAM users given when a data directory is formatted (`--add-scram`).
 //! - `tls`: rustls configurations from the `ssl.*` keys (PEM and PKCS12 stores, mTLS).
 //! - `principal`: a client certificate's subject and `ssl.principal.mapping.rules`.
+//! - `inter_broker`: TLS and SASL a broker presents to the others' inter-broker listener.
 //!
 //! The connection loop (`server::connection`) applies a listener's [`ListenerSecurity`]; the
 //! authorizer decides what the principal it yields may do.
 
 pub mod bootstrap;
+pub mod inter_broker;
 pub mod jaas;
 pub mod mechanism;
 pub mod plain;

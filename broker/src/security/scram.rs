@@ -263,7 +263,9 @@ impl ScramServer {
             .next()
             .and_then(|a| a.strip_prefix("r="))
             .ok_or(bad.clone())?;
-        if binding != p.gs2_header.as_bytes() || nonce != p.nonce {
+        // Kafka accepts a nonce that ends with the server's (librdkafka before 2.x sends its
+        // own nonce again in front of the server's, and Kafka's server checks `endsWith`).
+        if binding != p.gs2_header.as_bytes() || !nonce.ends_with(p.nonce.as_str()) {
             return Err(bad);
         }
         let proof = B64.decode(proof).map_err(|_| bad.clone())?;
