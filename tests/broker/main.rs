@@ -32,6 +32,7 @@ mod security_certs;
 mod security_cluster;
 mod security_connections;
 mod security_listeners;
+mod security_python;
 mod security_sasl;
 mod security_scram;
 mod security_tls;
