@@ -284,7 +284,17 @@ impl Cluster {
         if let Ok(t) = metadata.topic(topic) {
             return Ok(t.clone());
         }
-        self.refresh_metadata().await?.topic(topic).cloned()
+        match self.refresh_metadata().await?.topic(topic) {
+            Ok(t) => Ok(t.clone()),
+            // An authorizer leaves topics the principal may not describe out of a listing;
+            // asked by name, the broker says whether it is missing or refused.
+            Err(Error::UnknownTopic(_)) => self
+                .topic_metadata(&[topic.to_string()])
+                .await?
+                .topic(topic)
+                .cloned(),
+            Err(e) => Err(e),
+        }
     }
 
     /// The leader of `topic`/`partition` from the cache.

@@ -16,6 +16,7 @@ mod groups;
 mod local_cluster;
 #[path = "../support/local_data.rs"]
 mod local_data;
+mod local_secure;
 mod log_dirs;
 #[path = "../support/own_runtime_broker.rs"]
 mod own_runtime_broker;
