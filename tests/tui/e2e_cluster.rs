@@ -125,3 +125,44 @@ fn kill_a_leader_from_the_console_and_watch_the_cluster_heal() {
     let down = data.ktui(&["local", "down"]);
     assert!(down.status.success());
 }
+
+/// The console on a secured local cluster (SASL_SSL, SCRAM, ACLs) through the
+/// client.properties `ktui local up --secure` wrote: it connects and lists the topics.
+#[test]
+fn the_console_opens_a_secured_cluster_with_its_client_properties() {
+    let data = LocalData::new();
+    let up = data.ktui(&["local", "up", "-n", "1", "--secure", "--port-base", "0"]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let props = data
+        .cluster_dir()
+        .join("client.properties")
+        .display()
+        .to_string();
+    let create = data.ktui(&[
+        "topics",
+        "create",
+        "payments",
+        "--partitions",
+        "2",
+        "--command-config",
+        &props,
+    ]);
+    assert!(
+        create.status.success(),
+        "{}",
+        String::from_utf8_lossy(&create.stderr)
+    );
+    let console = Console::launch(
+        &format!("--command-config '{props}' --refresh 500ms"),
+        Some(data.path()),
+    );
+    console.wait("the secured cluster's topics", |s| {
+        s.contains("payments") && s.contains("brokers 1/1") && s.contains("● connected")
+    });
+    let down = data.ktui(&["local", "down"]);
+    assert!(down.status.success());
+}
