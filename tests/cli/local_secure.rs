@@ -185,5 +185,43 @@ fn a_secured_cluster_serves_ktui_kcat_and_librdkafka_and_enforces_acls() {
         "alice reads",
     );
     assert_eq!(read.lines().count(), 5, "{read}");
+    let wrong = cluster.join("wrong.properties");
+    let wrong_text = std::fs::read_to_string(&props).expect("props").replace(
+        &format!("password=\"{password}\""),
+        "password=\"wrong-pw-77\"",
+    );
+    std::fs::write(&wrong, wrong_text).expect("wrong props");
+    let refused = run_ktui(
+        &[
+            "topics",
+            "list",
+            "--command-config",
+            &wrong.display().to_string(),
+        ],
+        b"",
+        &[],
+    );
+    assert_one_line_error(&refused, "SASL_AUTHENTICATION_FAILED");
     ok(&data.ktui(&["local", "down"]), "down");
+
+    // No secret in any node's log, the failed login's included (which the logs record, so
+    // these are the logs that saw it).
+    let mut failures_logged = 0;
+    for id in 0..3 {
+        let log = cluster.join(format!("node-{id}")).join("broker.log");
+        let text = std::fs::read_to_string(&log).expect("node log");
+        failures_logged += text.matches("failed authentication").count();
+        for secret in [password.as_str(), "alice-pw-51", "wrong-pw-77"] {
+            assert!(!text.contains(secret), "{} shows a secret", log.display());
+        }
+    }
+    assert!(
+        failures_logged > 0,
+        "the refused logins are in the node logs"
+    );
+    for out in [&up, &refused, &set] {
+        for secret in [password.as_str(), "alice-pw-51", "wrong-pw-77"] {
+            assert!(!stderr(out).contains(secret));
+        }
+    }
 }

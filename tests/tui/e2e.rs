@@ -85,6 +85,11 @@ impl Console {
         Console { session, _dir: dir }
     }
 
+    /// The console's own log so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("console.log")).unwrap_or_default()
+    }
+
     pub(crate) fn screen(&self) -> String {
         tmux(&["capture-pane", "-p", "-t", &self.session])
     }

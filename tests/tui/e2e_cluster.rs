@@ -163,6 +163,19 @@ fn the_console_opens_a_secured_cluster_with_its_client_properties() {
     console.wait("the secured cluster's topics", |s| {
         s.contains("payments") && s.contains("brokers 1/1") && s.contains("● connected")
     });
+    let password = data.state().expect("state")["secure"]["admin_password"]
+        .as_str()
+        .expect("password")
+        .to_string();
+    let log = console.log();
+    assert!(
+        log.contains("request Cluster"),
+        "the console logged its requests"
+    );
+    assert!(
+        !log.contains(&password),
+        "the console's log shows no secret"
+    );
     let down = data.ktui(&["local", "down"]);
     assert!(down.status.success());
 }
