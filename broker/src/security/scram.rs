@@ -346,6 +346,9 @@ fn parse_client_first(text: &str) -> Option<ClientFirst<'_>> {
 pub struct ScramClient {
     hash: Hash,
     password: Secret,
+    /// A salted password computed earlier for (salt, iterations), to skip PBKDF2 when the
+    /// server's salt and count are the same (a client logging in again and again).
+    salted: Option<(Vec<u8>, i32, Secret)>,
     client_first_bare: String,
     nonce: String,
     /// The server signature the final message must carry, once the proof is sent.
@@ -364,10 +367,17 @@ impl ScramClient {
         Some(ScramClient {
             hash: Hash::of(mechanism)?,
             password,
+            salted: None,
             client_first_bare: format!("n={},r={nonce}", encode_saslname(user)),
             nonce,
             server_signature: None,
         })
+    }
+
+    /// Uses a salted password computed before for this `salt` and `iterations`.
+    pub fn with_salted_password(mut self, salt: Vec<u8>, iterations: i32, salted: Secret) -> Self {
+        self.salted = Some((salt, iterations, salted));
+        self
     }
 
     /// The client-first message.
@@ -399,9 +409,12 @@ impl ScramClient {
         if !(ITERATIONS_MIN..=ITERATIONS_MAX).contains(&iterations) {
             return Err(ScramClientError("iteration count out of range"));
         }
-        let salted = self
-            .hash
-            .salted_password(self.password.expose(), &salt, iterations as u32);
+        let salted = match &self.salted {
+            Some((s, i, salted)) if *s == salt && *i == iterations => salted.expose().to_vec(),
+            _ => self
+                .hash
+                .salted_password(self.password.expose(), &salt, iterations as u32),
+        };
         let without_proof = format!("c={},r={nonce}", B64.encode("n,,"));
         let auth_message = format!("{},{text},{without_proof}", self.client_first_bare);
         let client_key = self.hash.hmac(&salted, b"Client Key");
