@@ -19,9 +19,7 @@ use crate::security_sasl::round_trip;
 use crate::security_scram::{sasl_scram, upsertion};
 use crate::security_tls::metadata_topics;
 
-#[allow(dead_code)]
-#[path = "../support/process_cluster.rs"]
-mod harness;
+use crate::cluster::harness;
 
 const BROKER_PASSWORD: &str = "broker-pw-e4d1c0";
 const ALICE_PASSWORD: &str = "alice-scram-pw-58a2";

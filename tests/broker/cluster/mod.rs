@@ -6,7 +6,7 @@ mod coordinator;
 mod elections;
 mod failover;
 #[path = "../../support/process_cluster.rs"]
-mod harness;
+pub(crate) mod harness;
 mod python;
 mod reassignment;
 mod replication;
