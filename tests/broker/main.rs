@@ -8,6 +8,7 @@ static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeA
 
 mod acls;
 mod acls_admin;
+mod acls_cluster;
 mod acls_matrix;
 mod acls_rules;
 mod clients;
