@@ -248,11 +248,16 @@ pub async fn delete(
             // A topic named by id keeps its name from a principal that may not DESCRIBE it.
             let hidden = by_id && !may(AclOperation::Describe, name);
             if hidden || !may(AclOperation::Delete, name) {
-                let message = auth::denied(ctx, AclOperation::Delete, ResourceType::Topic, name);
-                let result = if hidden {
-                    result.with_name(None)
+                // Neither the name nor the message may tell a hidden topic's name.
+                let (result, message) = if hidden {
+                    let id = format!("with id {id}");
+                    let message =
+                        auth::denied(ctx, AclOperation::Describe, ResourceType::Topic, &id);
+                    (result.with_name(None), message)
                 } else {
-                    result
+                    let message =
+                        auth::denied(ctx, AclOperation::Delete, ResourceType::Topic, name);
+                    (result, message)
                 };
                 responses.push(
                     result
