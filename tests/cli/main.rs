@@ -18,6 +18,7 @@ mod local_cluster;
 mod local_data;
 mod local_secure;
 mod log_dirs;
+mod oauthbearer;
 #[path = "../support/own_runtime_broker.rs"]
 mod own_runtime_broker;
 mod partitioner;

@@ -221,6 +221,36 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "JAAS login module of a SASL listener: PLAIN users (user_NAME=\"password\") and the broker's own username and password.",
     ),
     b(
+        "sasl.oauthbearer.jwks.endpoint.url",
+        None,
+        String,
+        "OAUTHBEARER: the JWKS whose keys sign valid tokens (a file:// URL).",
+    ),
+    b(
+        "sasl.oauthbearer.expected.audience",
+        None,
+        List,
+        "OAUTHBEARER: audiences a token must name one of (not checked when empty).",
+    ),
+    b(
+        "sasl.oauthbearer.expected.issuer",
+        None,
+        String,
+        "OAUTHBEARER: the issuer a token must name (not checked when empty).",
+    ),
+    b(
+        "sasl.oauthbearer.sub.claim.name",
+        Some("sub"),
+        String,
+        "OAUTHBEARER: the claim that names the principal.",
+    ),
+    b(
+        "sasl.oauthbearer.clock.skew.seconds",
+        Some("30"),
+        Long,
+        "OAUTHBEARER: how far exp and nbf may be off the broker's clock.",
+    ),
+    b(
         "sasl.server.max.receive.size",
         Some("524288"),
         Int,

@@ -149,6 +149,8 @@ impl BrokerClient {
                     .verify(&server_final)
                     .map_err(|e| invalid(e.to_string()))
             }
+            // Refused when the configuration is read (inter_broker::sasl_login).
+            Mechanism::OAuthBearer => Err(invalid("OAUTHBEARER between brokers is not supported")),
         }
     }
 

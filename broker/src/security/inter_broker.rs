@@ -80,6 +80,12 @@ fn sasl_login(config: &BrokerConfig, listener: &str) -> Result<SaslLogin, Config
     let name = config.str_value(key);
     let mechanism = Mechanism::parse(name.trim())
         .ok_or_else(|| invalid(key, super::mechanism::unsupported(name.trim())))?;
+    if mechanism == Mechanism::OAuthBearer {
+        return Err(invalid(
+            key,
+            "OAUTHBEARER between brokers is not supported; use PLAIN or SCRAM",
+        ));
+    }
     let jaas_key = format!(
         "listener.name.{}.{}.sasl.jaas.config",
         listener.to_ascii_lowercase(),

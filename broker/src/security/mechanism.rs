@@ -6,14 +6,16 @@ pub enum Mechanism {
     Plain,
     ScramSha256,
     ScramSha512,
+    OAuthBearer,
 }
 
 impl Mechanism {
     /// Every mechanism served, in the order they are listed.
-    pub const ALL: [Mechanism; 3] = [
+    pub const ALL: [Mechanism; 4] = [
         Mechanism::Plain,
         Mechanism::ScramSha256,
         Mechanism::ScramSha512,
+        Mechanism::OAuthBearer,
     ];
 
     /// The mechanism's name, as SaslHandshake and `sasl.enabled.mechanisms` write it.
@@ -22,6 +24,7 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::ScramSha512 => "SCRAM-SHA-512",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 
@@ -34,7 +37,7 @@ impl Mechanism {
     /// metadata records carry it; `None` for PLAIN.
     pub fn scram_type(self) -> Option<i8> {
         match self {
-            Mechanism::Plain => None,
+            Mechanism::Plain | Mechanism::OAuthBearer => None,
             Mechanism::ScramSha256 => Some(1),
             Mechanism::ScramSha512 => Some(2),
         }
@@ -60,8 +63,7 @@ impl Mechanism {
 pub fn unsupported(name: &str) -> String {
     let why = match name {
         "GSSAPI" => "GSSAPI (Kerberos) is not supported",
-        "OAUTHBEARER" => "OAUTHBEARER is not supported yet",
         _ => "it is not a mechanism this broker serves",
     };
-    format!("'{name}': {why}; enable PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+    format!("'{name}': {why}; enable PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER")
 }

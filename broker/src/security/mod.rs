@@ -19,6 +19,7 @@ pub mod bootstrap;
 pub mod inter_broker;
 pub mod jaas;
 pub mod mechanism;
+pub mod oauthbearer;
 pub mod plain;
 pub mod principal;
 pub mod sasl;
@@ -156,6 +157,50 @@ pub fn jaas_entry(
         .map_err(|e| invalid(key, e.to_string()))
 }
 
+/// OAUTHBEARER's validator from Kafka's broker keys (KIP-768); the JWKS must be a local file.
+fn oauth_validator(config: &BrokerConfig) -> Result<oauthbearer::Validator, ConfigError> {
+    let key = "sasl.oauthbearer.jwks.endpoint.url";
+    let url = config.str_value(key);
+    let Some(path) = url.trim().strip_prefix("file://") else {
+        return Err(invalid(
+            key,
+            if url.trim().is_empty() {
+                "OAUTHBEARER needs a JWKS to check tokens: file:///path/to/jwks.json".to_string()
+            } else {
+                format!("'{url}': only a file:// JWKS is read (fetch it to a file)")
+            },
+        ));
+    };
+    let list = |key: &str| -> Vec<String> {
+        config
+            .str_value(key)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let skew_key = "sasl.oauthbearer.clock.skew.seconds";
+    let skew = config.str_value(skew_key);
+    let settings = oauthbearer::OAuthSettings {
+        jwks_file: path.into(),
+        audience: list("sasl.oauthbearer.expected.audience"),
+        issuer: Some(config.str_value("sasl.oauthbearer.expected.issuer"))
+            .filter(|s| !s.trim().is_empty()),
+        sub_claim: Some(config.str_value("sasl.oauthbearer.sub.claim.name"))
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| oauthbearer::SUB_CLAIM_DEFAULT.to_string()),
+        clock_skew_seconds: if skew.trim().is_empty() {
+            oauthbearer::CLOCK_SKEW_SECONDS_DEFAULT
+        } else {
+            skew.trim()
+                .parse()
+                .map_err(|_| invalid(skew_key, format!("'{skew}' is not a number")))?
+        },
+    };
+    oauthbearer::Validator::new(settings).map_err(|e| invalid(key, e))
+}
+
 fn sasl_settings(config: &BrokerConfig, listener: &str) -> Result<SaslSettings, ConfigError> {
     let mechanisms = enabled_mechanisms(config, listener)?;
     let mut plain_users = BTreeMap::new();
@@ -193,7 +238,13 @@ fn sasl_settings(config: &BrokerConfig, listener: &str) -> Result<SaslSettings, 
             .parse()
             .map_err(|_| invalid(key, format!("'{value}' is not a number")))
     };
+    let oauth = if mechanisms.contains(&Mechanism::OAuthBearer) {
+        Some(std::sync::Arc::new(oauth_validator(config)?))
+    } else {
+        None
+    };
     Ok(SaslSettings {
+        oauth,
         mechanisms,
         plain_users,
         reauth_ms,

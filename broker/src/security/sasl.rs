@@ -46,6 +46,8 @@ pub struct SaslSettings {
     pub failed_delay: Duration,
     /// `sasl.server.max.receive.size`: the largest frame read before authentication.
     pub receive_bytes_max: usize,
+    /// OAUTHBEARER's token checks, when the listener enables it.
+    pub oauth: Option<std::sync::Arc<super::oauthbearer::Validator>>,
 }
 
 /// What became of one frame.
@@ -101,6 +103,8 @@ pub struct Authenticator {
     session: Option<Session>,
     /// Whether the client used SaslAuthenticate v1+, and so knows about re-authentication.
     supports_reauth: bool,
+    /// An OAUTHBEARER refusal sent as an error document, reported once the client answers.
+    oauth_refusal: Option<String>,
 }
 
 impl Authenticator {
@@ -110,6 +114,7 @@ impl Authenticator {
             state: State::Handshake,
             session: None,
             supports_reauth: false,
+            oauth_refusal: None,
         }
     }
 
@@ -348,6 +353,9 @@ impl Authenticator {
             return Exchange::Refused("no SASL exchange in progress".into());
         };
         let mechanism = *mechanism;
+        if mechanism == Mechanism::OAuthBearer {
+            return self.oauth(token);
+        }
         let Some(scram) = scram else {
             return match plain::authenticate(token, &self.settings.plain_users) {
                 Ok(user) => Exchange::Done(mechanism, user, Vec::new()),
@@ -366,6 +374,28 @@ impl Authenticator {
                 if self.session.is_some() { "re-authentication" } else { "authentication" },
                 mechanism.name()
             )),
+        }
+    }
+}
+
+impl Authenticator {
+    /// OAUTHBEARER: a valid token authenticates at once; a refused one is answered with the
+    /// error document, and the client's acknowledgement (`\x01`) ends the exchange refused.
+    fn oauth(&mut self, token: &[u8]) -> Exchange {
+        if let Some(reason) = self.oauth_refusal.take() {
+            return Exchange::Refused(reason);
+        }
+        let Some(validator) = &self.settings.oauth else {
+            return Exchange::Refused("OAUTHBEARER is not configured on this listener".into());
+        };
+        match validator.authenticate(token) {
+            Ok(user) => Exchange::Done(Mechanism::OAuthBearer, user, Vec::new()),
+            Err(why) => {
+                self.oauth_refusal = Some(format!(
+                    "Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER ({why})"
+                ));
+                Exchange::Challenge(super::oauthbearer::error_document())
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ impl Hash {
         match mechanism {
             Mechanism::ScramSha256 => Some(Hash::Sha256),
             Mechanism::ScramSha512 => Some(Hash::Sha512),
-            Mechanism::Plain => None,
+            Mechanism::Plain | Mechanism::OAuthBearer => None,
         }
     }
 
