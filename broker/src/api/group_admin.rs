@@ -66,9 +66,15 @@ pub async fn describe(
         .iter()
         .map(|id| {
             if !auth::allowed(broker, ctx, AclOperation::Describe, ResourceType::Group, id) {
-                return DescribedGroup::default()
+                let refused = DescribedGroup::default()
                     .with_group_id(id.clone())
                     .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+                // The message field came with v6.
+                if ctx.version < GROUP_NOT_FOUND_VERSION {
+                    return refused;
+                }
+                let message = auth::denied(ctx, AclOperation::Describe, ResourceType::Group, id);
+                return refused.with_error_message(Some(str_bytes(message)));
             }
             let operations = auth::operations(
                 broker,
