@@ -148,6 +148,13 @@ impl Connection {
         let (id, frame) = self.encode(request, version)?;
         let (tx, rx) = oneshot::channel();
         self.lock_pending().insert(id, tx);
+        // The reader marks the connection closed before it fails the waiters it finds: a
+        // request registered after that would wait for its timeout (a TLS 1.3 server that
+        // refuses the client's certificate closes right after the handshake).
+        if self.is_closed() {
+            self.lock_pending().remove(&id);
+            return Err(self.disconnected("closed by the broker"));
+        }
         if self.writer.send((frame, None)).await.is_err() {
             self.lock_pending().remove(&id);
             return Err(self.disconnected("writer stopped"));

@@ -29,6 +29,7 @@ mod produce_consume;
 mod raw;
 mod record_errors;
 mod recovery;
+#[path = "../support/certs.rs"]
 mod security_certs;
 mod security_cluster;
 mod security_connections;

@@ -7,6 +7,8 @@
 static GLOBAL: ktui_broker::alloc::LazyHugeAlloc = ktui_broker::alloc::LazyHugeAlloc;
 
 mod acls;
+#[path = "../support/certs.rs"]
+mod certs;
 mod cluster_admin;
 mod common;
 mod config_sources;
@@ -33,6 +35,7 @@ mod python;
 #[path = "../support/raw.rs"]
 mod raw;
 mod records;
+mod tls;
 mod tool_flags;
 mod topics;
 mod users;

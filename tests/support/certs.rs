@@ -1,6 +1,8 @@
 //! Certificates for the TLS tests, made with rcgen in a temporary directory: a CA, a broker
 //! certificate for 127.0.0.1 and localhost (its chain and key in one PEM file, as Kafka's PEM
-//! keystore takes them), and a client certificate `CN=alice,OU=eng,O=ktui`.
+//! keystore takes them), and a client certificate `CN=alice,OU=eng,O=ktui`. Shared by the
+//! broker and CLI tests, which use different parts of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
