@@ -119,6 +119,9 @@ impl Broker {
                     config.leader_imbalance_check_interval_seconds,
                 ),
                 imbalance_percentage: config.leader_imbalance_per_broker_percentage,
+                unclean_leader_election: config
+                    .str_value("unclean.leader.election.enable")
+                    .eq_ignore_ascii_case("true"),
             },
         );
         let cluster = Cluster::new(quorum.clone(), controller);

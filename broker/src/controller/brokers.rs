@@ -28,7 +28,11 @@ impl Controller {
     ) -> Decision {
         let mut records = Vec::new();
         if image.brokers.contains_key(&broker_id) {
-            records.extend(without_broker(image, broker_id));
+            records.extend(without_broker(
+                image,
+                broker_id,
+                self.settings.unclean_leader_election,
+            ));
         }
         records.push(MetadataRecord::RegisterBroker {
             broker_id,
@@ -86,7 +90,11 @@ impl Controller {
                 });
             }
             // Every leadership moves in this one batch, so the broker may go once it applies.
-            records.extend(without_broker(image, broker_id));
+            records.extend(without_broker(
+                image,
+                broker_id,
+                self.settings.unclean_leader_election,
+            ));
             should_shut_down = true;
             if !broker.fenced {
                 records.push(MetadataRecord::FenceBroker {
@@ -100,7 +108,11 @@ impl Controller {
                 id: broker_id,
                 epoch: broker_epoch,
             });
-            records.extend(elect_offline(image, broker_id));
+            records.extend(elect_offline(
+                image,
+                broker_id,
+                self.settings.unclean_leader_election,
+            ));
             fenced = false;
             tracing::info!(broker_id, "broker unfenced");
         }
@@ -143,7 +155,7 @@ impl Controller {
         let mut records = Vec::new();
         for (id, epoch) in expired {
             tracing::warn!(broker_id = id, "broker session expired; fencing it");
-            let mut batch = without_broker(&scratch, id);
+            let mut batch = without_broker(&scratch, id, self.settings.unclean_leader_election);
             batch.push(MetadataRecord::FenceBroker { id, epoch });
             for record in &batch {
                 scratch.apply(record);

@@ -1,9 +1,11 @@
 //! Leader and ISR changes: what happens to partitions when a broker goes or comes back, and
 //! AlterPartition from a leader changing its ISR (KIP-497), with Kafka's checks.
 //!
-//! Clean election only (`unclean.leader.election.enable=false`): a new leader comes from the
-//! ISR, in the order of the replica list; a partition whose whole ISR is gone keeps its last
-//! ISR member and has no leader (offline) until that broker returns.
+//! A new leader comes from the ISR, in the order of the replica list; a partition whose whole
+//! ISR is gone keeps its last ISR member and has no leader (offline) until that broker returns.
+//! Where `unclean.leader.election.enable` is true (the topic's config, else the cluster's
+//! dynamic default, else the broker's own), such a partition is given to any live replica
+//! instead, which becomes the whole ISR: records only the lost leader had are lost, as in Kafka.
 
 use kafka_protocol::ResponseError;
 
@@ -19,10 +21,27 @@ pub(super) fn eligible(image: &ClusterImage, id: i32) -> bool {
         .is_some_and(|b| !b.fenced && !b.in_controlled_shutdown)
 }
 
-/// The partition changes that take `gone` out of every ISR and leadership.
-pub(super) fn without_broker(image: &ClusterImage, gone: i32) -> Vec<MetadataRecord> {
+/// Whether a topic allows unclean elections: its config, else the cluster-wide dynamic
+/// default, else `broker_default`.
+pub(super) fn unclean_allowed(image: &ClusterImage, topic: &str, broker_default: bool) -> bool {
+    const KEY: &str = "unclean.leader.election.enable";
+    image
+        .topics
+        .get(topic)
+        .and_then(|t| t.configs.get(KEY))
+        .or_else(|| image.broker_configs.get("").and_then(|c| c.get(KEY)))
+        .map_or(broker_default, |v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The partition changes that take `gone` out of every ISR and leadership; a partition left
+/// without an ISR member to lead goes to a live replica where unclean elections are allowed.
+pub(super) fn without_broker(
+    image: &ClusterImage,
+    gone: i32,
+    unclean_default: bool,
+) -> Vec<MetadataRecord> {
     let mut records = Vec::new();
-    for topic in image.topics.values() {
+    for (name, topic) in &image.topics {
         for (index, p) in topic.partitions.iter().enumerate() {
             if !p.isr.contains(&gone) && p.leader != gone {
                 continue;
@@ -32,7 +51,7 @@ pub(super) fn without_broker(image: &ClusterImage, gone: i32) -> Vec<MetadataRec
                 // The last ISR member stays in it: only it has every committed record.
                 isr = p.isr.clone();
             }
-            let leader = if p.leader == gone {
+            let mut leader = if p.leader == gone {
                 p.replicas
                     .iter()
                     .copied()
@@ -41,6 +60,18 @@ pub(super) fn without_broker(image: &ClusterImage, gone: i32) -> Vec<MetadataRec
             } else {
                 p.leader
             };
+            if leader < 0 && unclean_allowed(image, name, unclean_default) {
+                if let Some(r) = p
+                    .replicas
+                    .iter()
+                    .copied()
+                    .find(|r| *r != gone && eligible(image, *r))
+                {
+                    tracing::warn!(topic = %name, partition = index, leader = r, "unclean leader election");
+                    leader = r;
+                    isr = vec![r];
+                }
+            }
             if isr == p.isr && leader == p.leader {
                 continue;
             }
@@ -58,16 +89,28 @@ pub(super) fn without_broker(image: &ClusterImage, gone: i32) -> Vec<MetadataRec
     records
 }
 
-/// The partitions without a leader that `back` (in their ISR) can lead again.
-pub(super) fn elect_offline(image: &ClusterImage, back: i32) -> Vec<MetadataRecord> {
+/// The partitions without a leader that `back` can lead again: those whose ISR it is in, and,
+/// where unclean elections are allowed, those it is a replica of (it becomes the ISR).
+pub(super) fn elect_offline(
+    image: &ClusterImage,
+    back: i32,
+    unclean_default: bool,
+) -> Vec<MetadataRecord> {
     let mut records = Vec::new();
-    for topic in image.topics.values() {
+    for (name, topic) in &image.topics {
         for (index, p) in topic.partitions.iter().enumerate() {
-            if p.leader < 0 && p.isr.contains(&back) {
+            if p.leader >= 0 || !p.replicas.contains(&back) {
+                continue;
+            }
+            let clean = p.isr.contains(&back);
+            if clean || unclean_allowed(image, name, unclean_default) {
+                if !clean {
+                    tracing::warn!(topic = %name, partition = index, leader = back, "unclean leader election");
+                }
                 records.push(MetadataRecord::PartitionChange {
                     partition_id: index as i32,
                     topic_id: topic.id,
-                    isr: None,
+                    isr: (!clean).then(|| vec![back]),
                     leader: Some(back),
                     replicas: None,
                     adding_replicas: None,
@@ -475,19 +518,81 @@ mod tests {
     #[test]
     fn a_fenced_leader_gives_way_to_the_isr_and_the_last_member_stays() {
         let image = image();
-        let records = without_broker(&image, 1);
+        let records = without_broker(&image, 1, false);
         let mut next = image.clone();
         for r in &records {
             next.apply(r);
         }
         let p = &next.topics["t"].partitions[0];
         assert_eq!((p.leader, p.isr.clone(), p.leader_epoch), (2, vec![2], 5));
-        let records = without_broker(&next, 2);
+        let records = without_broker(&next, 2, false);
         for r in &records {
             next.apply(r);
         }
         let p = &next.topics["t"].partitions[0];
         assert_eq!(p.leader, -1, "no live ISR member: offline");
         assert_eq!(p.isr, vec![2], "the last ISR member stays in it");
+        assert!(
+            elect_offline(&next, 3, false).is_empty(),
+            "a replica out of the ISR does not lead"
+        );
+    }
+
+    /// Broker 3 is a live replica out of the ISR: with unclean elections allowed (by the
+    /// topic, the cluster default or the broker's own config) it leads when the last ISR
+    /// member goes, or when it comes back to an offline partition, and is the whole ISR.
+    #[test]
+    fn unclean_elections_give_an_offline_partition_to_a_live_replica() {
+        let mut image = image();
+        image.apply(&MetadataRecord::UnfenceBroker { id: 3, epoch: 13 });
+        for r in without_broker(&image, 1, false) {
+            image.apply(&r);
+        }
+        image.apply(&MetadataRecord::FenceBroker { id: 1, epoch: 11 });
+        let clean = without_broker(&image, 2, false);
+        let unclean = without_broker(&image, 2, true);
+        let after = |records: &[MetadataRecord]| {
+            let mut next = image.clone();
+            for r in records {
+                next.apply(r);
+            }
+            let p = next.topics["t"].partitions[0].clone();
+            (p.leader, p.isr)
+        };
+        assert_eq!(after(&clean), (-1, vec![2]));
+        assert_eq!(after(&unclean), (3, vec![3]));
+        let mut by_topic = image.clone();
+        by_topic
+            .topics
+            .get_mut("t")
+            .expect("t")
+            .configs
+            .insert("unclean.leader.election.enable".into(), "true".into());
+        assert!(unclean_allowed(&by_topic, "t", false));
+        let mut by_default = image.clone();
+        by_default.broker_configs.insert(
+            String::new(),
+            [(
+                "unclean.leader.election.enable".to_string(),
+                "false".to_string(),
+            )]
+            .into(),
+        );
+        assert!(
+            !unclean_allowed(&by_default, "t", true),
+            "the dynamic default wins"
+        );
+
+        let mut offline = image.clone();
+        for r in &clean {
+            offline.apply(r);
+        }
+        let back = elect_offline(&offline, 3, true);
+        let mut next = offline.clone();
+        for r in &back {
+            next.apply(r);
+        }
+        let p = &next.topics["t"].partitions[0];
+        assert_eq!((p.leader, p.isr.clone()), (3, vec![3]));
     }
 }

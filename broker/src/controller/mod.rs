@@ -223,6 +223,9 @@ pub struct ControllerSettings {
     pub auto_leader_rebalance: bool,
     pub imbalance_check_interval: Duration,
     pub imbalance_percentage: u32,
+    /// `unclean.leader.election.enable` of the broker's own configuration (a topic's or the
+    /// cluster's dynamic value wins).
+    pub unclean_leader_election: bool,
 }
 
 /// A broker's session: its last heartbeat, the connection it came over (0: in-process), and

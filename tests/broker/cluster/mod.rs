@@ -11,6 +11,7 @@ mod python;
 mod reassignment;
 mod replication;
 mod truncation;
+mod unclean;
 
 use std::time::Duration;
 
