@@ -194,6 +194,31 @@ fn decoded<T>(value: Option<T>, what: &str, code: i8) -> Result<T> {
     })
 }
 
+/// An ACL from a response's fields: `(resource type, name, pattern type)` and `(principal,
+/// host, operation, permission)`, the codes checked.
+fn binding(
+    (resource_type, name, pattern_type): (i8, &StrBytes, i8),
+    (principal, host, operation, permission): (&StrBytes, &StrBytes, i8, i8),
+) -> Result<AclBinding> {
+    Ok(AclBinding {
+        resource_type: decoded(
+            ResourceType::from_code(resource_type),
+            "resource type",
+            resource_type,
+        )?,
+        resource_name: name.to_string(),
+        pattern_type: decoded(
+            PatternType::from_code(pattern_type),
+            "pattern type",
+            pattern_type,
+        )?,
+        principal: principal.to_string(),
+        host: host.to_string(),
+        operation: decoded(Operation::from_code(operation), "operation", operation)?,
+        permission: decoded(Permission::from_code(permission), "permission", permission)?,
+    })
+}
+
 /// The ACLs `filter` selects, sorted.
 pub async fn describe(cluster: &Cluster, filter: &AclFilter) -> Result<Vec<AclBinding>> {
     let request = DescribeAclsRequest::default()
@@ -214,30 +239,11 @@ pub async fn describe(cluster: &Cluster, filter: &AclFilter) -> Result<Vec<AclBi
     )?;
     let mut out = Vec::new();
     for r in &response.resources {
-        let resource_type = decoded(
-            ResourceType::from_code(r.resource_type),
-            "resource type",
-            r.resource_type,
-        )?;
-        let pattern_type = decoded(
-            PatternType::from_code(r.pattern_type),
-            "pattern type",
-            r.pattern_type,
-        )?;
         for a in &r.acls {
-            out.push(AclBinding {
-                resource_type,
-                resource_name: r.resource_name.to_string(),
-                pattern_type,
-                principal: a.principal.to_string(),
-                host: a.host.to_string(),
-                operation: decoded(Operation::from_code(a.operation), "operation", a.operation)?,
-                permission: decoded(
-                    Permission::from_code(a.permission_type),
-                    "permission",
-                    a.permission_type,
-                )?,
-            });
+            out.push(binding(
+                (r.resource_type, &r.resource_name, r.pattern_type),
+                (&a.principal, &a.host, a.operation, a.permission_type),
+            )?);
         }
     }
     out.sort();
@@ -307,27 +313,10 @@ pub async fn delete(cluster: &Cluster, filters: &[AclFilter]) -> Result<Vec<AclB
                 m.error_code,
                 m.error_message.as_deref(),
             )?;
-            deleted.push(AclBinding {
-                resource_type: decoded(
-                    ResourceType::from_code(m.resource_type),
-                    "resource type",
-                    m.resource_type,
-                )?,
-                resource_name: m.resource_name.to_string(),
-                pattern_type: decoded(
-                    PatternType::from_code(m.pattern_type),
-                    "pattern type",
-                    m.pattern_type,
-                )?,
-                principal: m.principal.to_string(),
-                host: m.host.to_string(),
-                operation: decoded(Operation::from_code(m.operation), "operation", m.operation)?,
-                permission: decoded(
-                    Permission::from_code(m.permission_type),
-                    "permission",
-                    m.permission_type,
-                )?,
-            });
+            deleted.push(binding(
+                (m.resource_type, &m.resource_name, m.pattern_type),
+                (&m.principal, &m.host, m.operation, m.permission_type),
+            )?);
         }
     }
     deleted.sort();

@@ -85,11 +85,10 @@ impl Status {
 /// A running local cluster, for the console to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
-    /// The Kafka listeners of the nodes that run.
-    pub bootstrap: Vec<String>,
     /// How many nodes the cluster has.
     pub nodes: usize,
-    /// The settings to connect with (SASL_SSL as the admin on a secured cluster).
+    /// The settings to connect with: the Kafka listeners of the nodes that run, and SASL_SSL
+    /// as the admin on a secured cluster.
     pub client: crate::config::ClientConfig,
     /// Made with `--secure`.
     pub secure: bool,
@@ -262,8 +261,7 @@ pub fn running() -> Option<Running> {
     let state = ClusterState::load().ok()??;
     let bootstrap: Vec<String> = running_nodes(&state).map(NodeState::kafka_addr).collect();
     (!bootstrap.is_empty()).then(|| Running {
-        client: state.client_config(bootstrap.clone()),
-        bootstrap,
+        client: state.client_config(bootstrap),
         nodes: state.nodes.len(),
         secure: state.secure.is_some(),
     })

@@ -79,9 +79,9 @@ pub struct App {
     cluster_id: Option<String>,
     controller: Option<i32>,
     health: Option<Health>,
-    /// The last cluster answer, handed to every screen that opens (no "loading" for data
-    /// the app already has).
-    last_cluster: Option<Update>,
+    /// When the last cluster answer came. The answer itself is the event log's copy, handed
+    /// to every screen that opens (no "loading" for data the app already has).
+    last_cluster_at: Option<SystemTime>,
     /// Every broker address seen, by id.
     addresses: std::collections::BTreeMap<i32, String>,
     events: EventLog,
@@ -113,7 +113,7 @@ impl App {
             cluster_id: None,
             controller: None,
             health: None,
-            last_cluster: None,
+            last_cluster_at: None,
             addresses: std::collections::BTreeMap::new(),
             events,
             status,
@@ -433,8 +433,9 @@ impl App {
             Route::Tail(t, start) => Box::new(TailView::new(t, *start)),
             Route::Produce(t) => Box::new(ProduceView::new(t)),
         };
-        if let Some(cluster) = &self.last_cluster {
-            view.update(cluster, self.ctx().height);
+        if let (Some(snapshot), Some(at)) = (self.events.last_cluster(), self.last_cluster_at) {
+            let update = Update::Cluster(snapshot.clone(), at);
+            view.update(&update, self.ctx().height);
         }
         self.requests.extend(view.start());
         self.views.push(view);
@@ -478,7 +479,7 @@ impl App {
                 self.cluster_id.clone_from(&snapshot.cluster_id);
                 self.controller = Some(snapshot.controller);
                 self.health = Some(snapshot.health());
-                self.last_cluster = Some(update.clone());
+                self.last_cluster_at = Some(*at);
                 let new = self.events.observe_cluster(snapshot, *at);
                 self.forward_events(new);
             }

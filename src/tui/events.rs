@@ -163,6 +163,11 @@ impl EventLog {
         usize::try_from(self.next_seq - before).unwrap_or(usize::MAX)
     }
 
+    /// The last cluster snapshot compared (what a screen opened now starts from).
+    pub fn last_cluster(&self) -> Option<&ClusterSnapshot> {
+        self.cluster.as_ref()
+    }
+
     /// The newest `n` events, newest first (what a new Events screen starts with).
     pub fn recent(&self, n: usize) -> Vec<ClusterEvent> {
         self.newest_first().take(n).cloned().collect()

@@ -147,7 +147,7 @@ async fn target(args: &ConsoleArgs) -> anyhow::Result<Target> {
         });
     }
     if let Some(cluster) = crate::local::cluster::running() {
-        let addrs = cluster.bootstrap.join(",");
+        let addrs = cluster.client.bootstrap.join(",");
         let config = cluster.client;
         let secured = if cluster.secure {
             ", SASL_SSL as admin"

@@ -168,11 +168,7 @@ fn librdkafka_properties(cluster: &ClusterState, secure: &Secure) -> String {
 }
 
 /// The client settings ktui itself uses on the cluster (the launcher's probes, the console).
-pub(super) fn client_config(
-    _cluster: &ClusterState,
-    secure: &Secure,
-    bootstrap: Vec<String>,
-) -> ClientConfig {
+pub(super) fn client_config(secure: &Secure, bootstrap: Vec<String>) -> ClientConfig {
     let mut config = ClientConfig {
         bootstrap,
         ..ClientConfig::default()

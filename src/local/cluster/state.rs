@@ -61,7 +61,7 @@ impl ClusterState {
     /// over SASL_SSL on a secured one.
     pub fn client_config(&self, bootstrap: Vec<String>) -> crate::config::ClientConfig {
         match &self.secure {
-            Some(secure) => super::secure::client_config(self, secure, bootstrap),
+            Some(secure) => super::secure::client_config(secure, bootstrap),
             None => crate::config::ClientConfig {
                 bootstrap,
                 ..crate::config::ClientConfig::default()

@@ -3,6 +3,7 @@
 //! an ACL (a form), `d` deletes the selected one after a confirmation. A cluster without an
 //! authorizer answers SECURITY_DISABLED, shown as such.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use ratatui::crossterm::event::KeyEvent;
@@ -57,8 +58,8 @@ fn all(_: &AclBinding) -> bool {
 }
 
 impl ListRow for AclBinding {
-    fn key(&self) -> String {
-        crate::client::acls::describe_binding(self)
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Owned(crate::client::acls::describe_binding(self))
     }
 
     fn matches(&self, needle: &str) -> bool {

@@ -4,6 +4,7 @@
 //! `ktui local up -n` launched, `x` stops (SIGTERM), `K` kills (SIGKILL) and `u` starts the
 //! selected node, each after a confirmation.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -108,8 +109,8 @@ fn all(_: &BrokerRow) -> bool {
 }
 
 impl ListRow for BrokerRow {
-    fn key(&self) -> String {
-        format!("{:011}", i64::from(self.id) + i64::from(i32::MAX))
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("{:011}", i64::from(self.id) + i64::from(i32::MAX)))
     }
 
     fn matches(&self, needle: &str) -> bool {

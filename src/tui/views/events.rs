@@ -2,6 +2,7 @@
 //! what happened, coloured by severity; `/` filters on the kind and the text (`leader`,
 //! `broker 2`, `orders-3`); sortable by any column.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use ratatui::crossterm::event::KeyEvent;
@@ -47,8 +48,8 @@ fn all(_: &ClusterEvent) -> bool {
 }
 
 impl ListRow for ClusterEvent {
-    fn key(&self) -> String {
-        format!("{:020}", u64::MAX - self.seq)
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("{:020}", u64::MAX - self.seq))
     }
 
     fn matches(&self, needle: &str) -> bool {

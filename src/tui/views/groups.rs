@@ -1,6 +1,7 @@
 //! The Groups screen: id, state, members, protocol, topics, total lag; sorted by lag (largest
 //! first) or another column; `/` filter.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use ratatui::crossterm::event::KeyEvent;
@@ -52,8 +53,8 @@ impl GroupsView {
 }
 
 impl ListRow for GroupRow {
-    fn key(&self) -> String {
-        self.id.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.id)
     }
 
     fn matches(&self, needle: &str) -> bool {

@@ -3,6 +3,7 @@
 //! topic with their total lag on it; internal topics hidden unless toggled; `u` (or
 //! `:topics urp`) shows only unhealthy topics; sort by any column; `/` filter.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -98,8 +99,8 @@ impl TopicsView {
 }
 
 impl ListRow for TopicRow {
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 
     fn matches(&self, needle: &str) -> bool {

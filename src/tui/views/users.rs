@@ -2,6 +2,7 @@
 //! never a secret, which brokers do not send; `c` sets a user's password (a form, the
 //! password masked), `d` deletes the selected user's credentials after a confirmation.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use ratatui::crossterm::event::KeyEvent;
@@ -56,8 +57,8 @@ fn credentials(u: &ScramUser) -> String {
 }
 
 impl ListRow for ScramUser {
-    fn key(&self) -> String {
-        self.name.clone()
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
     }
 
     fn matches(&self, needle: &str) -> bool {

@@ -4,6 +4,7 @@
 //! compared ([`ListRow`]) and which rows their own toggles keep; clicks, the wheel and the
 //! movement keys are handled here once.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::table::ListState;
@@ -11,8 +12,9 @@ use crate::tui::keymap::Command;
 
 /// What the list needs to know of a row.
 pub trait ListRow {
-    /// Identity kept selected across refreshes.
-    fn key(&self) -> String;
+    /// Identity kept selected across refreshes, and the tie-break of every sort (borrowed
+    /// where the row has it, so sorting a large list allocates nothing).
+    fn key(&self) -> Cow<'_, str>;
     /// Whether the row matches a lowercased filter (never called with an empty one).
     fn matches(&self, needle_lower: &str) -> bool;
     /// Order by `column` (ties broken by the caller's key order).
@@ -97,7 +99,7 @@ impl<R: ListRow> RowList<R> {
 
     /// New data; `keep` is the screen's own choice of rows (internal topics, unhealthy only).
     pub fn set_rows(&mut self, rows: Vec<R>, keep: impl Fn(&R) -> bool, height: usize) {
-        let selected = self.selected().map(ListRow::key);
+        let selected = self.selected().map(|r| r.key().into_owned());
         self.rows = rows;
         self.recompute_keeping(selected, keep, height);
     }
@@ -122,7 +124,7 @@ impl<R: ListRow> RowList<R> {
 
     /// Filters and sorts again (after a screen's own toggle changed `keep`).
     pub fn recompute(&mut self, keep: impl Fn(&R) -> bool, height: usize) {
-        let selected = self.selected().map(ListRow::key);
+        let selected = self.selected().map(|r| r.key().into_owned());
         self.recompute_keeping(selected, keep, height);
     }
 
@@ -148,7 +150,11 @@ impl<R: ListRow> RowList<R> {
         }
         self.shown = shown;
         if let Some(key) = selected {
-            if let Some(pos) = self.shown.iter().position(|&i| rows[i].key() == key) {
+            if let Some(pos) = self
+                .shown
+                .iter()
+                .position(|&i| rows[i].key() == key.as_str())
+            {
                 self.list.selected = pos;
             }
         }
@@ -182,8 +188,8 @@ mod tests {
     struct Row(&'static str, i32);
 
     impl ListRow for Row {
-        fn key(&self) -> String {
-            self.0.to_string()
+        fn key(&self) -> Cow<'_, str> {
+            Cow::Borrowed(self.0)
         }
         fn matches(&self, needle: &str) -> bool {
             self.0.contains(needle)
