@@ -29,6 +29,7 @@ mod replication;
 mod retention;
 mod scan;
 mod segment;
+pub mod txn_index;
 #[cfg(test)]
 pub(crate) mod test_util;
 
@@ -41,6 +42,7 @@ use batch::{patch, split_headers, BatchError, BatchHeader, BATCH_HEADER_BYTES};
 pub use cleaner::CleanStats;
 pub use epochs::EpochCache;
 use segment::{BatchMeta, PendingAppend, Segment, SEGMENT_BYTES_MAX};
+use txn_index::{AbortedTxn, TxnIndex};
 
 /// Kafka's `log.segment.bytes` default: 1 GiB.
 pub const SEGMENT_BYTES_DEFAULT: u64 = 1024 * 1024 * 1024;
@@ -175,6 +177,8 @@ pub struct PartitionLog {
     roll_sync: Option<JoinHandle<()>>,
     /// Where each leader epoch starts (`leader-epoch-checkpoint`).
     epochs: EpochCache,
+    /// Aborted transactions, per segment (`.txnindex`).
+    txn_index: TxnIndex,
     /// When the log was last read or written (ms since the epoch), so that the broker can close
     /// the files of the least recently used logs when too many are open.
     last_used_ms: std::sync::atomic::AtomicI64,
@@ -202,6 +206,10 @@ impl PartitionLog {
             log_start_offset = log_end_offset;
         }
         let epochs = EpochCache::load(dir, &segments, log_end_offset)?;
+        let bases: Vec<i64> = segments.iter().map(|s| s.base_offset()).collect();
+        let mut txn_index = TxnIndex::load(dir, &bases)?;
+        // Entries past a recovered log end describe batches that are gone.
+        txn_index.truncate_to(log_end_offset)?;
         let sealed = segments.len() - 1;
         for segment in &mut segments[..sealed] {
             segment.release_index_files();
@@ -217,6 +225,7 @@ impl PartitionLog {
             cleaned_below: None,
             roll_sync: None,
             epochs,
+            txn_index,
             last_used_ms: std::sync::atomic::AtomicI64::new(0),
         };
         log.check_invariants();
@@ -324,6 +333,27 @@ impl PartitionLog {
             self.epochs.save(&self.dir)?;
         }
         Ok(())
+    }
+
+    /// Records an aborted transaction whose ABORT marker is at `txn.last_offset`, in the
+    /// index of the segment holding the marker; a marker already recorded is not recorded
+    /// twice (recovery replays markers).
+    pub fn record_aborted(&mut self, txn: AbortedTxn) -> Result<(), LogError> {
+        if self.txn_index.contains(txn.producer_id, txn.last_offset) {
+            return Ok(());
+        }
+        let base = self
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.base_offset() <= txn.last_offset)
+            .map_or(self.segments[0].base_offset(), |s| s.base_offset());
+        self.txn_index.append(base, txn)
+    }
+
+    /// The aborted transactions (`.txnindex`).
+    pub fn txn_index(&self) -> &TxnIndex {
+        &self.txn_index
     }
 
     /// The leader epoch cache.
@@ -617,6 +647,7 @@ impl PartitionLog {
     /// the active segment's indexes instead of scanning it.
     pub fn close(mut self) -> Result<(), LogError> {
         self.flush()?;
+        self.txn_index.sync()?;
         checkpoint::write_clean_marker(&self.dir)
     }
 

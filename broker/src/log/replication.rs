@@ -54,6 +54,7 @@ impl PartitionLog {
         self.flush()?;
         self.join_roll_sync();
         let offset = offset.max(self.segments[0].base_offset());
+        self.txn_index.truncate_to(offset)?;
         // Whole segments from the cut on go.
         while self.segments.len() > 1
             && self.segments[self.segments.len() - 1].base_offset() >= offset

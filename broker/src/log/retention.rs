@@ -129,6 +129,7 @@ impl PartitionLog {
         self.log_start_offset = self.log_start_offset.max(first_base);
         for segment in removed {
             tracing::info!(path = %segment.log_path().display(), "deleting log segment");
+            self.txn_index.remove_segment(segment.base_offset())?;
             segment.delete_files()?;
         }
         self.check_invariants();
