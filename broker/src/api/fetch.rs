@@ -17,9 +17,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::FetchPartition;
 use kafka_protocol::messages::fetch_response::{
-    EpochEndOffset, FetchableTopicResponse, PartitionData,
+    AbortedTransaction, EpochEndOffset, FetchableTopicResponse, PartitionData,
 };
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::ResponseError;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -148,6 +148,7 @@ fn read_all(
                         follower,
                         budget,
                         first: total == 0,
+                        read_committed,
                         waiter,
                     };
                     read_partition(broker, ctx, name, p, &at)
@@ -174,6 +175,14 @@ fn read_all(
         );
     }
     (responses, total, any_error)
+}
+
+/// The last offset of the last whole batch in `records`.
+fn last_offset_in(records: &[u8]) -> Option<i64> {
+    crate::log::batch::split_headers(records)
+        .map_while(Result::ok)
+        .last()
+        .map(|(h, _)| h.last_offset())
 }
 
 /// A partition that failed, as Kafka answers it: the error, unknown offsets, and an empty
@@ -221,6 +230,9 @@ struct Reading<'a> {
     budget: usize,
     /// Whether nothing was read yet (KIP-74: the first batch comes whatever its size).
     first: bool,
+    /// A read_committed consumer: reads below the last stable offset and learns which
+    /// transactions in the range were aborted.
+    read_committed: bool,
     /// Woken when the partition moves.
     waiter: &'a Arc<Notify>,
 }
@@ -276,13 +288,26 @@ fn read_partition(
                     ));
                     partition.read(p.fetch_offset, limit, first)?
                 }
-                None => partition.read_committed(p.fetch_offset, limit, first)?,
+                None if at.read_committed => partition.read_stable(p.fetch_offset, limit, first)?,
+                None => partition.read_visible(p.fetch_offset, limit, first)?,
             };
-            let hw = partition.high_watermark();
+            let aborted = match last_offset_in(&records) {
+                Some(last) if at.read_committed => partition
+                    .aborted_between(p.fetch_offset, last + 1)
+                    .into_iter()
+                    .map(|t| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(t.producer_id))
+                            .with_first_offset(t.first_offset)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
             Ok(PartitionData::default()
-                .with_high_watermark(hw)
-                .with_last_stable_offset(hw)
+                .with_high_watermark(partition.high_watermark())
+                .with_last_stable_offset(partition.last_stable_offset())
                 .with_log_start_offset(start)
+                .with_aborted_transactions(Some(aborted))
                 .with_records(Some(records)))
         });
     if let Some((replica, effect, leader_epoch, partition_epoch)) = effect {

@@ -46,7 +46,7 @@ pub async fn handle(
                     let base = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
                     let listed = if visible {
-                        list_partition(broker, ctx, name, p)
+                        list_partition(broker, ctx, name, p, request.isolation_level)
                     } else {
                         Err(ResponseError::TopicAuthorizationFailed)
                     };
@@ -76,6 +76,7 @@ fn list_partition(
     ctx: &RequestContext,
     name: &str,
     p: &ListOffsetsPartition,
+    isolation_level: i8,
 ) -> Result<(i64, i64, i32), ResponseError> {
     let client_epoch = (ctx.version >= LEADER_EPOCH_VERSION).then_some(p.current_leader_epoch);
     let (found, epoch) =
@@ -83,6 +84,8 @@ fn list_partition(
             .replicas
             .with_leader(name, p.partition_index, client_epoch, |partition| {
                 let found = match p.timestamp {
+                    // read_committed (1) learns the last stable offset.
+                    LATEST if isolation_level == 1 => Some((partition.last_stable_offset(), -1)),
                     LATEST => Some((partition.high_watermark(), -1)),
                     EARLIEST | EARLIEST_LOCAL => Some((partition.log_start_offset(), -1)),
                     MAX_TIMESTAMP => partition.max_timestamp_offset()?,

@@ -30,6 +30,7 @@ mod retention;
 mod scan;
 mod segment;
 pub mod txn_index;
+pub mod control;
 #[cfg(test)]
 pub(crate) mod test_util;
 
@@ -42,6 +43,8 @@ use batch::{patch, split_headers, BatchError, BatchHeader, BATCH_HEADER_BYTES};
 pub use cleaner::CleanStats;
 pub use epochs::EpochCache;
 use segment::{BatchMeta, PendingAppend, Segment, SEGMENT_BYTES_MAX};
+use control::Marker;
+pub(crate) use checkpoint::write_atomically;
 use txn_index::{AbortedTxn, TxnIndex};
 
 /// Kafka's `log.segment.bytes` default: 1 GiB.
@@ -561,15 +564,25 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// The headers of the batches in the newest `segments` segments, oldest first, read
-    /// without their records. The partition rebuilds its idempotent-producer state from them.
-    pub fn recent_batch_headers(&self, segments: usize) -> Result<Vec<BatchHeader>, LogError> {
-        let skip = self.segments.len().saturating_sub(segments);
-        let mut headers = Vec::new();
-        for segment in &self.segments[skip..] {
-            headers.extend(segment.batch_headers()?);
+    /// The headers of the batches from `offset` on (whole batches: the one holding `offset`
+    /// too), oldest first, read without their records except for markers. The partition
+    /// rebuilds its producer state from them.
+    pub fn batches_since(&self, offset: i64) -> Result<Vec<(BatchHeader, Option<Marker>)>, LogError> {
+        let mut out = Vec::new();
+        for (i, segment) in self.segments.iter().enumerate() {
+            let next_base = self.segments.get(i + 1).map(|s| s.base_offset());
+            if next_base.is_some_and(|next| next <= offset) {
+                continue;
+            }
+            out.extend(segment.batch_summaries(offset)?);
         }
-        Ok(headers)
+        Ok(out)
+    }
+
+    /// Base offset of the newest `segments` segments (where a replay without a snapshot starts).
+    pub fn base_of_recent_segments(&self, segments: usize) -> i64 {
+        let skip = self.segments.len().saturating_sub(segments.max(1));
+        self.segments[skip].base_offset()
     }
 
     /// ListOffsets by timestamp (Kafka's `fetchOffsetByTimestamp`): the offset and timestamp of

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use super::batch::{parse_header_prefix, BatchHeader, BATCH_HEADER_BYTES};
+use super::control::{marker_of, Marker};
 use super::decode;
 use super::file_name::{file_path, SegmentFile};
 use super::index::{
@@ -519,6 +520,40 @@ impl Segment {
             headers.push(header);
         }
         Ok(headers)
+    }
+
+    /// The headers of the batches whose last offset is at least `from`, in order, each with
+    /// the marker a control batch carries (read whole: markers are a few dozen bytes).
+    pub(crate) fn batch_summaries(
+        &self,
+        from: i64,
+    ) -> Result<Vec<(BatchHeader, Option<Marker>)>, LogError> {
+        let file = self.log_file()?;
+        let mut scanner = Scanner::new(file, self.state.size, LOOKUP_WINDOW_BYTES);
+        let mut out = Vec::new();
+        let mut position = 0u64;
+        while let Some(header) = scanner
+            .header_at(position)
+            .map_err(|e| scan_error(&self.log_path, e))?
+        {
+            let at = position;
+            position += header.total_bytes() as u64;
+            if header.last_offset() < from {
+                continue;
+            }
+            let marker = if header.is_control() {
+                let mut buf = vec![0u8; header.total_bytes()];
+                file.read_exact_at(&mut buf, at).map_err(|source| LogError::Io {
+                    path: self.log_path.clone(),
+                    source,
+                })?;
+                marker_of(&buf)
+            } else {
+                None
+            };
+            out.push((header, marker));
+        }
+        Ok(out)
     }
 
     /// Entries in the offset and time indexes.

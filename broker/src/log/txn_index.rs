@@ -139,10 +139,11 @@ impl TxnIndex {
     /// The aborted transactions that overlap `[from, below)`: those ending at or after `from`
     /// and starting before `below`, oldest first (a read_committed fetch's answer).
     pub fn overlapping(&self, from: i64, below: i64) -> Vec<AbortedTxn> {
+        // Each segment's entries are in marker order, so by last offset.
         self.segments
             .values()
-            .flatten()
-            .filter(|t| t.last_offset >= from && t.first_offset < below)
+            .flat_map(|list| &list[list.partition_point(|t| t.last_offset < from)..])
+            .filter(|t| t.first_offset < below)
             .copied()
             .collect()
     }

@@ -7,6 +7,7 @@
 
 pub mod producer_state;
 pub mod replication;
+mod snapshot;
 pub mod validate;
 
 use std::path::Path;
@@ -17,9 +18,11 @@ use kafka_protocol::ResponseError;
 use tokio::sync::Notify;
 
 use crate::cluster::PartitionInfo;
-use crate::log::batch;
+use crate::log::batch::{self, BatchHeader};
+use crate::log::control::{encode_marker, marker_of, Marker};
+use crate::log::txn_index::AbortedTxn;
 use crate::log::{LogConfig, LogError, PartitionLog};
-use producer_state::{BatchRecord, ProducerState, SequenceCheck};
+use producer_state::{ActiveProducer, BatchRecord, ProducerState, SequenceCheck};
 use replication::{FetchEffect, ReplicaSet, Transition};
 use validate::{validate, Rejected, TimestampBounds};
 
@@ -74,15 +77,16 @@ impl Partition {
         leader_epoch: i32,
     ) -> Result<Self, LogError> {
         let log = PartitionLog::open(dir, settings.log.clone())?;
-        let producers = rebuild_producer_state(&log)?;
         let replication = ReplicaSet::new(node_id, leader_epoch, log.log_end_offset());
-        Ok(Partition {
+        let mut partition = Partition {
             log,
-            producers,
+            producers: ProducerState::default(),
             replication,
             settings,
             waiters: Vec::new(),
-        })
+        };
+        partition.rebuild_producer_state()?;
+        Ok(partition)
     }
 
     /// Applies changed topic configs.
@@ -201,8 +205,11 @@ impl Partition {
         now_ms: i64,
     ) -> FetchEffect {
         let end = self.log.log_end_offset();
-        self.replication
-            .follower_fetched(replica, fetch_offset, end, now_ms)
+        let effect = self
+            .replication
+            .follower_fetched(replica, fetch_offset, end, now_ms);
+        self.producers.high_watermark_moved(self.high_watermark());
+        effect
     }
 
     /// The ISR without followers that lag more than `lag_max_ms`, to propose, if any lag.
@@ -225,22 +232,24 @@ impl Partition {
         now_ms: i64,
     ) -> Result<(), LogError> {
         if !records.is_empty() {
+            let segments = self.log.segment_count();
+            let first = batch::parse_header_prefix(records).map(|h| h.base_offset);
             let _ = self.log.append_replicated(records, now_ms)?;
-            for item in batch::split_headers(records) {
-                let Ok((header, _)) = item else { break };
-                if header.producer_id >= 0 && header.base_sequence >= 0 && !header.is_control() {
-                    let record = BatchRecord {
-                        first_seq: header.base_sequence,
-                        last_seq: header.base_sequence.wrapping_add(header.last_offset_delta),
-                        base_offset: header.base_offset,
-                    };
-                    self.producers
-                        .record(header.producer_id, header.producer_epoch, record);
-                }
+            if let (true, Ok(base)) = (self.log.segment_count() != segments, first) {
+                self.snapshot_at(base);
+            }
+            for item in batch::split_batches(records) {
+                let Ok((header, range)) = item else { break };
+                let marker = header
+                    .is_control()
+                    .then(|| marker_of(&records[range]))
+                    .flatten();
+                self.observe(&header, marker)?;
             }
         }
         let end = self.log.log_end_offset();
         self.replication.set_follower_high_watermark(leader_hw, end);
+        self.producers.high_watermark_moved(self.high_watermark());
         if !records.is_empty() {
             self.wake();
         }
@@ -251,6 +260,9 @@ impl Partition {
     pub fn truncate_to(&mut self, offset: i64) -> Result<i64, LogError> {
         let end = self.log.truncate_to(offset)?;
         self.replication.clamp_high_watermark(end);
+        // The producer state of the cut log: from a snapshot below the cut, replayed.
+        snapshot::remove_after(self.log.dir(), end);
+        self.rebuild_producer_state()?;
         Ok(end)
     }
 
@@ -275,16 +287,33 @@ impl Partition {
         &mut self.log
     }
 
-    /// Closes the log cleanly (flush, fsync, clean-shutdown marker).
+    /// Closes the log cleanly (flush, fsync, clean-shutdown marker), with a producer
+    /// snapshot at its end.
     pub fn close(self) -> Result<(), LogError> {
+        self.snapshot_at(self.log.log_end_offset());
         self.log.close()
     }
 
     /// Validates and appends the records of one produce request for this partition.
     pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<Appended, Rejected> {
         let header = validate(records, &self.settings, now_ms)?;
+        if header.is_control() {
+            // Only the transaction coordinator writes markers (WriteTxnMarkers).
+            return Err(Rejected {
+                error: ResponseError::InvalidRecord,
+                record_errors: Vec::new(),
+                message: Some("Clients may not write control batches.".to_string()),
+            });
+        }
         let idempotent = header.producer_id >= 0 && header.base_sequence >= 0;
         let last_seq = header.base_sequence.wrapping_add(header.last_offset_delta);
+        if header.producer_id >= 0 {
+            self.producers.check_transactional(
+                header.producer_id,
+                header.producer_epoch,
+                header.is_transactional(),
+            )?;
+        }
         if idempotent {
             let check = self.producers.check(
                 header.producer_id,
@@ -309,31 +338,180 @@ impl Partition {
         } else {
             -1
         };
-        let info = self
-            .log
-            .append(&mut owned, self.replication.leader_epoch(), now_ms)
-            .map_err(|e| {
-                tracing::error!(error = %e, "append failed");
-                ResponseError::KafkaStorageError
-            })?;
-        if idempotent {
-            let record = BatchRecord {
-                first_seq: header.base_sequence,
-                last_seq,
-                base_offset: info.base_offset,
-            };
-            self.producers
-                .record(header.producer_id, header.producer_epoch, record);
-        }
-        let end = self.log.log_end_offset();
-        let _ = self.replication.advance_high_watermark(end);
-        self.wake();
+        let info = self.append_as_leader(&mut owned, now_ms).map_err(|e| {
+            tracing::error!(error = %e, "append failed");
+            ResponseError::KafkaStorageError
+        })?;
+        let mut appended = header;
+        appended.base_offset = info.base_offset;
+        self.observe(&appended, None).map_err(|e| {
+            tracing::error!(error = %e, "recording producer state failed");
+            ResponseError::KafkaStorageError
+        })?;
+        self.leader_appended();
         Ok(Appended {
             base_offset: info.base_offset,
             last_offset: info.last_offset,
             log_append_time,
             log_start_offset: info.log_start_offset,
         })
+    }
+
+    /// Appends as the leader at its epoch, with a producer snapshot when the append rolled
+    /// a segment (the state as of the new segment's base, before this append).
+    fn append_as_leader(
+        &mut self,
+        batches: &mut [u8],
+        now_ms: i64,
+    ) -> Result<crate::log::AppendInfo, LogError> {
+        let segments = self.log.segment_count();
+        let info = self
+            .log
+            .append(batches, self.replication.leader_epoch(), now_ms)?;
+        if self.log.segment_count() != segments {
+            self.snapshot_at(info.base_offset);
+        }
+        Ok(info)
+    }
+
+    /// After a leader's append: the high watermark follows (alone in the ISR), waiters wake.
+    fn leader_appended(&mut self) {
+        let end = self.log.log_end_offset();
+        let _ = self.replication.advance_high_watermark(end);
+        self.producers.high_watermark_moved(self.high_watermark());
+        self.wake();
+    }
+
+    /// Writes the coordinator's marker ending `producer_id`'s transaction here (Kafka's
+    /// `appendEndTxnMarker`); returns its offset and, for acks=all, the wait for the ISR.
+    pub fn append_marker(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: Marker,
+        now_ms: i64,
+    ) -> Result<(i64, Option<replication::IsrWait>), ResponseError> {
+        self.producers
+            .check_marker(producer_id, producer_epoch, marker.coordinator_epoch)?;
+        let mut bytes = encode_marker(producer_id, producer_epoch, marker, now_ms).map_err(|e| {
+            tracing::error!(error = %e, "encoding a transaction marker failed");
+            ResponseError::UnknownServerError
+        })?;
+        let storage = |e: LogError| {
+            tracing::error!(error = %e, "appending a transaction marker failed");
+            ResponseError::KafkaStorageError
+        };
+        let info = self.append_as_leader(&mut bytes, now_ms).map_err(storage)?;
+        let header = batch::parse_header(&bytes).map_err(|_| ResponseError::UnknownServerError)?;
+        self.observe(&header, Some(marker)).map_err(storage)?;
+        self.leader_appended();
+        Ok((info.base_offset, self.isr_wait(info.last_offset)))
+    }
+
+    /// Takes one appended batch (its offsets final) into the producer state; a marker ends
+    /// its producer's transaction, and an ABORT is recorded in the aborted-transaction index.
+    fn observe(&mut self, header: &BatchHeader, marker: Option<Marker>) -> Result<(), LogError> {
+        if header.producer_id < 0 {
+            return Ok(());
+        }
+        if header.is_control() {
+            let Some(marker) = marker else {
+                return Ok(());
+            };
+            let done = self.producers.complete(
+                header.producer_id,
+                header.producer_epoch,
+                marker.coordinator_epoch,
+                header.base_offset,
+                header.max_timestamp,
+            );
+            if let (Some(txn), false) = (done, marker.commit) {
+                self.log.record_aborted(AbortedTxn {
+                    producer_id: txn.producer_id,
+                    first_offset: txn.first_offset,
+                    last_offset: txn.marker_offset,
+                    last_stable_offset: txn.last_stable_offset,
+                })?;
+            }
+            return Ok(());
+        }
+        let record = BatchRecord {
+            first_seq: header.base_sequence,
+            last_seq: header.base_sequence.wrapping_add(header.last_offset_delta),
+            base_offset: header.base_offset,
+            offset_delta: header.last_offset_delta,
+        };
+        self.producers.record(
+            header.producer_id,
+            header.producer_epoch,
+            record,
+            header.is_transactional(),
+            header.max_timestamp,
+        );
+        Ok(())
+    }
+
+    /// Rebuilds the producer state (and any aborted-transaction entries a crash lost) from
+    /// the newest snapshot and the batches after it; without a snapshot, from the newest
+    /// segments, as an older data directory has none.
+    fn rebuild_producer_state(&mut self) -> Result<(), LogError> {
+        let end = self.log.log_end_offset();
+        let (from, state) = match snapshot::read_latest(self.log.dir(), end) {
+            Some((offset, state)) if offset >= self.log.log_start_offset() => (offset, state),
+            _ => (
+                self.log.base_of_recent_segments(PRODUCER_STATE_SEGMENTS),
+                ProducerState::default(),
+            ),
+        };
+        self.producers = state;
+        for (header, marker) in self.log.batches_since(from)? {
+            if header.base_offset >= from {
+                self.observe(&header, marker)?;
+            }
+        }
+        self.producers.high_watermark_moved(self.high_watermark());
+        Ok(())
+    }
+
+    /// Writes a producer snapshot as of `offset`; a failure costs only a longer replay.
+    fn snapshot_at(&self, offset: i64) {
+        if let Err(e) = snapshot::write(self.log.dir(), offset, &self.producers) {
+            tracing::warn!(error = %e, offset, "writing a producer snapshot failed");
+        }
+    }
+
+    /// The last stable offset: read_committed consumers read below it.
+    pub fn last_stable_offset(&self) -> i64 {
+        let hw = self.high_watermark();
+        self.producers
+            .first_unstable_offset(hw)
+            .map_or(hw, |o| o.min(hw))
+    }
+
+    /// Where the cleaner must stop: the first offset of an undecided transaction, or the
+    /// high watermark.
+    pub fn first_unstable_offset(&self) -> i64 {
+        self.last_stable_offset()
+    }
+
+    /// The aborted transactions overlapping `[from, below)` (a read_committed fetch).
+    pub fn aborted_between(&self, from: i64, below: i64) -> Vec<AbortedTxn> {
+        self.log.txn_index().overlapping(from, below)
+    }
+
+    /// The producers with state here (DescribeProducers).
+    pub fn active_producers(&self) -> Vec<ActiveProducer> {
+        self.producers.active()
+    }
+
+    /// Reads whole batches from `offset` below the last stable offset (read_committed).
+    pub fn read_stable(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+    ) -> Result<Bytes, ResponseError> {
+        self.read_below(offset, max_bytes, min_one, self.last_stable_offset())
     }
 
     pub fn log_start_offset(&self) -> i64 {
@@ -368,7 +546,7 @@ impl Partition {
     }
 
     /// Reads whole batches from `offset` below the high watermark, as consumers may.
-    pub fn read_committed(
+    pub fn read_visible(
         &self,
         offset: i64,
         max_bytes: usize,
@@ -398,24 +576,6 @@ impl Partition {
             .read_bounded(offset, max_bytes, min_one, bound)
             .map_err(log_error_code)
     }
-}
-
-/// Rebuilds idempotent-producer state from the batch headers of the newest segments, so that a
-/// retry that spans a restart is still recognised as a duplicate and a gap still refused.
-/// Kafka reads a snapshot and the log after it; the newest segments stand in for both here.
-fn rebuild_producer_state(log: &PartitionLog) -> Result<ProducerState, LogError> {
-    let mut producers = ProducerState::default();
-    for header in log.recent_batch_headers(PRODUCER_STATE_SEGMENTS)? {
-        if header.producer_id >= 0 && header.base_sequence >= 0 && !header.is_control() {
-            let record = BatchRecord {
-                first_seq: header.base_sequence,
-                last_seq: header.base_sequence.wrapping_add(header.last_offset_delta),
-                base_offset: header.base_offset,
-            };
-            producers.record(header.producer_id, header.producer_epoch, record);
-        }
-    }
-    Ok(producers)
 }
 
 /// Maps a log error to the code a client sees.

@@ -1,8 +1,11 @@
-//! Idempotent producer state of one partition: for each producer id, its epoch and its last few
-//! batches' sequence ranges, so a retried batch is answered with its original offset instead of
-//! being written twice, and a gap in sequences is refused (OUT_OF_ORDER_SEQUENCE_NUMBER).
+//! Producer state of one partition (Kafka's `ProducerStateManager`): for each producer id, its
+//! epoch and its last few batches' sequence ranges, so a retried batch is answered with its
+//! original offset instead of being written twice and a gap in sequences is refused
+//! (OUT_OF_ORDER_SEQUENCE_NUMBER); and the transactions that are open here, from which the
+//! last stable offset (LSO) follows: the first offset of the oldest transaction not yet
+//! decided, or decided by a marker the ISR does not have yet.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use kafka_protocol::ResponseError;
 
@@ -14,12 +17,27 @@ pub struct BatchRecord {
     pub first_seq: i32,
     pub last_seq: i32,
     pub base_offset: i64,
+    /// Records in the batch less one (the batch's last offset delta).
+    pub offset_delta: i32,
 }
 
-#[derive(Debug, Default)]
-struct Entry {
-    epoch: i16,
-    batches: VecDeque<BatchRecord>,
+impl BatchRecord {
+    fn last_offset(&self) -> i64 {
+        self.base_offset + i64::from(self.offset_delta)
+    }
+}
+
+/// What is known of one producer here.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) epoch: i16,
+    pub(crate) batches: VecDeque<BatchRecord>,
+    /// Max timestamp of its last batch.
+    pub(crate) last_timestamp: i64,
+    /// Epoch of the coordinator that wrote its last marker here (-1: none).
+    pub(crate) coordinator_epoch: i32,
+    /// First offset of its open transaction here.
+    pub(crate) txn_first_offset: Option<i64>,
 }
 
 /// What the sequence check decided for an incoming batch.
@@ -31,10 +49,37 @@ pub enum SequenceCheck {
     Duplicate(i64),
 }
 
-/// Producer id → state, for one partition.
+/// One producer as DescribeProducers shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveProducer {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
+    pub coordinator_epoch: i32,
+    /// First offset of its open transaction, -1 when none.
+    pub txn_start_offset: i64,
+}
+
+/// A transaction a marker just ended here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub marker_offset: i64,
+    /// The LSO once this transaction is out of the way (Kafka's `AbortedTxn.lastStableOffset`).
+    pub last_stable_offset: i64,
+}
+
+/// Producer id → state, and the open transactions, for one partition.
 #[derive(Debug, Default)]
 pub struct ProducerState {
     producers: HashMap<i64, Entry>,
+    /// First offset of each open transaction → its producer.
+    ongoing: BTreeMap<i64, i64>,
+    /// Marker offset → first offset, of decided transactions whose marker is not yet below
+    /// the high watermark (until then they still hold the LSO back).
+    unreplicated: BTreeMap<i64, i64>,
 }
 
 impl ProducerState {
@@ -61,6 +106,10 @@ impl ProducerState {
                 Err(ResponseError::OutOfOrderSequenceNumber)
             };
         }
+        if entry.batches.is_empty() {
+            // Known only from a marker: nothing to compare with.
+            return Ok(SequenceCheck::Append);
+        }
         if let Some(dup) = entry
             .batches
             .iter()
@@ -79,19 +128,168 @@ impl ProducerState {
         }
     }
 
-    /// Records an appended batch.
-    pub fn record(&mut self, pid: i64, epoch: i16, batch: BatchRecord) {
-        let entry = self.producers.entry(pid).or_default();
+    /// Kafka refuses a plain batch from a producer whose transaction is open here, and a
+    /// transactional batch from an epoch older than the producer's.
+    pub fn check_transactional(
+        &self,
+        pid: i64,
+        epoch: i16,
+        transactional: bool,
+    ) -> Result<(), ResponseError> {
+        match self.producers.get(&pid) {
+            Some(e) if epoch < e.epoch => Err(ResponseError::InvalidProducerEpoch),
+            Some(e) if !transactional && e.txn_first_offset.is_some() => {
+                Err(ResponseError::InvalidTxnState)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records an appended batch (`transactional`: it belongs to the producer's transaction).
+    pub fn record(
+        &mut self,
+        pid: i64,
+        epoch: i16,
+        batch: BatchRecord,
+        transactional: bool,
+        timestamp: i64,
+    ) {
+        let entry = self.producers.entry(pid).or_insert_with(|| Entry {
+            coordinator_epoch: -1,
+            ..Entry::default()
+        });
         if epoch != entry.epoch {
             entry.epoch = epoch;
             entry.batches.clear();
         }
-        if entry.batches.len() == PRODUCER_BATCHES_RETAINED {
-            entry.batches.pop_front();
+        entry.last_timestamp = timestamp;
+        if batch.first_seq >= 0 {
+            if entry.batches.len() == PRODUCER_BATCHES_RETAINED {
+                entry.batches.pop_front();
+            }
+            entry.batches.push_back(batch);
+            assert!(entry.batches.len() <= PRODUCER_BATCHES_RETAINED);
         }
-        entry.batches.push_back(batch);
-        assert!(entry.batches.len() <= PRODUCER_BATCHES_RETAINED);
+        if transactional && entry.txn_first_offset.is_none() {
+            entry.txn_first_offset = Some(batch.base_offset);
+            self.ongoing.insert(batch.base_offset, pid);
+        }
     }
+
+    /// Checks a transaction marker from the coordinator: an older producer epoch is
+    /// INVALID_PRODUCER_EPOCH, an older coordinator epoch TRANSACTION_COORDINATOR_FENCED.
+    pub fn check_marker(
+        &self,
+        pid: i64,
+        epoch: i16,
+        coordinator_epoch: i32,
+    ) -> Result<(), ResponseError> {
+        match self.producers.get(&pid) {
+            Some(e) if epoch < e.epoch => Err(ResponseError::InvalidProducerEpoch),
+            Some(e) if coordinator_epoch < e.coordinator_epoch => {
+                Err(ResponseError::TransactionCoordinatorFenced)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A marker at `marker_offset` ended `pid`'s transaction here (or found none open). The
+    /// marker's epoch becomes the producer's, whose sequences then start again.
+    pub fn complete(
+        &mut self,
+        pid: i64,
+        epoch: i16,
+        coordinator_epoch: i32,
+        marker_offset: i64,
+        timestamp: i64,
+    ) -> Option<CompletedTxn> {
+        let entry = self.producers.entry(pid).or_insert_with(|| Entry {
+            coordinator_epoch: -1,
+            ..Entry::default()
+        });
+        if epoch > entry.epoch {
+            entry.epoch = epoch;
+            entry.batches.clear();
+        }
+        entry.coordinator_epoch = coordinator_epoch;
+        entry.last_timestamp = timestamp;
+        let first = entry.txn_first_offset.take()?;
+        self.ongoing.remove(&first);
+        let last_stable_offset = self
+            .ongoing
+            .keys()
+            .next()
+            .map_or(marker_offset + 1, |&o| o.min(marker_offset + 1));
+        self.unreplicated.insert(marker_offset, first);
+        Some(CompletedTxn {
+            producer_id: pid,
+            first_offset: first,
+            marker_offset,
+            last_stable_offset,
+        })
+    }
+
+    /// The high watermark moved: decided transactions whose marker is below it no longer
+    /// hold the LSO back.
+    pub fn high_watermark_moved(&mut self, high_watermark: i64) {
+        while let Some((&marker, _)) = self.unreplicated.first_key_value() {
+            if marker >= high_watermark {
+                break;
+            }
+            self.unreplicated.pop_first();
+        }
+    }
+
+    /// The first offset that is not yet stable: the start of the oldest open transaction, or
+    /// of a decided one whose marker is not below `high_watermark`; None when every offset is.
+    pub fn first_unstable_offset(&self, high_watermark: i64) -> Option<i64> {
+        let open = self.ongoing.keys().next().copied();
+        let undecided = self.unreplicated.range(high_watermark..).map(|(_, f)| *f).min();
+        match (open, undecided) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Every producer, for DescribeProducers.
+    pub fn active(&self) -> Vec<ActiveProducer> {
+        let mut list: Vec<ActiveProducer> = self
+            .producers
+            .iter()
+            .map(|(&pid, e)| ActiveProducer {
+                producer_id: pid,
+                epoch: e.epoch,
+                last_sequence: e.batches.back().map_or(-1, |b| b.last_seq),
+                last_timestamp: e.last_timestamp,
+                coordinator_epoch: e.coordinator_epoch,
+                txn_start_offset: e.txn_first_offset.unwrap_or(-1),
+            })
+            .collect();
+        list.sort_by_key(|p| p.producer_id);
+        list
+    }
+
+    /// The entries, for a snapshot.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (i64, &Entry)> {
+        self.producers.iter().map(|(k, v)| (*k, v))
+    }
+
+    /// Rebuilds the state from a snapshot's entries.
+    pub(crate) fn from_entries(entries: impl IntoIterator<Item = (i64, Entry)>) -> Self {
+        let mut state = ProducerState::default();
+        for (pid, entry) in entries {
+            if let Some(first) = entry.txn_first_offset {
+                state.ongoing.insert(first, pid);
+            }
+            state.producers.insert(pid, entry);
+        }
+        state
+    }
+}
+
+/// The last offset a batch record covers (for snapshots).
+pub(crate) fn last_offset_of(batch: &BatchRecord) -> i64 {
+    batch.last_offset()
 }
 
 /// Sequences wrap from i32::MAX to 0, as Kafka's do.
@@ -118,7 +316,10 @@ mod tests {
                 first_seq: 0,
                 last_seq: 9,
                 base_offset: 100,
+                offset_delta: 0,
             },
+            false,
+            0,
         );
         assert_eq!(s.check(7, 0, 0, 9), Ok(SequenceCheck::Duplicate(100)));
         assert_eq!(
@@ -133,7 +334,10 @@ mod tests {
                 first_seq: 10,
                 last_seq: 19,
                 base_offset: 110,
+                offset_delta: 0,
             },
+            false,
+            0,
         );
         assert_eq!(
             s.check(7, 1, 5, 6),
@@ -147,7 +351,10 @@ mod tests {
                 first_seq: 0,
                 last_seq: 0,
                 base_offset: 120,
+                offset_delta: 0,
             },
+            false,
+            0,
         );
         assert_eq!(
             s.check(7, 0, 20, 20),
@@ -166,7 +373,10 @@ mod tests {
                     first_seq: i,
                     last_seq: i,
                     base_offset: i64::from(i),
+                    offset_delta: 0,
                 },
+                false,
+                0,
             );
         }
         assert_eq!(s.check(1, 0, 6, 6), Ok(SequenceCheck::Duplicate(6)));
@@ -175,5 +385,54 @@ mod tests {
             Err(ResponseError::OutOfOrderSequenceNumber)
         );
         assert_eq!(next_seq(i32::MAX), 0);
+    }
+}
+
+#[cfg(test)]
+mod txn_tests {
+    use super::*;
+
+    fn batch(seq: i32, offset: i64) -> BatchRecord {
+        BatchRecord {
+            first_seq: seq,
+            last_seq: seq,
+            base_offset: offset,
+            offset_delta: 0,
+        }
+    }
+
+    #[test]
+    fn open_transactions_hold_the_lso_until_their_marker_is_replicated() {
+        let mut s = ProducerState::default();
+        assert_eq!(s.first_unstable_offset(0), None);
+        s.record(1, 0, batch(0, 10), true, 0);
+        s.record(2, 0, batch(0, 11), true, 0);
+        s.record(1, 0, batch(1, 12), true, 0);
+        assert_eq!(s.first_unstable_offset(0), Some(10));
+        assert_eq!(
+            s.check_transactional(1, 0, false),
+            Err(ResponseError::InvalidTxnState)
+        );
+        let done = s.complete(1, 0, 3, 13, 0).expect("an open transaction");
+        assert_eq!((done.first_offset, done.last_stable_offset), (10, 11));
+        // The marker at 13 is not below the high watermark yet.
+        assert_eq!(s.first_unstable_offset(13), Some(10));
+        assert_eq!(s.first_unstable_offset(14), Some(11));
+        s.high_watermark_moved(14);
+        assert_eq!(s.first_unstable_offset(0), Some(11));
+        assert_eq!(s.complete(2, 1, 3, 14, 0).map(|t| t.first_offset), Some(11));
+        s.high_watermark_moved(15);
+        assert_eq!(s.first_unstable_offset(0), None);
+        // The marker bumped producer 2's epoch: its old epoch is fenced.
+        assert_eq!(
+            s.check_transactional(2, 0, true),
+            Err(ResponseError::InvalidProducerEpoch)
+        );
+        assert_eq!(
+            s.check_marker(2, 1, 2),
+            Err(ResponseError::TransactionCoordinatorFenced)
+        );
+        let p1 = &s.active()[0];
+        assert_eq!((p1.producer_id, p1.txn_start_offset, p1.coordinator_epoch), (1, -1, 3));
     }
 }
