@@ -15,6 +15,8 @@ use crate::authorizer::Authorizer;
 use crate::cluster::{legacy, Cluster, ClusterImage, Refusal, TopicInfo, TopicSpec};
 use crate::config::{BrokerConfig, ConfigError};
 use crate::controller::{Controller, ControllerSettings};
+use crate::coordinator::transactions::service::{self as txn_service, MarkerQueue};
+use crate::coordinator::transactions::{TransactionCoordinator, TxnSettings, TRANSACTION_TOPIC};
 use crate::coordinator::{
     self, ConsumerSettings, GroupCoordinator, GroupSettings, OffsetSettings, OFFSETS_TOPIC,
 };
@@ -26,6 +28,17 @@ use crate::security::inter_broker::InterBrokerSecurity;
 use crate::security::ListenerSecurity;
 use crate::server::BoundListener;
 use crate::storage;
+
+/// An internal topic the broker creates on first use.
+struct InternalTopic<'a> {
+    name: &'a str,
+    partitions: i32,
+    replication_factor: i16,
+    /// The config key of the replication factor, for the refusal.
+    replication_key: &'a str,
+    segment_bytes: String,
+    min_isr: Option<String>,
+}
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +67,9 @@ pub struct Broker {
     pub cluster: Cluster,
     pub replicas: ReplicaManager,
     pub groups: GroupCoordinator,
+    /// The transaction coordinator, and the decided transactions waiting for markers.
+    pub txns: TransactionCoordinator,
+    pub txn_markers: MarkerQueue,
     /// Incremental fetch sessions (KIP-227).
     pub fetch_sessions: FetchSessions,
     /// Follower fetchers and ISR proposals.
@@ -134,6 +150,7 @@ impl Broker {
             offset_settings(&config),
             consumer_settings(&config),
         );
+        let txns = TransactionCoordinator::new(txn_settings(&config));
         let fetch_sessions = FetchSessions::new(config.fetch_session_cache_slots);
         let inter_broker = Arc::new(InterBrokerSecurity::from_config(&config)?);
         let authorizer = Authorizer::new(config.authorizer.clone(), cluster.clone());
@@ -144,6 +161,8 @@ impl Broker {
             cluster,
             replicas,
             groups,
+            txns,
+            txn_markers: MarkerQueue::default(),
             fetch_sessions,
             replication: ReplicationManager::new(),
             inter_broker,
@@ -168,58 +187,97 @@ impl Broker {
         if self.groups.partitions() > 0 {
             return Ok(());
         }
-        let existing = self.cluster.read(|i| {
-            i.topics
-                .get(OFFSETS_TOPIC)
-                .map(|t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX))
-        });
-        let partitions = match existing {
-            Some(n) => n,
-            None => {
-                let brokers = self.cluster.read(|i| i.live_brokers().len()).max(1);
-                let brokers = i16::try_from(brokers).unwrap_or(i16::MAX);
-                let wanted = self.config.offsets_topic_replication_factor;
-                // A quorum of one is a development broker: it takes what it has. A cluster
-                // refuses, as Kafka does, until enough brokers are up.
-                if !self.config.voters.is_empty() && brokers < wanted {
-                    return Err(Refusal::new(
-                        kafka_protocol::ResponseError::CoordinatorNotAvailable,
-                        format!(
-                            "offsets.topic.replication.factor is {wanted} but only {brokers} brokers are up."
-                        ),
-                    ));
-                }
-                let rf = wanted.min(brokers);
-                let configs = [
-                    ("cleanup.policy", "compact".to_string()),
-                    ("compression.type", "producer".to_string()),
-                    (
-                        "segment.bytes",
-                        self.config.offsets_topic_segment_bytes.to_string(),
-                    ),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
-                let spec = TopicSpec {
-                    name: OFFSETS_TOPIC.to_string(),
-                    partitions: self.config.offsets_topic_num_partitions,
-                    replication_factor: rf,
-                    assignments: Vec::new(),
-                    configs,
-                    internal: true,
-                };
-                match self.create_topic(&spec).await {
-                    Ok(info) => i32::try_from(info.partitions.len()).unwrap_or(i32::MAX),
-                    Err(r) if r.error == kafka_protocol::ResponseError::TopicAlreadyExists => {
-                        self.config.offsets_topic_num_partitions
-                    }
-                    Err(r) => return Err(r),
-                }
-            }
+        let topic = InternalTopic {
+            name: OFFSETS_TOPIC,
+            partitions: self.config.offsets_topic_num_partitions,
+            replication_factor: self.config.offsets_topic_replication_factor,
+            replication_key: "offsets.topic.replication.factor",
+            segment_bytes: self.config.offsets_topic_segment_bytes.to_string(),
+            min_isr: None,
         };
+        let partitions = self.ensure_internal_topic(topic).await?;
         self.groups.set_partitions(partitions);
         Ok(())
+    }
+
+    /// Creates `__transaction_state` on the first FindCoordinator for a transactional id, as
+    /// Kafka does: compacted, `transaction.state.log.num.partitions` partitions,
+    /// `transaction.state.log.replication.factor` replicas and `.min.isr`.
+    pub async fn ensure_transaction_topic(&self) -> Result<(), Refusal> {
+        if self.txns.partitions() > 0 {
+            return Ok(());
+        }
+        let value = |key: &str| self.config.str_value(key);
+        let topic = InternalTopic {
+            name: TRANSACTION_TOPIC,
+            partitions: value("transaction.state.log.num.partitions")
+                .parse()
+                .unwrap_or(50),
+            replication_factor: value("transaction.state.log.replication.factor")
+                .parse()
+                .unwrap_or(3),
+            replication_key: "transaction.state.log.replication.factor",
+            segment_bytes: value("transaction.state.log.segment.bytes"),
+            min_isr: Some(value("transaction.state.log.min.isr")),
+        };
+        let partitions = self.ensure_internal_topic(topic).await?;
+        self.txns.set_partitions(partitions);
+        Ok(())
+    }
+
+    /// Creates an internal topic unless it exists; returns its partition count. A cluster
+    /// refuses, as Kafka does, until enough brokers are up for its replication factor; a
+    /// quorum of one is a development broker and takes what it has.
+    async fn ensure_internal_topic(&self, topic: InternalTopic<'_>) -> Result<i32, Refusal> {
+        let existing = self.cluster.read(|i| {
+            i.topics
+                .get(topic.name)
+                .map(|t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX))
+        });
+        if let Some(n) = existing {
+            return Ok(n);
+        }
+        let brokers = self.cluster.read(|i| i.live_brokers().len()).max(1);
+        let brokers = i16::try_from(brokers).unwrap_or(i16::MAX);
+        let wanted = topic.replication_factor;
+        if !self.config.voters.is_empty() && brokers < wanted {
+            return Err(Refusal::new(
+                kafka_protocol::ResponseError::CoordinatorNotAvailable,
+                format!(
+                    "{} is {wanted} but only {brokers} brokers are up.",
+                    topic.replication_key
+                ),
+            ));
+        }
+        let rf = wanted.min(brokers);
+        let mut configs: std::collections::BTreeMap<String, String> = [
+            ("cleanup.policy", "compact".to_string()),
+            ("compression.type", "producer".to_string()),
+            ("segment.bytes", topic.segment_bytes),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        if let Some(min_isr) = topic.min_isr {
+            // A single node's topic cannot need more in-sync replicas than it has.
+            let min_isr = min_isr.parse::<i16>().unwrap_or(1).min(rf).max(1);
+            configs.insert("min.insync.replicas".to_string(), min_isr.to_string());
+        }
+        let spec = TopicSpec {
+            name: topic.name.to_string(),
+            partitions: topic.partitions,
+            replication_factor: rf,
+            assignments: Vec::new(),
+            configs,
+            internal: true,
+        };
+        match self.create_topic(&spec).await {
+            Ok(info) => Ok(i32::try_from(info.partitions.len()).unwrap_or(i32::MAX)),
+            Err(r) if r.error == kafka_protocol::ResponseError::TopicAlreadyExists => {
+                Ok(topic.partitions)
+            }
+            Err(r) => Err(r),
+        }
     }
 
     /// Creates a topic; its logs are open here once this returns.
@@ -476,6 +534,8 @@ async fn run(
     let token = broker.shutdown.clone();
     let background = tokio::spawn(background(broker.clone(), token.clone()));
     let timers = tokio::spawn(group_timers(broker.clone(), token.clone()));
+    let markers = tokio::spawn(txn_service::run_markers(broker.clone(), token.clone()));
+    let txn_timers = tokio::spawn(txn_service::run_timers(broker.clone(), token.clone()));
     // Clients are served once the controller has let this broker in: before that its
     // metadata may be the stale image it replayed at start (Kafka opens its listeners then).
     tokio::select! {
@@ -492,6 +552,8 @@ async fn run(
     let _ = server.await;
     let _ = background.await;
     let _ = timers.await;
+    let _ = markers.await;
+    let _ = txn_timers.await;
     let b = broker.clone();
     let flushed = tokio::task::spawn_blocking(move || b.replicas.close_all()).await;
     if flushed.is_err() {
@@ -580,6 +642,19 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
                 let _ = tokio::task::spawn_blocking(move || b.replicas.bound_open_files()).await;
             }
         }
+    }
+}
+
+fn txn_settings(config: &BrokerConfig) -> TxnSettings {
+    TxnSettings {
+        max_timeout_ms: config
+            .str_value("transaction.max.timeout.ms")
+            .parse()
+            .unwrap_or(900_000),
+        id_expiration_ms: config
+            .str_value("transactional.id.expiration.ms")
+            .parse()
+            .unwrap_or(604_800_000),
     }
 }
 

@@ -10,7 +10,8 @@ use std::sync::Weak;
 
 use crate::cluster::ClusterImage;
 use crate::config::DynamicConfigs;
-use crate::coordinator::OFFSETS_TOPIC;
+use crate::coordinator::transactions::TRANSACTION_TOPIC;
+use crate::coordinator::{read_records, Logged, OFFSETS_TOPIC};
 use crate::quorum::{Delta, MetadataListener};
 use crate::Broker;
 
@@ -80,6 +81,9 @@ impl MetadataListener for Publisher {
             if name == OFFSETS_TOPIC {
                 broker.groups.set_partitions(topic.partitions.len() as i32);
             }
+            if name == TRANSACTION_TOPIC {
+                broker.txns.set_partitions(topic.partitions.len() as i32);
+            }
             match replicas.apply_partition(&broker.config, &name, index, info, &topic.configs) {
                 Ok(Some(_)) if info.leader != broker.config.node_id => {
                     broker
@@ -93,6 +97,10 @@ impl MetadataListener for Publisher {
             }
             if name == OFFSETS_TOPIC {
                 coordinate(&broker, index, info.leader == broker.config.node_id);
+            }
+            if name == TRANSACTION_TOPIC {
+                let leads = info.leader == broker.config.node_id;
+                coordinate_transactions(&broker, index, leads.then_some(info.leader_epoch));
             }
         }
         for name in &delta.topic_configs {
@@ -124,5 +132,50 @@ fn coordinate(broker: &Broker, partition: i32, leads: bool) {
             partition,
             "no longer coordinating the groups of a __consumer_offsets partition"
         );
+    }
+}
+
+/// The transaction coordinator follows the leadership of its `__transaction_state`
+/// partitions: a new leader (or the same one at a new epoch) loads the partition's ids and
+/// writes again the markers of transactions that were decided and not completed; a former
+/// leader drops them. The coordinator epoch is the partition's leader epoch.
+fn coordinate_transactions(broker: &Broker, partition: i32, leader_epoch: Option<i32>) {
+    let txns = &broker.txns;
+    match leader_epoch {
+        Some(epoch) if txns.owned_epoch(partition) != Some(epoch) => {
+            let records = match read_records(&broker.replicas, TRANSACTION_TOPIC, partition) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(partition, error = %e, "could not load a __transaction_state partition");
+                    return;
+                }
+            };
+            let plain = records
+                .into_iter()
+                .filter_map(|r| match r {
+                    Logged::Plain(kv) => Some(kv),
+                    _ => None,
+                })
+                .collect();
+            let unfinished = txns.take_over(partition, epoch, plain);
+            tracing::info!(
+                partition,
+                epoch,
+                unfinished = unfinished.len(),
+                "coordinating the transactions of a __transaction_state partition"
+            );
+            for txn in unfinished {
+                broker.txn_markers.push(txn);
+            }
+        }
+        Some(_) => {}
+        None if txns.owned_epoch(partition).is_some() => {
+            txns.resign(partition);
+            tracing::info!(
+                partition,
+                "no longer coordinating a __transaction_state partition"
+            );
+        }
+        None => {}
     }
 }

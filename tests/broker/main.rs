@@ -41,3 +41,4 @@ mod security_tls;
 mod shutdown;
 mod timestamps;
 mod topics;
+mod transactions;

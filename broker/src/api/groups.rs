@@ -15,6 +15,7 @@ use kafka_protocol::ResponseError;
 use super::str_bytes;
 use super::{auth, RequestContext};
 use crate::authorizer::{AclOperation, ResourceType};
+use crate::coordinator::transactions::TRANSACTION_TOPIC;
 use crate::coordinator::{JoinRequest, JoinResult, Reply, SyncResult, OFFSETS_TOPIC};
 use crate::error::Result;
 use crate::Broker;
@@ -125,25 +126,26 @@ async fn locate(broker: &Broker, listener: &str, key_type: i8, key: StrBytes) ->
             .with_error_code(error.code())
             .with_error_message(Some(str_bytes(message)))
     };
-    if key_type != KEY_TYPE_GROUP {
-        return refuse(
-            ResponseError::InvalidRequest,
-            "only consumer group coordinators exist on this broker; transactions are not supported",
-        );
-    }
     if key.is_empty() {
-        return refuse(ResponseError::InvalidRequest, "the group id is empty");
+        return refuse(ResponseError::InvalidRequest, "the key is empty");
     }
-    if let Err(r) = broker.ensure_offsets_topic().await {
-        return refuse(ResponseError::CoordinatorNotAvailable, &r.message);
-    }
-    let partition = broker.groups.partition_for(&key);
+    let (topic, partition) = match key_type {
+        KEY_TYPE_GROUP => {
+            if let Err(r) = broker.ensure_offsets_topic().await {
+                return refuse(ResponseError::CoordinatorNotAvailable, &r.message);
+            }
+            (OFFSETS_TOPIC, broker.groups.partition_for(&key))
+        }
+        KEY_TYPE_TRANSACTION => {
+            if let Err(r) = broker.ensure_transaction_topic().await {
+                return refuse(ResponseError::CoordinatorNotAvailable, &r.message);
+            }
+            (TRANSACTION_TOPIC, broker.txns.partition_for(&key))
+        }
+        _ => return refuse(ResponseError::InvalidRequest, "unknown key type"),
+    };
     let leader = broker.cluster.read(|i| {
-        let p = i
-            .topics
-            .get(OFFSETS_TOPIC)?
-            .partitions
-            .get(partition as usize)?;
+        let p = i.topics.get(topic)?.partitions.get(partition as usize)?;
         let b = i.brokers.get(&p.leader)?;
         let (host, port) = b.end_point(listener)?;
         Some((b.node_id, host.to_string(), port))

@@ -27,6 +27,8 @@ pub mod reassignments;
 pub mod sasl;
 pub mod scram_credentials;
 pub mod topics;
+pub mod transactions;
+pub mod txn_admin;
 
 use std::net::SocketAddr;
 

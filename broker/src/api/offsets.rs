@@ -218,17 +218,25 @@ type Fetched = std::result::Result<Option<OffsetValue>, ResponseError>;
 /// The committed offsets of one group, as (topic, [(partition, value)]) in request order.
 type GroupOffsets = Vec<(String, Vec<(i32, Fetched)>)>;
 
+/// `stable`: the client asked for stable offsets only (KIP-447, OffsetFetch v7+), and a
+/// partition whose offset an undecided transaction holds is UNSTABLE_OFFSET_COMMIT.
 fn fetch_group(
     broker: &Broker,
     group: &str,
     topics: Option<Vec<(String, Vec<i32>)>>,
+    stable: bool,
 ) -> GroupOffsets {
     let rows = broker.groups.fetch_offsets(group, topics.as_deref());
     let mut out: GroupOffsets = Vec::new();
     for (topic, partition, value) in rows {
+        let value = if stable && broker.groups.has_pending_offset(group, &topic, partition) {
+            Err(ResponseError::UnstableOffsetCommit)
+        } else {
+            Ok(value)
+        };
         match out.last_mut() {
-            Some((t, parts)) if *t == topic => parts.push((partition, Ok(value))),
-            _ => out.push((topic, vec![(partition, Ok(value))])),
+            Some((t, parts)) if *t == topic => parts.push((partition, value)),
+            _ => out.push((topic, vec![(partition, value)])),
         }
     }
     out
@@ -242,15 +250,16 @@ fn fetch_visible(
     ctx: &RequestContext,
     group: &str,
     topics: Option<Vec<(String, Vec<i32>)>>,
+    stable: bool,
 ) -> GroupOffsets {
     let visible = |t: &str| may(broker, ctx, AclOperation::Describe, ResourceType::Topic, t);
     let Some(topics) = topics else {
-        let mut all = fetch_group(broker, group, None);
+        let mut all = fetch_group(broker, group, None, stable);
         all.retain(|(t, _)| visible(t));
         return all;
     };
     let (shown, hidden): (Vec<_>, Vec<_>) = topics.into_iter().partition(|(t, _)| visible(t));
-    let mut out = fetch_group(broker, group, Some(shown));
+    let mut out = fetch_group(broker, group, Some(shown), stable);
     out.extend(hidden.into_iter().map(|(t, parts)| {
         let refused = parts
             .into_iter()
@@ -271,7 +280,7 @@ pub async fn fetch(
         let groups = request
             .groups
             .iter()
-            .map(|g| fetch_batched(broker, ctx, g))
+            .map(|g| fetch_batched(broker, ctx, g, request.require_stable))
             .collect();
         return Ok(OffsetFetchResponse::default().with_groups(groups));
     }
@@ -295,7 +304,7 @@ pub async fn fetch(
     if let Some(e) = error {
         return Ok(refused_fetch(version, topics, e));
     }
-    let topics = fetch_visible(broker, ctx, group, topics)
+    let topics = fetch_visible(broker, ctx, group, topics, request.require_stable)
         .into_iter()
         .map(|(name, parts)| {
             let parts = parts
@@ -358,6 +367,7 @@ fn fetch_batched(
     broker: &Broker,
     ctx: &RequestContext,
     g: &offset_fetch_request::OffsetFetchRequestGroup,
+    require_stable: bool,
 ) -> OffsetFetchResponseGroup {
     let refused = |e: ResponseError| {
         OffsetFetchResponseGroup::default()
@@ -389,7 +399,7 @@ fn fetch_batched(
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
             .collect()
     });
-    let topics = fetch_visible(broker, ctx, &g.group_id, topics)
+    let topics = fetch_visible(broker, ctx, &g.group_id, topics, require_stable)
         .into_iter()
         .map(|(name, parts)| {
             let parts = parts

@@ -11,19 +11,47 @@ use super::*;
 
 #[derive(Default)]
 struct MemoryLog {
-    partitions: Mutex<HashMap<i32, Vec<KeyValue>>>,
+    partitions: Mutex<HashMap<i32, Vec<Logged>>>,
 }
 
 impl RecordLog for MemoryLog {
     fn append(&self, partition: i32, records: Vec<KeyValue>) -> Result<(), ResponseError> {
         let mut map = self.partitions.lock().expect("lock");
-        map.entry(partition).or_default().extend(records);
+        let list = map.entry(partition).or_default();
+        list.extend(records.into_iter().map(Logged::Plain));
         Ok(())
     }
 
-    fn read_all(&self, partition: i32) -> Result<Vec<KeyValue>, String> {
+    fn append_transactional(
+        &self,
+        partition: i32,
+        producer: TxnProducer,
+        records: Vec<KeyValue>,
+    ) -> Result<(), ResponseError> {
+        let mut map = self.partitions.lock().expect("lock");
+        let list = map.entry(partition).or_default();
+        list.extend(records.into_iter().map(|record| Logged::Txn {
+            producer_id: producer.producer_id,
+            record,
+        }));
+        Ok(())
+    }
+
+    fn read_all(&self, partition: i32) -> Result<Vec<Logged>, String> {
         let map = self.partitions.lock().expect("lock");
         Ok(map.get(&partition).cloned().unwrap_or_default())
+    }
+}
+
+impl MemoryLog {
+    /// The marker the transaction coordinator would write.
+    fn mark(&self, partition: i32, producer_id: i64, commit: bool) {
+        let mut map = self.partitions.lock().expect("lock");
+        let list = map.entry(partition).or_default();
+        list.push(Logged::Marker {
+            producer_id,
+            commit,
+        });
     }
 }
 
@@ -162,4 +190,55 @@ fn long_metadata_is_refused_per_partition() {
         answers,
         vec![None, Some(ResponseError::OffsetMetadataTooLarge)]
     );
+}
+
+#[test]
+fn transactional_offsets_wait_for_their_marker_and_survive_a_reload() {
+    let log = MemoryLog::default();
+    let c = coordinator(i64::MAX);
+    let partition = c.partition_for("etl");
+    let producer = |pid| TxnProducer {
+        producer_id: pid,
+        producer_epoch: 0,
+    };
+    let answers = c
+        .txn_commit(
+            &log,
+            "etl",
+            producer(7),
+            &simple(),
+            vec![offset("in", 0, 10, 1)],
+        )
+        .expect("committed in the transaction");
+    assert_eq!(answers, vec![None]);
+    c.txn_commit(
+        &log,
+        "etl",
+        producer(8),
+        &simple(),
+        vec![offset("in", 1, 99, 1)],
+    )
+    .expect("committed in another transaction");
+    // Undecided: not the group's offsets yet, and unstable for a read_committed fetch.
+    assert_eq!(c.fetch_offsets("etl", None).len(), 0);
+    assert!(c.has_pending_offset("etl", "in", 0));
+    log.mark(partition, 7, true);
+    c.complete_txn(7, partition, true);
+    log.mark(partition, 8, false);
+    c.complete_txn(8, partition, false);
+    let fetched = c.fetch_offsets("etl", None);
+    assert_eq!(
+        fetched.len(),
+        1,
+        "the aborted offset is dropped: {fetched:?}"
+    );
+    assert_eq!(fetched[0].2.as_ref().map(|v| v.offset), Some(10));
+    assert!(!c.has_pending_offset("etl", "in", 0));
+
+    // A new coordinator replays the same decisions from the log.
+    let reloaded = coordinator(i64::MAX);
+    reloaded.load(&log, 5).expect("load");
+    let fetched = reloaded.fetch_offsets("etl", None);
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].2.as_ref().map(|v| v.offset), Some(10));
 }

@@ -15,6 +15,8 @@ mod log;
 pub mod member;
 mod offsets;
 pub mod records;
+pub mod transactions;
+mod txn_offsets;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -29,7 +31,7 @@ use consumer_group::ConsumerGroup;
 pub use consumer_group::{ConsumerSettings, Heartbeat, HeartbeatAnswer, TopicSource};
 use group::Group;
 pub use group::{GroupSettings, GroupState, Reply};
-pub use log::{KeyValue, RecordLog};
+pub use log::{append_records, read_records, KeyValue, Logged, RecordLog, TxnProducer};
 pub use member::{JoinRequest, JoinResult, JoinedMember, SyncResult};
 use records::{GroupValue, OffsetValue, RecordKey};
 
@@ -110,6 +112,9 @@ struct Groups {
     classic: HashMap<String, Group>,
     consumer: HashMap<String, ConsumerGroup>,
     owned: HashSet<i32>,
+    /// Offsets committed in transactions not yet decided (TxnOffsetCommit): producer id →
+    /// group → offsets. A COMMIT marker makes them the groups' offsets; an ABORT drops them.
+    pending_txn: HashMap<i64, HashMap<String, group::Offsets>>,
 }
 
 impl GroupCoordinator {
@@ -166,14 +171,37 @@ impl GroupCoordinator {
         let now_ms = crate::now_ms();
         let mut values: HashMap<String, Option<GroupValue>> = HashMap::new();
         let mut offsets: HashMap<String, group::Offsets> = HashMap::new();
-        for (key, value) in records {
+        let mut pending: HashMap<i64, HashMap<String, group::Offsets>> = HashMap::new();
+        for logged in records {
+            let (key, value, txn) = match logged {
+                Logged::Plain((key, value)) => (key, value, None),
+                Logged::Txn {
+                    producer_id,
+                    record: (key, value),
+                } => (key, value, Some(producer_id)),
+                Logged::Marker {
+                    producer_id,
+                    commit,
+                } => {
+                    let decided = pending.remove(&producer_id).unwrap_or_default();
+                    if commit {
+                        for (group, map) in decided {
+                            offsets.entry(group).or_default().extend(map);
+                        }
+                    }
+                    continue;
+                }
+            };
             match RecordKey::decode(&key) {
                 Ok(RecordKey::Offset {
                     group,
                     topic,
                     partition,
                 }) => {
-                    let map = offsets.entry(group).or_default();
+                    let map = match txn {
+                        Some(pid) => pending.entry(pid).or_default().entry(group).or_default(),
+                        None => offsets.entry(group).or_default(),
+                    };
                     match value.map(|v| OffsetValue::decode(&v)) {
                         Some(Ok(v)) => {
                             map.insert((topic, partition), v);
@@ -221,6 +249,10 @@ impl GroupCoordinator {
             });
             group.offsets = map;
         }
+        for (pid, groups) in pending {
+            let entry = guard.pending_txn.entry(pid).or_default();
+            entry.extend(groups);
+        }
         guard.owned.insert(partition);
         Ok(loaded)
     }
@@ -235,6 +267,10 @@ impl GroupCoordinator {
     }
 
     fn drop_partition(&self, groups: &mut Groups, partition: i32) {
+        for pending in groups.pending_txn.values_mut() {
+            pending.retain(|id, _| self.partition_for(id) != partition);
+        }
+        groups.pending_txn.retain(|_, p| !p.is_empty());
         groups
             .classic
             .retain(|id, _| self.partition_for(id) != partition);

@@ -255,7 +255,7 @@ pub fn partition_for(group: &str, partitions: i32) -> i32 {
     positive % partitions.max(1)
 }
 
-fn put_str(buf: &mut BytesMut, s: &str) {
+pub(super) fn put_str(buf: &mut BytesMut, s: &str) {
     // Strings here come from requests whose own strings are bounded by an i16 length.
     let len = i16::try_from(s.len()).unwrap_or(i16::MAX);
     buf.put_i16(len);
@@ -274,7 +274,7 @@ fn put_bytes(buf: &mut BytesMut, b: &[u8]) {
     buf.put_slice(b);
 }
 
-fn need(buf: &[u8], n: usize) -> Result<(), RecordError> {
+pub(super) fn need(buf: &[u8], n: usize) -> Result<(), RecordError> {
     if buf.len() < n {
         Err(RecordError::Truncated)
     } else {
@@ -282,17 +282,17 @@ fn need(buf: &[u8], n: usize) -> Result<(), RecordError> {
     }
 }
 
-fn get_i16(buf: &mut &[u8]) -> Result<i16, RecordError> {
+pub(super) fn get_i16(buf: &mut &[u8]) -> Result<i16, RecordError> {
     need(buf, 2)?;
     Ok(buf.get_i16())
 }
 
-fn get_i32(buf: &mut &[u8]) -> Result<i32, RecordError> {
+pub(super) fn get_i32(buf: &mut &[u8]) -> Result<i32, RecordError> {
     need(buf, 4)?;
     Ok(buf.get_i32())
 }
 
-fn get_i64(buf: &mut &[u8]) -> Result<i64, RecordError> {
+pub(super) fn get_i64(buf: &mut &[u8]) -> Result<i64, RecordError> {
     need(buf, 8)?;
     Ok(buf.get_i64())
 }
@@ -310,7 +310,7 @@ fn get_nullable_str(buf: &mut &[u8]) -> Result<Option<String>, RecordError> {
     Ok(Some(s))
 }
 
-fn get_str(buf: &mut &[u8]) -> Result<String, RecordError> {
+pub(super) fn get_str(buf: &mut &[u8]) -> Result<String, RecordError> {
     get_nullable_str(buf)?.ok_or(RecordError::BadLength(-1))
 }
 

@@ -18,6 +18,7 @@ pub mod batch;
 mod checkpoint;
 
 mod cleaner;
+pub mod control;
 mod decode;
 pub mod encode;
 mod epochs;
@@ -29,10 +30,9 @@ mod replication;
 mod retention;
 mod scan;
 mod segment;
-pub mod txn_index;
-pub mod control;
 #[cfg(test)]
 pub(crate) mod test_util;
+pub mod txn_index;
 
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
@@ -40,11 +40,11 @@ use std::thread::JoinHandle;
 use bytes::Bytes;
 
 use batch::{patch, split_headers, BatchError, BatchHeader, BATCH_HEADER_BYTES};
+pub(crate) use checkpoint::write_atomically;
 pub use cleaner::CleanStats;
+use control::Marker;
 pub use epochs::EpochCache;
 use segment::{BatchMeta, PendingAppend, Segment, SEGMENT_BYTES_MAX};
-use control::Marker;
-pub(crate) use checkpoint::write_atomically;
 use txn_index::{AbortedTxn, TxnIndex};
 
 /// Kafka's `log.segment.bytes` default: 1 GiB.
@@ -567,7 +567,10 @@ impl PartitionLog {
     /// The headers of the batches from `offset` on (whole batches: the one holding `offset`
     /// too), oldest first, read without their records except for markers. The partition
     /// rebuilds its producer state from them.
-    pub fn batches_since(&self, offset: i64) -> Result<Vec<(BatchHeader, Option<Marker>)>, LogError> {
+    pub fn batches_since(
+        &self,
+        offset: i64,
+    ) -> Result<Vec<(BatchHeader, Option<Marker>)>, LogError> {
         let mut out = Vec::new();
         for (i, segment) in self.segments.iter().enumerate() {
             let next_base = self.segments.get(i + 1).map(|s| s.base_offset());

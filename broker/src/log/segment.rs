@@ -543,10 +543,11 @@ impl Segment {
             }
             let marker = if header.is_control() {
                 let mut buf = vec![0u8; header.total_bytes()];
-                file.read_exact_at(&mut buf, at).map_err(|source| LogError::Io {
-                    path: self.log_path.clone(),
-                    source,
-                })?;
+                file.read_exact_at(&mut buf, at)
+                    .map_err(|source| LogError::Io {
+                        path: self.log_path.clone(),
+                        source,
+                    })?;
                 marker_of(&buf)
             } else {
                 None

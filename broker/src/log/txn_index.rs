@@ -174,7 +174,10 @@ impl TxnIndex {
             .collect();
         for base in touched {
             let list = self.segments.remove(&base).unwrap_or_default();
-            let kept: Vec<AbortedTxn> = list.into_iter().filter(|t| t.last_offset < offset).collect();
+            let kept: Vec<AbortedTxn> = list
+                .into_iter()
+                .filter(|t| t.last_offset < offset)
+                .collect();
             self.rewrite(base, &kept)?;
             if !kept.is_empty() {
                 self.segments.insert(base, kept);
@@ -257,7 +260,10 @@ mod tests {
         // A file whose segment is gone is removed on load.
         std::fs::write(dir.path().join("00000000000000000007.txnindex"), [0u8; 34]).expect("w");
         let index = TxnIndex::load(dir.path(), &[100]).expect("reload");
-        assert_eq!(index.all().copied().collect::<Vec<_>>(), vec![txn(2, 90, 120)]);
+        assert_eq!(
+            index.all().copied().collect::<Vec<_>>(),
+            vec![txn(2, 90, 120)]
+        );
         assert!(!dir.path().join("00000000000000000007.txnindex").exists());
     }
 }

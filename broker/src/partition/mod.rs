@@ -393,10 +393,11 @@ impl Partition {
     ) -> Result<(i64, Option<replication::IsrWait>), ResponseError> {
         self.producers
             .check_marker(producer_id, producer_epoch, marker.coordinator_epoch)?;
-        let mut bytes = encode_marker(producer_id, producer_epoch, marker, now_ms).map_err(|e| {
-            tracing::error!(error = %e, "encoding a transaction marker failed");
-            ResponseError::UnknownServerError
-        })?;
+        let mut bytes =
+            encode_marker(producer_id, producer_epoch, marker, now_ms).map_err(|e| {
+                tracing::error!(error = %e, "encoding a transaction marker failed");
+                ResponseError::UnknownServerError
+            })?;
         let storage = |e: LogError| {
             tracing::error!(error = %e, "appending a transaction marker failed");
             ResponseError::KafkaStorageError

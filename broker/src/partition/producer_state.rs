@@ -244,7 +244,11 @@ impl ProducerState {
     /// of a decided one whose marker is not below `high_watermark`; None when every offset is.
     pub fn first_unstable_offset(&self, high_watermark: i64) -> Option<i64> {
         let open = self.ongoing.keys().next().copied();
-        let undecided = self.unreplicated.range(high_watermark..).map(|(_, f)| *f).min();
+        let undecided = self
+            .unreplicated
+            .range(high_watermark..)
+            .map(|(_, f)| *f)
+            .min();
         match (open, undecided) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -433,6 +437,9 @@ mod txn_tests {
             Err(ResponseError::TransactionCoordinatorFenced)
         );
         let p1 = &s.active()[0];
-        assert_eq!((p1.producer_id, p1.txn_start_offset, p1.coordinator_epoch), (1, -1, 3));
+        assert_eq!(
+            (p1.producer_id, p1.txn_start_offset, p1.coordinator_epoch),
+            (1, -1, 3)
+        );
     }
 }

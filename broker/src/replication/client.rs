@@ -32,7 +32,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
 
 /// One connection to one broker.
 #[derive(Debug)]
-pub(super) struct BrokerClient {
+pub(crate) struct BrokerClient {
     addr: String,
     client_id: StrBytes,
     security: Arc<InterBrokerSecurity>,
@@ -45,7 +45,7 @@ fn invalid(message: impl Into<String>) -> io::Error {
 }
 
 impl BrokerClient {
-    pub(super) fn new(addr: String, client_id: String, security: Arc<InterBrokerSecurity>) -> Self {
+    pub(crate) fn new(addr: String, client_id: String, security: Arc<InterBrokerSecurity>) -> Self {
         BrokerClient {
             addr,
             client_id: StrBytes::from_string(client_id),
@@ -55,13 +55,13 @@ impl BrokerClient {
         }
     }
 
-    pub(super) fn addr(&self) -> &str {
+    pub(crate) fn addr(&self) -> &str {
         &self.addr
     }
 
     /// Sends `body` as `key` at `version` and decodes the answer, at most `timeout` in all
     /// (connecting and authenticating included); the connection is dropped after any error.
-    pub(super) async fn call<Q: Encodable, R: Decodable>(
+    pub(crate) async fn call<Q: Encodable, R: Decodable>(
         &mut self,
         key: ApiKey,
         version: i16,

@@ -7,7 +7,7 @@
 //! - `isr`: the leader's AlterPartition proposals, from a follower catching up (expand) or
 //!   lagging past `replica.lag.time.max.ms` (shrink), sent one at a time.
 
-mod client;
+pub(crate) mod client;
 mod fetcher;
 mod isr;
 mod session;

@@ -132,6 +132,63 @@ pub static ROUTES: &[Route] = &[
         api::producer_id::handle
     ),
     route!(
+        AddPartitionsToTxn,
+        AddPartitionsToTxnRequest,
+        0,
+        0,
+        5,
+        api::transactions::add_partitions
+    ),
+    route!(
+        AddOffsetsToTxn,
+        AddOffsetsToTxnRequest,
+        0,
+        0,
+        4,
+        api::transactions::add_offsets
+    ),
+    route!(EndTxn, EndTxnRequest, 0, 0, 5, api::transactions::end),
+    route!(
+        WriteTxnMarkers,
+        WriteTxnMarkersRequest,
+        1,
+        1,
+        1,
+        api::txn_admin::write_markers
+    ),
+    route!(
+        TxnOffsetCommit,
+        TxnOffsetCommitRequest,
+        0,
+        0,
+        5,
+        api::transactions::commit_offsets
+    ),
+    route!(
+        DescribeProducers,
+        DescribeProducersRequest,
+        0,
+        0,
+        0,
+        api::txn_admin::describe_producers
+    ),
+    route!(
+        DescribeTransactions,
+        DescribeTransactionsRequest,
+        0,
+        0,
+        0,
+        api::txn_admin::describe
+    ),
+    route!(
+        ListTransactions,
+        ListTransactionsRequest,
+        0,
+        0,
+        2,
+        api::txn_admin::list
+    ),
+    route!(
         OffsetForLeaderEpoch,
         OffsetForLeaderEpochRequest,
         2,
