@@ -621,7 +621,8 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
             _ = token.cancelled() => return,
             _ = cleaner.tick() => {
                 let b = broker.clone();
-                let _ = tokio::task::spawn_blocking(move || b.replicas.compact(now_ms())).await;
+                let dedupe = b.config.log_cleaner_dedupe_buffer_size;
+                let _ = tokio::task::spawn_blocking(move || b.replicas.compact(now_ms(), dedupe)).await;
             }
             _ = offsets.tick() => {
                 let expired = broker.groups.expire_offsets(&broker.replicas, now_ms());

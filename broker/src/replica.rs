@@ -286,18 +286,45 @@ impl ReplicaManager {
         }
     }
 
-    /// One compaction pass over every compacted partition (Kafka's log cleaner).
-    pub fn compact(&self, now_ms: i64) {
-        for shared in self.all() {
-            match lock(&shared).log_mut().compact(now_ms) {
-                Ok(stats) if stats.segments_rewritten > 0 => tracing::info!(
+    /// One compaction pass over every compacted partition (Kafka's log cleaner), with a key
+    /// map of at most `dedupe_buffer_bytes` (`log.cleaner.dedupe.buffer.size`). Each
+    /// partition's lock is held only to plan the pass and to swap the cleaned segments in;
+    /// appends and fetches go on while its segments are read and rewritten.
+    pub fn compact(&self, now_ms: i64, dedupe_buffer_bytes: u64) {
+        let hosted: Vec<((String, i32), SharedPartition)> = self
+            .read()
+            .iter()
+            .map(|(key, shared)| (key.clone(), Arc::clone(shared)))
+            .collect();
+        for (key, shared) in hosted {
+            let locked = |phase: &mut dyn FnMut(&mut crate::log::PartitionLog, i64)| {
+                // A partition removed (or re-created) meanwhile gets nothing swapped in.
+                let hosted = self
+                    .read()
+                    .get(&key)
+                    .is_some_and(|p| Arc::ptr_eq(p, &shared));
+                if hosted {
+                    let mut partition = lock(&shared);
+                    let clean_below = partition.first_unstable_offset();
+                    phase(partition.log_mut(), clean_below);
+                }
+            };
+            match crate::log::PartitionLog::compact_in_phases(locked, now_ms, dedupe_buffer_bytes) {
+                Ok(stats) if stats.segments_rewritten > 0 || stats.discarded => tracing::info!(
+                    topic = %key.0,
+                    partition = key.1,
                     records_removed = stats.records_removed,
                     bytes_before = stats.bytes_before,
                     bytes_after = stats.bytes_after,
+                    cleaned_below = stats.cleaned_below,
+                    discarded = stats.discarded,
+                    lock_held_us_max = stats.lock_held_us_max,
                     "log compacted"
                 ),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "compaction failed"),
+                Err(e) => {
+                    tracing::warn!(topic = %key.0, partition = key.1, error = %e, "compaction failed")
+                }
             }
         }
     }

@@ -671,6 +671,14 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "How often compacted partitions are checked for a segment to clean.",
     ),
     b(
+        "log.cleaner.dedupe.buffer.size",
+        Some("134217728"),
+        Long,
+        "The total memory used for log deduplication across all cleaner threads (one here): \
+         the cleaner's key map holds 24 bytes per key, and a pass whose dirty part has more \
+         keys cleans what fits and leaves the rest to the next pass.",
+    ),
+    b(
         "offsets.retention.check.interval.ms",
         Some("600000"),
         Long,

@@ -127,6 +127,8 @@ pub struct BrokerConfig {
     pub offsets_retention_ms: i64,
     pub offsets_retention_check_interval_ms: u64,
     pub log_cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: bytes of the cleaner's key map.
+    pub log_cleaner_dedupe_buffer_size: u64,
     pub offset_metadata_max_bytes: usize,
     pub group_min_session_timeout_ms: i32,
     pub group_max_session_timeout_ms: i32,
@@ -217,6 +219,7 @@ impl BrokerConfig {
             offsets_retention_ms: 10_080 * 60_000,
             offsets_retention_check_interval_ms: 600_000,
             log_cleaner_backoff_ms: 15_000,
+            log_cleaner_dedupe_buffer_size: 134_217_728,
             offset_metadata_max_bytes: 4096,
             group_min_session_timeout_ms: 6000,
             group_max_session_timeout_ms: 1_800_000,
@@ -308,6 +311,7 @@ impl BrokerConfig {
             config.num("offsets.retention.check.interval.ms")?;
         config.offset_metadata_max_bytes = config.num("offset.metadata.max.bytes")?;
         config.log_cleaner_backoff_ms = config.num("log.cleaner.backoff.ms")?;
+        config.log_cleaner_dedupe_buffer_size = config.num("log.cleaner.dedupe.buffer.size")?;
         config.group_min_session_timeout_ms = config.num("group.min.session.timeout.ms")?;
         config.group_max_session_timeout_ms = config.num("group.max.session.timeout.ms")?;
         config.group_initial_rebalance_delay_ms = config.num("group.initial.rebalance.delay.ms")?;

@@ -8,6 +8,13 @@
 //! fields the broker assigns (base offset and partition leader epoch), which sit outside the
 //! CRC. It never decodes or decompresses records: that is left to
 //! the client and to whoever needs record-level data.
+//!
+//! Two rules for the record count: a produced batch holds exactly one record per offset of its
+//! span (Kafka's `LogValidator`), while a stored batch may hold fewer, down to none, once the
+//! cleaner removed some of its records (it keeps the batch's base and last offsets, as Kafka's
+//! cleaner does, so that producer state survives). [`split_batches`] and [`split_headers`] check
+//! the first rule (appends); [`parse_header_prefix`] and [`split_stored`] the second (reads,
+//! recovery, replication).
 
 use std::ops::Range;
 
@@ -160,7 +167,8 @@ fn i64_at(buf: &[u8], at: usize) -> i64 {
 }
 
 /// Parses the 61-byte header at the start of `buf` without requiring the rest of the batch to
-/// be present. Checks the length field, the magic byte and the offset/count fields; not the CRC.
+/// be present. Checks the length field, the magic byte and the offset/count fields (a stored
+/// batch's rule: at most one record per offset); not the CRC.
 pub fn parse_header_prefix(buf: &[u8]) -> Result<BatchHeader, BatchError> {
     if buf.len() < BATCH_HEADER_BYTES {
         return Err(BatchError::Truncated {
@@ -191,15 +199,28 @@ pub fn parse_header_prefix(buf: &[u8]) -> Result<BatchHeader, BatchError> {
         base_sequence: i32_at(buf, BASE_SEQUENCE_AT),
         records_count: i32_at(buf, RECORDS_COUNT_AT),
     };
-    check_offsets(&header)?;
+    check_stored_count(&header)?;
     Ok(header)
 }
 
-/// Kafka's `LogValidator` rule for v2: the offset span must equal the record count.
-fn check_offsets(header: &BatchHeader) -> Result<(), BatchError> {
+/// A stored batch's rule: between none and one record per offset of its span (the cleaner
+/// removes records but keeps the batch's offsets).
+fn check_stored_count(header: &BatchHeader) -> Result<(), BatchError> {
     if header.last_offset_delta < 0 {
         return Err(BatchError::NegativeOffsetDelta(header.last_offset_delta));
     }
+    let span = i64::from(header.last_offset_delta) + 1;
+    if header.records_count < 0 || i64::from(header.records_count) > span {
+        return Err(BatchError::InconsistentCount {
+            count: header.records_count,
+            span,
+        });
+    }
+    Ok(())
+}
+
+/// Kafka's `LogValidator` rule for a produced v2 batch: the offset span equals the record count.
+fn check_produced_count(header: &BatchHeader) -> Result<(), BatchError> {
     let span = i64::from(header.last_offset_delta) + 1;
     if i64::from(header.records_count) != span {
         return Err(BatchError::InconsistentCount {
@@ -210,8 +231,17 @@ fn check_offsets(header: &BatchHeader) -> Result<(), BatchError> {
     Ok(())
 }
 
-/// Parses the header at the start of `buf` and checks that the whole batch fits in `buf`.
+/// Parses the header of a produced batch at the start of `buf` and checks that the whole batch
+/// fits in `buf` and holds one record per offset.
 pub fn parse_header(buf: &[u8]) -> Result<BatchHeader, BatchError> {
+    let header = parse_stored_header(buf)?;
+    check_produced_count(&header)?;
+    Ok(header)
+}
+
+/// Parses the header of a stored batch (maybe cleaned) at the start of `buf` and checks that
+/// the whole batch fits in `buf`.
+pub(crate) fn parse_stored_header(buf: &[u8]) -> Result<BatchHeader, BatchError> {
     let header = parse_header_prefix(buf)?;
     let total = header.total_bytes();
     if total > buf.len() {
@@ -258,6 +288,8 @@ pub struct SplitBatches<'a> {
     buf: &'a [u8],
     position: usize,
     check_crc: bool,
+    /// Produced batches must hold one record per offset; stored ones may hold fewer.
+    produced: bool,
     failed: bool,
 }
 
@@ -269,7 +301,12 @@ impl Iterator for SplitBatches<'_> {
             return None;
         }
         let rest = &self.buf[self.position..];
-        let item = parse_header(rest).and_then(|header| {
+        let parse = if self.produced {
+            parse_header
+        } else {
+            parse_stored_header
+        };
+        let item = parse(rest).and_then(|header| {
             let range = self.position..self.position + header.total_bytes();
             if self.check_crc {
                 validate_crc(&header, &self.buf[range.clone()])?;
@@ -305,6 +342,7 @@ pub fn split_batches(buf: &[u8]) -> SplitBatches<'_> {
         buf,
         position: 0,
         check_crc: true,
+        produced: true,
         failed: false,
     }
 }
@@ -315,8 +353,53 @@ pub(crate) fn split_headers(buf: &[u8]) -> SplitBatches<'_> {
         buf,
         position: 0,
         check_crc: false,
+        produced: true,
         failed: false,
     }
+}
+
+/// Walks batches as a log stores them (a leader's, to a follower): CRCs not checked, and a
+/// cleaned batch may hold fewer records than offsets.
+pub(crate) fn split_stored(buf: &[u8]) -> SplitBatches<'_> {
+    SplitBatches {
+        buf,
+        position: 0,
+        check_crc: false,
+        produced: false,
+        failed: false,
+    }
+}
+
+/// Turns `buf`, which starts with a copy of a batch's header followed by a new records section,
+/// into a valid batch: sets the length from `buf`'s size, the record count, the max timestamp
+/// and the attributes, and recomputes the CRC. Base offset, last offset delta, first timestamp
+/// and producer fields stay the original batch's (the cleaner keeps a batch's offsets).
+pub(crate) fn rewrite_header(
+    buf: &mut [u8],
+    records_count: i32,
+    max_timestamp: i64,
+    attributes: i16,
+) {
+    assert!(
+        buf.len() >= BATCH_HEADER_BYTES,
+        "a rewritten batch needs a whole header"
+    );
+    assert!(
+        records_count >= 0 && records_count <= i32_at(buf, LAST_OFFSET_DELTA_AT).saturating_add(1),
+        "a rewritten batch holds at most one record per offset"
+    );
+    let length = i32::try_from(buf.len() - LOG_OVERHEAD_BYTES).expect("a batch fits an i32 length");
+    buf[LENGTH_AT..LENGTH_AT + 4].copy_from_slice(&length.to_be_bytes());
+    buf[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    buf[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&max_timestamp.to_be_bytes());
+    buf[RECORDS_COUNT_AT..RECORDS_COUNT_AT + 4].copy_from_slice(&records_count.to_be_bytes());
+    let crc = crc32c::crc32c(&buf[CRC_START..]);
+    buf[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// The attribute bits of a batch with `compression` replaced by none (an empty batch).
+pub(crate) fn attributes_without_compression(attributes: i16) -> i16 {
+    attributes & !COMPRESSION_MASK
 }
 
 #[cfg(test)]
@@ -401,6 +484,56 @@ mod tests {
         let mut buf = sample();
         buf[LAST_OFFSET_DELTA_AT..LAST_OFFSET_DELTA_AT + 4].copy_from_slice(&(-2i32).to_be_bytes());
         assert_eq!(parse_header(&buf), Err(BatchError::NegativeOffsetDelta(-2)));
+    }
+
+    /// A cleaned batch keeps its offsets but may hold fewer records, down to none: stored
+    /// batches accept that, produced ones never do, and neither accepts more records than
+    /// offsets.
+    #[test]
+    fn stored_batches_may_hold_fewer_records_than_offsets() {
+        for (count, produced_ok, stored_ok) in [
+            (3, true, true),
+            (2, false, true),
+            (0, false, true),
+            (4, false, false),
+            (-1, false, false),
+        ] {
+            let mut buf = sample();
+            rewrite_header(&mut buf, count.clamp(0, 3), 1_002, 0);
+            buf[RECORDS_COUNT_AT..RECORDS_COUNT_AT + 4].copy_from_slice(&count.to_be_bytes());
+            assert_eq!(parse_header(&buf).is_ok(), produced_ok, "{count} produced");
+            assert_eq!(
+                parse_header_prefix(&buf).is_ok(),
+                stored_ok,
+                "{count} stored"
+            );
+            assert_eq!(
+                split_stored(&buf).all(|b| b.is_ok()),
+                stored_ok,
+                "{count} split"
+            );
+            assert_eq!(
+                split_headers(&buf).all(|b| b.is_ok()),
+                produced_ok,
+                "{count} split"
+            );
+        }
+    }
+
+    #[test]
+    fn rewriting_a_header_keeps_the_batch_valid() {
+        let original = sample();
+        let mut buf = original[..BATCH_HEADER_BYTES].to_vec();
+        rewrite_header(&mut buf, 0, 1_000, attributes_without_compression(0x13));
+        let header = parse_header_prefix(&buf).expect("valid");
+        validate_crc(&header, &buf).expect("crc recomputed");
+        assert_eq!(header.total_bytes(), BATCH_HEADER_BYTES);
+        assert_eq!((header.records_count, header.last_offset_delta), (0, 2));
+        assert_eq!(
+            header.attributes, 0x10,
+            "transactional kept, compression gone"
+        );
+        assert_eq!(header.max_timestamp, 1_000);
     }
 
     #[test]

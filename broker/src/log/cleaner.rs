@@ -1,281 +1,272 @@
 //! Log compaction for `cleanup.policy=compact` (Kafka's documentation, Design → Log
-//! Compaction; Kafka's `LogCleaner`, paced by `log.cleaner.backoff.ms`):
-//! in the closed segments, only the latest record of each key is kept, and tombstones (null
-//! values) go once they are older than `delete.retention.ms`. Offsets never change; a cleaned
-//! segment simply has gaps. The active segment is never cleaned.
+//! Compaction; Kafka's `LogCleaner`, paced by `log.cleaner.backoff.ms`): only the latest record
+//! of each key is kept, and tombstones (null values) go once they are older than
+//! `delete.retention.ms`. Offsets never change; a cleaned segment simply has gaps.
 //!
-//! One pass: a map of key → latest offset is built over the closed segments, then each closed
-//! segment is filtered batch by batch. A batch that keeps every record is copied byte for byte;
-//! one that keeps some is re-encoded with kafka-protocol (same offsets, timestamps, producer
-//! fields and compression); one that keeps none is dropped. A changed segment is written to
-//! `<base>.log.cleaned`, fsynced, renamed over the `.log` file and reopened through recovery,
-//! which rebuilds its indexes. A pass runs only when a segment has closed since the last one;
-//! the topic configs that pace Kafka's cleaner beyond that, `min.cleanable.dirty.ratio` and
-//! the compaction lags (`min.compaction.lag.ms`, KIP-58; `max.compaction.lag.ms`, KIP-354),
-//! are described but not applied.
+//! **Where a pass cleans.** The log splits into a clean part, below the *first dirty offset*
+//! (kept in `cleaner-offset-checkpoint`, see `cleaner/checkpoint.rs`), and a dirty part from
+//! there to the *clean upper bound*: the smaller of the caller's `clean_below` (the partition's
+//! first unstable offset, so no open transaction is ever cleaned) and the active segment's
+//! base offset (the active segment is never cleaned). Nothing at or past that bound is read
+//! into the map or changed.
+//!
+//! **One pass.** (1) A map of key → latest offset is built over the dirty part only
+//! (`cleaner/dirty_map.rs`), in at most `log.cleaner.dedupe.buffer.size` bytes
+//! (`cleaner/offset_map.rs`); when the dirty part has more keys than fit, the pass maps the
+//! batches that fit and cleans up to there, and the next pass goes on from there, as Kafka
+//! does. While mapping, each batch that will lose a record (an older record of a key seen
+//! again, an expired tombstone) is marked. (2) Every closed segment from the log start to the
+//! end of the mapped range is filtered against the map (`cleaner/filter.rs`): a batch of the
+//! clean part keeps the records whose key has no later record in the map; a dirty batch that
+//! was not marked is copied byte for byte without being decoded again; a batch that keeps some
+//! records is rebuilt from their bytes (`cleaner/rewrite.rs`), one that keeps none is dropped.
+//! A segment with no change is left alone; a changed one is written to `<base>.log.cleaned`
+//! and fsynced. (3) The cleaned segments replace the old ones (`cleaner/swap.rs`) and the first
+//! dirty offset moves to the end of the mapped range.
+//!
+//! **Beside appends.** Steps (1) and (2) run without the partition's lock: closed segments are
+//! immutable while they exist. The caller's lock is held only to take the plan (which segments,
+//! the bounds, the aborted transactions) and for the swap, which first checks that every
+//! planned segment is still there, closed and unchanged, and that no truncation happened
+//! meanwhile; if anything changed, the work is discarded. See
+//! [`PartitionLog::compact_in_phases`]. One pass runs at a time per log.
+//!
+//! **Transactions** (KIP-98, as Kafka's cleaner treats them). Data batches of aborted
+//! transactions (per the `.txnindex`) are dropped whole and never enter the map, so they cannot
+//! shadow an older committed value; committed transactional records are compacted like any
+//! other. Control batches (COMMIT/ABORT markers) are always kept: Kafka removes a marker once
+//! its transaction's data is gone and `delete.retention.ms` has passed, this cleaner keeps
+//! markers for good. Where every record of a producer's last batch in a segment is removed,
+//! the batch's header is kept with no records, so the producer's sequence survives.
+//!
+//! Not applied: `min.cleanable.dirty.ratio` and the compaction lags (`min.compaction.lag.ms`,
+//! KIP-58; `max.compaction.lag.ms`, KIP-354); a pass runs whenever there is a dirty part.
+//! Cleaned segments are not merged, so a compacted log keeps one (smaller) segment file per
+//! segment it ever rolled.
 
-use std::collections::HashMap;
-use std::io::Write;
+mod aborted;
+mod checkpoint;
+mod dirty_map;
+mod filter;
+mod offset_map;
+mod plan;
+mod reader;
+mod rewrite;
+mod swap;
+#[cfg(test)]
+mod tests;
 
-use bytes::Bytes;
-use kafka_protocol::records::{Record, RecordBatchDecoder};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use super::batch::split_batches;
-use super::encode::one_batch;
-use super::recovery::{recover_segment, sync_dir};
+use super::segment::{NewEntries, SegmentState};
 use super::{LogError, PartitionLog};
+use aborted::AbortedTxns;
+
+/// What the cleaner keeps in a `PartitionLog` between passes.
+#[derive(Debug, Default)]
+pub(crate) struct CleanerState {
+    /// The first dirty offset as last recorded; `None` until read from the checkpoint file.
+    first_dirty: Option<i64>,
+    /// Truncations of the log since it opened. A pass notes the count when it plans and
+    /// discards its work if it changed by the swap: a closed segment cut and filled again
+    /// could otherwise look unchanged.
+    truncations: u64,
+}
 
 /// What one compaction pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CleanStats {
     pub segments_rewritten: usize,
     pub records_removed: usize,
+    /// Sizes of the rewritten segments before and after.
     pub bytes_before: u64,
     pub bytes_after: u64,
+    /// Bytes of segment files read, both phases together.
+    pub bytes_read: u64,
+    /// Where the map started (the first dirty offset) and where the mapped range ended (the
+    /// next pass's first dirty offset).
+    pub first_dirty_offset: i64,
+    pub cleaned_below: i64,
+    /// Keyed records put into the map, and the bytes its table took at the end.
+    pub records_mapped: u64,
+    pub map_bytes: u64,
+    /// Batches whose records were read, both phases together.
+    pub batches_decoded: u64,
+    /// Batches the filter copied without reading their records.
+    pub batches_copied: u64,
+    /// Batches of aborted transactions dropped.
+    pub aborted_batches_removed: u64,
+    /// The log changed while the pass ran, so nothing was swapped in.
+    pub discarded: bool,
+    /// The longest time one locked phase (plan or swap) took, in microseconds.
+    pub lock_held_us_max: u64,
 }
 
-/// Filters one segment's bytes; `None` when nothing would change.
-fn clean_bytes(
-    bytes: &[u8],
-    latest: &HashMap<Bytes, i64>,
+/// What a pass cleans, taken under the lock (see `cleaner/plan.rs`).
+#[derive(Debug)]
+pub(crate) struct CleanPlan {
+    dir: PathBuf,
+    /// The closed segments below `upper`, oldest first.
+    segments: Vec<PlannedSegment>,
+    first_dirty: i64,
+    /// The clean upper bound: nothing at or past it is mapped or changed.
+    upper: i64,
+    aborted: AbortedTxns,
     tombstone_horizon_ms: i64,
-) -> Result<Option<(Vec<u8>, usize)>, LogError> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut removed = 0usize;
-    for item in split_batches(bytes) {
-        let (header, range) = item?;
-        let raw = &bytes[range];
-        if header.is_control() {
-            out.extend_from_slice(raw);
-            continue;
+    index_interval_bytes: u32,
+    dedupe_buffer_bytes: u64,
+    /// The log's truncation count when the plan was taken.
+    truncations: u64,
+}
+
+/// A closed segment as the plan saw it; the swap checks it is still so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PlannedSegment {
+    base: i64,
+    size: u64,
+    next_offset: i64,
+}
+
+/// The result of the unlocked phases, waiting to be swapped in.
+#[derive(Debug)]
+pub(crate) struct CleanedLog {
+    plan: CleanPlan,
+    segments: Vec<CleanedSegment>,
+    /// The next first dirty offset.
+    cleaned_below: i64,
+    stats: CleanStats,
+}
+
+/// One rewritten segment: its `.log.cleaned` file and the state and index entries of its
+/// batches, computed while writing so the swap does not scan it again.
+#[derive(Debug)]
+struct CleanedSegment {
+    base: i64,
+    staging: Staged,
+    state: SegmentState,
+    entries: NewEntries,
+}
+
+/// A `.log.cleaned` file, removed when dropped unless the swap renamed it.
+#[derive(Debug)]
+struct Staged {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.renamed {
+            // Best effort: one left behind is removed when the log next opens.
+            let _ = std::fs::remove_file(&self.path);
         }
-        let mut buf = Bytes::copy_from_slice(raw);
-        let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| LogError::Corrupt {
-            path: std::path::PathBuf::new(),
-            position: 0,
-            reason: format!("undecodable batch at offset {}: {e}", header.base_offset),
-        })?;
-        let total = set.records.len();
-        let kept: Vec<Record> = set
-            .records
-            .into_iter()
-            .filter(|r| match &r.key {
-                None => true,
-                Some(k) => {
-                    latest.get(k) == Some(&r.offset)
-                        && !(r.value.is_none() && r.timestamp < tombstone_horizon_ms)
-                }
-            })
-            .collect();
-        removed += total - kept.len();
-        if kept.len() == total {
-            out.extend_from_slice(raw);
-            continue;
-        }
-        if kept.is_empty() {
-            continue;
-        }
-        // The survivors of one batch stay one batch, with its compression.
-        let encoded = one_batch(kept, set.compression).map_err(|e| LogError::Corrupt {
-            path: std::path::PathBuf::new(),
-            position: 0,
-            reason: format!("re-encoding a cleaned batch failed: {e}"),
-        })?;
-        out.extend_from_slice(&encoded);
     }
-    Ok((removed > 0).then_some((out, removed)))
+}
+
+impl CleanPlan {
+    /// The unlocked phases: maps the dirty part, then filters the segments up to where the
+    /// map ended into `.log.cleaned` files.
+    pub(crate) fn run(self) -> Result<CleanedLog, LogError> {
+        let mut stats = CleanStats {
+            first_dirty_offset: self.first_dirty,
+            ..CleanStats::default()
+        };
+        let dirty = dirty_map::build(&self, &mut stats)?;
+        stats.cleaned_below = dirty.end;
+        stats.map_bytes = dirty.map.table_bytes();
+        let mut segments = Vec::new();
+        if dirty.end > self.first_dirty {
+            let mut ordinal = 0u32;
+            for segment in self.segments.iter().filter(|s| s.base < dirty.end) {
+                if let Some(cleaned) =
+                    filter::clean_segment(&self, &dirty, segment, &mut ordinal, &mut stats)?
+                {
+                    segments.push(cleaned);
+                }
+            }
+            assert_eq!(
+                ordinal, dirty.batches,
+                "both phases see the same dirty batches"
+            );
+        } else {
+            tracing::warn!(dir = %self.dir.display(), first_dirty = self.first_dirty, "the first dirty batch has more records than log.cleaner.dedupe.buffer.size holds; not cleaning");
+        }
+        Ok(CleanedLog {
+            cleaned_below: dirty.end,
+            plan: self,
+            segments,
+            stats,
+        })
+    }
 }
 
 impl PartitionLog {
-    /// One compaction pass over the closed segments, when one closed since the last pass.
-    pub fn compact(&mut self, now_ms: i64) -> Result<CleanStats, LogError> {
-        let mut stats = CleanStats::default();
-        if !self.config.compact || self.segments.len() < 2 {
-            return Ok(stats);
-        }
-        let active_base = self.active().base_offset();
-        if self.cleaned_below == Some(active_base) {
-            return Ok(stats);
-        }
-        let closed = self.segments.len() - 1;
-        let mut contents = Vec::with_capacity(closed);
-        let mut latest: HashMap<Bytes, i64> = HashMap::new();
-        for segment in &self.segments[..closed] {
-            let path = segment.log_path().to_path_buf();
-            let bytes = std::fs::read(&path).map_err(|source| LogError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let bytes = &bytes[..usize::try_from(segment.size()).unwrap_or(bytes.len())];
-            for item in split_batches(bytes) {
-                let (header, range) = item?;
-                if header.is_control() {
-                    continue;
-                }
-                let mut buf = Bytes::copy_from_slice(&bytes[range]);
-                let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| LogError::Corrupt {
-                    path: path.clone(),
-                    position: 0,
-                    reason: e.to_string(),
-                })?;
-                for r in set.records {
-                    if let Some(k) = r.key {
-                        latest.insert(k, r.offset);
-                    }
-                }
-            }
-            contents.push(bytes.to_vec());
-        }
-        let horizon = now_ms.saturating_sub(self.config.delete_retention_ms);
-        let interval = self.config.index_interval_bytes;
-        for (i, bytes) in contents.iter().enumerate() {
-            let Some((cleaned, removed)) = clean_bytes(bytes, &latest, horizon)? else {
-                continue;
-            };
-            let base = self.segments[i].base_offset();
-            let path = self.segments[i].log_path().to_path_buf();
-            let staging = path.with_extension("log.cleaned");
-            let io = |source| LogError::Io {
-                path: staging.clone(),
-                source,
-            };
-            let mut file = std::fs::File::create(&staging).map_err(io)?;
-            file.write_all(&cleaned).map_err(io)?;
-            file.sync_all().map_err(io)?;
-            std::fs::rename(&staging, &path).map_err(|source| LogError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            sync_dir(&self.dir)?;
-            let (mut segment, _) = recover_segment(&self.dir, base, interval, true)?;
-            segment.seal()?;
-            self.segments[i] = segment;
-            stats.segments_rewritten += 1;
-            stats.records_removed += removed;
-            stats.bytes_before += bytes.len() as u64;
-            stats.bytes_after += cleaned.len() as u64;
-        }
-        self.cleaned_below = Some(active_base);
-        self.check_invariants();
+    /// One whole pass with the log borrowed throughout (tests, and callers that hold the log
+    /// alone): plan, clean, swap. `clean_below` is the partition's first unstable offset.
+    pub fn compact(
+        &mut self,
+        now_ms: i64,
+        clean_below: i64,
+        dedupe_buffer_bytes: u64,
+    ) -> Result<CleanStats, LogError> {
+        let Some(plan) = self.clean_plan(now_ms, clean_below, dedupe_buffer_bytes) else {
+            return Ok(CleanStats::default());
+        };
+        let cleaned = plan.run()?;
+        self.install_cleaned(cleaned)
+    }
+
+    /// One pass beside appends. `locked` is called twice, each time to lock the partition and
+    /// call the phase it is given with the log and the partition's first unstable offset: once
+    /// to take the plan, once to swap the result in. Between the two, the segments are read
+    /// and written with no lock held. A `locked` that does not call the phase (the partition
+    /// is gone) ends the pass with nothing swapped in.
+    pub fn compact_in_phases<L>(
+        mut locked: L,
+        now_ms: i64,
+        dedupe_buffer_bytes: u64,
+    ) -> Result<CleanStats, LogError>
+    where
+        L: FnMut(&mut dyn FnMut(&mut PartitionLog, i64)),
+    {
+        let mut held = Duration::ZERO;
+        let mut plan = None;
+        locked(&mut |log, clean_below| {
+            let started = Instant::now();
+            plan = log.clean_plan(now_ms, clean_below, dedupe_buffer_bytes);
+            held = held.max(started.elapsed());
+        });
+        let Some(plan) = plan else {
+            return Ok(CleanStats::default());
+        };
+        let mut cleaned = Some(plan.run()?);
+        let mut installed = None;
+        locked(&mut |log, _| {
+            let started = Instant::now();
+            installed = cleaned.take().map(|c| log.install_cleaned(c));
+            held = held.max(started.elapsed());
+        });
+        let mut stats = match installed {
+            Some(result) => result?,
+            None => CleanStats {
+                discarded: true,
+                ..cleaned.map(|unused| unused.stats).unwrap_or_default()
+            },
+        };
+        stats.lock_held_us_max = u64::try_from(held.as_micros()).unwrap_or(u64::MAX);
         Ok(stats)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use indexmap::IndexMap;
-    use kafka_protocol::records::{
-        Compression, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
-
-    use super::*;
-    use crate::log::LogConfig;
-
-    fn record(offset: i64, key: &str, value: Option<&str>, ts: i64) -> Record {
-        Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset,
-            sequence: -1,
-            timestamp: ts,
-            key: Some(Bytes::from(key.to_string())),
-            value: value.map(|v| Bytes::from(v.to_string())),
-            headers: IndexMap::new(),
+    /// Called when the log is cut at `offset`: a pass in flight discards its work, and the
+    /// first dirty offset comes down to the cut if it was past it (Kafka's
+    /// `maybeTruncateCheckpoint`).
+    pub(super) fn note_truncation(&mut self, offset: i64) -> Result<(), LogError> {
+        self.cleaner.truncations += 1;
+        if self.stored_first_dirty() > offset {
+            self.cleaner.first_dirty = Some(offset.max(0));
+            checkpoint::write(&self.dir, offset.max(0))?;
         }
-    }
-
-    fn batch(records: &[Record], compression: Compression) -> Vec<u8> {
-        let mut buf = bytes::BytesMut::new();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression,
-        };
-        RecordBatchEncoder::encode(&mut buf, records.iter(), &options).expect("encode");
-        buf.to_vec()
-    }
-
-    fn read_all(log: &PartitionLog) -> Vec<(i64, String, Option<String>)> {
-        let bytes = log
-            .read(log.log_start_offset(), usize::MAX, true)
-            .expect("read");
-        let mut buf = bytes;
-        RecordBatchDecoder::decode_all(&mut buf)
-            .expect("decode")
-            .into_iter()
-            .flat_map(|s| s.records)
-            .map(|r| {
-                let key = String::from_utf8(r.key.expect("key").to_vec()).expect("utf8");
-                let value = r
-                    .value
-                    .map(|v| String::from_utf8(v.to_vec()).expect("utf8"));
-                (r.offset, key, value)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn keeps_the_latest_of_each_key_and_drops_old_tombstones_with_offsets_unchanged() {
-        let dir = tempfile::tempdir().expect("dir");
-        let config = LogConfig {
-            segment_bytes: 120, // every append (one small batch) rolls
-            compact: true,
-            delete_retention_ms: 1000,
-            ..LogConfig::default()
-        };
-        let mut log = PartitionLog::open(dir.path(), config).expect("open");
-        let now = 1_000_000;
-        // Each append is one segment; the last stays active and is never cleaned.
-        let appends = [
-            vec![
-                record(0, "a", Some("a1"), now),
-                record(1, "b", Some("b1"), now),
-            ],
-            vec![
-                record(0, "a", Some("a2"), now),
-                record(1, "c", Some("c1"), now),
-            ],
-            vec![record(0, "c", None, now - 5000), record(1, "d", None, now)],
-            vec![record(0, "a", Some("a3-active"), now)],
-        ];
-        for (i, records) in appends.iter().enumerate() {
-            let compression = if i == 1 {
-                Compression::Gzip
-            } else {
-                Compression::None
-            };
-            let mut bytes = batch(records, compression);
-            log.append(&mut bytes, 0, now).expect("append");
-        }
-        assert_eq!(log.segment_count(), 4);
-        let stats = log.compact(now).expect("compact");
-        // a1 (a2 is later), c1 (its tombstone is later) and the expired tombstone of c.
-        assert_eq!(stats.records_removed, 3);
-        assert_eq!(stats.segments_rewritten, 3);
-        let seen = read_all(&log);
-        let expected: Vec<(i64, String, Option<String>)> = vec![
-            (1, "b".into(), Some("b1".into())),
-            (2, "a".into(), Some("a2".into())),
-            (5, "d".into(), None),
-            (6, "a".into(), Some("a3-active".into())),
-        ];
-        assert_eq!(seen, expected);
-        // Nothing closed since: the next pass does nothing.
-        assert_eq!(log.compact(now).expect("again"), CleanStats::default());
-        // Reopened, the cleaned segments load (through recovery) with the same contents.
-        drop(log);
-        let config = LogConfig {
-            segment_bytes: 120,
-            compact: true,
-            delete_retention_ms: 1000,
-            ..LogConfig::default()
-        };
-        let log = PartitionLog::open(dir.path(), config).expect("reopen");
-        assert_eq!(read_all(&log), expected);
-        assert_eq!(log.log_end_offset(), 7);
+        Ok(())
     }
 }

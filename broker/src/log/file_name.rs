@@ -45,6 +45,16 @@ pub(crate) fn file_path(dir: &Path, base_offset: i64, kind: SegmentFile) -> Path
     dir.join(file_name(base_offset, kind))
 }
 
+/// Suffix the cleaner adds to a segment file it is rewriting (Kafka's `.cleaned`).
+pub(crate) const CLEANED_SUFFIX: &str = ".cleaned";
+
+/// `00000000000000000042.log.cleaned`: where the cleaner writes a segment before it replaces
+/// the `.log` file. One left by a crash is removed when the log opens.
+pub(crate) fn cleaned_path(dir: &Path, base_offset: i64) -> PathBuf {
+    let name = file_name(base_offset, SegmentFile::Log);
+    dir.join(format!("{name}{CLEANED_SUFFIX}"))
+}
+
 /// Parses a segment file name back to its base offset and kind; `None` for any other file.
 pub(crate) fn parse_file_name(name: &str) -> Option<(i64, SegmentFile)> {
     let kinds = [SegmentFile::Log, SegmentFile::Index, SegmentFile::TimeIndex];

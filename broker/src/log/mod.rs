@@ -173,8 +173,9 @@ pub struct PartitionLog {
     last_flush_ms: Option<i64>,
     /// A segment file was created since the last flush, so the directory needs an fsync too.
     dir_dirty: bool,
-    /// Base offset of the active segment at the last compaction pass (see `cleaner.rs`).
-    cleaned_below: Option<i64>,
+    /// What the cleaner remembers of this log: the first dirty offset, truncations (see
+    /// `cleaner.rs`).
+    cleaner: cleaner::CleanerState,
     /// Fsync of the most recently rolled segment, on its own thread so the append that rolled
     /// does not wait for a whole segment to reach the disk. At most one runs at a time.
     roll_sync: Option<JoinHandle<()>>,
@@ -225,7 +226,7 @@ impl PartitionLog {
             unflushed_messages: 0,
             last_flush_ms: None,
             dir_dirty: true,
-            cleaned_below: None,
+            cleaner: cleaner::CleanerState::default(),
             roll_sync: None,
             epochs,
             txn_index,

@@ -1,8 +1,9 @@
 //! The records inside one v2 batch, walked without allocating: each record's index, offset
 //! delta, timestamp delta and whether it has a key. Compressed batches are decompressed first
 //! (with kafka-protocol's codecs) into one buffer. The produce checks (keys on compacted
-//! topics, timestamp bounds, inner offsets) and the timestamp lookups read records through this
-//! one walker; nothing else in the broker looks inside a batch.
+//! topics, timestamp bounds, inner offsets), the timestamp lookups and the log cleaner (keys,
+//! null values and each record's bytes, through [`views`]) read records through this one
+//! walker; nothing else in the broker looks inside a batch.
 
 use std::borrow::Cow;
 
@@ -19,6 +20,19 @@ pub struct RecordInfo {
     pub offset_delta: i32,
     pub timestamp_delta: i64,
     pub has_key: bool,
+}
+
+/// One record seen in place: what the cleaner needs to decide on it, and its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordView<'a> {
+    pub(crate) offset_delta: i32,
+    pub(crate) timestamp_delta: i64,
+    pub(crate) key: Option<&'a [u8]>,
+    /// A null value: the record is a tombstone.
+    pub(crate) value_is_null: bool,
+    /// The whole record, its length prefix included; offsets and timestamps inside it are
+    /// deltas from the batch header, so it can be copied as is into a batch with that header.
+    pub(crate) bytes: &'a [u8],
 }
 
 /// The records section of `batch` (header included in `batch`), decompressed if needed.
@@ -52,6 +66,25 @@ pub fn walk(section: &[u8], count: i32) -> RecordWalk<'_> {
     }
 }
 
+/// Walks the `count` records of a records section, each with its key and bytes.
+pub(crate) fn views(section: &[u8], count: i32) -> RecordViews<'_> {
+    RecordViews {
+        walk: walk(section, count),
+    }
+}
+
+pub(crate) struct RecordViews<'a> {
+    walk: RecordWalk<'a>,
+}
+
+impl<'a> Iterator for RecordViews<'a> {
+    type Item = Result<RecordView<'a>, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.walk.next_view()
+    }
+}
+
 pub struct RecordWalk<'a> {
     buf: &'a [u8],
     at: usize,
@@ -63,6 +96,20 @@ impl Iterator for RecordWalk<'_> {
     type Item = Result<RecordInfo, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let index = self.index;
+        self.next_view().map(|item| {
+            item.map(|view| RecordInfo {
+                index,
+                offset_delta: view.offset_delta,
+                timestamp_delta: view.timestamp_delta,
+                has_key: view.key.is_some(),
+            })
+        })
+    }
+}
+
+impl<'a> RecordWalk<'a> {
+    fn next_view(&mut self) -> Option<Result<RecordView<'a>, String>> {
         if self.index >= self.count {
             return None;
         }
@@ -75,12 +122,11 @@ impl Iterator for RecordWalk<'_> {
         }
         Some(item)
     }
-}
 
-impl RecordWalk<'_> {
-    fn read_one(&mut self) -> Result<RecordInfo, String> {
+    fn read_one(&mut self) -> Result<RecordView<'a>, String> {
         let index = self.index;
         let bad = |what: &str| format!("record {index}: {what}");
+        let start = self.at;
         let length = varint(self.buf, &mut self.at).ok_or_else(|| bad("bad length"))?;
         let length = usize::try_from(length).map_err(|_| bad("negative length"))?;
         let end = self
@@ -88,19 +134,32 @@ impl RecordWalk<'_> {
             .checked_add(length)
             .filter(|end| *end <= self.buf.len())
             .ok_or_else(|| bad("runs past the batch"))?;
-        let record = &self.buf[..end];
+        let record: &'a [u8] = &self.buf[..end];
         let mut at = self.at + 1; // attributes, unused
         let timestamp_delta = varlong(record, &mut at).ok_or_else(|| bad("bad timestamp"))?;
         let offset_delta = varint(record, &mut at).ok_or_else(|| bad("bad offset delta"))?;
-        let key_length = varint(record, &mut at).ok_or_else(|| bad("bad key length"))?;
+        let key = sized(record, &mut at).ok_or_else(|| bad("bad key"))?;
+        let value_length = varint(record, &mut at).ok_or_else(|| bad("bad value length"))?;
         self.at = end;
-        Ok(RecordInfo {
-            index,
+        Ok(RecordView {
             offset_delta,
             timestamp_delta,
-            has_key: key_length >= 0,
+            key,
+            value_is_null: value_length < 0,
+            bytes: &self.buf[start..end],
         })
     }
+}
+
+/// A varint length followed by that many bytes; a negative length is null.
+fn sized<'a>(buf: &'a [u8], at: &mut usize) -> Option<Option<&'a [u8]>> {
+    let Ok(length) = usize::try_from(varint(buf, at)?) else {
+        return Some(None);
+    };
+    let end = at.checked_add(length).filter(|end| *end <= buf.len())?;
+    let bytes = &buf[*at..end];
+    *at = end;
+    Some(Some(bytes))
 }
 
 /// A zigzag varint of at most 5 bytes (Kafka's `ByteUtils.readVarint`).
@@ -163,6 +222,26 @@ mod tests {
     }
 
     #[test]
+    fn views_give_keys_tombstones_and_whole_record_bytes() {
+        use crate::log::test_util::encode_keyed;
+        for codec in [Codec::None, Codec::Lz4] {
+            let batch = encode_keyed(&[(Some("a"), 5), (None, 6), (Some("bc"), 7)], codec);
+            let header = parse_header(&batch).expect("header");
+            let section = records_section(&header, &batch).expect("section");
+            let seen: Vec<RecordView<'_>> = views(&section, header.records_count)
+                .collect::<Result<_, _>>()
+                .expect("views");
+            let keys: Vec<Option<&[u8]>> = seen.iter().map(|v| v.key).collect();
+            assert_eq!(keys, vec![Some(&b"a"[..]), None, Some(&b"bc"[..])]);
+            assert!(seen.iter().all(|v| !v.value_is_null));
+            // The records' bytes tile the section: copying them rebuilds it.
+            let joined: Vec<u8> = seen.iter().flat_map(|v| v.bytes.iter().copied()).collect();
+            assert_eq!(&joined[..], &section[..], "{codec:?}");
+            assert_eq!(seen[2].offset_delta, 2);
+        }
+    }
+
+    #[test]
     fn truncated_records_are_an_error_not_a_panic() {
         let batch = encode_batch_with(&[1, 2, 3], 30, Codec::None);
         let header = parse_header(&batch).expect("header");
@@ -173,6 +252,10 @@ mod tests {
         }
         let too_many: Vec<_> = walk(&section, 4).collect();
         assert!(too_many[3].is_err());
+        for cut in 0..section.len() {
+            let results: Vec<_> = views(&section[..cut], 3).collect();
+            assert!(results.iter().any(Result::is_err), "views cut at {cut}");
+        }
     }
 
     #[test]

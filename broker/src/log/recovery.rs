@@ -17,7 +17,7 @@ use std::io;
 use std::path::Path;
 
 use super::batch::BatchHeader;
-use super::file_name::{file_path, parse_file_name, SegmentFile};
+use super::file_name::{file_path, parse_file_name, SegmentFile, CLEANED_SUFFIX};
 use super::index::{IndexBounds, OffsetIndex, TimeIndex, RELATIVE_OFFSET_MAX};
 use super::scan::{ScanError, Scanner, LOOKUP_WINDOW_BYTES, RECOVERY_WINDOW_BYTES};
 use super::segment::{
@@ -95,13 +95,19 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), LogError> {
 }
 
 /// Base offsets of the `.log` files in `dir`, sorted. Index files without a `.log` file (left
-/// by a crash while deleting a segment) are removed.
+/// by a crash while deleting a segment) and half-written cleaned segments (left by a crash
+/// during compaction, whose `.log` file is still whole) are removed.
 fn list_segment_bases(dir: &Path) -> Result<Vec<i64>, LogError> {
     let mut logs = BTreeSet::new();
     let mut indexes = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
         let entry = entry.map_err(io_error(dir))?;
         let name = entry.file_name();
+        if name.to_str().is_some_and(|n| n.ends_with(CLEANED_SUFFIX)) {
+            tracing::warn!(path = %entry.path().display(), "removing an unfinished cleaned segment");
+            remove_if_present(&entry.path())?;
+            continue;
+        }
         let Some((base, kind)) = name.to_str().and_then(parse_file_name) else {
             continue;
         };

@@ -1,7 +1,7 @@
 //! What a follower's log does besides appends from clients: append batches that already carry
 //! the leader's offsets and epochs, and cut off a tail the leader does not have.
 
-use super::batch::split_headers;
+use super::batch::split_stored;
 use super::recovery::recover_segment;
 use super::segment::{BatchMeta, Segment};
 use super::{AppendInfo, LogError, PartitionLog};
@@ -18,7 +18,8 @@ impl PartitionLog {
         let mut next = self.log_end_offset();
         let mut metas = Vec::new();
         let mut epochs = Vec::new();
-        for item in split_headers(batches) {
+        // The leader's batches may be cleaned (fewer records than offsets).
+        for item in split_stored(batches) {
             let (header, range) = item?;
             if header.base_offset < next {
                 return Err(LogError::Corrupt {
@@ -54,6 +55,9 @@ impl PartitionLog {
         self.flush()?;
         self.join_roll_sync();
         let offset = offset.max(self.segments[0].base_offset());
+        // A compaction pass in flight must not swap in segments cut here; the cleaned part
+        // now ends at the cut at most.
+        self.note_truncation(offset)?;
         self.txn_index.truncate_to(offset)?;
         // Whole segments from the cut on go.
         while self.segments.len() > 1
