@@ -16,9 +16,9 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::common::{create_topic, producer, TestBroker, DEADLINE};
 
-type TxnProducer = ThreadedProducer<DefaultProducerContext>;
+pub(crate) type TxnProducer = ThreadedProducer<DefaultProducerContext>;
 
-fn txn_producer(bootstrap: &str, id: &str, extra: &[(&str, &str)]) -> TxnProducer {
+pub(crate) fn txn_producer(bootstrap: &str, id: &str, extra: &[(&str, &str)]) -> TxnProducer {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap)
         .set("broker.address.family", "v4")
@@ -34,7 +34,12 @@ fn txn_producer(bootstrap: &str, id: &str, extra: &[(&str, &str)]) -> TxnProduce
 
 /// Every record of `topic` (`partitions` partitions) a consumer at `isolation` reads until it
 /// has reached the end of each partition, as (partition, value).
-fn read_all(bootstrap: &str, topic: &str, partitions: i32, isolation: &str) -> Vec<(i32, String)> {
+pub(crate) fn read_all(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    isolation: &str,
+) -> Vec<(i32, String)> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("broker.address.family", "v4")

@@ -9,6 +9,7 @@ mod failover;
 pub(crate) mod harness;
 mod python;
 mod reassignment;
+mod transactions;
 mod replication;
 mod truncation;
 mod unclean;

@@ -176,6 +176,13 @@ pub async fn end(
             return Err(ResponseError::InvalidProducerIdMapping);
         }
         if m.producer_epoch != producer.1 {
+            tracing::debug!(
+                id = transactional_id,
+                epoch = producer.1,
+                current = m.producer_epoch,
+                state = m.state.name(),
+                "EndTxn from a fenced producer epoch"
+            );
             return Err(ResponseError::ProducerFenced);
         }
         m.end(commit, now)
