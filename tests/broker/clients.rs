@@ -106,7 +106,11 @@ fn python_clients(python: &str, tag: &str, required: &[&str]) -> usize {
         "group.initial.rebalance.delay.ms",
         "0",
     )]));
-    for script in ["python_clients.py", "python_groups.py"] {
+    for script in [
+        "python_clients.py",
+        "python_groups.py",
+        "python_transactions.py",
+    ] {
         let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
         let mut cmd = Command::new(python);
         cmd.args([&path, &broker.bootstrap(), tag]);
@@ -156,6 +160,7 @@ fn python_clients_current_versions() {
             "python_clients.py:confluent-kafka authorized operations (KIP-430)",
             "python_clients.py:confluent-kafka group configs",
             "python_clients.py:kafka-python describe log dirs",
+            "python_transactions.py:kafka-python transactional produce, commit and abort",
         ],
     );
     assert!(sessions >= 1, "kafka-python opened no fetch session");

@@ -1,5 +1,5 @@
 // Broker checks with kafkajs (a pure JavaScript client): topics, produce (gzip and none),
-// consume with a consumer group, commits, and the admin API's groups.
+// consume with a consumer group, commits, the admin API's groups, and transactions.
 //
 // Usage: node kafkajs_clients.js BOOTSTRAP TAG   (with kafkajs resolvable, see scripts/test)
 // Prints one line per check and a closing 'N passed, M failed'; exits non-zero on any failure.
@@ -110,6 +110,37 @@ const group = `kjs-group-${tag}`;
     await admin.deleteGroups([group]);
     const after = await admin.listGroups();
     assert(!after.groups.some((x) => x.groupId === group), 'deleted');
+  });
+
+  await check('kafkajs transactions: sendOffsets, commit, abort, read_committed', async () => {
+    const txTopic = `kjs-txn-${tag}`;
+    const txGroup = `kjs-txn-group-${tag}`;
+    await admin.createTopics({ topics: [{ topic: txTopic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    const producer = kafka.producer({ transactionalId: `kjs-txn-${tag}`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const committed = await producer.transaction();
+    await committed.send({ topic: txTopic, messages: [0, 1, 2, 3, 4].map((i) => ({ value: `committed-${i}` })) });
+    await committed.sendOffsets({ consumerGroupId: txGroup, topics: [{ topic: txTopic, partitions: [{ partition: 0, offset: '5' }] }] });
+    await committed.commit();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic: txTopic, messages: [{ value: 'aborted-0' }, { value: 'aborted-1' }] });
+    await aborted.abort();
+    const last = await producer.transaction();
+    await last.send({ topic: txTopic, messages: [{ value: 'committed-5' }] });
+    await last.commit();
+    await producer.disconnect();
+    const offsets = await admin.fetchOffsets({ groupId: txGroup, topics: [txTopic] });
+    assert(Number(offsets[0].partitions[0].offset) === 5, JSON.stringify(offsets));
+    // kafkajs reads read_committed unless told otherwise.
+    const consumer = kafka.consumer({ groupId: `kjs-txn-reader-${tag}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: txTopic, fromBeginning: true });
+    const seen = [];
+    await consumer.run({ eachMessage: async ({ message }) => { seen.push(message.value.toString()); } });
+    await waitFor('the committed records', async () => seen.length >= 6);
+    await consumer.disconnect();
+    const want = [0, 1, 2, 3, 4, 5].map((i) => `committed-${i}`);
+    assert(JSON.stringify(seen) === JSON.stringify(want), `read_committed saw ${JSON.stringify(seen)}`);
   });
 
   await admin.disconnect();
