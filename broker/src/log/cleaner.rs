@@ -214,14 +214,17 @@ impl PartitionLog {
             return Ok(CleanStats::default());
         };
         let cleaned = plan.run()?;
-        self.install_cleaned(cleaned)
+        let (stats, retired) = self.install_cleaned(cleaned)?;
+        retired.finish()?;
+        Ok(stats)
     }
 
     /// One pass beside appends. `locked` is called twice, each time to lock the partition and
     /// call the phase it is given with the log and the partition's first unstable offset: once
     /// to take the plan, once to swap the result in. Between the two, the segments are read
-    /// and written with no lock held. A `locked` that does not call the phase (the partition
-    /// is gone) ends the pass with nothing swapped in.
+    /// and written with no lock held; after the second, the swap's fsync and checkpoint are
+    /// done and the old segments closed, again without the lock. A `locked` that does not call
+    /// the phase (the partition is gone) ends the pass with nothing swapped in.
     pub fn compact_in_phases<L>(
         mut locked: L,
         now_ms: i64,
@@ -248,7 +251,11 @@ impl PartitionLog {
             held = held.max(started.elapsed());
         });
         let mut stats = match installed {
-            Some(result) => result?,
+            Some(result) => {
+                let (stats, retired) = result?;
+                retired.finish()?;
+                stats
+            }
             None => CleanStats {
                 discarded: true,
                 ..cleaned.map(|unused| unused.stats).unwrap_or_default()

@@ -90,6 +90,13 @@ fn marker(producer_id: i64, commit: bool) -> Vec<u8> {
     encode_marker(producer_id, 0, marker, NOW).expect("marker")
 }
 
+/// Swaps a pass in and finishes it, as `compact` does.
+fn install(log: &mut PartitionLog, cleaned: super::CleanedLog) -> CleanStats {
+    let (stats, retired) = log.install_cleaned(cleaned).expect("install");
+    retired.finish().expect("finish");
+    stats
+}
+
 /// Appends in a segment of its own: the active segment closes first.
 fn append(log: &mut PartitionLog, mut bytes: Vec<u8>) -> i64 {
     if log.size_bytes() > 0 && log.active().size() > 0 {
@@ -482,7 +489,7 @@ fn appends_during_a_pass_are_kept_and_a_changed_segment_list_discards_the_pass()
         .run()
         .expect("run");
     fill(&mut log, (4..6).map(ten_keys).collect());
-    let stats = log.install_cleaned(cleaned).expect("install");
+    let stats = install(&mut log, cleaned);
     assert!(!stats.discarded);
     assert_eq!(stats.records_removed, 20);
     let latest: Vec<Seen> = read_all(&log).into_iter().filter(|r| r.0 >= 40).collect();
@@ -499,7 +506,7 @@ fn appends_during_a_pass_are_kept_and_a_changed_segment_list_discards_the_pass()
         .expect("run");
     let before = read_all(&log);
     log.delete_records_before(40).expect("delete records");
-    let stats = log.install_cleaned(cleaned).expect("install");
+    let stats = install(&mut log, cleaned);
     assert!(stats.discarded);
     assert_eq!(
         read_all(&log),
@@ -518,7 +525,7 @@ fn appends_during_a_pass_are_kept_and_a_changed_segment_list_discards_the_pass()
         .expect("run");
     let end = log.log_end_offset();
     log.truncate_to(end - 5).expect("truncate");
-    let stats = log.install_cleaned(cleaned).expect("install");
+    let stats = install(&mut log, cleaned);
     assert!(stats.discarded);
     assert_eq!(
         log.log_end_offset(),
