@@ -593,8 +593,8 @@ const TIMER_SLACK: Duration = Duration::from_millis(1);
 /// How often the open log files are counted against their cap.
 const OPEN_FILES_CHECK: Duration = Duration::from_secs(10);
 
-/// Retention, time-based flush, log compaction, offset expiry and the cap on open log files,
-/// each on its own period, until shutdown.
+/// Retention, time-based flush, log compaction, offset expiry, the high watermark checkpoint
+/// and the cap on open log files, each on its own period, until shutdown.
 async fn background(broker: Arc<Broker>, token: CancellationToken) {
     let retention_every = Duration::from_millis(broker.config.retention_check_interval_ms.max(1));
     let flush_every = Duration::from_millis(
@@ -616,6 +616,13 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
         Duration::from_millis(broker.config.log_cleaner_backoff_ms.clamp(1, 86_400_000));
     let mut cleaner = tokio::time::interval(cleaner_every);
     let mut files = tokio::time::interval(OPEN_FILES_CHECK);
+    let hw_every = broker
+        .config
+        .str_value("replica.high.watermark.checkpoint.interval.ms")
+        .parse::<u64>()
+        .unwrap_or(5_000)
+        .clamp(1, 86_400_000);
+    let mut hw_checkpoint = tokio::time::interval(Duration::from_millis(hw_every));
     loop {
         tokio::select! {
             _ = token.cancelled() => return,
@@ -637,6 +644,10 @@ async fn background(broker: Arc<Broker>, token: CancellationToken) {
             _ = flush.tick() => {
                 let b = broker.clone();
                 let _ = tokio::task::spawn_blocking(move || b.replicas.flush(now_ms(), false)).await;
+            }
+            _ = hw_checkpoint.tick() => {
+                let b = broker.clone();
+                let _ = tokio::task::spawn_blocking(move || b.replicas.checkpoint_high_watermarks()).await;
             }
             _ = files.tick() => {
                 let b = broker.clone();

@@ -34,6 +34,7 @@ pub mod config;
 pub mod controller;
 pub mod coordinator;
 pub mod error;
+pub mod hw_checkpoint;
 mod lifecycle;
 pub mod limits;
 pub mod log;

@@ -12,6 +12,7 @@ use kafka_protocol::ResponseError;
 
 use crate::cluster::{PartitionInfo, TopicInfo};
 use crate::config::BrokerConfig;
+use crate::hw_checkpoint;
 use crate::log::{LogConfig, LogError};
 use crate::partition::replication::Transition;
 use crate::partition::{Partition, PartitionSettings};
@@ -29,6 +30,8 @@ pub struct ReplicaManager {
     files_max: usize,
     /// Handles opened since the last count; a count (and release) runs when it passes the cap.
     files_estimate: std::sync::atomic::AtomicUsize,
+    /// High watermarks read from `replication-offset-checkpoint` at start.
+    checkpointed: HashMap<(String, i32), i64>,
 }
 
 impl ReplicaManager {
@@ -40,6 +43,20 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             files_max: crate::limits::log_files_max(),
             files_estimate: std::sync::atomic::AtomicUsize::new(0),
+            checkpointed: hw_checkpoint::read(root),
+        }
+    }
+
+    /// Writes every hosted partition's high watermark to `replication-offset-checkpoint`.
+    pub fn checkpoint_high_watermarks(&self) {
+        let mut entries: Vec<((String, i32), i64)> = self
+            .read()
+            .iter()
+            .map(|(key, shared)| (key.clone(), lock(shared).high_watermark()))
+            .collect();
+        entries.sort();
+        if let Err(e) = hw_checkpoint::write(&self.root, &entries) {
+            tracing::warn!(error = %e, "could not write the high watermark checkpoint");
         }
     }
 
@@ -78,7 +95,14 @@ impl ReplicaManager {
         }
         let dir = self.root.join(format!("{name}-{index}"));
         let settings = settings_for(config, topic_configs);
-        let mut partition = Partition::open(&dir, settings, self.node_id, info.leader_epoch)?;
+        let checkpointed = self.checkpointed.get(&(name.to_string(), index)).copied();
+        let mut partition = Partition::open(
+            &dir,
+            settings,
+            self.node_id,
+            info.leader_epoch,
+            checkpointed,
+        )?;
         let transition = partition.apply(info, now);
         let opened = partition.log().open_files();
         self.write()
@@ -348,6 +372,7 @@ impl ReplicaManager {
     /// start skips the full scan of their last segments. A partition still shared (a request
     /// outlived the grace period) is flushed instead.
     pub fn close_all(&self) {
+        self.checkpoint_high_watermarks();
         let drained: Vec<SharedPartition> = self.write().drain().map(|(_, p)| p).collect();
         for shared in drained {
             let result = match Arc::try_unwrap(shared) {

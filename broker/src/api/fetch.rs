@@ -271,6 +271,13 @@ fn read_partition(
                     )
                     .with_records(Some(Bytes::new())));
             }
+            if follower.is_some() && p.fetch_offset < start {
+                // A follower behind the log start learns where it starts (Kafka's follower
+                // asks with ListOffsets; ours are told in the answer).
+                return Ok(failed(ResponseError::OffsetOutOfRange)
+                    .with_log_start_offset(start)
+                    .with_high_watermark(partition.high_watermark()));
+            }
             if p.fetch_offset < start || p.fetch_offset > end {
                 return Err(ResponseError::OffsetOutOfRange);
             }

@@ -605,6 +605,12 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "Most incremental fetch sessions (KIP-227) kept at once.",
     ),
     b(
+        "replica.high.watermark.checkpoint.interval.ms",
+        Some("5000"),
+        Long,
+        "How often every partition's high watermark is written to replication-offset-checkpoint.",
+    ),
+    b(
         "transaction.state.log.num.partitions",
         Some("50"),
         Int,

@@ -111,6 +111,33 @@ impl PartitionLog {
     }
 }
 
+impl PartitionLog {
+    /// Drops every segment and starts the log empty at `offset` (Kafka's
+    /// `truncateFullyAndStartAt`): a follower whose log ends before its leader's log start
+    /// cannot catch up by fetching, so it starts over where the leader's log starts.
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
+        assert!(offset >= 0, "a log cannot start at {offset}");
+        self.flush()?;
+        self.join_roll_sync();
+        self.note_truncation(offset)?;
+        self.txn_index.truncate_to(0)?;
+        for segment in self.segments.drain(..) {
+            segment.delete_files()?;
+        }
+        self.segments
+            .push(Segment::create(&self.dir, offset, None)?);
+        self.log_start_offset = offset;
+        super::checkpoint::write_log_start_offset(&self.dir, offset)?;
+        if self.epochs.truncate_from_end(0) {
+            self.epochs.save(&self.dir)?;
+        }
+        self.dir_dirty = true;
+        self.check_invariants();
+        tracing::info!(dir = %self.dir.display(), offset, "log emptied to start at the leader's log start");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_util::{batch, small_config};

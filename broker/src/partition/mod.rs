@@ -61,29 +61,36 @@ pub struct Partition {
     /// Fetches waiting for this partition to move (Kafka's fetch purgatory, keyed by
     /// partition): woken by an append, a new high watermark, or a change of leadership.
     waiters: Vec<Weak<Notify>>,
+    /// The log start to return to after the next replicated append (see
+    /// `align_empty_log_to`).
+    start_after_append: Option<i64>,
 }
 
 /// Registered waiters past which the dead ones are swept out before another is added.
 const WAITERS_SWEEP_AT: usize = 64;
 
 impl Partition {
-    /// Opens (and recovers) the partition's log in `dir`.
     /// Opens (and recovers) the partition's log in `dir`, as the replica on node `node_id`,
-    /// leading alone until [`Self::apply`] says otherwise.
+    /// leading alone until [`Self::apply`] says otherwise. The high watermark starts at the
+    /// checkpointed one (at most the log end), or at the log end without a checkpoint.
     pub fn open(
         dir: &Path,
         settings: PartitionSettings,
         node_id: i32,
         leader_epoch: i32,
+        checkpointed_hw: Option<i64>,
     ) -> Result<Self, LogError> {
         let log = PartitionLog::open(dir, settings.log.clone())?;
-        let replication = ReplicaSet::new(node_id, leader_epoch, log.log_end_offset());
+        let end = log.log_end_offset();
+        let hw = checkpointed_hw.map_or(end, |hw| hw.clamp(log.log_start_offset(), end));
+        let replication = ReplicaSet::new(node_id, leader_epoch, hw);
         let mut partition = Partition {
             log,
             producers: ProducerState::default(),
             replication,
             settings,
             waiters: Vec::new(),
+            start_after_append: None,
         };
         partition.rebuild_producer_state()?;
         Ok(partition)
@@ -232,6 +239,7 @@ impl Partition {
         now_ms: i64,
     ) -> Result<(), LogError> {
         if !records.is_empty() {
+            self.align_empty_log_to(records)?;
             let segments = self.log.segment_count();
             let first = batch::parse_header_prefix(records).map(|h| h.base_offset);
             let _ = self.log.append_replicated(records, now_ms)?;
@@ -246,6 +254,9 @@ impl Partition {
                     .flatten();
                 self.observe(&header, marker)?;
             }
+            if let Some(start) = self.start_after_append.take() {
+                self.log.delete_records_before(start)?;
+            }
         }
         let end = self.log.log_end_offset();
         self.replication.set_follower_high_watermark(leader_hw, end);
@@ -253,6 +264,35 @@ impl Partition {
         if !records.is_empty() {
             self.wake();
         }
+        Ok(())
+    }
+
+    /// An empty follower log (just started over at the leader's log start) whose first fetched
+    /// batch begins before that start, because DeleteRecords moved the leader's log start into
+    /// the middle of a batch: the log starts again at the batch's base offset, and its log
+    /// start goes back to where it was once the batch is in (Kafka's follower does the same).
+    fn align_empty_log_to(&mut self, records: &[u8]) -> Result<(), LogError> {
+        let end = self.log.log_end_offset();
+        if end != self.log.log_start_offset() {
+            return Ok(());
+        }
+        let Ok(first) = batch::parse_header_prefix(records) else {
+            return Ok(());
+        };
+        if first.base_offset < end && first.last_offset() >= end {
+            self.log.truncate_fully_and_start_at(first.base_offset)?;
+            self.start_after_append = Some(end);
+        }
+        Ok(())
+    }
+
+    /// A follower whose log ends before the leader's log start: its log starts over, empty,
+    /// at `leader_start` (Kafka's `truncateFullyAndStartAt`), and so does its producer state.
+    pub fn restart_at(&mut self, leader_start: i64) -> Result<(), LogError> {
+        self.log.truncate_fully_and_start_at(leader_start)?;
+        self.replication.clamp_high_watermark(leader_start);
+        snapshot::remove_after(self.log.dir(), -1);
+        self.producers = ProducerState::default();
         Ok(())
     }
 

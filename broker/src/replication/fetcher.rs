@@ -199,6 +199,21 @@ fn apply(broker: &Broker, shared: &FetcherShared, response: &FetchResponse) {
                     p.append_replicated(records, data.high_watermark, now)
                         .map_err(|e| e.to_string())
                 }
+                // Behind the leader's log start (retention or DeleteRecords removed what this
+                // replica still needs): start over there, as Kafka's follower does.
+                Some(ResponseError::OffsetOutOfRange)
+                    if data.log_start_offset > p.log_end_offset() =>
+                {
+                    tracing::info!(
+                        topic = name,
+                        partition = index,
+                        log_end_offset = p.log_end_offset(),
+                        leader_log_start = data.log_start_offset,
+                        "behind the leader's log start; starting over there"
+                    );
+                    p.restart_at(data.log_start_offset)
+                        .map_err(|e| e.to_string())
+                }
                 Some(e) => Err(format!("{e:?}")),
             };
             drop(p);

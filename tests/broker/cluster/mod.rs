@@ -9,8 +9,8 @@ mod failover;
 pub(crate) mod harness;
 mod python;
 mod reassignment;
-mod transactions;
 mod replication;
+mod transactions;
 mod truncation;
 mod unclean;
 

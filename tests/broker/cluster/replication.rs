@@ -141,3 +141,52 @@ async fn acks_all_is_refused_below_min_insync_replicas() {
         "{err}"
     );
 }
+
+/// A follower that was away while DeleteRecords moved the leader's log start past its own log
+/// end cannot fetch from where it stopped: it starts over at the leader's log start (Kafka's
+/// `truncateFullyAndStartAt`), catches up, and rejoins the ISR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_behind_the_leaders_log_start_starts_over_there() {
+    let mut cluster = TestCluster::start(3, &[SESSION, HEARTBEAT]).await;
+    let bootstrap = cluster.bootstrap();
+    create_rf3(&bootstrap, "trimmed", 1).await;
+    produce_all(&bootstrap, "trimmed", 0, 100).await;
+    let (m, _) = cluster
+        .wait_metadata("the ISR whole", Some(&["trimmed"]), |m| {
+            partitions(m, "trimmed")
+                .first()
+                .is_some_and(|(_, _, isr)| isr.len() == 3)
+        })
+        .await;
+    let (leader, replicas, _) = partitions(&m, "trimmed")[0].clone();
+    let away = *replicas.iter().find(|r| **r != leader).expect("a follower") as usize;
+    cluster.terminate(away);
+    cluster
+        .wait_metadata("the follower out of the ISR", Some(&["trimmed"]), |m| {
+            partitions(m, "trimmed")
+                .first()
+                .is_some_and(|(_, _, isr)| !isr.contains(&(away as i32)))
+        })
+        .await;
+    let present: String = (0..3)
+        .filter(|id| *id != away)
+        .map(|id| cluster.addr(id))
+        .collect::<Vec<_>>()
+        .join(",");
+    produce_all(&present, "trimmed", 100, 400).await;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset("trimmed", 0, Offset::Offset(450))
+        .expect("tpl");
+    admin(&present)
+        .delete_records(&tpl, &AdminOptions::new())
+        .await
+        .expect("records deleted below 450");
+    cluster.spawn(away);
+    cluster
+        .wait_metadata("the ISR whole again", Some(&["trimmed"]), |m| {
+            partitions(m, "trimmed")
+                .first()
+                .is_some_and(|(_, _, isr)| isr.len() == 3)
+        })
+        .await;
+}
