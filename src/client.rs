@@ -17,6 +17,7 @@
 //! - `quorum`: the KRaft controller quorum of the metadata log (DescribeQuorum).
 //! - `groups`: consumer groups: list, describe, committed offsets, delete, commit.
 //! - `lag`: committed offsets against log end offsets.
+//! - `isolation`: read_committed and read_uncommitted, and what read_committed hides.
 //! - `membership`: joining a consumer group (classic or KIP-848) and keeping its assignment.
 //! - `partitioner`: Kafka's default partitioner (murmur2).
 //! - `produce`: batching producer for one topic.
@@ -29,6 +30,7 @@ pub mod cluster;
 pub mod connection;
 pub mod elections;
 pub mod groups;
+pub mod isolation;
 pub mod lag;
 mod lenient;
 pub mod log_dirs;

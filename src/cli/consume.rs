@@ -10,6 +10,10 @@
 //!   partition: every partition (or the one) from the group's committed offsets, committing
 //!   when it stops as a consumer outside the group (assign() and commitSync()), which Kafka
 //!   allows only while the group has no members.
+//!
+//! `--isolation-level read_committed` reads as Kafka's consumer does at that level: up to the
+//! last stable offset, without the records of aborted transactions. Control records
+//! (transaction markers) are never printed.
 
 mod member;
 mod print;
@@ -23,7 +27,8 @@ use tokio::time::Instant;
 
 use super::connect::ConnectArgs;
 use super::output::Progress;
-use crate::client::tail::{self, StartAt, TailEvent};
+use crate::client::isolation::IsolationLevel;
+use crate::client::tail::{self, Reading, StartAt, TailEvent};
 use crate::client::{groups, Cluster};
 use print::{Printer, Template};
 
@@ -84,6 +89,11 @@ pub(super) struct ConsumeArgs {
     /// auto.offset.reset); repeatable; read after the --command-config file.
     #[arg(long = "consumer-property", value_name = "KEY=VALUE")]
     consumer_properties: Vec<String>,
+    /// read_uncommitted (every record, as Kafka's default) or read_committed (up to the last
+    /// stable offset, without aborted transactions' records); else the consumer property
+    /// isolation.level (--consumer-property, then --command-config).
+    #[arg(long, value_name = "LEVEL")]
+    isolation_level: Option<String>,
     /// Per record: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp (ms),
     /// %h headers, %K key length, %S value length, %% and \n \t escapes.
     #[arg(long, default_value = "%v")]
@@ -132,11 +142,47 @@ impl ConsumeArgs {
     fn idle(&self) -> Option<Duration> {
         self.timeout_ms.map(Duration::from_millis)
     }
+
+    /// How to read: `--isolation-level`, else `isolation.level` from `--consumer-property`,
+    /// else from the `--command-config` file, else read_uncommitted; never control records.
+    fn reading(&self) -> anyhow::Result<Reading> {
+        const KEY: &str = "isolation.level";
+        let from_properties = || -> anyhow::Result<Option<String>> {
+            let given = self.consumer_properties.iter().rev().find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                (k.trim() == KEY).then(|| v.trim().to_string())
+            });
+            if given.is_some() {
+                return Ok(given);
+            }
+            let file = match &self.connect.command_config {
+                Some(path) => crate::config::read_properties(path)?,
+                None => Vec::new(),
+            };
+            Ok(file
+                .into_iter()
+                .rev()
+                .find(|(k, _)| k == KEY)
+                .map(|(_, v)| v))
+        };
+        let isolation = match &self.isolation_level {
+            Some(level) => IsolationLevel::parse(level)?,
+            None => match from_properties()? {
+                Some(level) => IsolationLevel::parse(&level)?,
+                None => IsolationLevel::ReadUncommitted,
+            },
+        };
+        Ok(Reading {
+            isolation,
+            control_records: false,
+        })
+    }
 }
 
 pub(super) async fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     let start_flag = args.start_flag()?;
     let start_at = start_flag.unwrap_or(StartAt::Latest);
+    let reading = args.reading()?;
     let joins = args.group.is_some() && !args.assign && args.partition.is_none();
     let settings = if joins {
         Some(member::Settings::from_args(&args, start_flag)?)
@@ -161,9 +207,10 @@ pub(super) async fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     let tail = match group {
         Some(g) => {
             refuse_active_group(&cluster, g).await?;
-            start_from_group(&cluster, topic, partitions, start_at, end, g).await?
+            let from = (start_at, end, reading);
+            start_from_group(&cluster, topic, partitions, from, g).await?
         }
-        None => tail::start(&cluster, topic, partitions, start_at, end).await?,
+        None => tail::start(&cluster, topic, partitions, start_at, end, reading).await?,
     };
     let (positions, failure) = pump(tail, &mut printer, limit, args.idle()).await?;
     let _ = printer.flush()?;
@@ -245,13 +292,13 @@ async fn refuse_active_group(cluster: &Cluster, group: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// Starts from `group`'s committed offsets where it has them, else from `start_at`.
+/// Starts from `group`'s committed offsets where it has them, else from `start_at` (`from`:
+/// the start, whether to stop at the end, how to read).
 async fn start_from_group(
     cluster: &std::sync::Arc<Cluster>,
     topic: &str,
     partitions: Option<Vec<i32>>,
-    start_at: StartAt,
-    exit_at_end: bool,
+    (start_at, exit_at_end, reading): (StartAt, bool, Reading),
     group: &str,
 ) -> anyhow::Result<tail::Tail> {
     let committed = groups::fetch_offsets(cluster, &[group.to_string()]).await?;
@@ -265,9 +312,11 @@ async fn start_from_group(
         })
         .unwrap_or_default();
     if mine.is_empty() {
-        return Ok(tail::start(cluster, topic, partitions, start_at, exit_at_end).await?);
+        let tail = tail::start(cluster, topic, partitions, start_at, exit_at_end, reading);
+        return Ok(tail.await?);
     }
-    tail::start_each(cluster, topic, partitions, start_at, exit_at_end, &mine)
+    let chosen = (partitions, &mine);
+    tail::start_each(cluster, topic, chosen, start_at, exit_at_end, reading)
         .await
         .map_err(Into::into)
 }

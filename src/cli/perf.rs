@@ -264,7 +264,8 @@ async fn consume_run(
 ) -> anyhow::Result<ConsumeReport> {
     let cluster = connect.connect().await?;
     let start = Instant::now();
-    let mut tail = tail::start(&cluster, topic, None, StartAt::Earliest, false).await?;
+    let reading = tail::Reading::default();
+    let mut tail = tail::start(&cluster, topic, None, StartAt::Earliest, false, reading).await?;
     let (mut records, mut bytes) = (0u64, 0u64);
     let mut progress = Progress::new();
     while records < wanted {

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use super::cluster::Cluster;
 use super::connection::Connection;
+use super::isolation::IsolationLevel;
 use crate::error::{Error, Result};
 
 /// ListOffsets' special timestamp for the first offset.
@@ -312,8 +313,25 @@ pub async fn list_offsets(
     partitions: &[TopicPartition],
     timestamp: i64,
 ) -> Result<HashMap<TopicPartition, ListedOffset>> {
+    list_offsets_isolated(
+        cluster,
+        partitions,
+        timestamp,
+        IsolationLevel::ReadUncommitted,
+    )
+    .await
+}
+
+/// As [`list_offsets`] at `isolation`: with read_committed, [`LATEST`] is each partition's
+/// last stable offset (ListOffsets v2+), not its high watermark.
+pub async fn list_offsets_isolated(
+    cluster: &Arc<Cluster>,
+    partitions: &[TopicPartition],
+    timestamp: i64,
+    isolation: IsolationLevel,
+) -> Result<HashMap<TopicPartition, ListedOffset>> {
     cluster
-        .retry(|| list_offsets_once(cluster.clone(), partitions, timestamp))
+        .retry(|| list_offsets_once(cluster.clone(), partitions, timestamp, isolation))
         .await
 }
 
@@ -321,6 +339,7 @@ async fn list_offsets_once(
     cluster: Arc<Cluster>,
     partitions: &[TopicPartition],
     timestamp: i64,
+    isolation: IsolationLevel,
 ) -> Result<HashMap<TopicPartition, ListedOffset>> {
     let mut by_leader: BTreeMap<i32, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
     for (topic, partition) in partitions {
@@ -335,8 +354,8 @@ async fn list_offsets_once(
     let mut tasks = tokio::task::JoinSet::new();
     for (leader, topics) in by_leader {
         let cluster = cluster.clone();
-        let _ =
-            tasks.spawn(async move { list_offsets_at(&cluster, leader, topics, timestamp).await });
+        let asked = (leader, timestamp, isolation);
+        let _ = tasks.spawn(async move { list_offsets_at(&cluster, asked, topics).await });
     }
     let mut out = HashMap::with_capacity(partitions.len());
     while let Some(joined) = tasks.join_next().await {
@@ -347,14 +366,15 @@ async fn list_offsets_once(
     Ok(out)
 }
 
+/// ListOffsets at one leader: `(leader, timestamp, isolation)` for `topics`' partitions.
 async fn list_offsets_at(
     cluster: &Cluster,
-    leader: i32,
+    (leader, timestamp, isolation): (i32, i64, IsolationLevel),
     topics: BTreeMap<String, Vec<i32>>,
-    timestamp: i64,
 ) -> Result<Vec<(TopicPartition, ListedOffset)>> {
     let request = ListOffsetsRequest::default()
         .with_replica_id((-1).into())
+        .with_isolation_level(isolation.code())
         .with_topics(
             topics
                 .iter()
@@ -374,7 +394,16 @@ async fn list_offsets_at(
                 })
                 .collect(),
         );
-    let response = cluster.broker(leader).await?.send(&request).await?;
+    let conn = cluster.broker(leader).await?;
+    let version = conn.version_of::<ListOffsetsRequest>()?;
+    if isolation == IsolationLevel::ReadCommitted && version < 2 {
+        return Err(Error::UnsupportedVersion {
+            addr: conn.addr().to_string(),
+            api: "ListOffsets at read_committed".into(),
+            ours: "v2-v9".into(),
+        });
+    }
+    let response = conn.send_at(&request, version).await?;
     let mut out = Vec::new();
     for t in &response.topics {
         for p in &t.partitions {

@@ -372,7 +372,8 @@ mod end_to_end {
 
     /// Record values by partition, from the earliest offset to the end the tail started with.
     async fn read_to_end(cluster: &Arc<Cluster>) -> BTreeMap<i32, Vec<Bytes>> {
-        let mut tail = tail::start(cluster, TOPIC, None, StartAt::Earliest, true)
+        let reading = tail::Reading::default();
+        let mut tail = tail::start(cluster, TOPIC, None, StartAt::Earliest, true, reading)
             .await
             .expect("tail");
         let mut read: BTreeMap<i32, Vec<Bytes>> = BTreeMap::new();

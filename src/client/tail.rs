@@ -4,7 +4,12 @@
 //! leader broker for all the tail's partitions there; each partition has a decoder task, so
 //! the next Fetch is in flight while the previous response is decoded (the next offset comes
 //! from the batch headers, without decompressing). With `stop_at_end` each partition stops at
-//! the log end offset it had when the tail started.
+//! the log end offset it had when the tail started (the last stable offset at read_committed).
+//!
+//! A tail reads at an isolation level ([`Reading`]): at read_committed the fetches ask for it,
+//! the start and end offsets are the last stable offsets, and the decoder drops the batches of
+//! aborted transactions by the rule in [`super::isolation`]. Control records (transaction
+//! markers) are delivered only when asked for, flagged `control`.
 
 mod fetcher;
 
@@ -18,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::admin::{self, TopicPartition};
 use super::cluster::Cluster;
+use super::isolation::{AbortedFilter, AbortedTxn, BatchView, IsolationLevel, Marker};
 use crate::error::{Error, Result};
 
 /// Undecoded responses buffered per partition, and decoded chunks in the output channel.
@@ -50,6 +56,24 @@ pub enum TailEvent {
     Error { partition: i32, error: Error },
 }
 
+/// How a tail reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reading {
+    pub isolation: IsolationLevel,
+    /// Deliver control records (COMMIT and ABORT markers), flagged `control`; readers that
+    /// print records leave this off, as Kafka's consumer never returns them.
+    pub control_records: bool,
+}
+
+/// One partition's share of a Fetch response, on its way to the decoder.
+#[derive(Debug, Default)]
+pub(super) struct Fetched {
+    /// Whole batches only.
+    records: Bytes,
+    /// The aborted transactions the response lists (read_committed only).
+    aborted: Vec<AbortedTxn>,
+}
+
 /// A running tail.
 pub struct Tail {
     pub events: mpsc::Receiver<TailEvent>,
@@ -64,27 +88,28 @@ pub async fn start(
     partitions: Option<Vec<i32>>,
     start_at: StartAt,
     stop_at_end: bool,
+    reading: Reading,
 ) -> Result<Tail> {
     start_each(
         cluster,
         topic,
-        partitions,
+        (partitions, &BTreeMap::new()),
         start_at,
         stop_at_end,
-        &BTreeMap::new(),
+        reading,
     )
     .await
 }
 
-/// As [`start`], but partitions in `offsets` start at the offset given there (a group's
-/// committed offsets), the others at `start_at`.
+/// As [`start`] for `(partitions, offsets)`, but partitions in `offsets` start at the offset
+/// given there (a group's committed offsets), the others at `start_at`.
 pub async fn start_each(
     cluster: &Arc<Cluster>,
     topic: &str,
-    partitions: Option<Vec<i32>>,
+    (partitions, offsets): (Option<Vec<i32>>, &BTreeMap<i32, i64>),
     start_at: StartAt,
     stop_at_end: bool,
-    offsets: &BTreeMap<i32, i64>,
+    reading: Reading,
 ) -> Result<Tail> {
     let all = admin::partitions_of(cluster, topic).await?;
     let chosen: Vec<TopicPartition> = match &partitions {
@@ -101,9 +126,10 @@ pub async fn start_each(
             wanted.iter().map(|p| (topic.to_string(), *p)).collect()
         }
     };
-    let starts = start_offsets(cluster, &chosen, start_at).await?;
+    let isolation = reading.isolation;
+    let starts = start_offsets(cluster, &chosen, start_at, isolation).await?;
     let ends = if stop_at_end {
-        Some(admin::list_offsets(cluster, &chosen, admin::LATEST).await?)
+        Some(admin::list_offsets_isolated(cluster, &chosen, admin::LATEST, isolation).await?)
     } else {
         None
     };
@@ -118,17 +144,20 @@ pub async fn start_each(
         let end = ends.as_ref().and_then(|e| e.get(tp)).map(|o| o.offset);
         (tp.clone(), from(tp), end)
     });
-    let events = spawn_all(cluster, feeds, CancellationToken::new());
+    let events = spawn_all(cluster, feeds, reading, CancellationToken::new());
     Ok(Tail {
         events,
         partitions: chosen.iter().map(|(_, p)| *p).collect(),
     })
 }
 
+/// Where each partition starts; `Latest` is the last stable offset at read_committed, as
+/// Kafka's consumer resets there.
 async fn start_offsets(
     cluster: &Arc<Cluster>,
     partitions: &[TopicPartition],
     start_at: StartAt,
+    isolation: IsolationLevel,
 ) -> Result<std::collections::HashMap<TopicPartition, i64>> {
     if partitions.is_empty() {
         return Ok(std::collections::HashMap::new());
@@ -139,7 +168,7 @@ async fn start_offsets(
         StartAt::Latest => admin::LATEST,
         StartAt::Timestamp(ms) => ms,
     };
-    let found = admin::list_offsets(cluster, partitions, spec).await?;
+    let found = admin::list_offsets_isolated(cluster, partitions, spec, isolation).await?;
     let mut out = std::collections::HashMap::with_capacity(found.len());
     let mut none_after = Vec::new();
     for (tp, o) in found {
@@ -151,7 +180,9 @@ async fn start_offsets(
     }
     // No record at or after the time: start at the end, as Kafka's consumer does.
     if !none_after.is_empty() {
-        for (tp, o) in admin::list_offsets(cluster, &none_after, admin::LATEST).await? {
+        let latest = admin::LATEST;
+        for (tp, o) in admin::list_offsets_isolated(cluster, &none_after, latest, isolation).await?
+        {
             let _ = out.insert(tp, o.offset);
         }
     }
@@ -163,6 +194,7 @@ async fn start_offsets(
 fn spawn_all(
     cluster: &Arc<Cluster>,
     partitions: impl Iterator<Item = (TopicPartition, i64, Option<i64>)>,
+    reading: Reading,
     stop: CancellationToken,
 ) -> mpsc::Receiver<TailEvent> {
     let (out, events) = mpsc::channel(CHUNKS_BUFFERED_MAX);
@@ -177,10 +209,17 @@ fn spawn_all(
             continue;
         }
         let (raw_tx, raw_rx) = mpsc::channel(FETCHES_BUFFERED_MAX);
-        tokio::spawn(decode_loop(partition, from, end, raw_rx, out.clone()));
+        let range = (from, end);
+        tokio::spawn(decode_loop(partition, range, reading, raw_rx, out.clone()));
         feeds.push(fetcher::Feed::new(tp, from, end, raw_tx));
     }
-    tokio::spawn(fetcher::run(cluster.clone(), feeds, out, stop));
+    tokio::spawn(fetcher::run(
+        cluster.clone(),
+        feeds,
+        reading.isolation,
+        out,
+        stop,
+    ));
     events
 }
 
@@ -220,40 +259,37 @@ fn last_offset(records: &Bytes) -> Option<i64> {
     last
 }
 
+/// Decodes one partition's fetched batches from `next` up to `end` (`range`), dropping what
+/// `reading` leaves out, and sends the records on.
 async fn decode_loop(
     partition: i32,
-    mut next: i64,
-    end: Option<i64>,
-    mut raw: mpsc::Receiver<Bytes>,
+    (mut next, end): (i64, Option<i64>),
+    reading: Reading,
+    mut raw: mpsc::Receiver<Fetched>,
     out: mpsc::Sender<TailEvent>,
 ) {
     loop {
-        let mut bytes = tokio::select! {
+        let fetched = tokio::select! {
             () = out.closed() => return,
             got = raw.recv() => match got {
-                Some(bytes) => bytes,
+                Some(fetched) => fetched,
                 None => return,
             },
         };
-        let mut records = Vec::new();
-        while !bytes.is_empty() {
-            match RecordBatchDecoder::decode(&mut bytes) {
-                Ok(set) => records.extend(set.records.into_iter().filter(|r| {
-                    !r.control && r.offset >= next && end.is_none_or(|e| r.offset < e)
-                })),
-                Err(e) => {
-                    let error = Error::Protocol {
-                        addr: format!("partition {partition}"),
-                        reason: format!("undecodable record batch: {e}"),
-                    };
-                    let _ = out.send(TailEvent::Error { partition, error }).await;
-                    return;
-                }
+        let records = match decode(fetched, next, end, reading) {
+            Ok((records, after)) => {
+                next = next.max(after);
+                records
             }
-        }
-        if let Some(r) = records.last() {
-            next = r.offset + 1;
-        }
+            Err(reason) => {
+                let error = Error::Protocol {
+                    addr: format!("partition {partition}"),
+                    reason,
+                };
+                let _ = out.send(TailEvent::Error { partition, error }).await;
+                return;
+            }
+        };
         let reached = end.is_some_and(|e| next >= e);
         if !records.is_empty()
             && out
@@ -270,6 +306,53 @@ async fn decode_loop(
     }
 }
 
+/// The records of `fetched` from `next` up to `end` that `reading` delivers, and the offset
+/// after its last batch (read or dropped), or why a batch could not be decoded.
+fn decode(
+    fetched: Fetched,
+    next: i64,
+    end: Option<i64>,
+    reading: Reading,
+) -> std::result::Result<(Vec<Record>, i64), String> {
+    let after = last_offset(&fetched.records).map_or(next, |last| last + 1);
+    let mut bytes = fetched.records;
+    let mut aborted = (reading.isolation == IsolationLevel::ReadCommitted)
+        .then(|| AbortedFilter::new(fetched.aborted));
+    let mut records = Vec::new();
+    while !bytes.is_empty() {
+        let set = RecordBatchDecoder::decode(&mut bytes)
+            .map_err(|e| format!("undecodable record batch: {e}"))?;
+        if let (Some(filter), Some(view)) = (aborted.as_mut(), batch_view(&set.records)) {
+            if filter.drops(&view) {
+                continue;
+            }
+        }
+        records.extend(set.records.into_iter().filter(|r| {
+            (reading.control_records || !r.control)
+                && r.offset >= next
+                && end.is_none_or(|e| r.offset < e)
+        }));
+    }
+    Ok((records, after))
+}
+
+/// What the aborted-transaction filter needs of a decoded batch (every record carries its
+/// batch's producer and flags); `None` for a batch left empty by compaction.
+fn batch_view(records: &[Record]) -> Option<BatchView> {
+    let first = records.first()?;
+    let last = records.last()?;
+    Some(BatchView {
+        producer_id: first.producer_id,
+        transactional: first.transactional,
+        control: first.control,
+        abort_marker: first.control
+            && records
+                .iter()
+                .any(|r| r.key.as_deref().and_then(Marker::of_key) == Some(Marker::Abort)),
+        last_offset: last.offset,
+    })
+}
+
 /// As [`start`] for `partitions` (all when `None`) of `topic`, never stopping at the end,
 /// but fetching also ends when `stop` is cancelled, even while no records arrive (the
 /// console's tail closes on an idle topic without leaving long polls behind). Partitions in
@@ -277,9 +360,9 @@ async fn decode_loop(
 pub async fn start_until(
     cluster: &Arc<Cluster>,
     topic: &str,
-    partitions: Option<&[i32]>,
+    (partitions, resume): (Option<&[i32]>, &BTreeMap<i32, i64>),
     start_at: StartAt,
-    resume: &BTreeMap<i32, i64>,
+    reading: Reading,
     stop: CancellationToken,
 ) -> Result<Tail> {
     let mut chosen = admin::partitions_of(cluster, topic).await?;
@@ -297,7 +380,7 @@ pub async fn start_until(
         .filter(|tp| !resume.contains_key(&tp.1))
         .cloned()
         .collect();
-    let starts = start_offsets(cluster, &fresh, start_at).await?;
+    let starts = start_offsets(cluster, &fresh, start_at, reading.isolation).await?;
     let feeds = chosen.iter().map(|tp| {
         let from = resume
             .get(&tp.1)
@@ -306,7 +389,7 @@ pub async fn start_until(
             .unwrap_or(0);
         (tp.clone(), from, None)
     });
-    let events = spawn_all(cluster, feeds, stop);
+    let events = spawn_all(cluster, feeds, reading, stop);
     Ok(Tail {
         events,
         partitions: chosen.iter().map(|(_, p)| *p).collect(),
@@ -377,9 +460,16 @@ mod tests {
                 .expect("offsets");
             let metrics = tokio::runtime::Handle::current().metrics();
             let before = metrics.num_alive_tasks();
-            let tail = start(&cluster, "idle", None, StartAt::Latest, false)
-                .await
-                .expect("tail");
+            let tail = start(
+                &cluster,
+                "idle",
+                None,
+                StartAt::Latest,
+                false,
+                Reading::default(),
+            )
+            .await
+            .expect("tail");
             let fetching = || format!("{} Fetch requests", broker.seen().fetch_requests());
             wait_until(fetching, || broker.seen().fetch_requests() >= 3).await;
 
@@ -432,7 +522,8 @@ mod tests {
             admin::create_topic(&cluster, "six", 6, 1, &[])
                 .await
                 .expect("topic");
-            let mut tail = start(&cluster, "six", None, StartAt::Latest, false)
+            let reading = Reading::default();
+            let mut tail = start(&cluster, "six", None, StartAt::Latest, false, reading)
                 .await
                 .expect("tail");
             let fetching = || format!("{} Fetch requests", broker.seen().fetch_requests());

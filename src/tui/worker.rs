@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::client::tail::{self, StartAt, TailEvent};
+use crate::client::tail::{self, Reading, StartAt, TailEvent};
 use crate::client::Cluster;
 use crate::config::ClientConfig;
 use crate::error::Error;
@@ -488,15 +488,8 @@ async fn open_tail(
     let (name, partitions) =
         crate::tui::command::topic_spec(topic).map_err(crate::error::Error::Invalid)?;
     let cluster = Cluster::connect(config).await?;
-    tail::start_until(
-        &cluster,
-        name,
-        partitions.as_deref(),
-        start_at,
-        resume,
-        cancel,
-    )
-    .await
+    let chosen = (partitions.as_deref(), resume);
+    tail::start_until(&cluster, name, chosen, start_at, Reading::default(), cancel).await
 }
 
 /// Records gathered between two hand-overs to the screen, cut to [`TAIL_RECORDS_MAX`].

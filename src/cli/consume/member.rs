@@ -20,7 +20,7 @@ use crate::cli::output::Progress;
 use crate::client::admin::{self, TopicPartition};
 use crate::client::groups::Committed;
 use crate::client::membership::{Assignment, GroupMember, GroupProtocol, MemberConfig};
-use crate::client::tail::{self, StartAt, Tail, TailEvent};
+use crate::client::tail::{self, Reading, StartAt, Tail, TailEvent};
 use crate::client::Cluster;
 
 /// Kafka's `auto.commit.interval.ms` default.
@@ -126,6 +126,7 @@ pub(super) async fn consume<W: Write>(
         cluster,
         topic,
         reset: settings.reset,
+        reading: args.reading()?,
         exit_at_end: args.exit_at_end,
         positions: BTreeMap::new(),
         committed: BTreeMap::new(),
@@ -170,6 +171,8 @@ struct Reader<'a> {
     cluster: &'a Arc<Cluster>,
     topic: String,
     reset: StartAt,
+    /// The isolation level the tail reads at (and resets to the latest offset at).
+    reading: Reading,
     exit_at_end: bool,
     /// The next offset to read in each partition the group gave this member.
     positions: BTreeMap<i32, i64>,
@@ -294,10 +297,10 @@ impl Reader<'_> {
         let tail = tail::start_each(
             self.cluster,
             topic,
-            Some(partitions),
+            (Some(partitions), &self.positions),
             self.reset,
             end,
-            &self.positions,
+            self.reading,
         )
         .await?;
         self.open = Some(tail.partitions.len());
@@ -330,7 +333,8 @@ impl Reader<'_> {
             StartAt::Latest => admin::LATEST,
             StartAt::Timestamp(ms) => ms,
         };
-        let found = admin::list_offsets(self.cluster, &tps, spec).await?;
+        let isolation = self.reading.isolation;
+        let found = admin::list_offsets_isolated(self.cluster, &tps, spec, isolation).await?;
         let mut out: HashMap<i32, i64> = HashMap::with_capacity(found.len());
         let mut none_after = Vec::new();
         for (tp, o) in found {
@@ -342,7 +346,9 @@ impl Reader<'_> {
         }
         // No record at or after the time: start at the end, as Kafka's consumer does.
         if !none_after.is_empty() {
-            for (tp, o) in admin::list_offsets(self.cluster, &none_after, admin::LATEST).await? {
+            let latest = admin::LATEST;
+            let found = admin::list_offsets_isolated(self.cluster, &none_after, latest, isolation);
+            for (tp, o) in found.await? {
                 let _ = out.insert(tp.1, o.offset);
             }
         }

@@ -6,12 +6,13 @@
 //!
 //! Leadership moves and lost brokers are retried with backoff and a metadata refresh until
 //! the error has lasted a request timeout; other errors end that partition's stream.
+//! Fetches carry the tail's isolation level; at read_committed each partition's aborted
+//! transactions travel to its decoder with its batches.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -19,9 +20,10 @@ use tokio::sync::mpsc::{self, error::TrySendError, OwnedPermit};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{complete_batches, last_offset, TailEvent};
+use super::{complete_batches, last_offset, Fetched, TailEvent};
 use crate::client::admin::TopicPartition;
 use crate::client::cluster::{Cluster, Metadata};
+use crate::client::isolation::{AbortedTxn, IsolationLevel};
 use crate::error::{Error, Result};
 
 /// Kafka's `fetch.max.wait.ms` default.
@@ -37,9 +39,9 @@ pub(super) struct Feed {
     offset: i64,
     end: Option<i64>,
     /// The decoder's channel; dropped when the partition is done, which ends the decoder.
-    raw: Option<mpsc::Sender<Bytes>>,
+    raw: Option<mpsc::Sender<Fetched>>,
     /// Room for one response in the decoder's channel, taken before the partition is fetched.
-    room: Option<OwnedPermit<Bytes>>,
+    room: Option<OwnedPermit<Fetched>>,
     state: State,
     /// Since when the partition's fetches have failed, and the next backoff.
     failing: Option<(Instant, Duration)>,
@@ -51,7 +53,7 @@ impl Feed {
         tp: TopicPartition,
         offset: i64,
         end: Option<i64>,
-        raw: mpsc::Sender<Bytes>,
+        raw: mpsc::Sender<Fetched>,
     ) -> Self {
         Feed {
             tp,
@@ -75,17 +77,20 @@ enum State {
     Done,
 }
 
-type Fetched = (i32, Vec<usize>, Result<FetchResponse>);
+/// A Fetch's answer: the leader asked, the feeds it covered, the response.
+type Answer = (i32, Vec<usize>, Result<FetchResponse>);
 
-/// Fetches `feeds` until each is done, the reader goes away (`out` closes) or `stop` fires.
+/// Fetches `feeds` at `isolation` until each is done, the reader goes away (`out` closes) or
+/// `stop` fires.
 pub(super) async fn run(
     cluster: Arc<Cluster>,
     mut feeds: Vec<Feed>,
+    isolation: IsolationLevel,
     out: mpsc::Sender<TailEvent>,
     stop: CancellationToken,
 ) {
-    let mut fetches: JoinSet<Fetched> = JoinSet::new();
-    let mut rooms: JoinSet<(usize, Option<OwnedPermit<Bytes>>)> = JoinSet::new();
+    let mut fetches: JoinSet<Answer> = JoinSet::new();
+    let mut rooms: JoinSet<(usize, Option<OwnedPermit<Fetched>>)> = JoinSet::new();
     let mut busy: HashSet<i32> = HashSet::new();
     let mut refresh = false;
     loop {
@@ -123,7 +128,7 @@ pub(super) async fn run(
         }
         if let Ok(metadata) = cluster.metadata().await {
             for (leader, chosen) in ready_by_leader(&mut feeds, &metadata, &busy, &mut refresh) {
-                let request = request_for(&feeds, &chosen);
+                let request = request_for(&feeds, &chosen, isolation);
                 for &i in &chosen {
                     feeds[i].state = State::InFlight;
                 }
@@ -220,8 +225,8 @@ fn backoff_of(feed: &Feed) -> Duration {
         .map_or(Duration::from_millis(100), |(_, next)| next)
 }
 
-/// One Fetch for the `chosen` feeds (all led by one broker).
-fn request_for(feeds: &[Feed], chosen: &[usize]) -> FetchRequest {
+/// One Fetch at `isolation` for the `chosen` feeds (all led by one broker).
+fn request_for(feeds: &[Feed], chosen: &[usize], isolation: IsolationLevel) -> FetchRequest {
     let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
     for &i in chosen {
         let feed = &feeds[i];
@@ -239,6 +244,7 @@ fn request_for(feeds: &[Feed], chosen: &[usize]) -> FetchRequest {
         .with_max_wait_ms(FETCH_WAIT_MS_MAX)
         .with_min_bytes(1)
         .with_max_bytes(FETCH_BYTES_MAX)
+        .with_isolation_level(isolation.code())
         .with_session_id(0)
         .with_session_epoch(-1)
         .with_topics(
@@ -296,8 +302,17 @@ fn take_response(
         let records = complete_batches(p.records.clone().unwrap_or_default());
         if let Some(last) = last_offset(&records) {
             feed.offset = last + 1;
+            let aborted = p
+                .aborted_transactions
+                .iter()
+                .flatten()
+                .map(|a| AbortedTxn {
+                    producer_id: a.producer_id.0,
+                    first_offset: a.first_offset,
+                })
+                .collect();
             if let Some(room) = feed.room.take() {
-                let _ = room.send(records);
+                let _ = room.send(Fetched { records, aborted });
             }
         }
         if feed.end.is_some_and(|e| feed.offset >= e) {
