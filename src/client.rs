@@ -18,6 +18,8 @@
 //! - `groups`: consumer groups: list, describe, committed offsets, delete, commit.
 //! - `lag`: committed offsets against log end offsets.
 //! - `isolation`: read_committed and read_uncommitted, and what read_committed hides.
+//! - `transactions`: transactions (KIP-664): list, describe, abort a hanging one.
+//! - `producers`: a partition's active producers and their open transactions.
 //! - `membership`: joining a consumer group (classic or KIP-848) and keeping its assignment.
 //! - `partitioner`: Kafka's default partitioner (murmur2).
 //! - `produce`: batching producer for one topic.
@@ -39,6 +41,7 @@ pub mod oauth;
 pub mod partitioner;
 pub mod placement;
 pub mod produce;
+pub mod producers;
 pub mod quorum;
 pub mod reassignments;
 pub mod sasl;
@@ -50,6 +53,7 @@ mod test_proxy;
 #[cfg(test)]
 mod test_server;
 pub mod tls;
+pub mod transactions;
 pub mod versions;
 
 pub use cluster::Cluster;

@@ -234,6 +234,12 @@ pub fn advice(code: i16) -> &'static str {
         ELECTION_NOT_NEEDED => "the partition already has the leader asked for",
         NO_REASSIGNMENT_IN_PROGRESS => "nothing to cancel: the partition is not being reassigned",
         25 | 27 | 22 => "the group is rebalancing or in use; stop its consumers and retry",
+        53 => "the credentials in use may not use this transactional id; ask the cluster's admin",
+        105 => "no such transactional id; `ktui transactions list` lists them",
+        47 | 90 | 52 => {
+            "the producer or its coordinator has moved on; describe the partition's producers again (`ktui producers describe`)"
+        }
+        48 => "the transaction is not in a state that allows this",
         _ => "see Kafka's protocol error codes",
     }
 }

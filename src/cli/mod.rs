@@ -16,10 +16,12 @@ mod output;
 mod partition_report;
 mod perf;
 mod produce;
+mod producers;
 mod reassign;
 mod reassignment_json;
 mod topic_partitions;
 mod topics;
+mod transactions;
 mod users;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +56,11 @@ enum Command {
     Acls(acls::AclsArgs),
     /// SCRAM users: list, set a password, delete (like kafka-configs.sh --entity-type users).
     Users(users::UsersArgs),
+    /// Transactions: list, describe, abort a hanging one (like kafka-transactions.sh).
+    Transactions(transactions::TransactionsArgs),
+    /// A partition's active producers and their open transactions (like kafka-transactions.sh
+    /// describe-producers).
+    Producers(producers::ProducersArgs),
     /// Log directories of the brokers with each partition's size on disk (like kafka-log-dirs.sh).
     LogDirs(log_dirs::LogDirsArgs),
     /// Elect preferred or unclean partition leaders (like kafka-leader-election.sh).
@@ -84,6 +91,8 @@ impl Command {
             Command::LogDirs(a) => Some(&mut a.connect),
             Command::Acls(a) => Some(&mut a.connect),
             Command::Users(a) => Some(&mut a.connect),
+            Command::Transactions(a) => Some(&mut a.connect),
+            Command::Producers(a) => Some(&mut a.connect),
             Command::LeaderElection(a) => Some(&mut a.connect),
             Command::Reassign(a) => Some(&mut a.connect),
             Command::MetadataQuorum(a) => Some(&mut a.connect),
@@ -102,6 +111,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
             exit_with(&e);
         }
     }
+    let read_only = cli.console.read_only;
     let result = match cli.command {
         Some(Command::Broker(args)) => return broker::run(args),
         None => crate::tui::run(cli.console),
@@ -117,6 +127,8 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
         Some(Command::LogDirs(args)) => connect::block_on(log_dirs::run(args)),
         Some(Command::Acls(args)) => connect::block_on(acls::run(args)),
         Some(Command::Users(args)) => connect::block_on(users::run(args)),
+        Some(Command::Transactions(args)) => connect::block_on(transactions::run(args, read_only)),
+        Some(Command::Producers(args)) => connect::block_on(producers::run(args)),
         Some(Command::LeaderElection(args)) => connect::block_on(leader_election::run(args)),
         Some(Command::Reassign(args)) => connect::block_on(reassign::run(args)),
         Some(Command::MetadataQuorum(args)) => connect::block_on(metadata_quorum::run(args)),

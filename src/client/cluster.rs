@@ -1,9 +1,10 @@
 //! A cluster as the client sees it: the bootstrap list, one [`Connection`] per broker (opened
 //! on first use, reopened after it fails), the metadata cache (brokers, topics, partition
-//! leaders) and the routing of requests to partition leaders and group coordinators. Metadata
-//! is refreshed when it is older than `metadata.max.age.ms` and whenever a caller reports
-//! stale routing (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE,
-//! NOT_COORDINATOR). [`Cluster::retry`] retries retriable errors only, with backoff.
+//! leaders) and the routing of requests to partition leaders and to group and transaction
+//! coordinators. Metadata is refreshed when it is older than `metadata.max.age.ms` and
+//! whenever a caller reports stale routing (NOT_LEADER_OR_FOLLOWER,
+//! UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_COORDINATOR). [`Cluster::retry`]
+//! retries retriable errors only, with backoff.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -143,8 +144,36 @@ pub struct Cluster {
     /// slot is replaced on next use.
     connections: Mutex<HashMap<String, Slot>>,
     metadata: Mutex<(Arc<Metadata>, Instant)>,
-    /// Group → coordinator node, from FindCoordinator; dropped on NOT_COORDINATOR.
-    coordinators: Mutex<HashMap<String, i32>>,
+    /// (kind, group or transactional id) → coordinator node, from FindCoordinator; dropped
+    /// on NOT_COORDINATOR. Groups and transactional ids are separate namespaces.
+    coordinators: Mutex<HashMap<(CoordinatorKind, String), i32>>,
+}
+
+/// Which coordinator FindCoordinator looks for: its `key_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CoordinatorKind {
+    /// A consumer group's coordinator (key type 0).
+    Group,
+    /// A transactional id's transaction coordinator (key type 1, FindCoordinator v1+).
+    Transaction,
+}
+
+impl CoordinatorKind {
+    /// FindCoordinator's `key_type`.
+    fn key_type(self) -> i8 {
+        match self {
+            CoordinatorKind::Group => 0,
+            CoordinatorKind::Transaction => 1,
+        }
+    }
+
+    /// What a key of this kind is called in messages.
+    fn noun(self) -> &'static str {
+        match self {
+            CoordinatorKind::Group => "group",
+            CoordinatorKind::Transaction => "transactional id",
+        }
+    }
 }
 
 impl Cluster {
@@ -328,14 +357,24 @@ impl Cluster {
     /// Groups by coordinator node: one FindCoordinator for all uncached groups (v4+, KIP-699),
     /// else one per group.
     pub async fn coordinators(&self, groups: &[String]) -> Result<BTreeMap<i32, Vec<String>>> {
+        self.coordinators_of(CoordinatorKind::Group, groups).await
+    }
+
+    /// Keys of `kind` (groups, or transactional ids) by coordinator node: one FindCoordinator
+    /// for all uncached keys (v4+, KIP-699), else one per key.
+    pub async fn coordinators_of(
+        &self,
+        kind: CoordinatorKind,
+        keys: &[String],
+    ) -> Result<BTreeMap<i32, Vec<String>>> {
         let mut out: BTreeMap<i32, Vec<String>> = BTreeMap::new();
         let mut missing = Vec::new();
         {
             let cache = self.lock_coordinators();
-            for g in groups {
-                match cache.get(g) {
-                    Some(node) => out.entry(*node).or_default().push(g.clone()),
-                    None => missing.push(g.clone()),
+            for k in keys {
+                match cache.get(&(kind, k.clone())) {
+                    Some(node) => out.entry(*node).or_default().push(k.clone()),
+                    None => missing.push(k.clone()),
                 }
             }
         }
@@ -343,29 +382,44 @@ impl Cluster {
             return Ok(out);
         }
         let conn = self.any_connection().await?;
-        let found = if conn.version_of::<FindCoordinatorRequest>()? >= 4 {
-            find_coordinators_batched(&conn, &missing).await?
+        let version = conn.version_of::<FindCoordinatorRequest>()?;
+        if kind == CoordinatorKind::Transaction && version < 1 {
+            return Err(Error::UnsupportedVersion {
+                addr: conn.addr().to_string(),
+                api: "FindCoordinator of a transactional id".into(),
+                ours: "v1-v6".into(),
+            });
+        }
+        let found = if version >= 4 {
+            find_coordinators_batched(&conn, kind, &missing).await?
         } else {
             let mut found = Vec::with_capacity(missing.len());
-            for g in &missing {
-                found.push(find_coordinator_single(&conn, g).await?);
+            for k in &missing {
+                found.push(find_coordinator_single(&conn, kind, k).await?);
             }
             found
         };
         let mut cache = self.lock_coordinators();
-        for (group, node) in found {
-            let _ = cache.insert(group.clone(), node);
-            out.entry(node).or_default().push(group);
+        for (key, node) in found {
+            let _ = cache.insert((kind, key.clone()), node);
+            out.entry(node).or_default().push(key);
         }
         Ok(out)
     }
 
     /// Forgets a coordinator after NOT_COORDINATOR or a failed connection.
     pub fn forget_coordinator(&self, group: &str) {
-        let _ = self.lock_coordinators().remove(group);
+        self.forget_coordinator_of(CoordinatorKind::Group, group);
     }
 
-    fn lock_coordinators(&self) -> std::sync::MutexGuard<'_, HashMap<String, i32>> {
+    /// Forgets the coordinator of `key` of `kind`.
+    pub fn forget_coordinator_of(&self, kind: CoordinatorKind, key: &str) {
+        let _ = self.lock_coordinators().remove(&(kind, key.to_string()));
+    }
+
+    fn lock_coordinators(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(CoordinatorKind, String), i32>> {
         self.coordinators.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -404,19 +458,21 @@ impl Cluster {
 
 async fn find_coordinators_batched(
     conn: &Connection,
-    groups: &[String],
+    kind: CoordinatorKind,
+    keys: &[String],
 ) -> Result<Vec<(String, i32)>> {
-    let request = FindCoordinatorRequest::default().with_coordinator_keys(
-        groups
-            .iter()
-            .map(|g| StrBytes::from_string(g.clone()))
-            .collect(),
-    );
+    let request = FindCoordinatorRequest::default()
+        .with_key_type(kind.key_type())
+        .with_coordinator_keys(
+            keys.iter()
+                .map(|k| StrBytes::from_string(k.clone()))
+                .collect(),
+        );
     let response = conn.send(&request).await?;
-    let mut out = Vec::with_capacity(groups.len());
+    let mut out = Vec::with_capacity(keys.len());
     for c in &response.coordinators {
         Error::check(
-            || format!("find coordinator of group '{}'", c.key.as_str()),
+            || format!("find coordinator of {} '{}'", kind.noun(), c.key.as_str()),
             c.error_code,
             c.error_message.as_deref(),
         )?;
@@ -425,16 +481,21 @@ async fn find_coordinators_batched(
     Ok(out)
 }
 
-async fn find_coordinator_single(conn: &Connection, group: &str) -> Result<(String, i32)> {
-    let request =
-        FindCoordinatorRequest::default().with_key(StrBytes::from_string(group.to_string()));
+async fn find_coordinator_single(
+    conn: &Connection,
+    kind: CoordinatorKind,
+    key: &str,
+) -> Result<(String, i32)> {
+    let request = FindCoordinatorRequest::default()
+        .with_key_type(kind.key_type())
+        .with_key(StrBytes::from_string(key.to_string()));
     let response = conn.send(&request).await?;
     Error::check(
-        || format!("find coordinator of group '{group}'"),
+        || format!("find coordinator of {} '{key}'", kind.noun()),
         response.error_code,
         response.error_message.as_deref(),
     )?;
-    Ok((group.to_string(), response.node_id.0))
+    Ok((key.to_string(), response.node_id.0))
 }
 
 #[cfg(test)]

@@ -38,4 +38,5 @@ mod records;
 mod tls;
 mod tool_flags;
 mod topics;
+mod transactions;
 mod users;
