@@ -298,6 +298,7 @@ async fn tail(config: &ClientConfig, records: usize) {
         topic: "bench-tail".into(),
         start: TailStart::Beginning,
         resume: Default::default(),
+        reading: Default::default(),
     });
     let (rate, peak) = take_tail(&mut app, &mut rx, records as u64).await;
     println!(
@@ -311,6 +312,7 @@ async fn tail(config: &ClientConfig, records: usize) {
         topic: "bench-tail".into(),
         start: TailStart::End,
         resume: Default::default(),
+        reading: Default::default(),
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     while rx.try_recv().is_ok() {}
@@ -362,6 +364,7 @@ async fn latency(config: &ClientConfig, count: usize) {
         topic: "bench-latency".into(),
         start: TailStart::Beginning,
         resume: Default::default(),
+        reading: Default::default(),
     });
     let mut producer = Producer::new(
         cluster.clone(),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::client::acls::{self, AclBinding};
 use crate::client::scram_users::Mechanism;
+use crate::client::tail::Reading;
 use crate::tui::model::ResetRow;
 
 /// A screen the app can open (`:` commands and `enter` lead here).
@@ -20,6 +21,8 @@ pub enum Route {
     Acls,
     /// SCRAM users (`:users`).
     Users,
+    /// Transactional ids and their transactions (`:transactions`).
+    Transactions,
     Topic(String),
     Brokers,
     Groups,
@@ -78,6 +81,16 @@ pub enum DialogKind {
     /// Set a SCRAM user's password (a form; the user prefilled when one is selected).
     SetPassword(String),
     DeleteUser(String),
+    /// Abort a transaction on each of its partitions (KIP-664), `y` to confirm.
+    AbortTransaction(TxnAbort),
+}
+
+/// A transaction to abort: its id, its producer, and the partitions it has written to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnAbort {
+    pub id: String,
+    pub producer_id: i64,
+    pub partitions: Vec<(String, i32)>,
 }
 
 /// A password on its way to the cluster: never printed by `Debug` (requests are logged).
@@ -153,6 +166,8 @@ pub enum Request {
         /// Where an earlier run of the same screen stopped: each partition's next offset,
         /// which wins over `start` (going back to an older Tail screen resumes it).
         resume: BTreeMap<i32, i64>,
+        /// The isolation level, and control records (which the screen may show).
+        reading: Reading,
     },
     TailPause(bool),
     TailStop,
@@ -211,6 +226,10 @@ pub enum Request {
     },
     /// Deletes every SCRAM credential of the user.
     DeleteUser(String),
+    /// Every transactional id, described (the Transactions screen).
+    Transactions,
+    /// Aborts a transaction on each of its partitions where its producer has one open.
+    AbortTransaction(TxnAbort),
     /// Write lines (JSON) to a file in the working directory.
     Save {
         file: String,
@@ -261,6 +280,8 @@ impl Request {
             Request::DeleteAcl(b) => Subject::DeleteAcl(acls::describe_binding(b)),
             Request::SetPassword { user, .. } => Subject::SetPassword(user.clone()),
             Request::DeleteUser(u) => Subject::DeleteUser(u.clone()),
+            Request::Transactions => Subject::Transactions,
+            Request::AbortTransaction(t) => Subject::AbortTransaction(t.id.clone()),
             Request::TailStart { topic, .. } => Subject::Tail(topic.clone()),
             Request::TailPause(_) | Request::TailStop => Subject::Tail(String::new()),
             Request::Save { file, .. } => Subject::Save(file.clone()),
@@ -305,6 +326,9 @@ pub enum Subject {
     DeleteAcl(String),
     SetPassword(String),
     DeleteUser(String),
+    Transactions,
+    /// A transactional id whose transaction is aborted.
+    AbortTransaction(String),
     Tail(String),
     /// Records saved to a file in the working directory.
     Save(String),
@@ -329,6 +353,7 @@ impl Subject {
                 | Subject::DeleteAcl(_)
                 | Subject::SetPassword(_)
                 | Subject::DeleteUser(_)
+                | Subject::AbortTransaction(_)
         )
     }
 }
@@ -367,6 +392,8 @@ impl std::fmt::Display for Subject {
             Subject::DeleteAcl(b) => write!(f, "delete ACL {b}"),
             Subject::SetPassword(u) => write!(f, "set the password of {u}"),
             Subject::DeleteUser(u) => write!(f, "delete user {u}"),
+            Subject::Transactions => write!(f, "transactions"),
+            Subject::AbortTransaction(id) => write!(f, "abort transaction {id}"),
             Subject::Tail(t) if t.is_empty() => write!(f, "tail"),
             Subject::Tail(t) => write!(f, "tail {t}"),
             Subject::Save(file) => write!(f, "save {file}"),

@@ -30,6 +30,7 @@ use crate::tui::views::produce::ProduceView;
 use crate::tui::views::tail::TailView;
 use crate::tui::views::topic::TopicView;
 use crate::tui::views::topics::TopicsView;
+use crate::tui::views::transactions::TransactionsView;
 use crate::tui::views::users::UsersView;
 use crate::tui::views::{help, Ctx, View};
 use crate::tui::widgets::bars;
@@ -429,6 +430,7 @@ impl App {
             Route::Groups => Box::new(GroupsView::new()),
             Route::Acls => Box::new(AclsView::new()),
             Route::Users => Box::new(UsersView::new()),
+            Route::Transactions => Box::new(TransactionsView::new()),
             Route::Group(g) => Box::new(GroupView::new(g)),
             Route::Tail(t, start) => Box::new(TailView::new(t, *start)),
             Route::Produce(t) => Box::new(ProduceView::new(t)),
@@ -512,7 +514,8 @@ impl App {
         | Update::Topic(_, at)
         | Update::Group(_, at)
         | Update::Acls(_, at)
-        | Update::Users(_, at) = update
+        | Update::Users(_, at)
+        | Update::Transactions(_, at) = update
         {
             let kind = std::mem::discriminant(update);
             match self.refreshed {

@@ -10,15 +10,17 @@ use crate::client::admin::{self, TopicPartition};
 use crate::client::cluster::Metadata;
 use crate::client::elections::{self, ElectionType};
 use crate::client::groups;
+use crate::client::isolation::IsolationLevel;
 use crate::client::lag;
 use crate::client::produce::{ProduceOptions, Producer, ProducerRecord};
+use crate::client::transactions::{self, AbortSpec, ListFilter};
 use crate::client::Cluster;
-use crate::client::{acls, reassignments, scram_users};
+use crate::client::{acls, producers, reassignments, scram_users};
 use crate::error::Result;
-use crate::tui::action::{BrokerOp, ElectionScope, ProduceRequest, ResetSpec};
+use crate::tui::action::{BrokerOp, ElectionScope, ProduceRequest, ResetSpec, TxnAbort};
 use crate::tui::model::{
     BrokerRow, ClusterSnapshot, ConfigRow, GroupDetail, GroupPartitionRow, GroupRow, LogDirRow,
-    PartitionRow, PartitionState, Reassigning, ResetRow, TopicDetail, TopicRow,
+    PartitionRow, PartitionState, Reassigning, ResetRow, TopicDetail, TopicRow, TransactionRow,
 };
 
 /// Kafka's `min.insync.replicas` key and default.
@@ -427,6 +429,7 @@ pub async fn group(cluster: &Arc<Cluster>, id: &str) -> Result<GroupDetail> {
     let mut by_group = HashMap::new();
     let _ = by_group.insert(id.to_string(), assigned);
     let lags = lag::group_lag(cluster, &ids, &by_group).await?;
+    let lso = last_stable_offsets(cluster, lags.get(id).map_or(&[][..], Vec::as_slice)).await;
     let owner = |tp: (&str, i32)| {
         members
             .iter()
@@ -443,6 +446,7 @@ pub async fn group(cluster: &Arc<Cluster>, id: &str) -> Result<GroupDetail> {
                         partition: p.partition,
                         committed: p.current_offset,
                         end: p.log_end_offset,
+                        lso: lso.get(&(p.topic.clone(), p.partition)).copied(),
                         lag: p.lag,
                         member: m.map(|m| m.member_id.clone()),
                         client: m.map(|m| m.client_id.clone()),
@@ -460,6 +464,114 @@ pub async fn group(cluster: &Arc<Cluster>, id: &str) -> Result<GroupDetail> {
         protocol: d.as_ref().map_or_else(String::new, |d| d.protocol.clone()),
         members: members.len(),
         partitions,
+    })
+}
+
+/// The last stable offset of each partition in `lags` (ListOffsets at read_committed); empty
+/// when the brokers cannot say (before ListOffsets v2), which the screen shows as no LSO.
+async fn last_stable_offsets(
+    cluster: &Arc<Cluster>,
+    lags: &[lag::PartitionLag],
+) -> HashMap<TopicPartition, i64> {
+    let tps: Vec<TopicPartition> = lags
+        .iter()
+        .filter(|p| p.log_end_offset.is_some())
+        .map(|p| (p.topic.clone(), p.partition))
+        .collect();
+    if tps.is_empty() {
+        return HashMap::new();
+    }
+    let committed = IsolationLevel::ReadCommitted;
+    match admin::list_offsets_isolated(cluster, &tps, admin::LATEST, committed).await {
+        Ok(found) => found.into_iter().map(|(tp, o)| (tp, o.offset)).collect(),
+        Err(e) => {
+            tracing::debug!("no last stable offsets: {e}");
+            HashMap::new()
+        }
+    }
+}
+
+/// Every transactional id the brokers list, each described by its coordinator; how long an
+/// open transaction has been open is measured at `now_ms`.
+pub async fn transactions(cluster: &Arc<Cluster>, now_ms: i64) -> Result<Vec<TransactionRow>> {
+    let listing = transactions::list(cluster, &ListFilter::default()).await?;
+    let ids: Vec<String> = listing
+        .transactions
+        .iter()
+        .map(|t| t.transactional_id.clone())
+        .collect();
+    let described: HashMap<String, _> = transactions::describe(cluster, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(listing
+        .transactions
+        .iter()
+        .map(|listed| match described.get(&listed.transactional_id) {
+            Some(Ok(d)) => TransactionRow {
+                id: d.transactional_id.clone(),
+                coordinator: d.coordinator,
+                state: d.state.clone(),
+                producer_id: d.producer_id,
+                producer_epoch: d.producer_epoch,
+                timeout_ms: d.timeout_ms,
+                open_ms: d.open_for_ms(now_ms),
+                partitions: d
+                    .partitions
+                    .iter()
+                    .map(|p| (p.topic.clone(), p.partition))
+                    .collect(),
+                error: None,
+            },
+            other => TransactionRow {
+                id: listed.transactional_id.clone(),
+                coordinator: listed.coordinator,
+                state: listed.state.clone(),
+                producer_id: listed.producer_id,
+                producer_epoch: -1,
+                error: Some(match other {
+                    Some(Err(e)) => e.to_string(),
+                    _ => "not described".to_string(),
+                }),
+                ..TransactionRow::default()
+            },
+        })
+        .collect())
+}
+
+/// KIP-664's abort of `txn` on each of its partitions: the leader's DescribeProducers finds
+/// the open transaction of its producer there (its start offset), and an ABORT marker is
+/// written for it. Partitions where the producer has none open are left alone. The status
+/// line's words, or the first partition's error.
+pub async fn abort_transaction(cluster: &Arc<Cluster>, txn: &TxnAbort) -> Result<String> {
+    let (mut aborted, mut closed) = (Vec::new(), 0usize);
+    for (topic, partition) in &txn.partitions {
+        let active = producers::describe(cluster, topic, *partition).await?;
+        let open = active
+            .iter()
+            .find(|p| p.producer_id == txn.producer_id && p.open_transaction().is_some());
+        let Some(producer) = open else {
+            closed += 1;
+            continue;
+        };
+        let spec = AbortSpec::for_producer(topic, *partition, producer)?;
+        transactions::write_abort(cluster, &spec).await?;
+        aborted.push(format!(
+            "{topic}-{partition} from offset {}",
+            producer.current_txn_start_offset
+        ));
+    }
+    let id = &txn.id;
+    Ok(match (aborted.len(), closed) {
+        (0, _) => format!(
+            "abort transaction {id}: producer {} has no open transaction on its partitions",
+            txn.producer_id
+        ),
+        (_, 0) => format!("abort transaction {id}: aborted {}", aborted.join(", ")),
+        (_, n) => format!(
+            "abort transaction {id}: aborted {}; {n} partitions had none open",
+            aborted.join(", ")
+        ),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The `:` command line: `:topics [urp]`, `:groups`, `:brokers`, `:events`, `:topic T`,
 //! `:group G`, `:tail T[:P,P] [beginning|end|offset N|15m|2026-11-25T10:00:00Z]`,
-//! `:produce T`, `:create`, `:elect [T [P]]`, `:acls`, `:users`, `:help`, `:q`. Parsing is pure; the app applies the resulting [`Action`].
+//! `:produce T`, `:create`, `:elect [T [P]]`, `:acls`, `:users`, `:transactions`, `:help`,
+//! `:q`. Parsing is pure; the app applies the resulting [`Action`].
 
 use crate::tui::action::{Action, DialogKind, ElectionScope, Route, TailStart};
 
@@ -26,6 +27,7 @@ pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
         "events" | "ev" => Action::Root(Route::Events),
         "acls" => Action::Root(Route::Acls),
         "users" => Action::Root(Route::Users),
+        "transactions" | "txn" | "txns" => Action::Root(Route::Transactions),
         "elect" => {
             let scope = match (arg.clone(), rest.first()) {
                 (None, _) => ElectionScope::All,
@@ -55,7 +57,7 @@ pub fn parse(line: &str, now_ms: i64) -> Result<Action, String> {
         "q" | "quit" | "q!" => Action::Quit,
         _ => {
             return Err(format!(
-                "unknown command ':{word}'; try :topics [urp] :groups :brokers :events :acls :users :tail T :produce T :elect [T [P]]"
+                "unknown command ':{word}'; try :topics [urp] :groups :brokers :events :acls :users :transactions :tail T :produce T :elect [T [P]]"
             ))
         }
     };
@@ -127,6 +129,7 @@ mod tests {
         );
         assert!(parse("topics ok", NOW_MS).is_err_and(|e| e.contains("'urp'")));
         assert_eq!(parse("events", NOW_MS), Ok(Action::Root(Route::Events)));
+        assert_eq!(parse("txn", NOW_MS), Ok(Action::Root(Route::Transactions)));
         assert_eq!(
             parse("elect", NOW_MS),
             Ok(Action::Dialog(DialogKind::Elect(ElectionScope::All)))

@@ -16,7 +16,7 @@ use crate::client::scram_users::ScramUser;
 use crate::tui::events::ClusterEvent;
 use crate::tui::model::{
     ClusterSnapshot, GroupDetail, GroupRow, LogDirRow, Reassigning, ResetRow, TailRecord,
-    TopicDetail,
+    TopicDetail, TransactionRow,
 };
 
 /// One input to the app.
@@ -57,6 +57,8 @@ pub enum Update {
     Events(Vec<ClusterEvent>),
     Acls(Vec<AclBinding>, SystemTime),
     Users(Vec<ScramUser>, SystemTime),
+    /// Every transactional id, described (the Transactions screen).
+    Transactions(Vec<TransactionRow>, SystemTime),
     Groups(Vec<GroupRow>, SystemTime),
     Topic(TopicDetail, SystemTime),
     Group(GroupDetail, SystemTime),

@@ -43,6 +43,12 @@ pub enum Command {
     StopBroker,
     KillBroker,
     StartBroker,
+    /// Transactions: abort the selected transaction on its partitions (KIP-664).
+    Abort,
+    /// Tail: read_committed ↔ read_uncommitted.
+    Isolation,
+    /// Tail: show or hide control records (transaction markers).
+    ControlRecords,
 }
 
 /// Where a binding applies.
@@ -59,6 +65,7 @@ pub enum Scope {
     Events,
     Acls,
     Users,
+    Transactions,
 }
 
 /// One binding: the keys shown in help, the command, and what it does.
@@ -95,7 +102,7 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Global,
         ":",
         Command::CommandMode,
-        "command (:topics [urp] :groups :brokers :events :acls :users :tail T :produce T)",
+        "command (:topics [urp] :groups :brokers :events :acls :users :transactions :tail T :produce T)",
     ),
     bind(Scope::Global, "/", Command::FilterMode, "filter"),
     bind(Scope::Global, "r", Command::Refresh, "refresh now"),
@@ -175,12 +182,37 @@ pub const BINDINGS: &[Binding] = &[
         Command::FromBeginning,
         "restart from the beginning",
     ),
+    bind(
+        Scope::Tail,
+        "i",
+        Command::Isolation,
+        "isolation: read_committed / read_uncommitted (restarts)",
+    ),
+    bind(
+        Scope::Tail,
+        "c",
+        Command::ControlRecords,
+        "show / hide control records (markers)",
+    ),
     bind(Scope::Acls, "s", Command::Sort, "sort by next column"),
     bind(Scope::Acls, "S", Command::Reverse, "reverse sort"),
     bind(Scope::Acls, "c", Command::Create, "create ACL"),
     bind(Scope::Acls, "d", Command::Delete, "delete ACL"),
     bind(Scope::Users, "c", Command::Create, "set a user's password"),
     bind(Scope::Users, "d", Command::Delete, "delete user"),
+    bind(
+        Scope::Transactions,
+        "s",
+        Command::Sort,
+        "sort by next column",
+    ),
+    bind(Scope::Transactions, "S", Command::Reverse, "reverse sort"),
+    bind(
+        Scope::Transactions,
+        "a",
+        Command::Abort,
+        "abort the transaction (KIP-664)",
+    ),
     bind(Scope::Events, "s", Command::Sort, "sort by next column"),
     bind(Scope::Events, "S", Command::Reverse, "reverse sort"),
     bind(Scope::Produce, "ctrl-s", Command::Send, "send the record"),
@@ -204,6 +236,7 @@ impl Command {
                 | Command::StopBroker
                 | Command::KillBroker
                 | Command::StartBroker
+                | Command::Abort
         )
     }
 }

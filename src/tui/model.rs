@@ -14,6 +14,15 @@ mod tests {
         assert_eq!(super::bytes(20 * 1024 * 1024), "20.0 MiB");
         assert_eq!(super::bytes(3 << 40), "3.0 TiB");
     }
+
+    #[test]
+    fn durations_read_in_their_largest_units() {
+        assert_eq!(super::duration_ms(850), "850ms");
+        assert_eq!(super::duration_ms(42_000), "42s");
+        assert_eq!(super::duration_ms(185_000), "3m05s");
+        assert_eq!(super::duration_ms(7_800_000), "2h10m");
+        assert_eq!(super::duration_ms(273_600_000), "3d4h");
+    }
 }
 
 /// The cluster as the header and the Topics and Brokers screens show it.
@@ -192,6 +201,9 @@ pub struct GroupPartitionRow {
     pub partition: i32,
     pub committed: Option<i64>,
     pub end: Option<i64>,
+    /// The last stable offset, below `end` while a transaction is open on the partition
+    /// (a read_committed consumer reads no further).
+    pub lso: Option<i64>,
     pub lag: Option<i64>,
     pub member: Option<String>,
     pub client: Option<String>,
@@ -226,6 +238,8 @@ pub struct TailRecord {
     pub headers: Vec<(String, Option<Vec<u8>>)>,
     /// The value's length before it was cut.
     pub value_len: usize,
+    /// A control record: a transaction's COMMIT or ABORT marker (key and value as written).
+    pub control: bool,
 }
 
 /// Bytes of a value the tail keeps per record; the rest is cut (the detail pane says so).
@@ -245,6 +259,43 @@ pub const TAIL_BATCHES_IN_FLIGHT_MAX: usize = 2;
 /// Payload bytes a kept record holds at most.
 pub const TAIL_RECORD_BYTES_MAX: usize =
     KEY_BYTES_KEPT_MAX + VALUE_BYTES_KEPT_MAX + HEADERS_KEPT_MAX * 2 * HEADER_BYTES_KEPT_MAX;
+
+/// One transactional id on the Transactions screen, as its coordinator describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransactionRow {
+    pub id: String,
+    pub coordinator: i32,
+    pub state: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub timeout_ms: i32,
+    /// How long the transaction had been open when described; `None` when none is open.
+    pub open_ms: Option<i64>,
+    /// The partitions it has written to, sorted.
+    pub partitions: Vec<(String, i32)>,
+    /// Why it could not be described (the row then has the listing's state only).
+    pub error: Option<String>,
+}
+
+impl TransactionRow {
+    /// Open longer than its timeout: the coordinator should have aborted it, so it may hang.
+    pub fn is_overdue(&self) -> bool {
+        self.open_ms
+            .is_some_and(|open| open > i64::from(self.timeout_ms))
+    }
+}
+
+/// A duration in milliseconds as people read it: `850ms`, `42s`, `3m05s`, `2h10m`, `3d4h`.
+pub fn duration_ms(ms: i64) -> String {
+    let s = ms / 1000;
+    match ms {
+        _ if ms < 1000 => format!("{ms}ms"),
+        _ if s < 60 => format!("{s}s"),
+        _ if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ if s < 86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
 
 /// One new offset a reset would commit, with the lag it would leave.
 #[derive(Debug, Clone, Default, PartialEq)]

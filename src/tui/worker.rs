@@ -91,7 +91,8 @@ impl Worker {
                 topic,
                 start,
                 resume,
-            } => self.start_tail(topic, start, resume),
+                reading,
+            } => self.start_tail(topic, (start, reading), resume),
             Request::TailPause(paused) => {
                 if let Some(t) = &self.tail {
                     let _ = t.pause.send(paused);
@@ -188,7 +189,12 @@ impl Worker {
         }));
     }
 
-    fn start_tail(&mut self, topic: String, start: TailStart, resume: BTreeMap<i32, i64>) {
+    fn start_tail(
+        &mut self,
+        topic: String,
+        start: (TailStart, Reading),
+        resume: BTreeMap<i32, i64>,
+    ) {
         if let Some(t) = self.tail.take() {
             t.cancel.cancel();
         }
@@ -354,6 +360,18 @@ async fn run(cluster: &Arc<Cluster>, request: Request) -> Result<Update, (Subjec
         .await
         .map(done(subject)),
         Request::DeleteUser(user) => calls::delete_user(cluster, &user).await.map(done(subject)),
+        Request::Transactions => calls::transactions(cluster, crate::client::produce::now_ms())
+            .await
+            .map(|rows| Update::Transactions(rows, now())),
+        Request::AbortTransaction(txn) => {
+            calls::abort_transaction(cluster, &txn)
+                .await
+                .map(|note| Update::Done {
+                    subject,
+                    note: Some(note),
+                    error: None,
+                })
+        }
         Request::TailStart { .. }
         | Request::TailPause(_)
         | Request::TailStop
@@ -448,7 +466,7 @@ fn lost(
     }));
 }
 
-/// A client record cut to the tail's bounds.
+/// A client record cut to the tail's bounds (a control record flagged as one).
 pub fn keep(partition: i32, r: &kafka_protocol::records::Record) -> TailRecord {
     let cut = |b: &[u8], max: usize| b[..b.len().min(max)].to_vec();
     TailRecord {
@@ -468,6 +486,7 @@ pub fn keep(partition: i32, r: &kafka_protocol::records::Record) -> TailRecord {
                 (name, v.as_ref().map(|v| cut(v, HEADER_BYTES_KEPT_MAX)))
             })
             .collect(),
+        control: r.control,
     }
 }
 
@@ -475,7 +494,7 @@ pub fn keep(partition: i32, r: &kafka_protocol::records::Record) -> TailRecord {
 async fn open_tail(
     config: ClientConfig,
     topic: &str,
-    start: TailStart,
+    (start, reading): (TailStart, Reading),
     resume: &BTreeMap<i32, i64>,
     cancel: CancellationToken,
 ) -> crate::error::Result<tail::Tail> {
@@ -489,7 +508,7 @@ async fn open_tail(
         crate::tui::command::topic_spec(topic).map_err(crate::error::Error::Invalid)?;
     let cluster = Cluster::connect(config).await?;
     let chosen = (partitions.as_deref(), resume);
-    tail::start_until(&cluster, name, chosen, start_at, Reading::default(), cancel).await
+    tail::start_until(&cluster, name, chosen, start_at, reading, cancel).await
 }
 
 /// Records gathered between two hand-overs to the screen, cut to [`TAIL_RECORDS_MAX`].
@@ -534,7 +553,7 @@ impl Batch {
 async fn run_tail(
     config: ClientConfig,
     topic: String,
-    start: TailStart,
+    start: (TailStart, Reading),
     resume: BTreeMap<i32, i64>,
     events: mpsc::Sender<Event>,
     cancel: CancellationToken,

@@ -305,11 +305,13 @@ pub fn groups() -> Vec<GroupRow> {
 }
 
 pub fn group_detail(lag: i64) -> GroupDetail {
+    // Partition 1 has a transaction open 25 records before its end: its LSO is held back.
     let row = |p: i32, committed: i64, member: Option<&str>| GroupPartitionRow {
         topic: "orders".into(),
         partition: p,
         committed: Some(committed),
         end: Some(committed + lag / 3),
+        lso: Some(committed + lag / 3 - if p == 1 { 25 } else { 0 }),
         lag: Some(lag / 3),
         member: member.map(String::from),
         client: member.map(|_| "rdkafka".into()),
@@ -339,6 +341,7 @@ pub fn tail_records() -> Vec<TailRecord> {
             .map(|i| (format!("h{i}"), Some(format!("v{i}").into_bytes())))
             .collect(),
         value_len: value.len(),
+        control: false,
     };
     vec![
         record(
@@ -352,6 +355,71 @@ pub fn tail_records() -> Vec<TailRecord> {
         record(2, 12, Some(b"bin"), &[0, 159, 146, 150, 1, 2, 3, 255], 1),
         record(0, 13, Some(b"user-2"), br#"{"id":2,"total":1}"#, 0),
     ]
+}
+
+/// Records of two transactions on partition 0: one committed (two records, then its COMMIT
+/// marker), one aborted and read uncommitted (a record, then its ABORT marker).
+pub fn tail_records_with_markers() -> Vec<TailRecord> {
+    let at = |o: i64| 1_795_600_800_000 + o;
+    let data = |o: i64, value: &str| TailRecord {
+        partition: 0,
+        offset: o,
+        timestamp: at(o),
+        key: None,
+        value: Some(value.as_bytes().to_vec()),
+        headers: Vec::new(),
+        value_len: value.len(),
+        control: false,
+    };
+    // A control record: key version 0 and type (0 abort, 1 commit); value version 0 and
+    // coordinator epoch 0.
+    let marker = |o: i64, kind: u8| TailRecord {
+        partition: 0,
+        offset: o,
+        timestamp: at(o),
+        key: Some(vec![0, 0, 0, kind]),
+        value: Some(vec![0, 0, 0, 0, 0, 0]),
+        headers: Vec::new(),
+        value_len: 6,
+        control: true,
+    };
+    vec![
+        data(20, "order-1 paid"),
+        data(21, "order-2 paid"),
+        marker(22, 1),
+        data(23, "order-3 refunded"),
+        marker(24, 0),
+    ]
+}
+
+/// Transactions: one open past its 1-minute timeout, one open within its timeout, one
+/// committed, one that could not be described.
+pub fn transactions() -> Vec<ktui::tui::model::TransactionRow> {
+    use ktui::tui::model::TransactionRow;
+    let row = |id: &str, state: &str, producer_id: i64, open_ms: Option<i64>| TransactionRow {
+        id: id.into(),
+        coordinator: 1,
+        state: state.into(),
+        producer_id,
+        producer_epoch: 3,
+        timeout_ms: 60_000,
+        open_ms,
+        partitions: Vec::new(),
+        error: None,
+    };
+    let mut hanging = row("payments-app", "Ongoing", 4001, Some(1_000_000));
+    hanging.partitions = vec![
+        ("__consumer_offsets".into(), 12),
+        ("payments".into(), 0),
+        ("payments".into(), 3),
+    ];
+    let mut open = row("orders-etl", "Ongoing", 4002, Some(4_500));
+    open.partitions = vec![("orders".into(), 1)];
+    let done = row("billing-app", "CompleteCommit", 4003, None);
+    let mut lost = row("audit-app", "Ongoing", 4004, None);
+    lost.producer_epoch = -1;
+    lost.error = Some("NOT_COORDINATOR (16)".into());
+    vec![done, open, hanging, lost]
 }
 
 /// ACLs: alice reads orders and the billing group, prefixed writes for the ingest team, a deny.

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use ktui::tui::action::{BrokerOp, ElectionScope, Request, ResetSpec, Route, TailStart};
+use ktui::client::isolation::IsolationLevel;
+use ktui::client::tail::Reading;
+use ktui::tui::action::{BrokerOp, ElectionScope, Request, ResetSpec, Route, TailStart, TxnAbort};
 use ktui::tui::app::Mode;
 use ktui::tui::event::{ConnState, Event, Subject, Update};
 use ktui::tui::model::ResetRow;
@@ -24,6 +26,15 @@ pub fn preview_rows() -> Vec<ResetRow> {
             end: 14_040,
         })
         .collect()
+}
+
+/// What the console's tail asks for at `isolation`: control records always (the screen
+/// shows them on `c`).
+fn console_reading(isolation: IsolationLevel) -> Reading {
+    Reading {
+        isolation,
+        control_records: true,
+    }
 }
 
 /// The table rows' first words, top to bottom (rows start on line 4).
@@ -439,6 +450,7 @@ fn only_the_newest_tail_takes_records_and_back_restarts_the_older() {
                 topic: "orders".into(),
                 start: TailStart::End,
                 resume: Default::default(),
+                reading: console_reading(IsolationLevel::ReadUncommitted),
             },
             Request::Cluster,
             Request::Groups,
@@ -478,6 +490,7 @@ fn back_to_an_older_tail_resumes_where_it_stopped() {
                 topic: "orders".into(),
                 start: TailStart::Beginning,
                 resume: expected,
+                reading: console_reading(IsolationLevel::ReadUncommitted),
             },
             Request::Cluster,
             Request::Groups,
@@ -733,4 +746,129 @@ fn acls_and_users_from_the_console() {
         !format!("{requests:?}").contains("hunter2"),
         "Debug hides it"
     );
+}
+
+/// `:transactions` lists the transactional ids longest open first, the one open past its
+/// timeout marked; enter shows its partitions; `a`, `y` aborts it on all of them, and a
+/// transaction with none open is refused with where to look instead.
+#[test]
+fn transactions_longest_open_first_and_abort_asks_y() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("transactions");
+    assert_eq!(h.app.routes(), [Route::Transactions]);
+    assert_eq!(h.app.take_requests(), [Request::Transactions]);
+    h.data(Update::Transactions(fixtures::transactions(), at(2)));
+    assert_eq!(
+        first_column(&h),
+        ["!payments-app", "orders-etl", "audit-app", "billing-app"]
+    );
+    h.key(KeyCode::Enter);
+    assert!(
+        h.text()
+            .contains("partitions (3): __consumer_offsets-12, payments-0, payments-3"),
+        "{}",
+        h.text()
+    );
+    h.keys("a");
+    assert!(h.text().contains("Abort transaction payments-app"));
+    h.keys("y");
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::AbortTransaction(TxnAbort {
+            id: "payments-app".into(),
+            producer_id: 4001,
+            partitions: vec![
+                ("__consumer_offsets".into(), 12),
+                ("payments".into(), 0),
+                ("payments".into(), 3),
+            ],
+        })]
+    );
+    h.data(Update::Done {
+        subject: Subject::AbortTransaction("payments-app".into()),
+        note: Some("abort transaction payments-app: aborted payments-0 from offset 7".into()),
+        error: None,
+    });
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::Transactions, Request::Cluster, Request::Groups],
+        "the screen is read again after the abort"
+    );
+    h.keys("G");
+    h.keys("a");
+    assert!(h.app.dialog().is_none(), "billing-app has nothing open");
+    assert!(h
+        .app
+        .status()
+        .is_some_and(|s| s.contains("no open transaction")));
+    assert!(h.app.take_requests().is_empty());
+}
+
+#[test]
+fn read_only_refuses_and_hides_the_abort() {
+    let mut h = Harness::new(SIZE, true);
+    h.command("transactions");
+    h.data(Update::Transactions(fixtures::transactions(), at(2)));
+    let _ = h.app.take_requests();
+    h.keys("a");
+    assert!(h.app.dialog().is_none());
+    assert!(h.app.status().is_some_and(|s| s.contains("read-only")));
+    assert!(h.app.take_requests().is_empty());
+    h.keys("?");
+    assert!(!h.text().contains("abort the transaction"), "{}", h.text());
+    let mut writable = Harness::new(SIZE, false);
+    writable.command("transactions");
+    writable.keys("?");
+    assert!(writable.text().contains("abort the transaction"));
+}
+
+/// `i` restarts the tail at the other isolation level (the header says which); `c` shows
+/// the control records the tail always fetches, which are not counted as seen.
+#[test]
+fn tail_isolation_and_control_records_toggle() {
+    let mut h = Harness::new(SIZE, false);
+    h.command("tail orders beginning");
+    assert!(
+        h.text().contains("Tail orders  read_uncommitted"),
+        "{}",
+        h.text()
+    );
+    h.data(Update::TailRecords {
+        records: fixtures::tail_records_with_markers(),
+        dropped: 0,
+        permit: None,
+    });
+    assert!(h.text().contains("seen 3"), "{}", h.text());
+    assert!(h.text().contains("shown 3"), "{}", h.text());
+    assert!(!h.text().contains("COMMIT marker"));
+    h.keys("c");
+    assert!(h.text().contains("shown 5"), "{}", h.text());
+    assert!(h.text().contains("COMMIT marker (control record)"));
+    assert!(h.text().contains("ABORT marker (control record)"));
+    let _ = h.app.take_requests();
+    h.keys("i");
+    assert_eq!(
+        h.app.take_requests(),
+        [Request::TailStart {
+            topic: "orders".into(),
+            start: TailStart::Beginning,
+            resume: Default::default(),
+            reading: console_reading(IsolationLevel::ReadCommitted),
+        }]
+    );
+    assert!(
+        h.text().contains("Tail orders  read_committed"),
+        "{}",
+        h.text()
+    );
+    assert!(
+        h.text().contains("control records shown"),
+        "the toggle is kept"
+    );
+    assert!(h.text().contains("seen 0"), "the buffer starts again");
+    h.keys("i");
+    assert!(matches!(
+        &h.app.take_requests()[..],
+        [Request::TailStart { reading, .. }] if reading.isolation == IsolationLevel::ReadUncommitted
+    ));
 }

@@ -411,3 +411,34 @@ fn dialog_set_password_masks_it() {
         h.keys("hunter2");
     });
 }
+
+#[test]
+fn transactions_longest_open_first_overdue_marked() {
+    scene("transactions", false, |h| {
+        h.command("transactions");
+        h.data(Update::Transactions(fixtures::transactions(), at(2)));
+        h.key(KeyCode::Enter);
+    });
+}
+
+#[test]
+fn dialog_abort_transaction() {
+    scene("dialog_abort_transaction", false, |h| {
+        h.command("transactions");
+        h.data(Update::Transactions(fixtures::transactions(), at(2)));
+        h.keys("a");
+    });
+}
+
+#[test]
+fn tail_with_control_records_shown() {
+    scene("tail_control_records", false, |h| {
+        h.command("tail orders beginning");
+        h.data(Update::TailRecords {
+            records: fixtures::tail_records_with_markers(),
+            dropped: 0,
+            permit: None,
+        });
+        h.keys("c");
+    });
+}

@@ -1,7 +1,8 @@
 //! The console's writes against the workspace broker, through the worker the dialogs submit to
 //! (the key tests check that each dialog submits the right request): create, alter configs
-//! (set, then back to the default), add partitions and delete a topic, and delete a group. Each
-//! result is read back with librdkafka, a client we did not write.
+//! (set, then back to the default), add partitions and delete a topic, and delete a group; the
+//! Transactions screen's read and abort of a hanging transaction, and the Group screen's LSO.
+//! Each result is read back with librdkafka, a client we did not write.
 
 use std::time::{Duration, Instant};
 
@@ -172,4 +173,174 @@ fn dialog_writes_reach_the_broker() {
         done(&mut rx, "delete group w-group").await;
         assert!(!listed(&bootstrap), "the group is gone");
     });
+}
+
+/// Waits for the first update `pick` takes from the worker's events.
+async fn update<T>(
+    rx: &mut mpsc::Receiver<Event>,
+    what: &str,
+    mut pick: impl FnMut(Update) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = tokio::time::timeout(left, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {what}"))
+            .expect("worker events");
+        if let Event::Data(u) = event {
+            if let Some(found) = pick(u) {
+                return found;
+            }
+        }
+    }
+}
+
+/// `(LSO, end)` of the first partition of `w-txn-group` as the Group screen reads it, once
+/// `wanted` takes it. The worker drops a read repeated too soon after the last (it spaces
+/// reads by their cost), so the read is asked again until an answer comes or the deadline.
+async fn group_offsets(
+    worker: &mut Worker,
+    rx: &mut mpsc::Receiver<Event>,
+    wanted: impl Fn((Option<i64>, Option<i64>)) -> bool,
+) -> (Option<i64>, Option<i64>) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        assert!(Instant::now() < deadline, "no group answer as wanted");
+        worker.submit(Request::Group("w-txn-group".into()));
+        let wait = tokio::time::timeout(Duration::from_millis(200), async {
+            loop {
+                match rx.recv().await {
+                    Some(Event::Data(Update::Group(d, _))) => {
+                        return d.partitions.first().map(|p| (p.lso, p.end));
+                    }
+                    Some(_) => {}
+                    None => return None,
+                }
+            }
+        });
+        if let Ok(Some(found)) = wait.await {
+            if wanted(found) {
+                return found;
+            }
+        }
+    }
+}
+
+/// The Transactions screen's read and abort, and the Group screen's LSO, through the worker
+/// against the workspace broker: librdkafka leaves a transaction open on a partition a group
+/// has committed on; the screen lists it open with its partition, the group's partition has
+/// its LSO held at the transaction's start, and the abort (KIP-664) releases it, which a
+/// librdkafka read_committed consumer confirms by reading the record after it.
+#[test]
+fn transactions_are_read_and_aborted_through_the_worker() {
+    use ktui::tui::action::TxnAbort;
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+    let broker = Broker::start();
+    let bootstrap = broker.bootstrap();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let admin: AdminClient<DefaultClientContext> = rd(&bootstrap).create().expect("admin");
+    let topic =
+        rdkafka::admin::NewTopic::new("w-txn", 1, rdkafka::admin::TopicReplication::Fixed(1));
+    runtime.block_on(async {
+        for r in admin
+            .create_topics([&topic], &AdminOptions::new())
+            .await
+            .expect("create")
+        {
+            r.expect("created");
+        }
+    });
+    let hanging: ThreadedProducer<DefaultProducerContext> = rd(&bootstrap)
+        .set("transactional.id", "w-hanging")
+        .set("transaction.timeout.ms", "600000")
+        .create()
+        .expect("transactional producer");
+    hanging.init_transactions(DEADLINE).expect("init");
+    hanging.begin_transaction().expect("begin");
+    hanging
+        .send(BaseRecord::<(), str>::to("w-txn").payload("held"))
+        .expect("queued");
+    hanging.flush(DEADLINE).expect("flushed");
+    let plain: rdkafka::producer::BaseProducer = rd(&bootstrap).create().expect("producer");
+    plain
+        .send(BaseRecord::<(), str>::to("w-txn").payload("after"))
+        .map_err(|(e, _)| e)
+        .expect("queued");
+    plain.flush(DEADLINE).expect("flushed");
+    let group: BaseConsumer = rd(&bootstrap)
+        .set("group.id", "w-txn-group")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("w-txn", 0, Offset::Offset(0))
+        .expect("offset");
+    group.commit(&tpl, CommitMode::Sync).expect("commit");
+
+    runtime.block_on(async {
+        let (tx, mut rx) = mpsc::channel(256);
+        let config = ClientConfig {
+            bootstrap: vec![bootstrap.clone()],
+            ..ClientConfig::default()
+        };
+        let mut worker = Worker::start(config, tx);
+        update(&mut rx, "connection", |u| {
+            matches!(u, Update::Connection(ConnState::Connected)).then_some(())
+        })
+        .await;
+        worker.submit(Request::Transactions);
+        let rows = update(&mut rx, "transactions", |u| match u {
+            Update::Transactions(rows, _) => Some(rows),
+            _ => None,
+        })
+        .await;
+        let row = rows.iter().find(|r| r.id == "w-hanging").expect("listed");
+        assert_eq!(row.state, "Ongoing");
+        assert_eq!(row.partitions, [("w-txn".to_string(), 0)]);
+        assert!(row.open_ms.is_some() && !row.is_overdue(), "{row:?}");
+
+        let held = group_offsets(&mut worker, &mut rx, |found| found.0 != found.1).await;
+        assert_eq!(
+            held,
+            (Some(0), Some(2)),
+            "the LSO is held at the open transaction"
+        );
+
+        worker.submit(Request::AbortTransaction(TxnAbort {
+            id: row.id.clone(),
+            producer_id: row.producer_id,
+            partitions: row.partitions.clone(),
+        }));
+        done(
+            &mut rx,
+            "abort transaction w-hanging: aborted w-txn-0 from offset 0",
+        )
+        .await;
+        let released = group_offsets(&mut worker, &mut rx, |found| found.0 == found.1).await;
+        assert_eq!(released, (Some(3), Some(3)), "the ABORT marker released it");
+    });
+    let reader: BaseConsumer = rd(&bootstrap)
+        .set("group.id", "w-txn-reader")
+        .set("isolation.level", "read_committed")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("w-txn", 0, Offset::Beginning)
+        .expect("offset");
+    reader.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + DEADLINE;
+    let value = loop {
+        assert!(
+            Instant::now() < deadline,
+            "read_committed never read past the abort"
+        );
+        if let Some(m) = reader.poll(Duration::from_millis(100)) {
+            let m = m.expect("record");
+            break rdkafka::Message::payload(&m).map(<[u8]>::to_vec);
+        }
+    };
+    assert_eq!(value.as_deref(), Some(&b"after"[..]));
+    drop(hanging);
 }

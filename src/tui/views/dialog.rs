@@ -2,8 +2,9 @@
 //! config, add partitions, reset a group's offsets (a preview of new offsets and lag first,
 //! executed on a second enter), delete a group (`y` to confirm), and the cluster's: a leader
 //! election, a partition's reassignment (previewed, then followed until done) and a local
-//! node's stop, kill or start (`y`; rules in `cluster`). Every dialog is a small form; enter
-//! submits, esc cancels. The app hides them all in `--read-only`.
+//! node's stop, kill or start (`y`; rules in `cluster`), and a transaction's abort on its
+//! partitions (`y`). Every dialog is a small form; enter submits, esc cancels. The app hides
+//! them all in `--read-only`.
 
 mod cluster;
 mod security;
@@ -14,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use crate::tui::action::{Action, DialogKind, Request, ResetSpec};
+use crate::tui::action::{Action, DialogKind, Request, ResetSpec, TxnAbort};
 use crate::tui::event::{Subject, Update};
 use crate::tui::model::{ids, or_dash, ResetRow};
 use crate::tui::theme::Theme;
@@ -64,7 +65,8 @@ impl Dialog {
             DialogKind::DeleteGroup(_)
             | DialogKind::Broker { .. }
             | DialogKind::DeleteAcl(_)
-            | DialogKind::DeleteUser(_) => Vec::new(),
+            | DialogKind::DeleteUser(_)
+            | DialogKind::AbortTransaction(_) => Vec::new(),
             DialogKind::CreateAcl => security::ACL_FIELDS
                 .iter()
                 .map(|(label, value)| (*label, Input::new(*value)))
@@ -111,6 +113,7 @@ impl Dialog {
             DialogKind::DeleteAcl(_) => "Delete ACL".into(),
             DialogKind::SetPassword(_) => "Set a SCRAM password".into(),
             DialogKind::DeleteUser(u) => format!("Delete user {u}"),
+            DialogKind::AbortTransaction(t) => format!("Abort transaction {}", t.id),
         }
     }
 
@@ -122,6 +125,7 @@ impl Dialog {
                 | DialogKind::Broker { .. }
                 | DialogKind::DeleteAcl(_)
                 | DialogKind::DeleteUser(_)
+                | DialogKind::AbortTransaction(_)
         )
     }
 
@@ -227,6 +231,7 @@ impl Dialog {
             DialogKind::DeleteAcl(b) => Request::DeleteAcl(b.clone()),
             DialogKind::SetPassword(_) => security::password(&v)?,
             DialogKind::DeleteUser(u) => Request::DeleteUser(u.clone()),
+            DialogKind::AbortTransaction(t) => Request::AbortTransaction(t.clone()),
             DialogKind::Elect(scope) => cluster::election(scope, &v[0], &v[1])?,
             DialogKind::Reassign {
                 topic,
@@ -331,11 +336,12 @@ impl Dialog {
         } else {
             0
         };
-        // The reassign dialog's brokers, preview and progress lines (one line fits anyway).
-        let lines_below = if matches!(self.kind, DialogKind::Reassign { .. }) {
-            2
-        } else {
-            0
+        // The reassign dialog's brokers, preview and progress lines, and the abort dialog's
+        // question (one line fits anyway).
+        let lines_below = match self.kind {
+            DialogKind::Reassign { .. } => 2,
+            DialogKind::AbortTransaction(_) => 3,
+            _ => 0,
         };
         let height = u16::try_from(self.fields.len() + extra + lines_below + 5).unwrap_or(u16::MAX);
         let popup = centered(area, 72, height);
@@ -380,6 +386,7 @@ impl Dialog {
             DialogKind::DeleteUser(u) => {
                 lines.push(Line::raw(format!("Delete every SCRAM credential of {u}?")));
             }
+            DialogKind::AbortTransaction(t) => lines.extend(abort_question(t)),
             DialogKind::Reassign {
                 replicas, brokers, ..
             } => {
@@ -428,6 +435,7 @@ impl Dialog {
             DialogKind::DeleteAcl(_) | DialogKind::DeleteUser(_) => {
                 "y: delete  n/esc: cancel".into()
             }
+            DialogKind::AbortTransaction(_) => "y: abort  n/esc: cancel".into(),
             DialogKind::CreateAcl => {
                 "Allow|Deny · Read|Write|Describe|All… · Topic|Group|Cluster".into()
             }
@@ -445,6 +453,34 @@ impl Dialog {
             _ => "enter: submit  tab: next field  esc: cancel".into(),
         }
     }
+}
+
+/// Partitions an abort dialog names before it says "and N more".
+const ABORT_PARTITIONS_SHOWN_MAX: usize = 4;
+
+/// What an abort dialog asks: which producer, which partitions, and what aborting does.
+fn abort_question(t: &TxnAbort) -> Vec<Line<'static>> {
+    let mut names: Vec<String> = t
+        .partitions
+        .iter()
+        .take(ABORT_PARTITIONS_SHOWN_MAX)
+        .map(|(topic, p)| format!("{topic}-{p}"))
+        .collect();
+    if t.partitions.len() > ABORT_PARTITIONS_SHOWN_MAX {
+        names.push(format!(
+            "and {} more",
+            t.partitions.len() - ABORT_PARTITIONS_SHOWN_MAX
+        ));
+    }
+    vec![
+        Line::raw(format!(
+            "Abort the open transaction of producer {} on:",
+            t.producer_id
+        )),
+        Line::raw(names.join(", ")),
+        Line::raw("An ABORT marker is written at each partition's leader (KIP-664)"),
+        Line::raw("and read_committed readers skip the transaction's records."),
+    ]
 }
 
 fn render_preview(frame: &mut Frame, area: Rect, rows: &[ResetRow], theme: Theme) {

@@ -1,6 +1,7 @@
-//! The Group screen: per topic-partition committed offset, end offset, lag, member, client id
-//! and host; the total lag over the session as a sparkline, and the rate at which it grows or
-//! shrinks (over the last samples).
+//! The Group screen: per topic-partition committed offset, end offset, lag, the last stable
+//! offset where an open transaction holds it below the end (a read_committed member reads no
+//! further), member, client id and host; the total lag over the session as a sparkline,
+//! and the rate at which it grows or shrinks (over the last samples).
 
 use std::collections::VecDeque;
 use std::time::SystemTime;
@@ -121,6 +122,7 @@ impl View for GroupView {
                 "COMMITTED",
                 "END",
                 "LAG",
+                "LSO",
                 "MEMBER",
                 "CLIENT",
                 "HOST",
@@ -131,6 +133,7 @@ impl View for GroupView {
                 Constraint::Length(10),
                 Constraint::Length(10),
                 Constraint::Length(8),
+                Constraint::Length(10),
                 Constraint::Fill(2),
                 Constraint::Fill(1),
                 Constraint::Fill(1),
@@ -144,12 +147,18 @@ impl View for GroupView {
                 return Row::new(Vec::<Cell>::new());
             };
             let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            // Blank where it is the end: only a held-back LSO is worth a reader's eye.
+            let lso = match p.lso {
+                Some(lso) if Some(lso) != p.end => Cell::from(lso.to_string()).style(theme.warn()),
+                _ => Cell::from(""),
+            };
             Row::new(vec![
                 Cell::from(p.topic.clone()),
                 Cell::from(p.partition.to_string()),
                 Cell::from(or_dash(p.committed)),
                 Cell::from(or_dash(p.end)),
                 Cell::from(or_dash(p.lag)),
+                lso,
                 Cell::from(dash(&p.member)),
                 Cell::from(dash(&p.client)),
                 Cell::from(dash(&p.host)),

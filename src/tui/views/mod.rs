@@ -14,6 +14,7 @@ pub mod produce;
 pub mod tail;
 pub mod topic;
 pub mod topics;
+pub mod transactions;
 pub mod users;
 
 use ratatui::crossterm::event::KeyEvent;

@@ -2,7 +2,9 @@
 //! headers count), pause and resume, a filter (`filter`: text, a regex after `~`, or a
 //! JSONPath filter on the value starting with `$`), a detail pane (pretty JSON, headers, hex for binary), a counter and a rate, and a
 //! bounded buffer ([`TAIL_RECORDS_MAX`] records, oldest dropped and counted). `w` saves the
-//! shown records as JSON lines.
+//! shown records as JSON lines. `i` switches between read_uncommitted and read_committed (the
+//! tail starts again from its start; the header says which), and `c` shows or hides control
+//! records (transaction markers), which are fetched always and drawn dimmed.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
@@ -16,6 +18,8 @@ use ratatui::Frame;
 mod filter;
 
 use super::{Ctx, View};
+use crate::client::isolation::{IsolationLevel, Marker};
+use crate::client::tail::Reading;
 use crate::tui::action::{Action, Request, Route, TailStart};
 use crate::tui::event::Update;
 use crate::tui::keymap::{self, Command, Scope};
@@ -33,6 +37,9 @@ const PREVIEW_CHARS_MAX: usize = 160;
 pub struct TailView {
     topic: String,
     start: TailStart,
+    isolation: IsolationLevel,
+    /// Whether control records are shown (they are kept either way).
+    show_control: bool,
     /// Each partition's offset after the newest record received, to resume from.
     next: BTreeMap<i32, i64>,
     records: VecDeque<TailRecord>,
@@ -57,9 +64,21 @@ pub struct TailView {
 
 impl TailView {
     pub fn new(topic: &str, start: TailStart) -> TailView {
+        TailView::reading(topic, start, IsolationLevel::ReadUncommitted, false)
+    }
+
+    /// A Tail screen at `isolation`, control records shown or not.
+    fn reading(
+        topic: &str,
+        start: TailStart,
+        isolation: IsolationLevel,
+        show_control: bool,
+    ) -> TailView {
         TailView {
             topic: topic.to_string(),
             start,
+            isolation,
+            show_control,
             next: BTreeMap::new(),
             records: VecDeque::new(),
             first_seq: 0,
@@ -90,15 +109,41 @@ impl TailView {
         self.records.get(i)
     }
 
-    /// Appends records, dropping the oldest beyond the bound.
+    /// Whether `r` is shown: the filter accepts it, and it is data or control records are shown.
+    fn visible(&self, r: &TailRecord) -> bool {
+        (self.show_control || !r.control) && self.filter.accepts(r)
+    }
+
+    /// What the tail asks the worker for: this screen's isolation, control records included.
+    fn fetching(&self) -> Reading {
+        Reading {
+            isolation: self.isolation,
+            control_records: true,
+        }
+    }
+
+    /// Starts this screen's tail again from its start, its buffer emptied (`b`, `i`).
+    fn restart(&mut self, start: TailStart, isolation: IsolationLevel) -> Action {
+        *self = TailView::reading(&self.topic, start, isolation, self.show_control);
+        Action::Run(Request::TailStart {
+            topic: self.topic.clone(),
+            start,
+            resume: BTreeMap::new(),
+            reading: self.fetching(),
+        })
+    }
+
+    /// Appends records, dropping the oldest beyond the bound; control records are kept but
+    /// not counted as seen.
     pub fn push(&mut self, records: Vec<TailRecord>, dropped_upstream: u64, height: usize) {
-        self.seen += records.len() as u64 + dropped_upstream;
+        let data = records.iter().filter(|r| !r.control).count();
+        self.seen += data as u64 + dropped_upstream;
         self.dropped += dropped_upstream;
         for r in records {
             let next = self.next.entry(r.partition).or_insert(0);
             *next = (*next).max(r.offset + 1);
             let seq = self.first_seq + self.records.len() as u64;
-            if self.filter.accepts(&r) {
+            if self.visible(&r) {
                 self.shown.push_back(seq);
             }
             self.records.push_back(r);
@@ -127,7 +172,7 @@ impl TailView {
             .records
             .iter()
             .enumerate()
-            .filter(|(_, r)| self.filter.accepts(r))
+            .filter(|(_, r)| self.visible(r))
             .map(|(i, _)| self.first_seq + i as u64)
             .collect();
         self.list.selected = self.shown.len().saturating_sub(1);
@@ -186,8 +231,13 @@ impl TailView {
             Some(e) => format!("error: {e}"),
             None => format!("waiting for records ({})…", start_text(self.start)),
         };
+        let control = if self.show_control {
+            "control records shown"
+        } else {
+            "control records hidden"
+        };
         let table = TableView {
-            title: format!(" Tail {} ", self.topic),
+            title: format!(" Tail {}  {}  {control} ", self.topic, self.isolation),
             headers: &["PART", "OFFSET", "TIMESTAMP", "KEY", "VALUE", "HDRS"],
             widths: &[
                 Constraint::Length(4),
@@ -205,6 +255,17 @@ impl TailView {
             let Some(r) = self.record(i) else {
                 return Row::new(Vec::<Cell>::new());
             };
+            if r.control {
+                return Row::new(vec![
+                    Cell::from(r.partition.to_string()),
+                    Cell::from(r.offset.to_string()),
+                    Cell::from(timestamp_text(r.timestamp)),
+                    Cell::from("-"),
+                    Cell::from(control_text(r)),
+                    Cell::from("-"),
+                ])
+                .style(theme.dim());
+            }
             Row::new(vec![
                 Cell::from(r.partition.to_string()),
                 Cell::from(r.offset.to_string()),
@@ -217,7 +278,16 @@ impl TailView {
     }
 }
 
-/// The record as one JSON object (the saved file's lines).
+/// What a control record says: `COMMIT marker (control record)`.
+pub fn control_text(r: &TailRecord) -> String {
+    let marker = r.key.as_deref().and_then(Marker::of_key);
+    format!(
+        "{} marker (control record)",
+        marker.map_or("unknown", Marker::as_str)
+    )
+}
+
+/// The record as one JSON object (the saved file's lines); a control record says so.
 pub fn record_json(topic: &str, r: &TailRecord) -> serde_json::Value {
     let text = |b: &Option<Vec<u8>>| b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
     let headers: serde_json::Map<String, serde_json::Value> = r
@@ -225,11 +295,15 @@ pub fn record_json(topic: &str, r: &TailRecord) -> serde_json::Value {
         .iter()
         .map(|(k, v)| (k.clone(), text(v).into()))
         .collect();
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "topic": topic, "partition": r.partition, "offset": r.offset,
         "timestamp": r.timestamp, "key": text(&r.key), "value": text(&r.value),
         "headers": headers,
-    })
+    });
+    if r.control {
+        json["control"] = control_text(r).into();
+    }
+    json
 }
 
 fn start_text(start: TailStart) -> String {
@@ -273,6 +347,12 @@ pub fn detail_text(r: &TailRecord) -> String {
         r.offset,
         timestamp_text(r.timestamp)
     );
+    if r.control {
+        out.push_str(&format!(
+            "{}: a transaction's end, not data\n",
+            control_text(r)
+        ));
+    }
     out.push_str(&format!("key: {}\n", preview(r.key.as_deref())));
     for (k, v) in &r.headers {
         out.push_str(&format!("header {k}: {}\n", preview(v.as_deref())));
@@ -373,13 +453,12 @@ impl View for TailView {
                 Action::Run(Request::TailPause(self.paused))
             }
             Command::Save => self.save(),
-            Command::FromBeginning => {
-                *self = TailView::new(&self.topic, TailStart::Beginning);
-                Action::Run(Request::TailStart {
-                    topic: self.topic.clone(),
-                    start: TailStart::Beginning,
-                    resume: BTreeMap::new(),
-                })
+            Command::FromBeginning => self.restart(TailStart::Beginning, self.isolation),
+            Command::Isolation => self.restart(self.start, self.isolation.toggled()),
+            Command::ControlRecords => {
+                self.show_control = !self.show_control;
+                self.refilter(height);
+                Action::None
             }
             _ => Action::None,
         }
@@ -402,6 +481,7 @@ impl View for TailView {
             topic: self.topic.clone(),
             start: self.start,
             resume: self.next.clone(),
+            reading: self.fetching(),
         }]
     }
 
