@@ -306,3 +306,67 @@ async fn restarts_keep_transactions_and_read_committed_answers() {
     assert_eq!(done.len(), 81);
     assert_eq!(done.last().map(|(_, v)| v.as_str()), Some("open-across"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeouts_beyond_the_maximum_are_refused_and_idle_ids_expire() {
+    use kafka_protocol::messages::{
+        ApiKey, DescribeTransactionsRequest, DescribeTransactionsResponse, TransactionalId,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    use kafka_protocol::ResponseError;
+
+    let broker = TestBroker::start_configured(&[
+        ("transaction.max.timeout.ms", "60000"),
+        ("transactional.id.expiration.ms", "500"),
+        (
+            "transaction.remove.expired.transaction.cleanup.interval.ms",
+            "100",
+        ),
+    ])
+    .await;
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap, "expiring", 1, &[]).await;
+
+    // librdkafka's own transaction.timeout.ms default (60 s) fits; twice that does not.
+    let too_long: TxnProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("broker.address.family", "v4")
+        .set("transactional.id", "too-long")
+        .set("transaction.timeout.ms", "120000")
+        .create()
+        .expect("producer");
+    let refused = too_long
+        .init_transactions(DEADLINE)
+        .expect_err("a timeout above transaction.max.timeout.ms");
+    assert!(
+        refused.to_string().contains("imeout"),
+        "INVALID_TRANSACTION_TIMEOUT, got {refused}"
+    );
+
+    let p = txn_producer(&bootstrap, "short-lived", &[]);
+    p.begin_transaction().expect("begin");
+    p.send(BaseRecord::<(), str>::to("expiring").payload("x"))
+        .expect("queued");
+    p.commit_transaction(DEADLINE).expect("commit");
+    drop(p);
+    let mut raw = crate::raw::Raw::connect(&bootstrap).await;
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let answer: DescribeTransactionsResponse = raw
+            .call(
+                ApiKey::DescribeTransactions,
+                0,
+                &DescribeTransactionsRequest::default().with_transactional_ids(vec![
+                    TransactionalId(StrBytes::from_static_str("short-lived")),
+                ]),
+            )
+            .await;
+        let code = answer.transaction_states[0].error_code;
+        if code == ResponseError::TransactionalIdNotFound.code() {
+            break;
+        }
+        assert_eq!(code, 0, "described until it expires");
+        assert!(Instant::now() < deadline, "the idle id never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
