@@ -122,6 +122,42 @@ pub(super) fn elect_offline(
     records
 }
 
+/// After config records that may have turned unclean elections on: the partitions without a
+/// leader of topics that now allow them go to a live replica (ElectLeaders' unclean choice).
+pub(super) fn elect_after_config_change(
+    image: &ClusterImage,
+    config_records: &[MetadataRecord],
+    unclean_default: bool,
+) -> Vec<MetadataRecord> {
+    let mut scratch = image.clone();
+    for record in config_records {
+        scratch.apply(record);
+    }
+    let offline: Vec<(String, i32)> = scratch
+        .topics
+        .iter()
+        .filter(|(name, _)| unclean_allowed(&scratch, name, unclean_default))
+        .flat_map(|(name, t)| {
+            t.partitions
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.leader < 0)
+                .map(move |(i, _)| (name.clone(), i as i32))
+        })
+        .collect();
+    if offline.is_empty() {
+        return Vec::new();
+    }
+    let decision = elect(&scratch, UNCLEAN, Some(&offline));
+    if !decision.records.is_empty() {
+        tracing::warn!(
+            partitions = decision.records.len(),
+            "unclean leader elections after a config change"
+        );
+    }
+    decision.records
+}
+
 /// AlterPartition: the leader `broker_id` proposes new ISRs for partitions at the epochs it
 /// knows; each is decided on the image the earlier ones leave, and all are written together.
 pub(super) fn alter_partitions(
@@ -590,6 +626,37 @@ mod tests {
         let back = elect_offline(&offline, 3, true);
         let mut next = offline.clone();
         for r in &back {
+            next.apply(r);
+        }
+        let p = &next.topics["t"].partitions[0];
+        assert_eq!((p.leader, p.isr.clone()), (3, vec![3]));
+    }
+    /// Turning unclean elections on for a topic that is already offline elects a live replica
+    /// in the same batch; turning it on for another topic, or off, elects nothing.
+    #[test]
+    fn a_config_change_allowing_unclean_elections_elects_at_once() {
+        let mut image = image();
+        image.apply(&MetadataRecord::UnfenceBroker { id: 3, epoch: 13 });
+        for broker in [1, 2] {
+            for r in without_broker(&image, broker, false) {
+                image.apply(&r);
+            }
+            image.apply(&MetadataRecord::FenceBroker {
+                id: broker,
+                epoch: 10 + i64::from(broker),
+            });
+        }
+        assert_eq!(image.topics["t"].partitions[0].leader, -1, "offline");
+        let config = |name: &str, value: &str| MetadataRecord::Config {
+            resource_type: 2,
+            resource_name: name.to_string(),
+            name: "unclean.leader.election.enable".to_string(),
+            value: Some(value.to_string()),
+        };
+        assert!(elect_after_config_change(&image, &[config("t", "false")], false).is_empty());
+        let elected = elect_after_config_change(&image, &[config("t", "true")], false);
+        let mut next = image.clone();
+        for r in &elected {
             next.apply(r);
         }
         let p = &next.topics["t"].partitions[0];

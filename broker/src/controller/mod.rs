@@ -332,6 +332,18 @@ impl Controller {
         }
     }
 
+    /// A config change that allows unclean elections where a partition is offline elects a
+    /// live replica there at once, in the same batch, as Kafka's controller does.
+    fn with_unclean_elections(&self, image: &ClusterImage, mut decision: Decision) -> Decision {
+        let elected = elections::elect_after_config_change(
+            image,
+            &decision.records,
+            self.settings.unclean_leader_election,
+        );
+        decision.records.extend(elected);
+        decision
+    }
+
     fn decide(
         &self,
         image: &ClusterImage,
@@ -372,9 +384,11 @@ impl Controller {
                 resource_type,
                 name,
                 configs,
-            } => topics::alter_resource_configs(image, *resource_type, name, configs),
+            } => topics::alter_resource_configs(image, *resource_type, name, configs)
+                .map(|d| self.with_unclean_elections(image, d)),
             ControllerRequest::AlterTopicConfigs { name, configs } => {
                 topics::alter_configs(image, name, configs)
+                    .map(|d| self.with_unclean_elections(image, d))
             }
             ControllerRequest::AlterPartition {
                 broker_id,

@@ -84,3 +84,62 @@ async fn unclean_elections_revive_an_offline_partition_where_the_topic_allows() 
         .expect("librdkafka writes to the partition an unclean election revived");
     assert_eq!(delivered.partition, 0);
 }
+
+/// Turning `unclean.leader.election.enable` on for a topic that is already offline elects a
+/// live replica at once (Kafka's controller does so on the config change), with no broker
+/// coming or going.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowing_unclean_elections_revives_an_offline_topic_at_once() {
+    let mut cluster = TestCluster::start(5, &[]).await;
+    let bootstrap = cluster.bootstrap();
+    let assignment: &[&[i32]] = &[&[3, 4]];
+    let topic = NewTopic::new("stranded", 1, TopicReplication::Variable(assignment));
+    for r in admin(&bootstrap)
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("create")
+    {
+        r.expect("created");
+    }
+    let names = ["stranded"];
+    let _ = cluster
+        .wait_metadata("led by 3 with 4 in sync", Some(&names), |m| {
+            leader_isr(m, "stranded") == Some((3, vec![3, 4]))
+        })
+        .await;
+    cluster.kill(4);
+    let _ = cluster
+        .wait_metadata("4 out of the ISR", Some(&names), |m| {
+            leader_isr(m, "stranded") == Some((3, vec![3]))
+        })
+        .await;
+    cluster.kill(3);
+    let _ = cluster
+        .wait_metadata("offline, 3 the last ISR member", Some(&names), |m| {
+            leader_isr(m, "stranded") == Some((-1, vec![3]))
+        })
+        .await;
+    // 4 returns, out of the ISR: the clean topic stays offline.
+    cluster.spawn(4);
+    let _ = cluster
+        .wait_metadata("4 back, the topic still offline", Some(&names), |m| {
+            m.brokers.iter().any(|b| b.node_id.0 == 4)
+                && leader_isr(m, "stranded") == Some((-1, vec![3]))
+        })
+        .await;
+    let mut resource =
+        rdkafka::admin::AlterConfig::new(rdkafka::admin::ResourceSpecifier::Topic("stranded"));
+    resource = resource.set("unclean.leader.election.enable", "true");
+    for r in admin(&bootstrap)
+        .alter_configs([&resource], &AdminOptions::new())
+        .await
+        .expect("alter configs")
+    {
+        r.expect("altered");
+    }
+    let _ = cluster
+        .wait_metadata("led by 4 alone", Some(&names), |m| {
+            leader_isr(m, "stranded") == Some((4, vec![4]))
+        })
+        .await;
+}
