@@ -53,6 +53,8 @@ pub struct TransactionCoordinator {
     /// Partitions of `__transaction_state`; 0 until the topic exists.
     partitions: AtomicI32,
     inner: Mutex<Inner>,
+    /// Woken whenever a change ends: requests that found their id busy wait on it.
+    changed: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -69,7 +71,13 @@ impl TransactionCoordinator {
             settings,
             partitions: AtomicI32::new(0),
             inner: Mutex::new(Inner::default()),
+            changed: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Woken when any change ends (see [`Self::finish`]).
+    pub fn changed(&self) -> &tokio::sync::Notify {
+        &self.changed
     }
 
     pub fn settings(&self) -> &TxnSettings {
@@ -144,6 +152,11 @@ impl TransactionCoordinator {
     /// Ends a change: applied when it was written and this broker still coordinates the id
     /// at the same epoch; otherwise the id goes back to what it was.
     pub fn finish(&self, change: &Change, written: bool) {
+        self.finish_locked(change, written);
+        self.changed.notify_waiters();
+    }
+
+    fn finish_locked(&self, change: &Change, written: bool) {
         let mut inner = self.lock();
         let same_epoch = inner.owned.get(&change.partition) == Some(&change.coordinator_epoch);
         let id = &change.next.transactional_id;

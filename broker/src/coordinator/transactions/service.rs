@@ -31,6 +31,8 @@ use crate::{now_ms, Broker};
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause before markers that could not be written are tried again.
 const MARKER_RETRY: Duration = Duration::from_millis(100);
+/// How long AddPartitionsToTxn waits for the previous transaction's markers.
+const CONCURRENT_WAIT: Duration = Duration::from_secs(1);
 /// WriteTxnMarkers v1 (v0 is gone from Kafka 4).
 const WRITE_TXN_MARKERS_VERSION: i16 = 1;
 
@@ -143,21 +145,40 @@ pub async fn init_producer_id(
 }
 
 /// AddPartitionsToTxn and AddOffsetsToTxn: the partitions join the producer's transaction.
+/// The first of a new transaction usually arrives while the markers of the previous one are
+/// still being written: it waits for them (at most CONCURRENT_WAIT) rather than sending the
+/// producer into its retry backoff with CONCURRENT_TRANSACTIONS at once.
 pub async fn add_partitions(
     broker: &Broker,
     transactional_id: &str,
     producer: (i64, i16),
     partitions: &[(String, i32)],
 ) -> Result<(), ResponseError> {
-    let now = now_ms();
-    let change = broker.txns.begin(transactional_id, |current| {
-        let m = current.ok_or(ResponseError::InvalidProducerIdMapping)?;
-        m.check_producer(producer.0, producer.1)?;
-        m.add(partitions, now)
-    })?;
-    match change {
-        Some(change) => write(broker, &change).await,
-        None => Ok(()),
+    let deadline = tokio::time::Instant::now() + CONCURRENT_WAIT;
+    loop {
+        let changed = broker.txns.changed().notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let now = now_ms();
+        let change = broker.txns.begin(transactional_id, |current| {
+            let m = current.ok_or(ResponseError::InvalidProducerIdMapping)?;
+            m.check_producer(producer.0, producer.1)?;
+            m.add(partitions, now)
+        });
+        return match change {
+            Err(ResponseError::ConcurrentTransactions)
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::select! {
+                    _ = changed => continue,
+                    _ = tokio::time::sleep_until(deadline) => continue,
+                    _ = broker.shutdown.cancelled() => Err(ResponseError::ConcurrentTransactions),
+                }
+            }
+            Err(e) => Err(e),
+            Ok(Some(change)) => write(broker, &change).await,
+            Ok(None) => Ok(()),
+        };
     }
 }
 
