@@ -145,7 +145,7 @@ async fn idempotent_retries_and_gaps() {
         "nothing written twice"
     );
 
-    // After a restart (no producer snapshot is kept, clean or not) the state is rebuilt from the log.
+    // After a restart the state comes from the producer snapshot and the newest segments.
     let dir = broker.stop().await;
     let broker = TestBroker::start_with(dir, &[]).await;
     let mut raw = Raw::connect(&broker.bootstrap()).await;

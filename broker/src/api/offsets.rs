@@ -38,7 +38,7 @@ const BATCHED_FETCH_VERSION: i16 = 8;
 /// OffsetFetch v2 added the top-level error code.
 const TOP_LEVEL_ERROR_VERSION: i16 = 2;
 
-fn known_partition(broker: &Broker, topic: &str, partition: i32) -> bool {
+pub(super) fn known_partition(broker: &Broker, topic: &str, partition: i32) -> bool {
     broker.cluster.read(|i| {
         i.topics
             .get(topic)
@@ -91,21 +91,17 @@ pub async fn commit(
             commits.push(OffsetCommit {
                 topic: t.name.to_string(),
                 partition: p.partition_index,
-                value: OffsetValue {
-                    offset: p.committed_offset,
-                    leader_epoch: if ctx.version >= 6 {
+                value: OffsetValue::committed(
+                    p.committed_offset,
+                    if ctx.version >= 6 {
                         p.committed_leader_epoch
                     } else {
                         -1
                     },
-                    metadata: p
-                        .committed_metadata
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_default(),
-                    commit_timestamp: now,
-                    expire_timestamp: expire,
-                },
+                    p.committed_metadata.as_deref(),
+                    now,
+                    expire,
+                ),
             });
         }
         decided.push(row);

@@ -22,6 +22,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::ResponseError;
 
+use super::offsets::known_partition;
 use super::{auth, topic_name, RequestContext};
 use crate::authorizer::{AclOperation, ResourceType};
 use crate::coordinator::records::OffsetValue;
@@ -261,32 +262,43 @@ pub async fn commit_offsets(
         broker.groups.owner_error(group)
     };
     let mut commits = Vec::new();
-    let mut denied = std::collections::HashSet::new();
+    // Refused before the group coordinator sees them: topics the principal may not READ,
+    // partitions that do not exist.
+    let mut refused = std::collections::HashMap::new();
     for t in &request.topics {
         let name = t.name.to_string();
-        if !auth::allowed(broker, ctx, AclOperation::Read, ResourceType::Topic, &name) {
-            denied.insert(name);
-            continue;
-        }
+        let readable = auth::allowed(broker, ctx, AclOperation::Read, ResourceType::Topic, &name);
         for p in &t.partitions {
+            let index = p.partition_index;
+            if !readable {
+                refused.insert(
+                    (name.clone(), index),
+                    ResponseError::TopicAuthorizationFailed,
+                );
+                continue;
+            }
+            if !known_partition(broker, &name, index) {
+                refused.insert(
+                    (name.clone(), index),
+                    ResponseError::UnknownTopicOrPartition,
+                );
+                continue;
+            }
+            let leader_epoch = if ctx.version >= 2 {
+                p.committed_leader_epoch
+            } else {
+                -1
+            };
             commits.push(OffsetCommit {
                 topic: name.clone(),
-                partition: p.partition_index,
-                value: OffsetValue {
-                    offset: p.committed_offset,
-                    leader_epoch: if ctx.version >= 2 {
-                        p.committed_leader_epoch
-                    } else {
-                        -1
-                    },
-                    metadata: p
-                        .committed_metadata
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_default(),
-                    commit_timestamp: crate::now_ms(),
-                    expire_timestamp: None,
-                },
+                partition: index,
+                value: OffsetValue::committed(
+                    p.committed_offset,
+                    leader_epoch,
+                    p.committed_metadata.as_deref(),
+                    crate::now_ms(),
+                    None,
+                ),
             });
         }
     }
@@ -317,8 +329,8 @@ pub async fn commit_offsets(
         }
     };
     let error_of = |topic: &str, p: i32| -> Option<ResponseError> {
-        if denied.contains(topic) {
-            return Some(ResponseError::TopicAuthorizationFailed);
+        if let Some(e) = refused.get(&(topic.to_string(), p)) {
+            return Some(*e);
         }
         match &answers {
             Err(e) if *e == ResponseError::ProducerFenced && ctx.version < 3 => {

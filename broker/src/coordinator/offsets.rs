@@ -10,7 +10,7 @@ use kafka_protocol::ResponseError;
 
 use super::group::{Group, GroupState, Offsets};
 use super::records::{OffsetValue, RecordKey};
-use super::{CommitFrom, GroupCoordinator, OffsetCommit, RecordLog};
+use super::{CommitFrom, GroupCoordinator, KeyValue, OffsetCommit, RecordLog};
 
 impl GroupCoordinator {
     /// Commits offsets; a group-level refusal applies to every partition.
@@ -52,6 +52,23 @@ impl GroupCoordinator {
             )?;
             &mut group.offsets
         };
+        let (answers, records, accepted) = self.offset_records(group_id, commits);
+        if !records.is_empty() {
+            log.append(self.partition_for(group_id), records)?;
+        }
+        for c in accepted {
+            offsets.insert((c.topic, c.partition), c.value);
+        }
+        Ok(answers)
+    }
+
+    /// The records of a commit: one answer per offset (metadata longer than
+    /// `offset.metadata.max.bytes` is refused), the records to write and the offsets they hold.
+    pub(super) fn offset_records(
+        &self,
+        group_id: &str,
+        commits: Vec<OffsetCommit>,
+    ) -> (Vec<Option<ResponseError>>, Vec<KeyValue>, Vec<OffsetCommit>) {
         let mut answers = Vec::with_capacity(commits.len());
         let mut records = Vec::new();
         let mut accepted = Vec::new();
@@ -69,13 +86,7 @@ impl GroupCoordinator {
             records.push((key.encode(), Some(c.value.encode())));
             accepted.push(c);
         }
-        if !records.is_empty() {
-            log.append(self.partition_for(group_id), records)?;
-        }
-        for c in accepted {
-            offsets.insert((c.topic, c.partition), c.value);
-        }
-        Ok(answers)
+        (answers, records, accepted)
     }
 
     /// OffsetFetch v9's member check for consumer groups: the member must exist at its epoch.

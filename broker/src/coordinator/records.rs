@@ -124,6 +124,24 @@ impl RecordKey {
 }
 
 impl OffsetValue {
+    /// An offset as a commit request carries it (`leader_epoch` -1 for versions without one,
+    /// no metadata read as empty), committed at `now`.
+    pub fn committed(
+        offset: i64,
+        leader_epoch: i32,
+        metadata: Option<&str>,
+        now: i64,
+        expire_timestamp: Option<i64>,
+    ) -> Self {
+        OffsetValue {
+            offset,
+            leader_epoch,
+            metadata: metadata.unwrap_or_default().to_string(),
+            commit_timestamp: now,
+            expire_timestamp,
+        }
+    }
+
     pub fn encode(&self) -> Bytes {
         let mut buf = BytesMut::new();
         match self.expire_timestamp {

@@ -9,7 +9,6 @@ use std::time::Instant;
 use kafka_protocol::ResponseError;
 
 use super::group::{Group, GroupState};
-use super::records::RecordKey;
 use super::{CommitFrom, GroupCoordinator, OffsetCommit, RecordLog, TxnProducer};
 
 impl GroupCoordinator {
@@ -45,23 +44,7 @@ impl GroupCoordinator {
         } else if from.generation >= 0 {
             return Err(ResponseError::IllegalGeneration);
         }
-        let mut answers = Vec::with_capacity(commits.len());
-        let mut records = Vec::new();
-        let mut accepted = Vec::new();
-        for c in commits {
-            if c.value.metadata.len() > self.offsets.metadata_max_bytes {
-                answers.push(Some(ResponseError::OffsetMetadataTooLarge));
-                continue;
-            }
-            answers.push(None);
-            let key = RecordKey::Offset {
-                group: group_id.to_string(),
-                topic: c.topic.clone(),
-                partition: c.partition,
-            };
-            records.push((key.encode(), Some(c.value.encode())));
-            accepted.push(c);
-        }
+        let (answers, records, accepted) = self.offset_records(group_id, commits);
         if !records.is_empty() {
             log.append_transactional(self.partition_for(group_id), producer, records)?;
         }

@@ -497,18 +497,33 @@ impl Partition {
     /// segments, as an older data directory has none.
     fn rebuild_producer_state(&mut self) -> Result<(), LogError> {
         let end = self.log.log_end_offset();
-        let (from, state) = match snapshot::read_latest(self.log.dir(), end) {
-            Some((offset, state)) if offset >= self.log.log_start_offset() => (offset, state),
-            _ => (
-                self.log.base_of_recent_segments(PRODUCER_STATE_SEGMENTS),
-                ProducerState::default(),
-            ),
-        };
-        self.producers = state;
+        let recent = self.log.base_of_recent_segments(PRODUCER_STATE_SEGMENTS);
+        let snapshot = snapshot::read_latest(self.log.dir(), end)
+            .filter(|(offset, _)| *offset >= self.log.log_start_offset());
+        // The newest segments are replayed even below the snapshot: a snapshot keeps one
+        // sequence range per producer (Kafka's format), the log the last five, so that a
+        // retry of any of them is still answered as a duplicate after a restart.
+        let from = snapshot
+            .as_ref()
+            .map_or(recent, |(offset, _)| recent.min(*offset));
+        self.producers = ProducerState::default();
+        let mut snapshot = snapshot;
         for (header, marker) in self.log.batches_since(from)? {
-            if header.base_offset >= from {
-                self.observe(&header, marker)?;
+            if header.base_offset < from {
+                continue;
             }
+            if snapshot
+                .as_ref()
+                .is_some_and(|(at, _)| header.base_offset >= *at)
+            {
+                if let Some((_, state)) = snapshot.take() {
+                    self.producers.merge_snapshot(state);
+                }
+            }
+            self.observe(&header, marker)?;
+        }
+        if let Some((_, state)) = snapshot {
+            self.producers.merge_snapshot(state);
         }
         self.producers.high_watermark_moved(self.high_watermark());
         Ok(())

@@ -273,6 +273,29 @@ impl ProducerState {
         list
     }
 
+    /// Takes a snapshot over a state replayed from the same log up to the snapshot's offset:
+    /// a producer the replay did not see comes from the snapshot whole; one it saw keeps the
+    /// replay's sequence ranges (more of them) and takes the snapshot's open transaction and
+    /// coordinator epoch (the replay may have started after that transaction began).
+    pub(crate) fn merge_snapshot(&mut self, snapshot: ProducerState) {
+        let mut merged: Vec<(i64, Entry)> = Vec::with_capacity(self.producers.len());
+        let mut seen = std::mem::take(&mut self.producers);
+        for (pid, from_snapshot) in snapshot.producers {
+            match seen.remove(&pid) {
+                Some(mut replayed) if replayed.epoch == from_snapshot.epoch => {
+                    replayed.txn_first_offset = from_snapshot.txn_first_offset;
+                    replayed.coordinator_epoch = from_snapshot.coordinator_epoch;
+                    merged.push((pid, replayed));
+                }
+                _ => merged.push((pid, from_snapshot)),
+            }
+        }
+        merged.extend(seen);
+        let unreplicated = std::mem::take(&mut self.unreplicated);
+        *self = ProducerState::from_entries(merged);
+        self.unreplicated = unreplicated;
+    }
+
     /// The entries, for a snapshot.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (i64, &Entry)> {
         self.producers.iter().map(|(k, v)| (*k, v))
