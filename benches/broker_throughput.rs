@@ -18,8 +18,11 @@ use std::time::{Duration, Instant};
 
 #[path = "support/brokers.rs"]
 mod brokers;
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
 
 use brokers::Brokers;
+use proc_stats::cpu_seconds;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -87,25 +90,6 @@ fn main() {
     );
 
     drop(brokers);
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|u| u.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks / 100.0
 }
 
 fn report(what: &str, records: usize, elapsed: Duration, cpu: f64) {

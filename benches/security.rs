@@ -15,6 +15,10 @@
 //!
 //! `cargo bench --bench security`.
 
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
+
+use proc_stats::cpu_seconds;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -208,23 +212,6 @@ fn consume(bootstrap: &str, settings: &[(&str, String)], topic: &str, records: u
         );
     }
     start.elapsed()
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn rate(records: usize, elapsed: Duration) -> f64 {

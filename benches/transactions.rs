@@ -13,10 +13,13 @@
 
 #[path = "support/brokers.rs"]
 mod brokers;
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
 
 use std::time::{Duration, Instant};
 
 use brokers::Brokers;
+use proc_stats::{cpu_seconds, peak_rss};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -47,10 +50,21 @@ fn main() {
     );
 
     let producers = env("BENCH_TXN_PRODUCERS", 8).max(1);
-    let idempotent = produce_idempotent(&bootstrap, "idempotent", records, None);
-    let flushed = produce_idempotent(&bootstrap, "idempotent-flushed", records, Some(txn_size));
-    let transactional = produce_transactional(&bootstrap, "transactional", records, txn_size, 0);
-    let parallel = parallel_transactional(&bootstrap, records, txn_size, producers);
+    let pid = brokers.pids()[0];
+    // The broker's CPU seconds spent in a phase.
+    let cpu = |f: &mut dyn FnMut() -> Duration| {
+        let before = cpu_seconds(pid);
+        let d = f();
+        (d, cpu_seconds(pid) - before)
+    };
+    let (idempotent, idempotent_cpu) =
+        cpu(&mut || produce_idempotent(&bootstrap, "idempotent", records, None));
+    let (flushed, _) =
+        cpu(&mut || produce_idempotent(&bootstrap, "idempotent-flushed", records, Some(txn_size)));
+    let (transactional, transactional_cpu) =
+        cpu(&mut || produce_transactional(&bootstrap, "transactional", records, txn_size, 0));
+    let (parallel, parallel_cpu) =
+        cpu(&mut || parallel_transactional(&bootstrap, records, txn_size, producers));
     let rate = |d: Duration| records as f64 / d.as_secs_f64();
     let share = |base: Duration, d: Duration| 100.0 * base.as_secs_f64() / d.as_secs_f64();
     println!(
@@ -76,6 +90,9 @@ fn main() {
         parallel.as_secs_f64(),
         share(idempotent, parallel)
     );
+    println!(
+        "  broker CPU: idempotent {idempotent_cpu:.2} s, transactional {transactional_cpu:.2} s, {producers} producers {parallel_cpu:.2} s"
+    );
 
     produce_transactional(&bootstrap, "mixed", records, txn_size, 10);
     let (uncommitted, n_all) = read_to_end(&bootstrap, "mixed", "read_uncommitted");
@@ -92,16 +109,7 @@ fn main() {
         committed.as_secs_f64(),
         100.0 * uncommitted.as_secs_f64() / committed.as_secs_f64()
     );
-    let pid = brokers.pids()[0];
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .unwrap_or("VmHWM: unknown");
-    println!(
-        "  broker peak RSS {}",
-        peak.trim_start_matches("VmHWM:").trim()
-    );
+    println!("  broker peak RSS {}", peak_rss(pid));
 }
 
 fn base(bootstrap: &str) -> ClientConfig {
