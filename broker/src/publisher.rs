@@ -6,7 +6,7 @@
 //! reach their partitions.
 
 use std::collections::BTreeSet;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use crate::cluster::ClusterImage;
 use crate::config::DynamicConfigs;
@@ -112,21 +112,27 @@ impl MetadataListener for Publisher {
 }
 
 /// The group coordinator follows the leadership of its `__consumer_offsets` partitions: a new
-/// leader loads the partition's groups before it answers for them, a former one drops them.
-fn coordinate(broker: &Broker, partition: i32, leads: bool) {
+/// leader loads the partition's groups before it answers for them (COORDINATOR_LOAD_IN_PROGRESS
+/// meanwhile, as Kafka answers), a former one drops them. The load runs on a blocking thread,
+/// so a large partition does not hold up the rest of the metadata.
+fn coordinate(broker: &Arc<Broker>, partition: i32, leads: bool) {
     let groups = &broker.groups;
-    if leads && !groups.owns(partition) {
-        match groups.take_over(&broker.replicas, partition) {
-            Ok(loaded) => tracing::info!(
-                partition,
-                groups = loaded,
-                "coordinating the groups of a __consumer_offsets partition"
-            ),
-            Err(e) => {
-                tracing::error!(partition, error = %e, "could not load a __consumer_offsets partition")
+    if leads && !groups.owns(partition) && !groups.is_loading(partition) {
+        groups.begin_loading(partition);
+        in_background(broker, move |broker| {
+            match broker.groups.take_over(&broker.replicas, partition) {
+                Ok(loaded) => tracing::info!(
+                    partition,
+                    groups = loaded,
+                    "coordinating the groups of a __consumer_offsets partition"
+                ),
+                Err(e) => {
+                    broker.groups.resign(partition);
+                    tracing::error!(partition, error = %e, "could not load a __consumer_offsets partition")
+                }
             }
-        }
-    } else if !leads && groups.owns(partition) {
+        });
+    } else if !leads && (groups.owns(partition) || groups.is_loading(partition)) {
         groups.resign(partition);
         tracing::info!(
             partition,
@@ -136,40 +142,50 @@ fn coordinate(broker: &Broker, partition: i32, leads: bool) {
 }
 
 /// The transaction coordinator follows the leadership of its `__transaction_state`
-/// partitions: a new leader (or the same one at a new epoch) loads the partition's ids and
-/// writes again the markers of transactions that were decided and not completed; a former
-/// leader drops them. The coordinator epoch is the partition's leader epoch.
-fn coordinate_transactions(broker: &Broker, partition: i32, leader_epoch: Option<i32>) {
+/// partitions: a new leader (or the same one at a new epoch) loads the partition's ids
+/// (COORDINATOR_LOAD_IN_PROGRESS meanwhile) and writes again the markers of transactions that
+/// were decided and not completed; a former leader drops them. The coordinator epoch is the
+/// partition's leader epoch.
+fn coordinate_transactions(broker: &Arc<Broker>, partition: i32, leader_epoch: Option<i32>) {
     let txns = &broker.txns;
     match leader_epoch {
-        Some(epoch) if txns.owned_epoch(partition) != Some(epoch) => {
-            let records = match read_records(&broker.replicas, TRANSACTION_TOPIC, partition) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(partition, error = %e, "could not load a __transaction_state partition");
-                    return;
+        Some(epoch)
+            if txns.owned_epoch(partition) != Some(epoch)
+                && txns.loading_epoch(partition) != Some(epoch) =>
+        {
+            txns.begin_loading(partition, epoch);
+            in_background(broker, move |broker| {
+                let records = match read_records(&broker.replicas, TRANSACTION_TOPIC, partition) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        broker.txns.resign(partition);
+                        tracing::error!(partition, error = %e, "could not load a __transaction_state partition");
+                        return;
+                    }
+                };
+                let plain = records
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        Logged::Plain(kv) => Some(kv),
+                        _ => None,
+                    })
+                    .collect();
+                let unfinished = broker.txns.take_over(partition, epoch, plain);
+                tracing::info!(
+                    partition,
+                    epoch,
+                    unfinished = unfinished.len(),
+                    "coordinating the transactions of a __transaction_state partition"
+                );
+                for txn in unfinished {
+                    broker.txn_markers.push(txn);
                 }
-            };
-            let plain = records
-                .into_iter()
-                .filter_map(|r| match r {
-                    Logged::Plain(kv) => Some(kv),
-                    _ => None,
-                })
-                .collect();
-            let unfinished = txns.take_over(partition, epoch, plain);
-            tracing::info!(
-                partition,
-                epoch,
-                unfinished = unfinished.len(),
-                "coordinating the transactions of a __transaction_state partition"
-            );
-            for txn in unfinished {
-                broker.txn_markers.push(txn);
-            }
+            });
         }
         Some(_) => {}
-        None if txns.owned_epoch(partition).is_some() => {
+        None if txns.owned_epoch(partition).is_some()
+            || txns.loading_epoch(partition).is_some() =>
+        {
             txns.resign(partition);
             tracing::info!(
                 partition,
@@ -177,5 +193,16 @@ fn coordinate_transactions(broker: &Broker, partition: i32, leader_epoch: Option
             );
         }
         None => {}
+    }
+}
+
+/// Runs a coordinator's load on tokio's blocking threads, or here without a runtime.
+fn in_background(broker: &Arc<Broker>, load: impl FnOnce(&Broker) + Send + 'static) {
+    let broker = broker.clone();
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn_blocking(move || load(&broker));
+        }
+        Err(_) => load(&broker),
     }
 }

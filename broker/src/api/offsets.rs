@@ -198,13 +198,16 @@ fn refused_commit(request: &OffsetCommitRequest, error: ResponseError) -> Offset
     OffsetCommitResponse::default().with_topics(topics)
 }
 
-/// NOT_COORDINATOR when another broker coordinates `group`. Before `__consumer_offsets`
-/// exists nothing is committed anywhere, and a fetch answers so.
+/// NOT_COORDINATOR when another broker coordinates `group`, COORDINATOR_LOAD_IN_PROGRESS
+/// while this one loads its partition. Before `__consumer_offsets` exists nothing is
+/// committed anywhere, and a fetch answers so.
 fn not_coordinator(broker: &Broker, group: &str) -> Option<ResponseError> {
-    broker
-        .groups
-        .owner_error(group)
-        .filter(|e| *e == ResponseError::NotCoordinator)
+    broker.groups.owner_error(group).filter(|e| {
+        matches!(
+            e,
+            ResponseError::NotCoordinator | ResponseError::CoordinatorLoadInProgress
+        )
+    })
 }
 
 /// One partition's committed offset as fetched: `Ok(None)` when nothing was committed, an

@@ -242,3 +242,27 @@ fn transactional_offsets_wait_for_their_marker_and_survive_a_reload() {
     assert_eq!(fetched.len(), 1);
     assert_eq!(fetched[0].2.as_ref().map(|v| v.offset), Some(10));
 }
+
+#[test]
+fn a_partition_being_loaded_answers_load_in_progress_and_a_resignation_cancels_it() {
+    let log = MemoryLog::default();
+    let c = coordinator(i64::MAX);
+    let partition = c.partition_for("g");
+    c.begin_loading(partition);
+    assert_eq!(
+        c.owner_error("g"),
+        Some(ResponseError::CoordinatorLoadInProgress)
+    );
+    c.take_over(&log, partition).expect("loaded");
+    assert_eq!(c.owner_error("g"), None);
+
+    c.resign(partition);
+    c.begin_loading(partition);
+    c.resign(partition);
+    c.take_over(&log, partition).expect("a cancelled load");
+    assert_eq!(
+        c.owner_error("g"),
+        Some(ResponseError::NotCoordinator),
+        "a load the broker resigned from installs nothing"
+    );
+}

@@ -112,9 +112,27 @@ struct Groups {
     classic: HashMap<String, Group>,
     consumer: HashMap<String, ConsumerGroup>,
     owned: HashSet<i32>,
+    /// Partitions this broker leads and is still loading (COORDINATOR_LOAD_IN_PROGRESS).
+    loading: HashSet<i32>,
+    /// Loads begun and then cancelled by a resignation, until the load notices.
+    load_cancelled: HashSet<i32>,
     /// Offsets committed in transactions not yet decided (TxnOffsetCommit): producer id →
     /// group → offsets. A COMMIT marker makes them the groups' offsets; an ABORT drops them.
     pending_txn: HashMap<i64, HashMap<String, group::Offsets>>,
+}
+
+impl Groups {
+    /// For a load begun with `begin_loading`: whether it is still wanted (None: no load was
+    /// begun, as at a single node's start).
+    fn loading_wanted(&self, partition: i32) -> Option<bool> {
+        if self.loading.contains(&partition) {
+            Some(true)
+        } else if self.load_cancelled.contains(&partition) {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 impl GroupCoordinator {
@@ -160,6 +178,19 @@ impl GroupCoordinator {
             total += self.take_over(log, partition)?;
         }
         Ok(total)
+    }
+
+    /// Marks a partition this broker now leads as loading: its groups' requests are answered
+    /// COORDINATOR_LOAD_IN_PROGRESS until [`Self::take_over`] has read it.
+    pub fn begin_loading(&self, partition: i32) {
+        let mut guard = self.lock();
+        guard.load_cancelled.remove(&partition);
+        guard.loading.insert(partition);
+    }
+
+    /// Whether `partition` is being loaded (a resignation cancels a load).
+    pub fn is_loading(&self, partition: i32) -> bool {
+        self.lock().loading.contains(&partition)
     }
 
     /// Becomes the coordinator of the groups of one `__consumer_offsets` partition (this
@@ -229,6 +260,11 @@ impl GroupCoordinator {
             }
         }
         let mut guard = self.lock();
+        if let Some(false) = guard.loading_wanted(partition) {
+            // Resigned while loading: another broker leads it now.
+            guard.load_cancelled.remove(&partition);
+            return Ok(0);
+        }
         self.drop_partition(&mut guard, partition);
         let mut loaded = 0;
         for (id, value) in values {
@@ -253,6 +289,8 @@ impl GroupCoordinator {
             let entry = guard.pending_txn.entry(pid).or_default();
             entry.extend(groups);
         }
+        guard.loading.remove(&partition);
+        guard.load_cancelled.remove(&partition);
         guard.owned.insert(partition);
         Ok(loaded)
     }
@@ -261,6 +299,9 @@ impl GroupCoordinator {
     /// stays in the log for the next leader.
     pub fn resign(&self, partition: i32) {
         let mut guard = self.lock();
+        if guard.loading.remove(&partition) {
+            guard.load_cancelled.insert(partition);
+        }
         if guard.owned.remove(&partition) {
             self.drop_partition(&mut guard, partition);
         }
@@ -285,12 +326,21 @@ impl GroupCoordinator {
     }
 
     /// NOT_COORDINATOR unless this broker coordinates `group_id` (the leader of its
-    /// partition of `__consumer_offsets`), as a client must then find the coordinator again.
+    /// partition of `__consumer_offsets`), as a client must then find the coordinator again;
+    /// COORDINATOR_LOAD_IN_PROGRESS while it loads that partition, as Kafka answers.
     pub fn owner_error(&self, group_id: &str) -> Option<ResponseError> {
         if self.partitions() == 0 {
             return Some(ResponseError::CoordinatorNotAvailable);
         }
-        (!self.owns(self.partition_for(group_id))).then_some(ResponseError::NotCoordinator)
+        let partition = self.partition_for(group_id);
+        let guard = self.lock();
+        if guard.loading.contains(&partition) {
+            Some(ResponseError::CoordinatorLoadInProgress)
+        } else if guard.owned.contains(&partition) {
+            None
+        } else {
+            Some(ResponseError::NotCoordinator)
+        }
     }
 
     fn store(&self, log: &dyn RecordLog, group: &mut Group) {

@@ -63,6 +63,9 @@ struct Inner {
     /// The partitions this broker coordinates, with their coordinator epoch (the leader
     /// epoch of the partition when this broker took it over).
     owned: HashMap<i32, i32>,
+    /// Partitions being loaded, with the epoch they will be coordinated at
+    /// (COORDINATOR_LOAD_IN_PROGRESS until then).
+    loading: HashMap<i32, i32>,
 }
 
 impl TransactionCoordinator {
@@ -108,10 +111,24 @@ impl TransactionCoordinator {
             return Err(ResponseError::CoordinatorNotAvailable);
         }
         let partition = self.partition_for(transactional_id);
-        let epoch = self.lock().owned.get(&partition).copied();
+        let inner = self.lock();
+        if inner.loading.contains_key(&partition) {
+            return Err(ResponseError::CoordinatorLoadInProgress);
+        }
+        let epoch = inner.owned.get(&partition).copied();
         epoch
             .map(|e| (partition, e))
             .ok_or(ResponseError::NotCoordinator)
+    }
+
+    /// Marks a partition this broker now leads (at `epoch`) as loading.
+    pub fn begin_loading(&self, partition: i32, epoch: i32) {
+        self.lock().loading.insert(partition, epoch);
+    }
+
+    /// The epoch a partition is being loaded at, if it is.
+    pub fn loading_epoch(&self, partition: i32) -> Option<i32> {
+        self.lock().loading.get(&partition).copied()
     }
 
     /// The metadata of an id, if this broker knows it.
@@ -178,7 +195,8 @@ impl TransactionCoordinator {
     }
 
     /// Becomes the coordinator of the ids of one partition from its records, in offset order
-    /// (a later record wins; a null value deletes). Returns the transactions caught between
+    /// (a later record wins; a null value deletes), if the load [`Self::begin_loading`]
+    /// began at `coordinator_epoch` is still wanted. Returns the transactions caught between
     /// PrepareCommit/PrepareAbort and their completion, whose markers must be written again.
     pub fn take_over(
         &self,
@@ -211,6 +229,11 @@ impl TransactionCoordinator {
             .cloned()
             .collect();
         let mut inner = self.lock();
+        if inner.loading.get(&partition) != Some(&coordinator_epoch) {
+            // Resigned since the load began, or a newer load is under way.
+            return Vec::new();
+        }
+        inner.loading.remove(&partition);
         let partitions = self.partitions();
         inner
             .txns
@@ -224,6 +247,7 @@ impl TransactionCoordinator {
     pub fn resign(&self, partition: i32) {
         let partitions = self.partitions();
         let mut inner = self.lock();
+        inner.loading.remove(&partition);
         if inner.owned.remove(&partition).is_some() {
             inner
                 .txns
@@ -283,6 +307,11 @@ mod tests {
     fn a_change_is_busy_until_finished_and_lost_with_the_partition() {
         let c = coordinator();
         assert_eq!(c.owner("a").err(), Some(ResponseError::NotCoordinator));
+        c.begin_loading(0, 4);
+        assert_eq!(
+            c.owner("a").err(),
+            Some(ResponseError::CoordinatorLoadInProgress)
+        );
         assert!(c.take_over(0, 4, Vec::new()).is_empty());
         let change = c
             .begin("a", |m| {
@@ -306,6 +335,11 @@ mod tests {
         c.resign(0);
         assert!(c.get("a").is_none());
         assert_eq!(c.owner("a").err(), Some(ResponseError::NotCoordinator));
+        // A load cancelled by a resignation installs nothing.
+        c.begin_loading(0, 5);
+        c.resign(0);
+        c.take_over(0, 5, Vec::new());
+        assert_eq!(c.owner("a").err(), Some(ResponseError::NotCoordinator));
     }
 
     #[test]
@@ -324,6 +358,7 @@ mod tests {
             (records::encode_key("gone"), Some(n.value().encode())),
             (records::encode_key("gone"), None),
         ];
+        c.begin_loading(0, 1);
         let unfinished = c.take_over(0, 1, records);
         assert_eq!(unfinished.len(), 1);
         assert_eq!(unfinished[0].state, TxnState::PrepareCommit);
