@@ -486,4 +486,46 @@ mod tests {
         assert_eq!(end(1, None), Err(ResponseError::NotLeaderOrFollower));
         assert_eq!(end(7, None), Err(ResponseError::UnknownTopicOrPartition));
     }
+    /// A follower holding records its leader has not yet committed restarts at its
+    /// checkpointed high watermark, not at its log end (Kafka's `replication-offset-checkpoint`).
+    #[test]
+    fn a_restarted_replica_starts_from_its_checkpointed_high_watermark() {
+        let dir = tempfile::tempdir().expect("dir");
+        let config = BrokerConfig::from_properties("", &[]).expect("config");
+        let open = || {
+            let replicas = ReplicaManager::new(dir.path(), 1);
+            replicas
+                .open_topic(&config, "t", &topic(&[2]))
+                .expect("open");
+            replicas
+        };
+        let replicas = open();
+        let shared = replicas.get("t", 0).expect("hosted");
+        let records = crate::log::test_util::batch(5, 1_700_000_000_000, 10);
+        lock(&shared)
+            .append_replicated(&records, 2, 1_700_000_000_000)
+            .expect("replicated");
+        {
+            let p = lock(&shared);
+            assert_eq!((p.log_end_offset(), p.high_watermark()), (5, 2));
+        }
+        drop(shared);
+        replicas.close_all();
+        let text = std::fs::read_to_string(dir.path().join(hw_checkpoint::FILE)).expect("file");
+        assert_eq!(text, "0\n1\nt 0 2\n");
+
+        let reopened = open();
+        let shared = reopened.get("t", 0).expect("hosted");
+        assert_eq!(lock(&shared).high_watermark(), 2, "from the checkpoint");
+        drop(shared);
+        reopened.close_all();
+        std::fs::remove_file(dir.path().join(hw_checkpoint::FILE)).expect("removed");
+        let without = open();
+        let shared = without.get("t", 0).expect("hosted");
+        assert_eq!(
+            lock(&shared).high_watermark(),
+            5,
+            "without one, the log end"
+        );
+    }
 }
