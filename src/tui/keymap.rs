@@ -186,7 +186,7 @@ pub const BINDINGS: &[Binding] = &[
         Scope::Tail,
         "i",
         Command::Isolation,
-        "isolation: read_committed / read_uncommitted (restarts)",
+        "isolation: read_committed / read_uncommitted (from here on)",
     ),
     bind(
         Scope::Tail,

@@ -122,7 +122,19 @@ impl TailView {
         }
     }
 
-    /// Starts this screen's tail again from its start, its buffer emptied (`b`, `i`).
+    /// Reads on at the other isolation level from where each partition has got to (`i`):
+    /// what was shown stays, and only what comes next is read the new way.
+    fn switch_isolation(&mut self) -> Action {
+        self.isolation = self.isolation.toggled();
+        Action::Run(Request::TailStart {
+            topic: self.topic.clone(),
+            start: self.start,
+            resume: self.next.clone(),
+            reading: self.fetching(),
+        })
+    }
+
+    /// Starts this screen's tail again from its start, its buffer emptied (`b`).
     fn restart(&mut self, start: TailStart, isolation: IsolationLevel) -> Action {
         *self = TailView::reading(&self.topic, start, isolation, self.show_control);
         Action::Run(Request::TailStart {
@@ -454,7 +466,7 @@ impl View for TailView {
             }
             Command::Save => self.save(),
             Command::FromBeginning => self.restart(TailStart::Beginning, self.isolation),
-            Command::Isolation => self.restart(self.start, self.isolation.toggled()),
+            Command::Isolation => self.switch_isolation(),
             Command::ControlRecords => {
                 self.show_control = !self.show_control;
                 self.refilter(height);
