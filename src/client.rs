@@ -32,6 +32,7 @@ pub mod cluster;
 pub mod connection;
 pub mod elections;
 pub mod groups;
+pub mod hanging;
 pub mod isolation;
 pub mod lag;
 mod lenient;

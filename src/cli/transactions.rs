@@ -1,9 +1,10 @@
-//! `ktui transactions list | describe | describe-producers | abort`, after
+//! `ktui transactions list | describe | describe-producers | abort | find-hanging`, after
 //! `kafka-transactions.sh` (KIP-664): list every transactional id the brokers coordinate
 //! (filtered by state, producer id, KIP-994's duration or an id pattern), describe one, show a
 //! partition's producers, and abort a hanging transaction on one partition, named by the offset
 //! it starts at (or, as for brokers before 3.0, by producer id, producer epoch and coordinator
-//! epoch). The abort writes; `ktui --read-only` refuses it.
+//! epoch); and find hanging transactions (`find-hanging`, see [`crate::client::hanging`]).
+//! The abort writes; `ktui --read-only` refuses it.
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -11,7 +12,10 @@ use serde::Serialize;
 use super::connect::ConnectArgs;
 use super::output::{self, Format, Table};
 use super::producers::PartitionArgs;
-use crate::client::transactions::{self, AbortSpec, ListFilter, TransactionDescription};
+use crate::client::hanging;
+use crate::client::transactions::{
+    self, AbortSpec, ListFilter, TransactionDescription, TxnPartition,
+};
 use crate::client::Cluster;
 
 /// Flags of `ktui transactions`.
@@ -41,6 +45,32 @@ enum TransactionsCommand {
     DescribeProducers(PartitionArgs),
     /// Abort a hanging transaction on one partition: an ABORT marker at its leader.
     Abort(AbortArgs),
+    /// Transactions left open on partitions longer than any transaction may last, that their
+    /// coordinator does not know as open there (of a topic, or led by a broker).
+    FindHanging(FindHangingArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "where")]
+struct HangingWhere {
+    /// The partitions of this topic ...
+    #[arg(long)]
+    topic: Option<String>,
+    /// ... or the partitions this broker leads.
+    #[arg(long)]
+    broker_id: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+struct FindHangingArgs {
+    #[command(flatten)]
+    at: HangingWhere,
+    /// With --topic: only this partition.
+    #[arg(long, requires = "topic")]
+    partition: Option<i32>,
+    /// Open longer than this many minutes (transaction.max.timeout.ms: 15 by default).
+    #[arg(long, value_name = "MINUTES", default_value_t = 15)]
+    max_transaction_timeout: i64,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +136,98 @@ pub(super) async fn run(args: TransactionsArgs, read_only: bool) -> anyhow::Resu
             super::producers::describe(&cluster, format, target).await
         }
         TransactionsCommand::Abort(abort_args) => abort(&cluster, format, abort_args).await,
+        TransactionsCommand::FindHanging(find_args) => {
+            find_hanging(&cluster, format, find_args).await
+        }
+    }
+}
+
+/// The partitions `find-hanging` looks at: a topic's (or one of them), or those a broker leads.
+async fn hanging_scope(
+    cluster: &Cluster,
+    args: &FindHangingArgs,
+) -> anyhow::Result<Vec<TxnPartition>> {
+    let metadata = cluster.metadata().await?;
+    let chosen: Vec<TxnPartition> = match (&args.at.topic, args.at.broker_id) {
+        (Some(topic), _) => {
+            let info = metadata
+                .topics
+                .get(topic)
+                .ok_or_else(|| anyhow::anyhow!("topic '{topic}' does not exist"))?;
+            info.partitions
+                .iter()
+                .filter(|p| args.partition.is_none_or(|want| want == p.id))
+                .map(|p| TxnPartition {
+                    topic: topic.clone(),
+                    partition: p.id,
+                })
+                .collect()
+        }
+        (None, Some(broker)) => {
+            if !metadata.brokers.contains_key(&broker) {
+                anyhow::bail!("broker {broker} is not in the cluster");
+            }
+            metadata
+                .topics
+                .iter()
+                .flat_map(|(name, t)| {
+                    t.partitions
+                        .iter()
+                        .filter(move |p| p.leader == broker)
+                        .map(move |p| TxnPartition {
+                            topic: name.clone(),
+                            partition: p.id,
+                        })
+                })
+                .collect()
+        }
+        (None, None) => anyhow::bail!("give --topic or --broker-id"),
+    };
+    if let (Some(p), true) = (args.partition, chosen.is_empty()) {
+        anyhow::bail!("partition {p} does not exist");
+    }
+    Ok(chosen)
+}
+
+async fn find_hanging(
+    cluster: &std::sync::Arc<Cluster>,
+    format: Format,
+    args: &FindHangingArgs,
+) -> anyhow::Result<()> {
+    if args.max_transaction_timeout < 0 {
+        anyhow::bail!("--max-transaction-timeout is a number of minutes, not negative");
+    }
+    let partitions = hanging_scope(cluster, args).await?;
+    let now = crate::client::produce::now_ms();
+    let max_ms = args.max_transaction_timeout.saturating_mul(60_000);
+    let found = hanging::find(cluster, &partitions, max_ms, now).await?;
+    match format {
+        Format::Json => output::print_json(&found),
+        Format::Table => {
+            let mut table = Table::new(&[
+                "TOPIC",
+                "PARTITION",
+                "PRODUCER ID",
+                "PRODUCER EPOCH",
+                "COORDINATOR EPOCH",
+                "START OFFSET",
+                "LAST TIMESTAMP",
+                "DURATION (MIN)",
+            ]);
+            for h in &found {
+                table.row(vec![
+                    h.topic.clone(),
+                    h.partition.to_string(),
+                    h.producer_id.to_string(),
+                    h.producer_epoch.to_string(),
+                    h.coordinator_epoch.to_string(),
+                    h.start_offset.to_string(),
+                    h.last_timestamp.to_string(),
+                    (h.duration_ms / 60_000).to_string(),
+                ]);
+            }
+            table.print()
+        }
     }
 }
 

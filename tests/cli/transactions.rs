@@ -315,3 +315,119 @@ fn producers_of_a_missing_partition_and_a_missing_transaction_are_named() {
         serde_json::json!([])
     );
 }
+
+/// A transactional batch of `producer_id`, written straight to partition 0 of [`TOPIC`]
+/// without its transaction ever being registered with a coordinator: a hanging transaction
+/// (Kafka's KIP-890 exists to stop a late produce doing this). Returns its offset.
+fn write_unregistered_transaction(bootstrap: &str) -> (i64, i64) {
+    use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse};
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut raw = crate::raw::Raw::connect(bootstrap).await;
+        let init: InitProducerIdResponse = raw
+            .call(
+                ApiKey::InitProducerId,
+                4,
+                &InitProducerIdRequest::default()
+                    .with_transactional_id(None)
+                    .with_transaction_timeout_ms(60_000),
+            )
+            .await;
+        assert_eq!(init.error_code, 0);
+        let record = Record {
+            transactional: true,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: init.producer_id.0,
+            producer_epoch: init.producer_epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: 0,
+            sequence: 0,
+            // A second old, so that it is older than a zero-minute bound.
+            timestamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                - 1_000,
+            key: None,
+            value: Some(bytes::Bytes::from_static(b"orphan")),
+            headers: Default::default(),
+        };
+        let mut buf = bytes::BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, std::iter::once(&record), &options).expect("encode");
+        let (error, offset) = raw.produce(TOPIC, buf.freeze()).await;
+        assert_eq!(error, 0, "the batch is written");
+        (init.producer_id.0, offset)
+    })
+}
+
+#[test]
+fn find_hanging_names_only_a_transaction_no_coordinator_has_open() {
+    let broker = TestBroker::start();
+    let bootstrap = broker.bootstrap();
+    broker.json(&["topics", "create", TOPIC, "--partitions", "1"]);
+    // Open, and known to its coordinator: not hanging, however long the bound.
+    let known = txn_producer(&bootstrap, "known");
+    transaction(&known, &["k1"], None);
+    let (orphan, offset) = write_unregistered_transaction(&bootstrap);
+    let find = |extra: &[&str]| {
+        let mut args = vec![
+            "transactions",
+            "find-hanging",
+            "--max-transaction-timeout",
+            "0",
+        ];
+        args.extend(extra);
+        broker.json(&args)
+    };
+    let found = find(&["--topic", TOPIC]);
+    let rows = found.as_array().expect("an array");
+    assert_eq!(rows.len(), 1, "only the orphan: {found}");
+    assert_eq!(rows[0]["producer_id"].as_i64(), Some(orphan));
+    assert_eq!(rows[0]["start_offset"].as_i64(), Some(offset));
+    assert_eq!(rows[0]["partition"].as_i64(), Some(0));
+    // The same by the broker that leads the partition, and nothing with the default bound.
+    let leader = broker.json(&["brokers"])[0]["id"].as_i64().expect("id");
+    let by_broker = find(&["--broker-id", &leader.to_string()]);
+    let key = |v: &Value| {
+        v.as_array()
+            .expect("an array")
+            .iter()
+            .map(|r| (r["producer_id"].as_i64(), r["start_offset"].as_i64()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&by_broker), key(&found));
+    let recent = broker.json(&["transactions", "find-hanging", "--topic", TOPIC]);
+    assert_eq!(
+        recent.as_array().map(Vec::len),
+        Some(0),
+        "younger than 15 minutes"
+    );
+
+    // Aborted where it starts, it no longer hangs.
+    let start = offset.to_string();
+    broker.json(&[
+        "transactions",
+        "abort",
+        "--topic",
+        TOPIC,
+        "--partition",
+        "0",
+        "--start-offset",
+        &start,
+    ]);
+    let after = find(&["--topic", TOPIC]);
+    assert_eq!(after.as_array().map(Vec::len), Some(0), "{after}");
+
+    // Where to look must be said (clap's usage error).
+    let out = broker.ktui(&["transactions", "find-hanging"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--topic"));
+}
