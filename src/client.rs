@@ -31,6 +31,7 @@ pub mod admin;
 pub mod cluster;
 pub mod connection;
 pub mod elections;
+pub mod fence;
 pub mod groups;
 pub mod hanging;
 pub mod isolation;

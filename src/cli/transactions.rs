@@ -1,10 +1,12 @@
-//! `ktui transactions list | describe | describe-producers | abort | find-hanging`, after
+//! `ktui transactions list | describe | describe-producers | abort | find-hanging |
+//! force-terminate`, after
 //! `kafka-transactions.sh` (KIP-664): list every transactional id the brokers coordinate
 //! (filtered by state, producer id, KIP-994's duration or an id pattern), describe one, show a
 //! partition's producers, and abort a hanging transaction on one partition, named by the offset
 //! it starts at (or, as for brokers before 3.0, by producer id, producer epoch and coordinator
-//! epoch); and find hanging transactions (`find-hanging`, see [`crate::client::hanging`]).
-//! The abort writes; `ktui --read-only` refuses it.
+//! epoch); find hanging transactions (`find-hanging`, see [`crate::client::hanging`]); and end
+//! a transactional id's open transaction by fencing it (`force-terminate`,
+//! [`crate::client::fence`]). The abort and the fence write; `ktui --read-only` refuses them.
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -12,11 +14,11 @@ use serde::Serialize;
 use super::connect::ConnectArgs;
 use super::output::{self, Format, Table};
 use super::producers::PartitionArgs;
-use crate::client::hanging;
 use crate::client::transactions::{
     self, AbortSpec, ListFilter, TransactionDescription, TxnPartition,
 };
 use crate::client::Cluster;
+use crate::client::{fence, hanging};
 
 /// Flags of `ktui transactions`.
 #[derive(Debug, Args)]
@@ -48,6 +50,13 @@ enum TransactionsCommand {
     /// Transactions left open on partitions longer than any transaction may last, that their
     /// coordinator does not know as open there (of a topic, or led by a broker).
     FindHanging(FindHangingArgs),
+    /// End a transactional id's open transaction by fencing its producer (an abort at a
+    /// bumped epoch, as kafka-transactions.sh force-terminate / Admin.fenceProducers).
+    ForceTerminate {
+        /// The transactional id.
+        #[arg(long, value_name = "ID")]
+        transactional_id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +131,11 @@ pub(super) async fn run(args: TransactionsArgs, read_only: bool) -> anyhow::Resu
             "read-only: `transactions abort` writes a marker to the partition; run it without --read-only"
         );
     }
+    if read_only && matches!(args.command, TransactionsCommand::ForceTerminate { .. }) {
+        anyhow::bail!(
+            "read-only: `transactions force-terminate` aborts a transaction; run it without --read-only"
+        );
+    }
     let cluster = args.connect.connect().await?;
     match &args.command {
         TransactionsCommand::List(list_args) => list(&cluster, format, list_args).await,
@@ -138,6 +152,19 @@ pub(super) async fn run(args: TransactionsArgs, read_only: bool) -> anyhow::Resu
         TransactionsCommand::Abort(abort_args) => abort(&cluster, format, abort_args).await,
         TransactionsCommand::FindHanging(find_args) => {
             find_hanging(&cluster, format, find_args).await
+        }
+        TransactionsCommand::ForceTerminate { transactional_id } => {
+            let fenced = fence::fence(&cluster, transactional_id).await?;
+            match format {
+                Format::Json => output::print_json(&fenced),
+                Format::Table => {
+                    println!(
+                        "Transactional id '{}' fenced: producer id {} is at epoch {}; its open transaction, if any, is aborted.",
+                        fenced.transactional_id, fenced.producer_id, fenced.producer_epoch
+                    );
+                    Ok(())
+                }
+            }
         }
     }
 }

@@ -431,3 +431,53 @@ fn find_hanging_names_only_a_transaction_no_coordinator_has_open() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--topic"));
 }
+
+#[test]
+fn force_terminate_aborts_an_open_transaction_and_fences_its_producer() {
+    let broker = TestBroker::start();
+    let bootstrap = broker.bootstrap();
+    broker.json(&["topics", "create", TOPIC, "--partitions", "1"]);
+    let stuck = txn_producer(&bootstrap, "stuck-app");
+    transaction(&stuck, &["s1", "s2"], None);
+    rdkafka_produce(&bootstrap, TOPIC, &[(None, b"after", Vec::new())]);
+    let before = broker.json(&["transactions", "describe", "stuck-app"]);
+    assert_eq!(before["state"].as_str(), Some("Ongoing"));
+
+    let refused = broker.ktui(&[
+        "--read-only",
+        "transactions",
+        "force-terminate",
+        "--transactional-id",
+        "stuck-app",
+    ]);
+    assert_one_line_error(&refused, "read-only");
+    let fenced = broker.json(&[
+        "transactions",
+        "force-terminate",
+        "--transactional-id",
+        "stuck-app",
+    ]);
+    assert_eq!(fenced["producer_id"], before["producer_id"]);
+    assert!(
+        fenced["producer_epoch"].as_i64() > before["producer_epoch"].as_i64(),
+        "a bumped epoch: {fenced}"
+    );
+    let after = broker.json(&["transactions", "describe", "stuck-app"]);
+    assert!(
+        !transactions_open(after["state"].as_str().unwrap_or_default()),
+        "{after}"
+    );
+    // The aborted records stay hidden and the LSO moved past them.
+    assert_eq!(
+        consumed(&broker, &["--isolation-level", "read_committed"]),
+        ["after"]
+    );
+    assert!(
+        stuck.commit_transaction(DEADLINE).is_err(),
+        "the fenced producer cannot commit"
+    );
+}
+
+fn transactions_open(state: &str) -> bool {
+    ktui::client::transactions::is_open(state)
+}
