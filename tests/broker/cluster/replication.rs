@@ -107,12 +107,27 @@ async fn acks_all_is_refused_below_min_insync_replicas() {
         .await;
     let (leader, replicas, _) = partitions(&m, "guarded")[0].clone();
     let followers: Vec<i32> = replicas.into_iter().filter(|r| *r != leader).collect();
+    // Stop both followers, a controller among them last, and each only once the ISR has lost
+    // the one before: with two of three voters gone there is no quorum, so the last ISR change
+    // must be committed while the last follower is still shutting down.
     let controller = m.controller_id.0;
-    // Stop both followers; keep the quorum by stopping the controller last only if it is one.
+    let mut followers = followers;
+    followers.sort_by_key(|f| *f == controller);
     for f in &followers {
         cluster.terminate(*f as usize);
+        let gone = *f;
+        cluster
+            .wait_metadata(
+                "the stopped follower out of the ISR",
+                Some(&["guarded"]),
+                |m| {
+                    partitions(m, "guarded")
+                        .first()
+                        .is_some_and(|(_, _, isr)| !isr.contains(&gone))
+                },
+            )
+            .await;
     }
-    let _ = controller;
     cluster
         .wait_metadata("an ISR of one", Some(&["guarded"]), |m| {
             partitions(m, "guarded")
