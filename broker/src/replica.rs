@@ -329,7 +329,7 @@ impl ReplicaManager {
                     .is_some_and(|p| Arc::ptr_eq(p, &shared));
                 if hosted {
                     let mut partition = lock(&shared);
-                    let clean_below = partition.first_unstable_offset();
+                    let clean_below = partition.last_stable_offset();
                     phase(partition.log_mut(), clean_below);
                 }
             };

@@ -298,8 +298,12 @@ fn read_partition(
                 None if at.read_committed => partition.read_stable(p.fetch_offset, limit, first)?,
                 None => partition.read_visible(p.fetch_offset, limit, first)?,
             };
-            let aborted = match last_offset_in(&records) {
-                Some(last) if at.read_committed => partition
+            let last = at
+                .read_committed
+                .then(|| last_offset_in(&records))
+                .flatten();
+            let aborted = match last {
+                Some(last) => partition
                     .aborted_between(p.fetch_offset, last + 1)
                     .into_iter()
                     .map(|t| {

@@ -129,11 +129,14 @@ impl TxnIndex {
     /// Whether an abort ending at `last_offset` is already recorded (recovery replays markers
     /// that may have been indexed before a crash).
     pub(crate) fn contains(&self, producer_id: i64, last_offset: i64) -> bool {
-        self.segments
-            .values()
-            .rev()
-            .flat_map(|l| l.iter().rev())
-            .any(|t| t.producer_id == producer_id && t.last_offset == last_offset)
+        let Some((_, list)) = self.segments.range(..=last_offset).next_back() else {
+            return false;
+        };
+        let from = list.partition_point(|t| t.last_offset < last_offset);
+        list[from..]
+            .iter()
+            .take_while(|t| t.last_offset == last_offset)
+            .any(|t| t.producer_id == producer_id)
     }
 
     /// The aborted transactions that overlap `[from, below)`: those ending at or after `from`

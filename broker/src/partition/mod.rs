@@ -536,18 +536,13 @@ impl Partition {
         }
     }
 
-    /// The last stable offset: read_committed consumers read below it.
+    /// The last stable offset: read_committed consumers read below it, and the cleaner stops
+    /// there.
     pub fn last_stable_offset(&self) -> i64 {
         let hw = self.high_watermark();
         self.producers
             .first_unstable_offset(hw)
             .map_or(hw, |o| o.min(hw))
-    }
-
-    /// Where the cleaner must stop: the first offset of an undecided transaction, or the
-    /// high watermark.
-    pub fn first_unstable_offset(&self) -> i64 {
-        self.last_stable_offset()
     }
 
     /// The aborted transactions overlapping `[from, below)` (a read_committed fetch).

@@ -22,7 +22,7 @@ pub struct BatchRecord {
 }
 
 impl BatchRecord {
-    fn last_offset(&self) -> i64 {
+    pub(crate) fn last_offset(&self) -> i64 {
         self.base_offset + i64::from(self.offset_delta)
     }
 }
@@ -312,11 +312,6 @@ impl ProducerState {
         }
         state
     }
-}
-
-/// The last offset a batch record covers (for snapshots).
-pub(crate) fn last_offset_of(batch: &BatchRecord) -> i64 {
-    batch.last_offset()
 }
 
 /// Sequences wrap from i32::MAX to 0, as Kafka's do.

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use super::producer_state::{last_offset_of, BatchRecord, Entry, ProducerState};
+use super::producer_state::{BatchRecord, Entry, ProducerState};
 use crate::log::write_atomically;
 
 const SUFFIX: &str = ".snapshot";
@@ -52,7 +52,12 @@ pub(crate) fn write(dir: &Path, offset: i64, state: &ProducerState) -> std::io::
         body.extend_from_slice(&pid.to_be_bytes());
         body.extend_from_slice(&e.epoch.to_be_bytes());
         body.extend_from_slice(&last.map_or(-1, |b| b.last_seq).to_be_bytes());
-        body.extend_from_slice(&last.as_ref().map_or(-1, last_offset_of).to_be_bytes());
+        body.extend_from_slice(
+            &last
+                .as_ref()
+                .map_or(-1, BatchRecord::last_offset)
+                .to_be_bytes(),
+        );
         body.extend_from_slice(&last.map_or(0, |b| b.offset_delta).to_be_bytes());
         body.extend_from_slice(&e.last_timestamp.to_be_bytes());
         body.extend_from_slice(&e.coordinator_epoch.to_be_bytes());
