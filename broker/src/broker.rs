@@ -117,6 +117,7 @@ impl Broker {
             &dir,
             config.node_id,
             &config.voters,
+            config.roles.controller || config.voters.is_empty(),
             ClusterImage::new(cluster_id, -1),
             config.metadata_snapshot_interval_records,
         )
@@ -401,18 +402,24 @@ impl RunningBroker {
                 security: Arc::new(security),
             });
         }
-        let Some(&(_, local)) = addrs.first() else {
-            return Err(StartError::Config(ConfigError::Invalid {
-                key: "listeners".into(),
-                message: "a broker needs at least one client listener".into(),
-            }));
-        };
         let controller_socket = match &config.controller_listener {
             Some(l) => Some(bind(l).await?),
             None => None,
         };
         let controller_addr = controller_socket.as_ref().and_then(|s| s.local_addr().ok());
-        let single = config.voters.is_empty();
+        // A node that is only a controller serves no clients: its address is the controller's.
+        let serves_clients = config.roles.broker;
+        let Some(local) = addrs
+            .first()
+            .map(|(_, a)| *a)
+            .or(controller_addr.filter(|_| !serves_clients))
+        else {
+            return Err(StartError::Config(ConfigError::Invalid {
+                key: "listeners".into(),
+                message: "a broker needs at least one client listener".into(),
+            }));
+        };
+        let single = config.voters.is_empty() && serves_clients;
         let broker = Broker::open(config).await?;
         let requested = CancellationToken::new();
         let (unfenced_tx, unfenced) = watch::channel(false);
@@ -431,13 +438,18 @@ impl RunningBroker {
                 .clone()
                 .run_session_timer(broker.shutdown.clone()),
         );
-        let lifecycle = tokio::spawn(crate::lifecycle::run(
-            broker.clone(),
-            unfenced_tx,
-            requested.clone(),
-        ));
+        let lifecycle = if serves_clients {
+            tokio::spawn(crate::lifecycle::run(
+                broker.clone(),
+                unfenced_tx,
+                requested.clone(),
+            ))
+        } else {
+            // A controller is not a broker: it never registers, so nothing unfences it.
+            tokio::spawn(async move { drop(unfenced_tx) })
+        };
         let task = tokio::spawn(run(
-            listeners,
+            serves_clients.then_some(listeners),
             broker.clone(),
             requested.clone(),
             lifecycle,
@@ -524,8 +536,10 @@ async fn bind(listener: &crate::config::Listener) -> Result<TcpListener, StartEr
         .map_err(|source| StartError::Bind { addr, source })
 }
 
+/// Serves until a stop is requested, then stops in order. `listeners` is None on a node
+/// that is only a controller.
 async fn run(
-    listeners: Vec<BoundListener>,
+    listeners: Option<Vec<BoundListener>>,
     broker: Arc<Broker>,
     requested: CancellationToken,
     lifecycle: JoinHandle<()>,
@@ -536,20 +550,39 @@ async fn run(
     let timers = tokio::spawn(group_timers(broker.clone(), token.clone()));
     let markers = tokio::spawn(txn_service::run_markers(broker.clone(), token.clone()));
     let txn_timers = tokio::spawn(txn_service::run_timers(broker.clone(), token.clone()));
-    // Clients are served once the controller has let this broker in: before that its
-    // metadata may be the stale image it replayed at start (Kafka opens its listeners then).
-    tokio::select! {
-        _ = unfenced.wait_for(|u| *u) => {}
-        _ = requested.cancelled() => {}
-    }
-    // First SCRAM users are in the metadata before the first client can try them.
-    crate::security::bootstrap::apply(&broker).await;
-    let server = tokio::spawn(crate::server::run(listeners, broker.clone(), token.clone()));
+    let server = match listeners {
+        Some(listeners) => {
+            // Clients are served once the controller has let this broker in: before that its
+            // metadata may be the stale image it replayed at start (Kafka opens its listeners
+            // then).
+            tokio::select! {
+                _ = unfenced.wait_for(|u| *u) => {}
+                _ = requested.cancelled() => {}
+            }
+            // First SCRAM users are in the metadata before the first client can try them.
+            crate::security::bootstrap::apply(&broker).await;
+            Some(tokio::spawn(crate::server::run(
+                listeners,
+                broker.clone(),
+                token.clone(),
+            )))
+        }
+        None => {
+            // A controller formatted with first SCRAM users writes them once a leader is up.
+            tokio::select! {
+                _ = crate::security::bootstrap::apply(&broker) => {}
+                _ = requested.cancelled() => {}
+            }
+            None
+        }
+    };
     requested.cancelled().await;
     // The lifecycle task runs the controlled shutdown before it ends.
     let _ = lifecycle.await;
     token.cancel();
-    let _ = server.await;
+    if let Some(server) = server {
+        let _ = server.await;
+    }
     let _ = background.await;
     let _ = timers.await;
     let _ = markers.await;

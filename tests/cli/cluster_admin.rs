@@ -723,3 +723,52 @@ fn partition_reports_and_failed_elections_after_a_broker_dies() {
     );
     assert_one_line_error(&out, "ELIGIBLE_LEADERS_NOT_AVAILABLE");
 }
+
+#[test]
+fn controllers_apart_vote_and_brokers_observe_the_metadata_quorum() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Three nodes that are only controllers (0, 1, 2) and two only brokers (3, 4).
+    let cluster = runtime.block_on(TestCluster::start_split(3, 2, &[]));
+    let bootstrap = cluster.bootstrap();
+    let status = json_at(&bootstrap, &["metadata-quorum", "describe", "--status"]);
+    assert_eq!(status["current_voters"], json!([0, 1, 2]), "{status}");
+    assert_eq!(status["current_observers"], json!([3, 4]), "{status}");
+    let leader = status["leader_id"].as_i64().expect("leader");
+    assert!((0..3).contains(&leader), "{status}");
+    // Every observer is replicated to: the rows reach the leader's end, as the table shows.
+    let rows = wait_for("both observers caught up", || {
+        let rows = json_at(
+            &bootstrap,
+            &["metadata-quorum", "describe", "--replication"],
+        );
+        let rows = rows.as_array().expect("rows").clone();
+        let observers: Vec<&Value> = rows.iter().filter(|r| r["status"] == "Observer").collect();
+        (observers.len() == 2 && observers.iter().all(|r| r["lag"] == 0)).then_some(rows)
+    });
+    let statuses: Vec<&str> = rows
+        .iter()
+        .map(|r| r["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["Leader", "Follower", "Follower", "Observer", "Observer"]
+    );
+    assert_eq!(rows[0]["node_id"], json!(leader));
+    let table = text(&ktui_at(
+        &bootstrap,
+        &["metadata-quorum", "describe", "--replication"],
+    ));
+    assert_eq!(table.matches("Observer").count(), 2, "{table}");
+    let brokers = json_at(&bootstrap, &["brokers"]);
+    let ids: Vec<&Value> = brokers
+        .as_array()
+        .expect("brokers")
+        .iter()
+        .map(|b| &b["id"])
+        .collect();
+    assert_eq!(ids, vec![&json!(3), &json!(4)], "{brokers}");
+}

@@ -1,5 +1,6 @@
 //! A cluster of `ktui broker` processes on free loopback ports, each a combined broker and
-//! controller with its own data directory, for tests that kill and restart nodes. Every
+//! controller (or, with [`TestCluster::start_split`], controllers and brokers apart) with its
+//! own data directory, for tests that kill and restart nodes. Every
 //! process started is killed when the harness is dropped, whatever the test did.
 //!
 //! `KTUI_TEST_BROKER_LOG` sets the nodes' `RUST_LOG`; `KTUI_TEST_KEEP_LOGS=1` copies their
@@ -28,7 +29,34 @@ const POLL: Duration = Duration::from_millis(20);
 /// How long any one wait for the cluster may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// What a node is (`process.roles`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Roles {
+    Combined,
+    Controller,
+    Broker,
+}
+
+impl Roles {
+    fn controller(self) -> bool {
+        self != Roles::Broker
+    }
+
+    fn broker(self) -> bool {
+        self != Roles::Controller
+    }
+
+    fn value(self) -> &'static str {
+        match self {
+            Roles::Combined => "broker,controller",
+            Roles::Controller => "controller",
+            Roles::Broker => "broker",
+        }
+    }
+}
+
 struct Node {
+    roles: Roles,
     port: u16,
     controller_port: u16,
     /// The port of the second client listener, when the cluster has one.
@@ -71,9 +99,27 @@ impl TestCluster {
         extra: &[(&str, &str)],
         second: Option<&str>,
     ) -> Self {
+        Self::start_roles(vec![Roles::Combined; n], extra, second).await
+    }
+
+    /// Starts `controllers` nodes that are only controllers (ids 0..controllers, the voters)
+    /// and `brokers` nodes that are only brokers (the ids after them), Kafka's production
+    /// layout, and waits until Metadata lists every broker.
+    #[allow(dead_code)] // Only the cluster tests split the roles.
+    pub async fn start_split(controllers: usize, brokers: usize, extra: &[(&str, &str)]) -> Self {
+        let mut roles = vec![Roles::Controller; controllers];
+        roles.extend(vec![Roles::Broker; brokers]);
+        Self::start_roles(roles, extra, None).await
+    }
+
+    async fn start_roles(roles: Vec<Roles>, extra: &[(&str, &str)], second: Option<&str>) -> Self {
+        let n = roles.len();
         let ports = free_ports(3 * n);
-        let nodes = (0..n)
-            .map(|i| Node {
+        let nodes = roles
+            .iter()
+            .enumerate()
+            .map(|(i, roles)| Node {
+                roles: *roles,
                 port: ports[3 * i],
                 controller_port: ports[3 * i + 1],
                 second_port: ports[3 * i + 2],
@@ -95,7 +141,8 @@ impl TestCluster {
         for id in 0..n {
             cluster.spawn(id);
         }
-        cluster.wait_brokers(n).await;
+        let brokers = roles.iter().filter(|r| r.broker()).count();
+        cluster.wait_brokers(brokers).await;
         cluster
     }
 
@@ -103,6 +150,7 @@ impl TestCluster {
         self.nodes
             .iter()
             .enumerate()
+            .filter(|(_, n)| n.roles.controller())
             .map(|(id, n)| format!("{id}@127.0.0.1:{}", n.controller_port))
             .collect::<Vec<_>>()
             .join(",")
@@ -127,19 +175,26 @@ impl TestCluster {
             .as_ref()
             .map(|name| format!(",{name}://127.0.0.1:{}", node.second_port))
             .unwrap_or_default();
+        let mut listeners = Vec::new();
+        if node.roles.broker() {
+            listeners.push(format!("PLAINTEXT://127.0.0.1:{}{second}", node.port));
+        }
+        if node.roles.controller() {
+            listeners.push(format!("CONTROLLER://127.0.0.1:{}", node.controller_port));
+        }
         let mut overrides = vec![
             format!("node.id={id}"),
-            format!(
-                "listeners=PLAINTEXT://127.0.0.1:{}{second},CONTROLLER://127.0.0.1:{}",
-                node.port, node.controller_port
-            ),
-            format!(
-                "advertised.listeners=PLAINTEXT://127.0.0.1:{}{second}",
-                node.port
-            ),
+            format!("process.roles={}", node.roles.value()),
+            format!("listeners={}", listeners.join(",")),
             format!("controller.quorum.voters={}", self.voters()),
             format!("log.dirs={}", data.display()),
         ];
+        if node.roles.broker() {
+            overrides.push(format!(
+                "advertised.listeners=PLAINTEXT://127.0.0.1:{}{second}",
+                node.port
+            ));
+        }
         overrides.extend(self.extra.iter().map(|(k, v)| format!("{k}={v}")));
         let mut command = Command::new(env!("CARGO_BIN_EXE_ktui"));
         let _ = command
@@ -162,10 +217,11 @@ impl TestCluster {
         self.nodes[id].child = Some(child);
     }
 
-    /// `host:port` of every node's client listener.
+    /// `host:port` of every broker's client listener.
     pub fn bootstrap(&self) -> String {
         self.nodes
             .iter()
+            .filter(|n| n.roles.broker())
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect::<Vec<_>>()
             .join(",")
@@ -250,7 +306,7 @@ impl TestCluster {
             }))
             .with_allow_auto_topic_creation(false);
         for (id, node) in self.nodes.iter().enumerate() {
-            if node.child.is_none() {
+            if node.child.is_none() || !node.roles.broker() {
                 continue;
             }
             let Ok(Ok(stream)) = tokio::time::timeout(

@@ -32,7 +32,11 @@ pub async fn handle(
                 )
             })
             .collect();
-        (image.cluster_id.clone(), image.controller_id, brokers)
+        (
+            image.cluster_id.clone(),
+            image.client_controller_id(),
+            brokers,
+        )
     });
     // As Kafka: anyone may describe the cluster; its operations need DESCRIBE on it (else 0).
     let asked = request.include_cluster_authorized_operations;

@@ -1,5 +1,5 @@
 //! DescribeQuorum (API 55, KIP-595/KIP-853): the metadata log's leader, epoch, high watermark
-//! and each voter's log end offset, as `kafka-metadata-quorum.sh describe --status` and
+//! and each voter's and observer's log end offset, as `kafka-metadata-quorum.sh describe --status` and
 //! `--replication` show them. The active controller answers; other brokers ask it. With an
 //! authorizer it needs DESCRIBE on the cluster (CLUSTER_AUTHORIZATION_FAILED otherwise).
 
@@ -61,29 +61,28 @@ pub async fn handle(
         }
     };
     let times = ctx.version >= TIMES_VERSION;
-    let voters = quorum
-        .voters
-        .iter()
-        .map(|(id, leo)| {
-            let caught_up = quorum.caught_up.contains(id);
-            let at = if times && caught_up {
-                quorum.now_ms
-            } else {
-                -1
-            };
-            ReplicaState::default()
-                .with_replica_id(BrokerId(*id))
-                .with_log_end_offset(*leo)
-                .with_last_fetch_timestamp(at)
-                .with_last_caught_up_timestamp(at)
-        })
-        .collect();
+    let replica = |(id, leo): &(i32, i64)| {
+        let caught_up = quorum.caught_up.contains(id);
+        let at = if times && caught_up {
+            quorum.now_ms
+        } else {
+            -1
+        };
+        ReplicaState::default()
+            .with_replica_id(BrokerId(*id))
+            .with_log_end_offset(*leo)
+            .with_last_fetch_timestamp(at)
+            .with_last_caught_up_timestamp(at)
+    };
+    let voters = quorum.voters.iter().map(replica).collect();
+    let observers = quorum.observers.iter().map(replica).collect();
     let partition = PartitionData::default()
         .with_partition_index(0)
         .with_leader_id(BrokerId(quorum.leader_id))
         .with_leader_epoch(quorum.leader_epoch)
         .with_high_watermark(quorum.high_watermark)
-        .with_current_voters(voters);
+        .with_current_voters(voters)
+        .with_observers(observers);
     let mut response = DescribeQuorumResponse::default().with_topics(vec![TopicData::default()
         .with_topic_name(topic_name(METADATA_TOPIC.to_string()))
         .with_partitions(vec![partition])]);

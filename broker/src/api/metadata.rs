@@ -116,7 +116,11 @@ fn brokers_of(image: &ClusterImage, listener: &str) -> (Vec<MetadataResponseBrok
             )
         })
         .collect();
-    (brokers, image.cluster_id.clone(), image.controller_id)
+    (
+        brokers,
+        image.cluster_id.clone(),
+        image.client_controller_id(),
+    )
 }
 
 /// One requested topic, by name or (v10+) by id, auto-creating by name where allowed.

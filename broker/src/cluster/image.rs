@@ -167,6 +167,21 @@ impl ClusterImage {
     }
 
     /// The ids of the brokers that may lead and host new replicas (registered, unfenced).
+    /// The controller id clients are told (Metadata, DescribeCluster): the active controller
+    /// when it is a live broker; otherwise, as Kafka answers when the controllers are nodes of
+    /// their own that clients cannot reach, a live broker (the lowest id), which forwards what
+    /// is meant for the controller. -1 with no live broker.
+    pub fn client_controller_id(&self) -> i32 {
+        let live = |id: i32| self.brokers.get(&id).is_some_and(|b| !b.fenced);
+        if live(self.controller_id) {
+            return self.controller_id;
+        }
+        self.brokers
+            .values()
+            .find(|b| !b.fenced)
+            .map_or(-1, |b| b.node_id)
+    }
+
     pub fn live_brokers(&self) -> Vec<i32> {
         self.brokers
             .values()

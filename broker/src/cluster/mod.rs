@@ -60,6 +60,8 @@ struct Inner {
     forward: tokio::sync::Mutex<Option<(i32, RpcClient)>>,
     /// This broker's block of producer ids: (next, end).
     producer_ids: Mutex<(i64, i64)>,
+    /// Which voter an observer that knows no leader asks next.
+    next_voter: std::sync::atomic::AtomicUsize,
 }
 
 impl Cluster {
@@ -70,6 +72,7 @@ impl Cluster {
                 controller,
                 forward: tokio::sync::Mutex::new(None),
                 producer_ids: Mutex::new((0, 0)),
+                next_voter: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -130,7 +133,12 @@ impl Cluster {
         if quorum.is_leader() {
             return Some(self.inner.controller.handle(request.clone()).await);
         }
-        let leader = quorum.leader()?;
+        // An observer that is not yet replicated to knows no leader: it asks the one a voter
+        // named, or each voter in turn.
+        let leader = quorum
+            .leader()
+            .or_else(|| quorum.hint())
+            .or_else(|| self.next_voter())?;
         let addr = quorum.voter_addr(leader)?.to_string();
         let mut forward = self.inner.forward.lock().await;
         if forward.as_ref().is_none_or(|(id, _)| *id != leader) {
@@ -142,13 +150,33 @@ impl Cluster {
             .call(&Request::Controller(request.clone()), CONTROLLER_WAIT)
             .await
         {
-            Ok(Response::Controller(reply)) => Some(reply),
+            Ok(Response::Controller(reply)) => {
+                if let ControllerReply::NotController { leader } = &reply {
+                    quorum.set_hint(*leader);
+                }
+                Some(reply)
+            }
             Ok(_) => None,
             Err(e) => {
                 tracing::debug!(leader, error = %e, "controller request failed");
+                quorum.set_hint(None);
                 None
             }
         }
+    }
+
+    /// The next voter to ask, round the voters, for a node that is not one.
+    fn next_voter(&self) -> Option<i32> {
+        let quorum = &self.inner.quorum;
+        if quorum.is_voter() {
+            return None;
+        }
+        let voters: Vec<i32> = quorum.voter_ids().collect();
+        let turn = self
+            .inner
+            .next_voter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        voters.get(turn % voters.len().max(1)).copied()
     }
 
     fn topic_reply(reply: Result<ControllerResponse, Refusal>) -> Result<TopicInfo, Refusal> {

@@ -349,6 +349,18 @@ impl BrokerConfig {
                     "a controller must be one of the voters",
                 );
             }
+            if !self.roles.controller && self.voters.iter().any(|v| v.id == self.node_id) {
+                return bad(
+                    "controller.quorum.voters",
+                    "a node that is only a broker must not be one of the voters",
+                );
+            }
+            if !self.roles.broker && !self.listeners.is_empty() {
+                return bad(
+                    "listeners",
+                    "a node that is only a controller has only its controller listener",
+                );
+            }
         } else if !self.roles.controller {
             return bad(
                 "controller.quorum.voters",
@@ -643,5 +655,61 @@ mod tests {
         assert!(BrokerConfig::from_properties("listeners=OTHER://:9093", &[]).is_err());
         assert!(BrokerConfig::from_properties("num.partitions=0", &[]).is_err());
         assert!(BrokerConfig::from_properties("some.unknown.key=1", &[]).is_ok());
+    }
+
+    #[test]
+    fn roles_are_checked_against_the_voters_and_the_listeners() {
+        let config = |text: &str| BrokerConfig::from_properties(text, &[]);
+        let voters = "controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.1:9094\n\
+                      controller.listener.names=CONTROLLER\n";
+        let refused = |text: String, key: &str, says: &str| match config(&text) {
+            Err(ConfigError::Invalid { key: k, message }) => {
+                assert_eq!(k, key, "{text}");
+                assert!(message.contains(says), "{message}");
+            }
+            other => panic!("{text}: {other:?}"),
+        };
+        // A broker alone observes the voters; it must not be one.
+        let broker = config(&format!(
+            "{voters}process.roles=broker\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9092\n"
+        ))
+        .expect("a broker apart");
+        assert!(broker.roles.broker && !broker.roles.controller);
+        refused(
+            format!(
+                "{voters}process.roles=broker\nnode.id=1\nlisteners=PLAINTEXT://127.0.0.1:9092\n"
+            ),
+            "controller.quorum.voters",
+            "must not be one of the voters",
+        );
+        // A controller alone has its controller listener only.
+        let controller = config(&format!(
+            "{voters}process.roles=controller\nnode.id=1\nlisteners=CONTROLLER://127.0.0.1:9093\n"
+        ))
+        .expect("a controller apart");
+        assert!(controller.listeners.is_empty() && controller.controller_listener.is_some());
+        refused(
+            format!(
+                "{voters}process.roles=controller\nnode.id=1\n\
+                 listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n"
+            ),
+            "listeners",
+            "only its controller listener",
+        );
+        refused(
+            format!("{voters}process.roles=controller\nnode.id=7\nlisteners=CONTROLLER://127.0.0.1:9093\n"),
+            "controller.quorum.voters",
+            "must be one of the voters",
+        );
+        refused(
+            "process.roles=broker\nlisteners=PLAINTEXT://127.0.0.1:9092\n".into(),
+            "controller.quorum.voters",
+            "needs the quorum's voters",
+        );
+        refused(
+            "process.roles=gateway\n".into(),
+            "process.roles",
+            "unknown role",
+        );
     }
 }

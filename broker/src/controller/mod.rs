@@ -174,9 +174,12 @@ pub struct QuorumState {
     pub high_watermark: i64,
     /// Each voter's id and log end offset (-1 when unknown).
     pub voters: Vec<(i32, i64)>,
+    /// Each observer's (a broker that is not a voter), the same way.
+    #[serde(default)]
+    pub observers: Vec<(i32, i64)>,
     /// The time of this answer, in ms, for the voters' last-caught-up times.
     pub now_ms: i64,
-    /// Voters that acknowledged the leader's last round (caught up as of now).
+    /// Voters and observers that acknowledged the leader's last round (caught up as of now).
     pub caught_up: Vec<i32>,
 }
 
@@ -295,6 +298,12 @@ impl Controller {
         let _turn = self.decide.lock().await;
         if let Err(e) = self.quorum.catch_up().await {
             return self.write_failed(e);
+        }
+        // A broker that is not a voter gets the log as an observer from its registration on.
+        if let ControllerRequest::RegisterBroker { broker_id, .. } = &request {
+            if let Err(e) = self.quorum.add_observer(*broker_id).await {
+                return self.write_failed(e);
+            }
         }
         let now = Instant::now();
         let decision = self

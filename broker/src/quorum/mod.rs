@@ -4,11 +4,14 @@
 //! - `state_machine`: committed records replayed into the image; snapshots.
 //! - `rpc`, `network`, `server`: the controller listener's framed protocol, its client side
 //!   for openraft, and its accept loop.
+//! - `observers`: brokers that are not voters, which get the log as learners over
+//!   connections they offer the voters.
 //!
 //! A node without `controller.quorum.voters` is a quorum of one and needs no listener.
 
 mod log_store;
 mod network;
+mod observers;
 pub mod rpc;
 mod server;
 pub mod state_machine;
@@ -26,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::records::MetadataRecord;
 use crate::cluster::ClusterImage;
 use crate::config::Voter;
+pub use observers::Observers;
 pub use server::serve;
 pub use state_machine::{Delta, MetadataListener, MetadataState};
 
@@ -62,11 +66,20 @@ pub enum WriteError {
     Failed(String),
 }
 
-/// A running member of the quorum.
+/// A running member of the quorum: a voter, or an observer (a broker that is not a
+/// controller), which replays the log without voting.
 pub struct Quorum {
     raft: Raft<TypeConfig>,
     state: Arc<MetadataState>,
     voters: BTreeMap<NodeId, Node>,
+    /// Connections observers offered, on a voter.
+    observers: Arc<Observers>,
+    /// Whether this node votes (`process.roles` has `controller`).
+    voter: bool,
+    /// The leader a voter last named, for an observer that does not know one yet.
+    hint: std::sync::Mutex<Option<i32>>,
+    /// Stops an observer's connections to the voters.
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for Quorum {
@@ -86,17 +99,22 @@ pub const METADATA_DIR: &str = "__cluster_metadata-0";
 
 impl Quorum {
     /// Opens the metadata log under `log_dir` and joins the quorum of `voters` (this node
-    /// alone when empty). `initial` is the image before the first record (the cluster id).
+    /// alone when empty): as a voter, or as an observer when `voter` is false (a node that
+    /// is only a broker). `initial` is the image before the first record (the cluster id).
     pub async fn start(
         log_dir: &Path,
         node_id: i32,
         voters: &[Voter],
+        voter: bool,
         initial: ClusterImage,
         snapshot_every: u64,
     ) -> io::Result<Quorum> {
         let dir = log_dir.join(METADATA_DIR);
+        let observers = Arc::new(Observers::default());
+        let cluster_id = initial.cluster_id.clone();
         let network = network::Network {
-            cluster_id: initial.cluster_id.clone(),
+            cluster_id: cluster_id.clone(),
+            observers: observers.clone(),
         };
         let log = log_store::LogStore::open(&dir)?;
         let fresh = log.is_empty();
@@ -130,7 +148,21 @@ impl Quorum {
         let raft = Raft::new(node_id as NodeId, config, network, log, machine)
             .await
             .map_err(io::Error::other)?;
-        if fresh {
+        let stop = tokio_util::sync::CancellationToken::new();
+        if !voter {
+            // An observer waits to be added as a learner; the leader replicates to it over
+            // the connections it offers every voter.
+            for (id, node) in &voters {
+                tokio::spawn(observers::observe(
+                    raft.clone(),
+                    node_id as NodeId,
+                    node.addr.clone(),
+                    cluster_id.clone(),
+                    stop.clone(),
+                ));
+                tracing::debug!(voter = id, "observing the quorum");
+            }
+        } else if fresh {
             // Every voter initialises with the same members, which openraft allows.
             if let Err(e) = raft.initialize(voters.clone()).await {
                 tracing::debug!(error = %e, "quorum already initialised");
@@ -143,6 +175,10 @@ impl Quorum {
             raft,
             state,
             voters,
+            observers,
+            voter,
+            hint: std::sync::Mutex::new(None),
+            stop,
         };
         quorum.follow_leader();
         // Replay what was committed before the stop, so the image is whole before the broker
@@ -181,6 +217,63 @@ impl Quorum {
     /// The openraft handle, for the listener and DescribeQuorum.
     pub fn raft(&self) -> &Raft<TypeConfig> {
         &self.raft
+    }
+
+    /// The connections observers offered this voter.
+    pub fn observers(&self) -> &Observers {
+        &self.observers
+    }
+
+    /// Whether this node is a voter (a controller).
+    pub fn is_voter(&self) -> bool {
+        self.voter
+    }
+
+    /// The voters' ids.
+    pub fn voter_ids(&self) -> impl Iterator<Item = i32> + '_ {
+        self.voters.keys().map(|id| *id as i32)
+    }
+
+    /// Remembers the leader a voter named, for a node that does not know one itself.
+    pub fn set_hint(&self, leader: Option<i32>) {
+        if let Ok(mut hint) = self.hint.lock() {
+            *hint = leader;
+        }
+    }
+
+    /// The leader a voter last named, when this node knows none itself.
+    pub fn hint(&self) -> Option<i32> {
+        self.hint.lock().ok().and_then(|h| *h)
+    }
+
+    /// Makes broker `id` an observer of the log (an openraft learner) unless it is a voter
+    /// or one already. Only the active controller does this, when the broker registers.
+    pub async fn add_observer(&self, id: i32) -> Result<(), WriteError> {
+        let id = id as NodeId;
+        if self.voters.contains_key(&id) {
+            return Ok(());
+        }
+        let known = self
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .learner_ids()
+            .any(|l| l == id);
+        if known {
+            return Ok(());
+        }
+        match self.raft.add_learner(id, BasicNode::new(""), false).await {
+            Ok(_) => {
+                tracing::info!(observer = id, "broker added as an observer of the quorum");
+                Ok(())
+            }
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                Err(WriteError::NotLeader(f.leader_id.map(|l| l as i32)))
+            }
+            Err(e) => Err(WriteError::Failed(e.to_string())),
+        }
     }
 
     /// The active controller as this node knows it.
@@ -276,8 +369,20 @@ impl Quorum {
                 (*id as i32, leo)
             })
             .collect();
+        let observers: Vec<(i32, i64)> = m
+            .membership_config
+            .membership()
+            .learner_ids()
+            .map(|id| {
+                let leo = matched
+                    .get(&id)
+                    .map_or(-1, |l| l.map_or(0, |l| l.index as i64 + 1));
+                (id as i32, leo)
+            })
+            .collect();
         let caught_up = voters
             .iter()
+            .chain(&observers)
             .filter(|(_, leo)| *leo == end)
             .map(|(id, _)| *id)
             .collect();
@@ -286,6 +391,7 @@ impl Quorum {
             leader_epoch: i32::try_from(m.current_term).unwrap_or(i32::MAX),
             high_watermark: m.last_applied.map_or(0, |l| l.index as i64 + 1),
             voters,
+            observers,
             now_ms: crate::now_ms(),
             caught_up,
         }
@@ -293,6 +399,7 @@ impl Quorum {
 
     /// Stops the Raft node.
     pub async fn shutdown(&self) {
+        self.stop.cancel();
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "metadata quorum did not stop cleanly");
         }

@@ -1,5 +1,7 @@
-//! openraft's network: each peer reached through an [`RpcClient`] on its controller listener.
+//! openraft's network: each voter reached through an [`RpcClient`] on its controller listener,
+//! each observer (a learner, with no address) over the connection it offered.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
@@ -11,6 +13,7 @@ use openraft::raft::{
     VoteRequest, VoteResponse,
 };
 
+use super::observers::Observers;
 use super::rpc::{Request, Response, RpcClient};
 use super::{Node, NodeId, TypeConfig};
 
@@ -18,24 +21,36 @@ use super::{Node, NodeId, TypeConfig};
 #[derive(Debug, Default)]
 pub(super) struct Network {
     pub(super) cluster_id: String,
+    pub(super) observers: Arc<Observers>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: NodeId, node: &Node) -> Peer {
-        Peer {
-            target,
-            client: RpcClient::new(node.addr.clone(), self.cluster_id.clone()),
-        }
+        let route = if node.addr.is_empty() {
+            Route::Observer(self.observers.clone())
+        } else {
+            Route::Voter(RpcClient::new(node.addr.clone(), self.cluster_id.clone()))
+        };
+        Peer { target, route }
     }
 }
 
-/// One peer voter.
+/// One peer.
 #[derive(Debug)]
 pub(super) struct Peer {
     target: NodeId,
-    client: RpcClient,
+    route: Route,
+}
+
+/// How a peer is reached.
+#[derive(Debug)]
+enum Route {
+    /// On its controller listener.
+    Voter(RpcClient),
+    /// Over the connection it offered this node.
+    Observer(Arc<Observers>),
 }
 
 type RpcResult<T, E = openraft::error::Infallible> =
@@ -48,10 +63,11 @@ impl Peer {
         option: &RPCOption,
     ) -> Result<Response, Unreachable> {
         let timeout = option.hard_ttl().max(Duration::from_millis(10));
-        self.client
-            .call(&request, timeout)
-            .await
-            .map_err(|e| Unreachable::new(&e))
+        let answer = match &mut self.route {
+            Route::Voter(client) => client.call(&request, timeout).await,
+            Route::Observer(observers) => observers.call(self.target, request, timeout).await,
+        };
+        answer.map_err(|e| Unreachable::new(&e))
     }
 
     /// The peer's own answer, its Raft error as openraft wants it from a remote node.

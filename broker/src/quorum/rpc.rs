@@ -1,6 +1,7 @@
 //! The controller listener's protocol: length-prefixed JSON frames, one request and one
 //! response at a time per connection. It carries openraft's three RPCs between the voters and
 //! the brokers' requests to the active controller (registration, heartbeats, metadata changes).
+//! A broker that is not a voter offers a connection over which the leader replicates to it.
 
 use std::io;
 use std::time::Duration;
@@ -26,6 +27,11 @@ pub enum Request {
     Vote(VoteRequest<NodeId>),
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
     Controller(ControllerRequest),
+    /// A broker that is not a voter offers this connection for the quorum's requests to it
+    /// (see `observers`).
+    Observe {
+        node_id: NodeId,
+    },
 }
 
 /// A request as sent: with the id of the cluster the sender belongs to, so that a node of
@@ -47,6 +53,8 @@ pub enum Response {
         Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
     ),
     Controller(ControllerReply),
+    /// The connection is taken: from now on the voter sends requests over it.
+    Observing,
 }
 
 /// Writes one frame.

@@ -1,5 +1,5 @@
 //! The controller listener: accepts voters and brokers and answers their frames one at a time
-//! per connection, until shutdown.
+//! per connection, until shutdown. A connection an observer offers is handed to `observers`.
 
 use std::sync::Arc;
 
@@ -100,6 +100,10 @@ async fn serve_frames(
                     controller.heard_over(b, connection);
                 }
                 Response::Controller(reply)
+            }
+            Request::Observe { node_id } => {
+                write_frame(&mut stream, &Response::Observing).await?;
+                return controller.quorum().observers().serve(node_id, stream).await;
             }
         };
         write_frame(&mut stream, &response).await?;

@@ -10,6 +10,7 @@ pub(crate) mod harness;
 mod python;
 mod reassignment;
 mod replication;
+mod roles;
 mod transactions;
 mod truncation;
 mod unclean;
@@ -41,6 +42,16 @@ async fn create(bootstrap: &str, name: &str, partitions: i32, rf: i32) {
     for r in results {
         r.expect("topic created");
     }
+}
+
+/// DescribeQuorum v2 of the metadata log, as kafka-metadata-quorum.sh asks it, from the
+/// broker at `addr`.
+pub(crate) async fn describe_quorum(addr: &str) -> DescribeQuorumResponse {
+    let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
+    let mut raw = crate::raw::Raw::connect(addr).await;
+    raw.call(ApiKey::DescribeQuorum, 2, &request).await
 }
 
 pub(crate) fn partitions(m: &MetadataResponse, topic: &str) -> Vec<(i32, Vec<i32>, Vec<i32>)> {
@@ -102,11 +113,7 @@ async fn three_nodes_elect_a_controller_and_share_the_metadata() {
         assert_eq!(err.1, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists);
     }
     // DescribeQuorum, as kafka-metadata-quorum.sh asks it, from any node.
-    let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
-        .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
-        .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
-    let mut raw = crate::raw::Raw::connect(&cluster.addr(2)).await;
-    let quorum: DescribeQuorumResponse = raw.call(ApiKey::DescribeQuorum, 2, &request).await;
+    let quorum = describe_quorum(&cluster.addr(2)).await;
     assert_eq!(quorum.error_code, 0, "{quorum:?}");
     let status = &quorum.topics[0].partitions[0];
     assert_eq!(status.leader_id.0, m.controller_id.0);
