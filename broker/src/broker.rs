@@ -21,7 +21,7 @@ use crate::coordinator::{
     self, ConsumerSettings, GroupCoordinator, GroupSettings, OffsetSettings, OFFSETS_TOPIC,
 };
 use crate::publisher::Publisher;
-use crate::quorum::Quorum;
+use crate::quorum::{Joining, Quorum};
 use crate::replica::ReplicaManager;
 use crate::replication::ReplicationManager;
 use crate::security::inter_broker::InterBrokerSecurity;
@@ -100,7 +100,7 @@ impl Broker {
             dir: dir.display().to_string(),
             source,
         };
-        let legacy = if config.voters.is_empty() {
+        let legacy = if config.is_single_node() {
             legacy::load(&dir).map_err(metadata_error)?
         } else {
             None
@@ -116,8 +116,12 @@ impl Broker {
         let quorum = Quorum::start(
             &dir,
             config.node_id,
-            &config.voters,
-            config.roles.controller || config.voters.is_empty(),
+            Joining {
+                voters: &config.voters,
+                bootstrap: &config.bootstrap_servers,
+                initial: &config.initial_voters,
+                controller: config.roles.controller,
+            },
             ClusterImage::new(cluster_id, -1),
             config.metadata_snapshot_interval_records,
         )
@@ -241,7 +245,7 @@ impl Broker {
         let brokers = self.cluster.read(|i| i.live_brokers().len()).max(1);
         let brokers = i16::try_from(brokers).unwrap_or(i16::MAX);
         let wanted = topic.replication_factor;
-        if !self.config.voters.is_empty() && brokers < wanted {
+        if !self.config.is_single_node() && brokers < wanted {
             return Err(Refusal::new(
                 kafka_protocol::ResponseError::CoordinatorNotAvailable,
                 format!(
@@ -407,6 +411,15 @@ impl RunningBroker {
             None => None,
         };
         let controller_addr = controller_socket.as_ref().and_then(|s| s.local_addr().ok());
+        // A standalone controller formatted on port 0 is the first voter at its bound port.
+        if let Some(bound) = controller_addr {
+            let me = config.node_id;
+            for v in config.initial_voters.iter_mut() {
+                if v.id == me && v.port == 0 {
+                    v.port = bound.port();
+                }
+            }
+        }
         // A node that is only a controller serves no clients: its address is the controller's.
         let serves_clients = config.roles.broker;
         let Some(local) = addrs
@@ -419,7 +432,7 @@ impl RunningBroker {
                 message: "a broker needs at least one client listener".into(),
             }));
         };
-        let single = config.voters.is_empty() && serves_clients;
+        let single = config.is_single_node() && serves_clients;
         let broker = Broker::open(config).await?;
         let requested = CancellationToken::new();
         let (unfenced_tx, unfenced) = watch::channel(false);

@@ -25,6 +25,19 @@ pub(super) struct BrokerArgs {
     /// (repeatable).
     #[arg(long = "add-scram", value_name = "MECHANISM=[name=...,password=...]")]
     add_scram: Vec<String>,
+    /// Format a new dynamic quorum (controller.quorum.bootstrap.servers) with this controller
+    /// as its only voter, as `kafka-storage.sh format --standalone`; add others with `ktui
+    /// metadata-quorum add-controller`.
+    #[arg(long, conflicts_with = "initial_controllers")]
+    standalone: bool,
+    /// Format a new dynamic quorum with these first voters, as `kafka-storage.sh format
+    /// --initial-controllers`: ID@HOST:PORT[:DIRECTORY-ID],...
+    #[arg(long, value_name = "ID@HOST:PORT,...")]
+    initial_controllers: Option<String>,
+    /// Format without first voters (the default): a controller waits to be added with `ktui
+    /// metadata-quorum add-controller`, as `kafka-storage.sh format --no-initial-controllers`.
+    #[arg(long, conflicts_with_all = ["standalone", "initial_controllers"])]
+    no_initial_controllers: bool,
 }
 
 /// Runs `ktui broker`.
@@ -38,6 +51,9 @@ pub(super) fn run(args: BrokerArgs) -> anyhow::Result<()> {
     }
     let mut config = BrokerConfig::load(args.config.as_deref(), &overrides)?;
     config.cluster_id = args.cluster_id;
+    // --no-initial-controllers is the default, accepted as kafka-storage.sh takes it.
+    let _ = args.no_initial_controllers;
+    config.set_initial_voters(args.standalone, args.initial_controllers.as_deref())?;
     config.add_scram = args
         .add_scram
         .into_iter()

@@ -1,7 +1,7 @@
 //! `ktui metadata-quorum describe --status | --replication`, after kafka-metadata-quorum.sh
 //! (Kafka 3.x's layout): the KRaft quorum's leader, epoch, high watermark and the worst
 //! follower's lag, or one row per voter and observer with its log end offset, lag and fetch
-//! times.
+//! times. `add-controller` and `remove-controller` change a dynamic quorum's voters (KIP-853).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -36,6 +36,24 @@ enum QuorumCommand {
         #[arg(long, requires = "replication")]
         human_readable: bool,
     },
+    /// Add a controller to a dynamic quorum's voters, once it has caught up with the log.
+    AddController {
+        /// The controller's node.id.
+        #[arg(long)]
+        controller_id: i32,
+        /// Its controller listener, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        controller_address: String,
+        /// The controller listener's name.
+        #[arg(long, default_value = "CONTROLLER")]
+        controller_listener: String,
+    },
+    /// Remove a controller from a dynamic quorum's voters.
+    RemoveController {
+        /// The controller's node.id.
+        #[arg(long)]
+        controller_id: i32,
+    },
 }
 
 /// `describe --status -o json`.
@@ -65,12 +83,44 @@ struct ReplicationRow {
     status: &'static str,
 }
 
-pub(super) async fn run(args: MetadataQuorumArgs) -> anyhow::Result<()> {
-    let QuorumCommand::Describe {
-        status,
-        replication: _,
-        human_readable,
-    } = args.command;
+/// Runs `ktui metadata-quorum`; `read_only` (the global `--read-only`) refuses the changes.
+pub(super) async fn run(args: MetadataQuorumArgs, read_only: bool) -> anyhow::Result<()> {
+    let (status, human_readable) = match args.command {
+        QuorumCommand::Describe {
+            status,
+            replication: _,
+            human_readable,
+        } => (status, human_readable),
+        QuorumCommand::AddController { .. } | QuorumCommand::RemoveController { .. }
+            if read_only =>
+        {
+            anyhow::bail!("--read-only: the quorum's voters are not changed");
+        }
+        QuorumCommand::AddController {
+            controller_id,
+            controller_address,
+            controller_listener,
+        } => {
+            let (host, port) = controller_address
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--controller-address '{controller_address}' is not HOST:PORT")
+                })?;
+            let cluster = args.connect.connect().await?;
+            quorum::add_voter(&cluster, controller_id, &controller_listener, host, port).await?;
+            return output::print_text(&format!(
+                "Added controller {controller_id} ({controller_address}) to the quorum.\n"
+            ));
+        }
+        QuorumCommand::RemoveController { controller_id } => {
+            let cluster = args.connect.connect().await?;
+            quorum::remove_voter(&cluster, controller_id).await?;
+            return output::print_text(&format!(
+                "Removed controller {controller_id} from the quorum.\n"
+            ));
+        }
+    };
     let cluster = args.connect.connect().await?;
     let info = quorum::describe(&cluster).await?;
     if status {

@@ -131,7 +131,9 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
         Some(Command::Producers(args)) => connect::block_on(producers::run(args)),
         Some(Command::LeaderElection(args)) => connect::block_on(leader_election::run(args)),
         Some(Command::Reassign(args)) => connect::block_on(reassign::run(args)),
-        Some(Command::MetadataQuorum(args)) => connect::block_on(metadata_quorum::run(args)),
+        Some(Command::MetadataQuorum(args)) => {
+            connect::block_on(metadata_quorum::run(args, read_only))
+        }
         Some(Command::Perf(args)) => connect::block_on(perf::run(args)),
     };
     if let Err(e) = result {

@@ -2,9 +2,14 @@
 //! the metadata log (`__cluster_metadata-0`): its leader, epoch and high watermark, and how far
 //! each voter and observer has fetched. Asked of any broker, which forwards it to the active
 //! controller, as Kafka's Admin client does for `kafka-metadata-quorum.sh describe`.
+//! AddRaftVoter and RemoveRaftVoter (KIP-853) change the voters of a dynamic quorum.
 
+use kafka_protocol::messages::add_raft_voter_request::Listener;
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
-use kafka_protocol::messages::{describe_quorum_response, DescribeQuorumRequest};
+use kafka_protocol::messages::{
+    describe_quorum_response, AddRaftVoterRequest, DescribeQuorumRequest, RemoveRaftVoterRequest,
+};
+use kafka_protocol::protocol::StrBytes;
 use serde::Serialize;
 
 use super::admin;
@@ -118,4 +123,56 @@ fn node(n: &describe_quorum_response::Node) -> QuorumNode {
             .map(|l| format!("{}://{}:{}", l.name, l.host, l.port))
             .collect(),
     }
+}
+
+/// How long the controller may wait for a new voter to catch up before it answers.
+const ADD_VOTER_TIMEOUT_MS: i32 = 30_000;
+
+/// Adds controller `id`, reachable on its controller listener `listener` at `host:port`, to
+/// the voters (AddRaftVoter): the controller waits until it has caught up with the log.
+pub async fn add_voter(
+    cluster: &Cluster,
+    id: i32,
+    listener: &str,
+    host: &str,
+    port: u16,
+) -> Result<()> {
+    let request = AddRaftVoterRequest::default()
+        .with_cluster_id(None)
+        .with_timeout_ms(ADD_VOTER_TIMEOUT_MS)
+        .with_voter_id(id)
+        .with_listeners(vec![Listener::default()
+            .with_name(StrBytes::from_string(listener.to_string()))
+            .with_host(StrBytes::from_string(host.to_string()))
+            .with_port(port)]);
+    let timeout = std::time::Duration::from_millis(ADD_VOTER_TIMEOUT_MS as u64 + 5_000);
+    let response = cluster
+        .retry(|| async {
+            cluster
+                .any_connection()
+                .await?
+                .send_within(&request, timeout)
+                .await
+        })
+        .await?;
+    Error::check(
+        || format!("add controller {id} to the quorum"),
+        response.error_code,
+        response.error_message.as_deref(),
+    )
+}
+
+/// Removes voter `id` from the quorum (RemoveRaftVoter).
+pub async fn remove_voter(cluster: &Cluster, id: i32) -> Result<()> {
+    let request = RemoveRaftVoterRequest::default()
+        .with_cluster_id(None)
+        .with_voter_id(id);
+    let response = cluster
+        .retry(|| async { cluster.any_connection().await?.send(&request).await })
+        .await?;
+    Error::check(
+        || format!("remove controller {id} from the quorum"),
+        response.error_code,
+        response.error_message.as_deref(),
+    )
 }

@@ -34,6 +34,8 @@ fn client_max(key: i16) -> i16 {
         Ok(ApiKey::AlterPartitionReassignments) => 1,
         Ok(ApiKey::ListPartitionReassignments) => 0,
         Ok(ApiKey::DescribeQuorum) => 2,
+        Ok(ApiKey::AddRaftVoter) => 0,
+        Ok(ApiKey::RemoveRaftVoter) => 0,
         Ok(ApiKey::ConsumerGroupDescribe) => 1,
         Ok(ApiKey::SaslHandshake) => 1,
         Ok(ApiKey::SaslAuthenticate) => 2,

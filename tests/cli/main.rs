@@ -30,6 +30,7 @@ mod perf;
 #[path = "../support/process_cluster.rs"]
 mod process_cluster;
 mod python;
+mod quorum_voters;
 /// Needed by the cluster harness; its other helpers serve the broker tests.
 #[allow(dead_code)]
 #[path = "../support/raw.rs"]

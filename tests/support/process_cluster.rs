@@ -73,6 +73,10 @@ pub struct TestCluster {
     /// A second client listener's name (beside PLAINTEXT, which the harness itself reads
     /// Metadata from), e.g. a SASL_SSL listener the test secures with `extra`.
     second_listener: Option<String>,
+    /// A dynamic quorum (KIP-853): the nodes find it through
+    /// `controller.quorum.bootstrap.servers`, node 0 is formatted `--standalone` and the
+    /// others join as observers until added.
+    dynamic: bool,
 }
 
 /// `n` distinct free ports: all held open at once while they are chosen.
@@ -112,7 +116,30 @@ impl TestCluster {
         Self::start_roles(roles, extra, None).await
     }
 
+    /// Starts `n` combined nodes of a dynamic quorum whose only voter is node 0 (the others
+    /// observe until `ktui metadata-quorum add-controller` adds them), and waits until
+    /// Metadata lists every broker.
+    #[allow(dead_code)] // Only the cluster tests use a dynamic quorum.
+    pub async fn start_dynamic(n: usize, extra: &[(&str, &str)]) -> Self {
+        let mut cluster = Self::layout(vec![Roles::Combined; n], extra, None);
+        cluster.dynamic = true;
+        cluster.spawn_all().await
+    }
+
     async fn start_roles(roles: Vec<Roles>, extra: &[(&str, &str)], second: Option<&str>) -> Self {
+        Self::layout(roles, extra, second).spawn_all().await
+    }
+
+    async fn spawn_all(mut self) -> Self {
+        for id in 0..self.nodes.len() {
+            self.spawn(id);
+        }
+        let brokers = self.nodes.iter().filter(|n| n.roles.broker()).count();
+        self.wait_brokers(brokers).await;
+        self
+    }
+
+    fn layout(roles: Vec<Roles>, extra: &[(&str, &str)], second: Option<&str>) -> Self {
         let n = roles.len();
         let ports = free_ports(3 * n);
         let nodes = roles
@@ -126,7 +153,7 @@ impl TestCluster {
                 child: None,
             })
             .collect();
-        let mut cluster = TestCluster {
+        TestCluster {
             dir: tempfile::tempdir().expect("temp dir"),
             // Each cluster its own id: a node of another test's cluster that took a port this
             // one released is refused instead of joining.
@@ -137,13 +164,8 @@ impl TestCluster {
                 .collect(),
             nodes,
             second_listener: second.map(str::to_string),
-        };
-        for id in 0..n {
-            cluster.spawn(id);
+            dynamic: false,
         }
-        let brokers = roles.iter().filter(|r| r.broker()).count();
-        cluster.wait_brokers(brokers).await;
-        cluster
     }
 
     fn voters(&self) -> String {
@@ -152,6 +174,15 @@ impl TestCluster {
             .enumerate()
             .filter(|(_, n)| n.roles.controller())
             .map(|(id, n)| format!("{id}@127.0.0.1:{}", n.controller_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `host:port` of every controller listener, comma-separated.
+    fn controller_addrs(&self) -> String {
+        (0..self.nodes.len())
+            .filter(|id| self.nodes[*id].roles.controller())
+            .map(|id| self.controller_addr(id))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -186,9 +217,16 @@ impl TestCluster {
             format!("node.id={id}"),
             format!("process.roles={}", node.roles.value()),
             format!("listeners={}", listeners.join(",")),
-            format!("controller.quorum.voters={}", self.voters()),
             format!("log.dirs={}", data.display()),
         ];
+        overrides.push(if self.dynamic {
+            format!(
+                "controller.quorum.bootstrap.servers={}",
+                self.controller_addrs()
+            )
+        } else {
+            format!("controller.quorum.voters={}", self.voters())
+        });
         if node.roles.broker() {
             overrides.push(format!(
                 "advertised.listeners=PLAINTEXT://127.0.0.1:{}{second}",
@@ -212,6 +250,13 @@ impl TestCluster {
             .stderr(log);
         for o in &overrides {
             let _ = command.arg("--override").arg(o);
+        }
+        if self.dynamic {
+            let _ = command.arg(if id == 0 {
+                "--standalone"
+            } else {
+                "--no-initial-controllers"
+            });
         }
         let child = command.spawn().expect("start a broker process");
         self.nodes[id].child = Some(child);

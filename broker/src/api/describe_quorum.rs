@@ -92,6 +92,7 @@ pub async fn handle(
             .iter()
             .filter_map(|(id, _)| {
                 let addr = broker.cluster.quorum().voter_addr(*id)?;
+                let addr = addr.as_str();
                 let (host, port) = addr.rsplit_once(':')?;
                 Some(Node::default().with_node_id(BrokerId(*id)).with_listeners(
                     vec![Listener::default()

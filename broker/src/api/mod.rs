@@ -23,6 +23,7 @@ pub mod metadata;
 pub mod offsets;
 pub mod produce;
 pub mod producer_id;
+pub mod raft_voters;
 pub mod reassignments;
 pub mod sasl;
 pub mod scram_credentials;

@@ -56,12 +56,12 @@ pub struct Cluster {
 struct Inner {
     quorum: Arc<Quorum>,
     controller: Arc<Controller>,
-    /// The connection to the active controller when it is another node.
-    forward: tokio::sync::Mutex<Option<(i32, RpcClient)>>,
+    /// The connection to the active controller when it is another node, by address.
+    forward: tokio::sync::Mutex<Option<(String, RpcClient)>>,
     /// This broker's block of producer ids: (next, end).
     producer_ids: Mutex<(i64, i64)>,
-    /// Which voter an observer that knows no leader asks next.
-    next_voter: std::sync::atomic::AtomicUsize,
+    /// Which contact a node that knows no leader asks next.
+    next_contact: std::sync::atomic::AtomicUsize,
 }
 
 impl Cluster {
@@ -72,7 +72,7 @@ impl Cluster {
                 controller,
                 forward: tokio::sync::Mutex::new(None),
                 producer_ids: Mutex::new((0, 0)),
-                next_voter: std::sync::atomic::AtomicUsize::new(0),
+                next_contact: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -133,17 +133,17 @@ impl Cluster {
         if quorum.is_leader() {
             return Some(self.inner.controller.handle(request.clone()).await);
         }
-        // An observer that is not yet replicated to knows no leader: it asks the one a voter
-        // named, or each voter in turn.
-        let leader = quorum
+        // A node not yet replicated to knows no leader: it asks the one a voter named, or
+        // the voters (or bootstrap servers) in turn.
+        let addr = quorum
             .leader()
+            .and_then(|l| quorum.voter_addr(l))
             .or_else(|| quorum.hint())
-            .or_else(|| self.next_voter())?;
-        let addr = quorum.voter_addr(leader)?.to_string();
+            .or_else(|| self.next_contact())?;
         let mut forward = self.inner.forward.lock().await;
-        if forward.as_ref().is_none_or(|(id, _)| *id != leader) {
+        if forward.as_ref().is_none_or(|(a, _)| *a != addr) {
             let cluster_id = self.read(|i| i.cluster_id.clone());
-            *forward = Some((leader, RpcClient::new(addr, cluster_id)));
+            *forward = Some((addr.clone(), RpcClient::new(addr.clone(), cluster_id)));
         }
         let (_, client) = forward.as_mut()?;
         match client
@@ -151,32 +151,28 @@ impl Cluster {
             .await
         {
             Ok(Response::Controller(reply)) => {
-                if let ControllerReply::NotController { leader } = &reply {
-                    quorum.set_hint(*leader);
+                if let ControllerReply::NotController { leader_addr, .. } = &reply {
+                    quorum.set_hint(leader_addr.clone().filter(|a| *a != addr));
                 }
                 Some(reply)
             }
             Ok(_) => None,
             Err(e) => {
-                tracing::debug!(leader, error = %e, "controller request failed");
+                tracing::debug!(%addr, error = %e, "controller request failed");
                 quorum.set_hint(None);
                 None
             }
         }
     }
 
-    /// The next voter to ask, round the voters, for a node that is not one.
-    fn next_voter(&self) -> Option<i32> {
-        let quorum = &self.inner.quorum;
-        if quorum.is_voter() {
-            return None;
-        }
-        let voters: Vec<i32> = quorum.voter_ids().collect();
+    /// The next address to try, round the quorum's contacts.
+    fn next_contact(&self) -> Option<String> {
+        let contacts = self.inner.quorum.contacts();
         let turn = self
             .inner
-            .next_voter
+            .next_contact
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        voters.get(turn % voters.len().max(1)).copied()
+        contacts.get(turn % contacts.len().max(1)).cloned()
     }
 
     fn topic_reply(reply: Result<ControllerResponse, Refusal>) -> Result<TopicInfo, Refusal> {

@@ -9,6 +9,7 @@ pub mod authorizer;
 pub mod defs;
 pub mod listeners;
 mod properties;
+pub mod quorum;
 pub mod security;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ pub use authorizer::AuthorizerSettings;
 use defs::{ConfigType, TopicKey};
 pub use listeners::{parse_listeners, Listener, SecurityProtocol};
 pub use properties::parse_properties;
+pub use quorum::{parse_initial_controllers, Voter};
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -59,14 +61,6 @@ pub struct ResolvedValue {
     pub synonyms: Vec<(String, Option<String>, ConfigSource)>,
 }
 
-/// One voter of the controller quorum, `id@host:port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Voter {
-    pub id: i32,
-    pub host: String,
-    pub port: u16,
-}
-
 /// `process.roles`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roles {
@@ -95,8 +89,15 @@ pub struct BrokerConfig {
     pub inter_broker_listener: String,
     /// The listener named by `controller.listener.names`, when this node has one.
     pub controller_listener: Option<Listener>,
-    /// `controller.quorum.voters`; empty when this node is a quorum of one.
+    /// `controller.quorum.voters`: a static quorum; empty when this node is a quorum of one
+    /// or the quorum is dynamic.
     pub voters: Vec<Voter>,
+    /// `controller.quorum.bootstrap.servers` (KIP-853): `host:port` of controllers to find a
+    /// dynamic quorum through, whose voters are kept in the metadata log.
+    pub bootstrap_servers: Vec<String>,
+    /// The first voters of a dynamic quorum, used when the data directory is formatted
+    /// (`ktui broker --standalone` or `--initial-controllers`, as `kafka-storage.sh format`).
+    pub initial_voters: Vec<Voter>,
     pub rack: Option<String>,
     pub broker_heartbeat_interval_ms: u64,
     pub broker_session_timeout_ms: u64,
@@ -191,6 +192,8 @@ impl BrokerConfig {
             inter_broker_listener: String::new(),
             controller_listener: None,
             voters: Vec::new(),
+            bootstrap_servers: Vec::new(),
+            initial_voters: Vec::new(),
             rack: None,
             broker_heartbeat_interval_ms: 2000,
             broker_session_timeout_ms: 9000,
@@ -266,7 +269,10 @@ impl BrokerConfig {
             &config.listeners,
         )?
         .unwrap_or_default();
-        config.voters = parse_voters(&config.str_value("controller.quorum.voters"))?;
+        config.voters = quorum::parse_voters(&config.str_value("controller.quorum.voters"))?;
+        config.bootstrap_servers = quorum::parse_bootstrap_servers(
+            &config.str_value("controller.quorum.bootstrap.servers"),
+        )?;
         config.rack = config.values.get("broker.rack").cloned();
         config.broker_heartbeat_interval_ms = config.num("broker.heartbeat.interval.ms")?;
         config.broker_session_timeout_ms = config.num("broker.session.timeout.ms")?;
@@ -326,6 +332,17 @@ impl BrokerConfig {
         Ok(config)
     }
 
+    /// Whether this node is a quorum of one, with no controller listener (neither
+    /// `controller.quorum.voters` nor `controller.quorum.bootstrap.servers`).
+    pub fn is_single_node(&self) -> bool {
+        self.voters.is_empty() && self.bootstrap_servers.is_empty()
+    }
+
+    /// Whether the quorum's voters are kept in the metadata log (KIP-853), not in the config.
+    pub fn is_dynamic_quorum(&self) -> bool {
+        self.voters.is_empty() && !self.bootstrap_servers.is_empty()
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, message: &str| {
             Err(ConfigError::Invalid {
@@ -336,37 +353,7 @@ impl BrokerConfig {
         if self.listeners.is_empty() && self.roles.broker {
             return bad("listeners", "a broker needs at least one client listener");
         }
-        if !self.voters.is_empty() {
-            if self.controller_listener.is_none() && self.roles.controller {
-                return bad(
-                    "controller.listener.names",
-                    "a controller in a quorum needs a listener of that name in listeners",
-                );
-            }
-            if self.roles.controller && !self.voters.iter().any(|v| v.id == self.node_id) {
-                return bad(
-                    "controller.quorum.voters",
-                    "a controller must be one of the voters",
-                );
-            }
-            if !self.roles.controller && self.voters.iter().any(|v| v.id == self.node_id) {
-                return bad(
-                    "controller.quorum.voters",
-                    "a node that is only a broker must not be one of the voters",
-                );
-            }
-            if !self.roles.broker && !self.listeners.is_empty() {
-                return bad(
-                    "listeners",
-                    "a node that is only a controller has only its controller listener",
-                );
-            }
-        } else if !self.roles.controller {
-            return bad(
-                "controller.quorum.voters",
-                "a broker without the controller role needs the quorum's voters",
-            );
-        }
+        quorum::validate(self)?;
         if self.broker_heartbeat_interval_ms == 0
             || self.broker_heartbeat_interval_ms >= self.broker_session_timeout_ms
         {
@@ -590,41 +577,6 @@ fn parse_roles(value: &str) -> Result<Roles, ConfigError> {
         });
     }
     Ok(roles)
-}
-
-/// Parses `controller.quorum.voters`: `1@host:port,2@host:port`.
-pub fn parse_voters(value: &str) -> Result<Vec<Voter>, ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
-        key: "controller.quorum.voters".into(),
-        message,
-    };
-    let mut voters: Vec<Voter> = Vec::new();
-    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (id, addr) = item
-            .split_once('@')
-            .ok_or_else(|| invalid(format!("'{item}' is not id@host:port")))?;
-        let (host, port) = addr
-            .rsplit_once(':')
-            .ok_or_else(|| invalid(format!("'{item}' has no port")))?;
-        let id: i32 = id
-            .parse()
-            .map_err(|_| invalid(format!("'{id}' is not a node id")))?;
-        let port: u16 = port
-            .parse()
-            .map_err(|_| invalid(format!("'{port}' is not a port")))?;
-        if id < 0 || voters.iter().any(|v| v.id == id) {
-            return Err(invalid(format!("voter id {id} is negative or repeated")));
-        }
-        voters.push(Voter {
-            id,
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            port,
-        });
-    }
-    Ok(voters)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod elections;
 mod reassignments;
 mod scram;
 mod topics;
+mod voters;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -117,6 +118,17 @@ pub enum ControllerRequest {
     },
     /// DescribeQuorum: the metadata log's leader and each voter's progress.
     DescribeQuorum,
+    /// AddRaftVoter (KIP-853): controller `id`, at controller listener `addr`, joins a
+    /// dynamic quorum once caught up, within `timeout_ms`.
+    AddVoter {
+        id: i32,
+        addr: String,
+        timeout_ms: u64,
+    },
+    /// RemoveRaftVoter (KIP-853).
+    RemoveVoter {
+        id: i32,
+    },
     /// CreateAcls: bindings the broker checked.
     CreateAcls {
         acls: Vec<Acl>,
@@ -152,6 +164,8 @@ pub enum ControllerResponse {
     Elections(Vec<PartitionOutcome>),
     Configs(BTreeMap<String, String>),
     Quorum(QuorumState),
+    /// The voters changed.
+    VotersChanged,
     Reassignments(Vec<PartitionOutcome>),
     ProducerIds {
         first: i64,
@@ -198,6 +212,9 @@ pub enum ControllerReply {
     /// Ask the active controller instead.
     NotController {
         leader: Option<i32>,
+        /// Its controller listener, for a node that does not know the voters yet.
+        #[serde(default)]
+        leader_addr: Option<String>,
     },
 }
 
@@ -285,15 +302,17 @@ impl Controller {
     /// Answers one request; on a node that is not the active controller, says who is.
     pub async fn handle(&self, request: ControllerRequest) -> ControllerReply {
         if !self.quorum.is_leader() {
-            return ControllerReply::NotController {
-                leader: self.quorum.leader(),
-            };
+            return self.not_controller(self.quorum.leader());
         }
         if let ControllerRequest::DescribeQuorum = request {
             return ControllerReply::Ok {
                 offset: 0,
                 response: ControllerResponse::Quorum(self.quorum.describe()),
             };
+        }
+        if let ControllerRequest::AddVoter { .. } | ControllerRequest::RemoveVoter { .. } = request
+        {
+            return self.change_voters(request).await;
         }
         let _turn = self.decide.lock().await;
         if let Err(e) = self.quorum.catch_up().await {
@@ -331,9 +350,17 @@ impl Controller {
         ControllerReply::Ok { offset, response }
     }
 
+    /// Names the leader, with its address, to a node that asked this one.
+    fn not_controller(&self, leader: Option<i32>) -> ControllerReply {
+        ControllerReply::NotController {
+            leader,
+            leader_addr: leader.and_then(|l| self.quorum.voter_addr(l)),
+        }
+    }
+
     fn write_failed(&self, e: WriteError) -> ControllerReply {
         match e {
-            WriteError::NotLeader(leader) => ControllerReply::NotController { leader },
+            WriteError::NotLeader(leader) => self.not_controller(leader),
             WriteError::Failed(message) => ControllerReply::Refused {
                 code: ResponseError::UnknownServerError.code(),
                 message,
@@ -426,6 +453,13 @@ impl Controller {
             }),
             ControllerRequest::CreateAcls { acls } => acls::create(image, acls),
             ControllerRequest::DeleteAcls { filters } => acls::delete(image, filters),
+            // Taken before the decision queue (`voters`).
+            ControllerRequest::AddVoter { .. } | ControllerRequest::RemoveVoter { .. } => {
+                Err(Refusal::new(
+                    ResponseError::InvalidRequest,
+                    "A voter change is not a metadata decision.",
+                ))
+            }
         }
     }
 

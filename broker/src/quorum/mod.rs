@@ -6,10 +6,12 @@
 //!   for openraft, and its accept loop.
 //! - `observers`: brokers that are not voters, which get the log as learners over
 //!   connections they offer the voters.
+//! - `membership`: adding and removing voters of a dynamic quorum (KIP-853).
 //!
 //! A node without `controller.quorum.voters` is a quorum of one and needs no listener.
 
 mod log_store;
+mod membership;
 mod network;
 mod observers;
 pub mod rpc;
@@ -29,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::records::MetadataRecord;
 use crate::cluster::ClusterImage;
 use crate::config::Voter;
+pub use membership::VoterError;
 pub use observers::Observers;
 pub use server::serve;
 pub use state_machine::{Delta, MetadataListener, MetadataState};
@@ -66,18 +69,47 @@ pub enum WriteError {
     Failed(String),
 }
 
+/// How a node joins the quorum.
+#[derive(Debug, Clone, Copy)]
+pub struct Joining<'a> {
+    /// `controller.quorum.voters`: a static quorum; empty for a quorum of one or a dynamic
+    /// quorum.
+    pub voters: &'a [Voter],
+    /// `controller.quorum.bootstrap.servers`: a dynamic quorum's controllers to find it by
+    /// (KIP-853); its voters are kept in the log.
+    pub bootstrap: &'a [String],
+    /// A dynamic quorum's first voters, used when the log is new (`--standalone`,
+    /// `--initial-controllers`).
+    pub initial: &'a [Voter],
+    /// Whether this node may vote (`process.roles` has `controller`).
+    pub controller: bool,
+}
+
+impl Joining<'_> {
+    fn dynamic(&self) -> bool {
+        self.voters.is_empty() && !self.bootstrap.is_empty()
+    }
+}
+
 /// A running member of the quorum: a voter, or an observer (a broker that is not a
-/// controller), which replays the log without voting.
+/// controller, or a controller not yet added to a dynamic quorum), which replays the log
+/// without voting.
 pub struct Quorum {
     raft: Raft<TypeConfig>,
     state: Arc<MetadataState>,
+    /// The voters `controller.quorum.voters` fixes; empty in a dynamic quorum, whose voters
+    /// are the log's membership.
     voters: BTreeMap<NodeId, Node>,
+    /// Whether the voters are the log's to change (KIP-853).
+    dynamic: bool,
+    /// Addresses to reach the quorum by when no leader is known: the voters' or the
+    /// bootstrap servers.
+    contacts: Vec<String>,
     /// Connections observers offered, on a voter.
     observers: Arc<Observers>,
-    /// Whether this node votes (`process.roles` has `controller`).
-    voter: bool,
-    /// The leader a voter last named, for an observer that does not know one yet.
-    hint: std::sync::Mutex<Option<i32>>,
+    /// The controller address a voter last named as the leader's, for a node that does not
+    /// know the leader yet.
+    hint: std::sync::Mutex<Option<String>>,
     /// Stops an observer's connections to the voters.
     stop: tokio_util::sync::CancellationToken,
 }
@@ -86,6 +118,7 @@ impl std::fmt::Debug for Quorum {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Quorum")
             .field("voters", &self.voters)
+            .field("dynamic", &self.dynamic)
             .field("leader", &self.leader())
             .finish_non_exhaustive()
     }
@@ -97,15 +130,22 @@ const REPLAY_MAX: Duration = Duration::from_secs(60);
 /// Directory of the metadata log, as Kafka names it.
 pub const METADATA_DIR: &str = "__cluster_metadata-0";
 
+fn nodes_of(voters: &[Voter]) -> BTreeMap<NodeId, Node> {
+    voters
+        .iter()
+        .map(|v| (v.id as NodeId, BasicNode::new(v.addr())))
+        .collect()
+}
+
 impl Quorum {
-    /// Opens the metadata log under `log_dir` and joins the quorum of `voters` (this node
-    /// alone when empty): as a voter, or as an observer when `voter` is false (a node that
-    /// is only a broker). `initial` is the image before the first record (the cluster id).
+    /// Opens the metadata log under `log_dir` and joins the quorum as `joining` says: a
+    /// voter of a static quorum (this node alone when no voters are named), an observer of
+    /// one (a node that is only a broker), or a member of a dynamic quorum, which votes once
+    /// the log says so. `initial` is the image before the first record (the cluster id).
     pub async fn start(
         log_dir: &Path,
         node_id: i32,
-        voters: &[Voter],
-        voter: bool,
+        joining: Joining<'_>,
         initial: ClusterImage,
         snapshot_every: u64,
     ) -> io::Result<Quorum> {
@@ -121,20 +161,23 @@ impl Quorum {
         let committed = log.committed();
         let machine = state_machine::StateMachine::open(&dir, initial)?;
         let state = machine.state();
-        let voters: BTreeMap<NodeId, Node> = if voters.is_empty() {
+        let dynamic = joining.dynamic();
+        let voters: BTreeMap<NodeId, Node> = if dynamic {
+            BTreeMap::new()
+        } else if joining.voters.is_empty() {
             BTreeMap::from([(node_id as NodeId, BasicNode::new(""))])
         } else {
+            nodes_of(joining.voters)
+        };
+        let contacts: Vec<String> = if dynamic {
+            joining.bootstrap.to_vec()
+        } else {
             voters
-                .iter()
-                .map(|v| {
-                    (
-                        v.id as NodeId,
-                        BasicNode::new(format!("{}:{}", v.host, v.port)),
-                    )
-                })
+                .values()
+                .map(|n| n.addr.clone())
+                .filter(|a| !a.is_empty())
                 .collect()
         };
-        let single = voters.len() == 1;
         let config = openraft::Config {
             cluster_name: "ktui".into(),
             heartbeat_interval: 100,
@@ -149,37 +192,47 @@ impl Quorum {
             .await
             .map_err(io::Error::other)?;
         let stop = tokio_util::sync::CancellationToken::new();
-        if !voter {
-            // An observer waits to be added as a learner; the leader replicates to it over
-            // the connections it offers every voter.
-            for (id, node) in &voters {
+        // Who starts the log: every voter of a static quorum, with the same members (which
+        // openraft allows), or the node formatted with a dynamic quorum's first voters.
+        let first_voters = if dynamic {
+            nodes_of(joining.initial)
+        } else if joining.controller {
+            voters.clone()
+        } else {
+            BTreeMap::new()
+        };
+        if fresh && !first_voters.is_empty() {
+            if let Err(e) = raft.initialize(first_voters).await {
+                tracing::debug!(error = %e, "quorum already initialised");
+            }
+        }
+        if dynamic || !joining.controller {
+            // Not (yet) a voter: the leader replicates to it as a learner over the
+            // connections it offers the voters it knows of.
+            for addr in &contacts {
                 tokio::spawn(observers::observe(
                     raft.clone(),
                     node_id as NodeId,
-                    node.addr.clone(),
+                    addr.clone(),
                     cluster_id.clone(),
                     stop.clone(),
                 ));
-                tracing::debug!(voter = id, "observing the quorum");
             }
-        } else if fresh {
-            // Every voter initialises with the same members, which openraft allows.
-            if let Err(e) = raft.initialize(voters.clone()).await {
-                tracing::debug!(error = %e, "quorum already initialised");
-            }
-        } else if single {
-            // Alone, there is nobody to wait for: elect at once instead of after a timeout.
-            let _ = raft.trigger().elect().await;
         }
         let quorum = Quorum {
             raft,
             state,
             voters,
+            dynamic,
+            contacts,
             observers,
-            voter,
             hint: std::sync::Mutex::new(None),
             stop,
         };
+        if !fresh && quorum.voter_ids().eq([node_id]) {
+            // Alone, there is nobody to wait for: elect at once instead of after a timeout.
+            let _ = quorum.raft.trigger().elect().await;
+        }
         quorum.follow_leader();
         // Replay what was committed before the stop, so the image is whole before the broker
         // opens its partitions.
@@ -224,46 +277,66 @@ impl Quorum {
         &self.observers
     }
 
-    /// Whether this node is a voter (a controller).
+    /// Whether this node votes now.
     pub fn is_voter(&self) -> bool {
-        self.voter
+        let me = self.raft.metrics().borrow().id as i32;
+        self.voter_ids().any(|v| v == me)
     }
 
-    /// The voters' ids.
-    pub fn voter_ids(&self) -> impl Iterator<Item = i32> + '_ {
-        self.voters.keys().map(|id| *id as i32)
+    /// Whether the voters are the log's to change (KIP-853), not fixed by the config.
+    pub fn is_dynamic(&self) -> bool {
+        self.dynamic
     }
 
-    /// Remembers the leader a voter named, for a node that does not know one itself.
-    pub fn set_hint(&self, leader: Option<i32>) {
+    /// The voters' ids: the configured ones, or the log's membership in a dynamic quorum.
+    pub fn voter_ids(&self) -> impl Iterator<Item = i32> {
+        let ids: Vec<i32> = if self.dynamic {
+            self.raft
+                .metrics()
+                .borrow()
+                .membership_config
+                .membership()
+                .voter_ids()
+                .map(|id| id as i32)
+                .collect()
+        } else {
+            self.voters.keys().map(|id| *id as i32).collect()
+        };
+        ids.into_iter()
+    }
+
+    /// Addresses to reach the quorum by when no leader is known.
+    pub fn contacts(&self) -> &[String] {
+        &self.contacts
+    }
+
+    /// Remembers the controller address a voter named as the leader's.
+    pub fn set_hint(&self, leader_addr: Option<String>) {
         if let Ok(mut hint) = self.hint.lock() {
-            *hint = leader;
+            *hint = leader_addr;
         }
     }
 
-    /// The leader a voter last named, when this node knows none itself.
-    pub fn hint(&self) -> Option<i32> {
-        self.hint.lock().ok().and_then(|h| *h)
+    /// The leader's address a voter last named, when this node knows none itself.
+    pub fn hint(&self) -> Option<String> {
+        self.hint.lock().ok().and_then(|h| h.clone())
     }
 
     /// Makes broker `id` an observer of the log (an openraft learner) unless it is a voter
     /// or one already. Only the active controller does this, when the broker registers.
     pub async fn add_observer(&self, id: i32) -> Result<(), WriteError> {
-        let id = id as NodeId;
-        if self.voters.contains_key(&id) {
-            return Ok(());
-        }
         let known = self
             .raft
             .metrics()
             .borrow()
             .membership_config
             .membership()
-            .learner_ids()
-            .any(|l| l == id);
-        if known {
+            .get_node(&(id as NodeId))
+            .is_some();
+        if known || self.voters.contains_key(&(id as NodeId)) {
             return Ok(());
         }
+        let id = id as NodeId;
         match self.raft.add_learner(id, BasicNode::new(""), false).await {
             Ok(_) => {
                 tracing::info!(observer = id, "broker added as an observer of the quorum");
@@ -297,11 +370,18 @@ impl Quorum {
         self.raft.metrics().borrow().state == ServerState::Leader
     }
 
-    /// The controller address of a voter.
-    pub fn voter_addr(&self, id: i32) -> Option<&str> {
-        self.voters
-            .get(&(id as NodeId))
-            .map(|n| n.addr.as_str())
+    /// The controller address of a voter (or of a controller a dynamic quorum is adding).
+    pub fn voter_addr(&self, id: i32) -> Option<String> {
+        if let Some(node) = self.voters.get(&(id as NodeId)) {
+            return Some(node.addr.clone()).filter(|a| !a.is_empty());
+        }
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&(id as NodeId))
+            .map(|n| n.addr.clone())
             .filter(|a| !a.is_empty())
     }
 
@@ -356,17 +436,17 @@ impl Quorum {
         let matched = m.replication.clone().unwrap_or_default();
         let me = m.id;
         let voters: Vec<(i32, i64)> = self
-            .voters
-            .keys()
+            .voter_ids()
             .map(|id| {
-                let leo = if *id == me {
+                let id = id as NodeId;
+                let leo = if id == me {
                     end
                 } else {
                     matched
-                        .get(id)
+                        .get(&id)
                         .map_or(-1, |l| l.map_or(0, |l| l.index as i64 + 1))
                 };
-                (*id as i32, leo)
+                (id as i32, leo)
             })
             .collect();
         let observers: Vec<(i32, i64)> = m

@@ -49,7 +49,7 @@ impl InterBrokerSecurity {
     /// The settings of `inter.broker.listener.name`'s listener. A quorum of one has no other
     /// broker to reach, so nothing is asked of it.
     pub fn from_config(config: &BrokerConfig) -> Result<Self, ConfigError> {
-        if config.voters.is_empty() {
+        if config.is_single_node() {
             return Ok(Self::plaintext());
         }
         let name = config.inter_broker_listener.clone();

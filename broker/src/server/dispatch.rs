@@ -261,6 +261,22 @@ pub static ROUTES: &[Route] = &[
         api::describe_quorum::handle
     ),
     route!(
+        AddRaftVoter,
+        AddRaftVoterRequest,
+        0,
+        0,
+        0,
+        api::raft_voters::add
+    ),
+    route!(
+        RemoveRaftVoter,
+        RemoveRaftVoterRequest,
+        0,
+        0,
+        0,
+        api::raft_voters::remove
+    ),
+    route!(
         DescribeAcls,
         DescribeAclsRequest,
         1,
