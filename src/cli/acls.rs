@@ -87,6 +87,17 @@ struct Grants {
     operations: Vec<String>,
 }
 
+impl AclsArgs {
+    /// The write this command makes, for `--read-only` to refuse.
+    pub(super) fn writes(&self) -> Option<&'static str> {
+        match self.command {
+            AclsCommand::Create { .. } => Some("acls create"),
+            AclsCommand::Delete { .. } => Some("acls delete"),
+            AclsCommand::List { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum AclsCommand {
     /// ACLs, all or those of the resources and principal named.

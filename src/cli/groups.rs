@@ -24,6 +24,18 @@ pub(super) struct GroupsArgs {
     command: GroupsCommand,
 }
 
+impl GroupsArgs {
+    /// The write this command makes, for `--read-only` to refuse (a reset's dry run writes
+    /// nothing).
+    pub(super) fn writes(&self) -> Option<&'static str> {
+        match &self.command {
+            GroupsCommand::ResetOffsets(r) if r.execute => Some("groups reset-offsets --execute"),
+            GroupsCommand::Delete { .. } => Some("groups delete"),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum GroupsCommand {
     /// Every group with its state and total lag.

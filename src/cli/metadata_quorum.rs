@@ -83,19 +83,25 @@ struct ReplicationRow {
     status: &'static str,
 }
 
-/// Runs `ktui metadata-quorum`; `read_only` (the global `--read-only`) refuses the changes.
-pub(super) async fn run(args: MetadataQuorumArgs, read_only: bool) -> anyhow::Result<()> {
+impl MetadataQuorumArgs {
+    /// The write this command makes, for `--read-only` to refuse.
+    pub(super) fn writes(&self) -> Option<&'static str> {
+        match self.command {
+            QuorumCommand::AddController { .. } => Some("metadata-quorum add-controller"),
+            QuorumCommand::RemoveController { .. } => Some("metadata-quorum remove-controller"),
+            QuorumCommand::Describe { .. } => None,
+        }
+    }
+}
+
+/// Runs `ktui metadata-quorum`.
+pub(super) async fn run(args: MetadataQuorumArgs) -> anyhow::Result<()> {
     let (status, human_readable) = match args.command {
         QuorumCommand::Describe {
             status,
             replication: _,
             human_readable,
         } => (status, human_readable),
-        QuorumCommand::AddController { .. } | QuorumCommand::RemoveController { .. }
-            if read_only =>
-        {
-            anyhow::bail!("--read-only: the quorum's voters are not changed");
-        }
         QuorumCommand::AddController {
             controller_id,
             controller_address,

@@ -80,6 +80,33 @@ enum Command {
 }
 
 impl Command {
+    /// The write this command would make, for `--read-only` to refuse: changes to the
+    /// cluster's data or metadata, and stopping brokers.
+    fn writes(&self) -> Option<&'static str> {
+        match self {
+            Command::Topics(a) => a.writes(),
+            Command::Produce(_) => Some("produce"),
+            Command::Groups(a) => a.writes(),
+            Command::Acls(a) => a.writes(),
+            Command::Users(a) => a.writes(),
+            Command::Transactions(a) => a.writes(),
+            Command::LeaderElection(_) => Some("leader-election"),
+            Command::Reassign(a) => a.writes(),
+            Command::MetadataQuorum(a) => a.writes(),
+            Command::Perf(a) => a.writes(),
+            Command::Local(a) => match a.command {
+                crate::local::LocalCommand::Down => Some("local down"),
+                crate::local::LocalCommand::Stop(_) => Some("local stop"),
+                _ => None,
+            },
+            Command::Consume(_)
+            | Command::Brokers(_)
+            | Command::LogDirs(_)
+            | Command::Producers(_)
+            | Command::Broker(_) => None,
+        }
+    }
+
     /// The connection flags of a client subcommand.
     fn connect_args(&mut self) -> Option<&mut connect::ConnectArgs> {
         match self {
@@ -111,7 +138,13 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
             exit_with(&e);
         }
     }
-    let read_only = cli.console.read_only;
+    if cli.console.read_only {
+        if let Some(what) = cli.command.as_ref().and_then(Command::writes) {
+            exit_with(&anyhow::anyhow!(
+                "--read-only: `{what}` writes to the cluster; run it without --read-only"
+            ));
+        }
+    }
     let result = match cli.command {
         Some(Command::Broker(args)) => return broker::run(args),
         None => crate::tui::run(cli.console),
@@ -127,13 +160,11 @@ pub fn run(mut cli: Cli) -> anyhow::Result<()> {
         Some(Command::LogDirs(args)) => connect::block_on(log_dirs::run(args)),
         Some(Command::Acls(args)) => connect::block_on(acls::run(args)),
         Some(Command::Users(args)) => connect::block_on(users::run(args)),
-        Some(Command::Transactions(args)) => connect::block_on(transactions::run(args, read_only)),
+        Some(Command::Transactions(args)) => connect::block_on(transactions::run(args)),
         Some(Command::Producers(args)) => connect::block_on(producers::run(args)),
         Some(Command::LeaderElection(args)) => connect::block_on(leader_election::run(args)),
         Some(Command::Reassign(args)) => connect::block_on(reassign::run(args)),
-        Some(Command::MetadataQuorum(args)) => {
-            connect::block_on(metadata_quorum::run(args, read_only))
-        }
+        Some(Command::MetadataQuorum(args)) => connect::block_on(metadata_quorum::run(args)),
         Some(Command::Perf(args)) => connect::block_on(perf::run(args)),
     };
     if let Err(e) = result {

@@ -37,6 +37,16 @@ pub(super) struct PerfArgs {
     command: PerfCommand,
 }
 
+impl PerfArgs {
+    /// The write this command makes, for `--read-only` to refuse.
+    pub(super) fn writes(&self) -> Option<&'static str> {
+        match self.command {
+            PerfCommand::Produce { .. } => Some("perf produce"),
+            PerfCommand::Consume { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum PerfCommand {
     /// Produce records as fast as possible (or at --throughput) and report rate and latency.

@@ -19,6 +19,19 @@ use crate::client::placement::{self, Candidate, Start};
 use crate::client::reassignments::{self, OngoingReassignment, ReassignmentOutcome};
 use crate::client::Cluster;
 
+impl ReassignArgs {
+    /// The write this command makes, for `--read-only` to refuse.
+    pub(super) fn writes(&self) -> Option<&'static str> {
+        if self.execute {
+            Some("reassign --execute")
+        } else if self.cancel {
+            Some("reassign --cancel")
+        } else {
+            None
+        }
+    }
+}
+
 /// Flags of `ktui reassign`.
 #[derive(Debug, Args)]
 #[command(group(

@@ -19,6 +19,19 @@ pub(super) struct TopicsArgs {
     command: TopicsCommand,
 }
 
+impl TopicsArgs {
+    /// The write this command makes, for `--read-only` to refuse.
+    pub(super) fn writes(&self) -> Option<&'static str> {
+        match self.command {
+            TopicsCommand::Create { .. } => Some("topics create"),
+            TopicsCommand::Delete { .. } => Some("topics delete"),
+            TopicsCommand::AlterConfig { .. } => Some("topics alter-config"),
+            TopicsCommand::AddPartitions { .. } => Some("topics add-partitions"),
+            TopicsCommand::List { .. } | TopicsCommand::Describe { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum TopicsCommand {
     /// List topics with their partition count and replication factor.

@@ -123,19 +123,20 @@ struct AbortArgs {
     coordinator_epoch: Option<i32>,
 }
 
-/// Runs `ktui transactions`; `read_only` (the global `--read-only`) refuses the abort.
-pub(super) async fn run(args: TransactionsArgs, read_only: bool) -> anyhow::Result<()> {
+impl TransactionsArgs {
+    /// The write this command makes, for `--read-only` to refuse.
+    pub(super) fn writes(&self) -> Option<&'static str> {
+        match self.command {
+            TransactionsCommand::Abort(_) => Some("transactions abort"),
+            TransactionsCommand::ForceTerminate { .. } => Some("transactions force-terminate"),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `ktui transactions`.
+pub(super) async fn run(args: TransactionsArgs) -> anyhow::Result<()> {
     let format = args.connect.output;
-    if read_only && matches!(args.command, TransactionsCommand::Abort(_)) {
-        anyhow::bail!(
-            "read-only: `transactions abort` writes a marker to the partition; run it without --read-only"
-        );
-    }
-    if read_only && matches!(args.command, TransactionsCommand::ForceTerminate { .. }) {
-        anyhow::bail!(
-            "read-only: `transactions force-terminate` aborts a transaction; run it without --read-only"
-        );
-    }
     let cluster = args.connect.connect().await?;
     match &args.command {
         TransactionsCommand::List(list_args) => list(&cluster, format, list_args).await,

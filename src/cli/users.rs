@@ -22,6 +22,17 @@ pub(super) struct UsersArgs {
     command: UsersCommand,
 }
 
+impl UsersArgs {
+    /// The write this command makes, for `--read-only` to refuse.
+    pub(super) fn writes(&self) -> Option<&'static str> {
+        match self.command {
+            UsersCommand::SetPassword { .. } => Some("users set-password"),
+            UsersCommand::Delete { .. } => Some("users delete"),
+            UsersCommand::List { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum UsersCommand {
     /// Users with SCRAM credentials: mechanisms and iterations (all users, or those named).
