@@ -1,21 +1,28 @@
 //! Transactions against the release `ktui broker` (its own process, a free loopback port, a
 //! temporary log directory), librdkafka on both ends, in one run:
-//! 1. produce RECORDS records of 100 bytes with an idempotent producer (acks=all, librdkafka's
-//!    defaults), streaming and waiting for acknowledgements every BENCH_TXN_SIZE records (100);
-//!    then the same count with a transactional producer committing every BENCH_TXN_SIZE
-//!    records, and with BENCH_TXN_PRODUCERS (8) transactional producers at once: transactional
-//!    throughput as a share of idempotent;
+//! 1. for N = 1 and N = BENCH_TXN_PRODUCERS (8), N producers at once, each on its own thread and
+//!    topic (one partition), produce RECORDS records of 100 bytes between them, acks=all,
+//!    librdkafka's defaults otherwise: idempotent producers streaming, idempotent producers
+//!    waiting for the acknowledgements every BENCH_TXN_SIZE (100) records, and transactional
+//!    producers committing every BENCH_TXN_SIZE records; each transactional figure as a share
+//!    of the idempotent ones of the same N, and the broker's CPU time per transaction;
 //! 2. a topic filled in transactions of BENCH_TXN_SIZE records with every tenth aborted, read
 //!    to its end read_uncommitted and then read_committed: the offsets per second of each.
 //!
+//! No client thread spins: waits sleep inside librdkafka (`support/txn_producer.rs`).
+//!
 //! `cargo bench --bench transactions` (BENCH_RECORDS, default 500,000; BENCH_TXN_SIZE;
-//! BENCH_TXN_PRODUCERS; BENCH_TXN_TRACE=1 prints the first transactions' phases).
+//! BENCH_TXN_PRODUCERS; BENCH_TXN_TRACE=1 prints when each phase starts and the first
+//! transactions' timings).
 
 #[path = "support/brokers.rs"]
 mod brokers;
 #[path = "support/proc_stats.rs"]
 mod proc_stats;
+#[path = "support/txn_producer.rs"]
+mod txn_producer;
 
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use brokers::Brokers;
@@ -23,15 +30,30 @@ use proc_stats::{cpu_seconds, peak_rss};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
+use txn_producer::{
+    assert_delivered, commit, create, flush, send_all, TxnBenchProducer, RECORD_BYTES, WAIT,
+};
 
-const RECORD_BYTES: usize = 100;
+/// How a phase's producers send their records.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Idempotent, everything queued at once, then flushed.
+    Streaming,
+    /// Idempotent, waiting for the acknowledgements every so many records.
+    Waiting(usize),
+    /// Transactional, committing every so many records.
+    Transactional(usize),
+}
 
-/// librdkafka's producer with its own polling thread (a transaction's commit waits on
-/// delivery reports, which a producer nobody polls would deliver late).
-type Threaded = ThreadedProducer<DefaultProducerContext>;
-const WAIT: Duration = Duration::from_secs(120);
+/// One phase's result: its wall time, and the CPU seconds the broker and this process (the
+/// librdkafka clients) used during it.
+struct Phase {
+    time: Duration,
+    cpu: f64,
+    clients_cpu: f64,
+}
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -43,58 +65,38 @@ fn env(name: &str, default: usize) -> usize {
 fn main() {
     let records = env("BENCH_RECORDS", 500_000);
     let txn_size = env("BENCH_TXN_SIZE", 100).max(1);
+    let producers = env("BENCH_TXN_PRODUCERS", 8).max(1);
     let brokers = Brokers::start(1);
     let bootstrap = brokers.bootstrap();
-    println!(
-        "transactions: {records} records of {RECORD_BYTES} bytes, 1 partition, transactions of {txn_size}"
-    );
-
-    let producers = env("BENCH_TXN_PRODUCERS", 8).max(1);
     let pid = brokers.pids()[0];
-    // The broker's CPU seconds spent in a phase.
-    let cpu = |f: &mut dyn FnMut() -> Duration| {
-        let before = cpu_seconds(pid);
-        let d = f();
-        (d, cpu_seconds(pid) - before)
-    };
-    let (idempotent, idempotent_cpu) =
-        cpu(&mut || produce_idempotent(&bootstrap, "idempotent", records, None));
-    let (flushed, _) =
-        cpu(&mut || produce_idempotent(&bootstrap, "idempotent-flushed", records, Some(txn_size)));
-    let (transactional, transactional_cpu) =
-        cpu(&mut || produce_transactional(&bootstrap, "transactional", records, txn_size, 0));
-    let (parallel, parallel_cpu) =
-        cpu(&mut || parallel_transactional(&bootstrap, records, txn_size, producers));
-    let rate = |d: Duration| records as f64 / d.as_secs_f64();
-    let share = |base: Duration, d: Duration| 100.0 * base.as_secs_f64() / d.as_secs_f64();
+    let me = std::process::id();
     println!(
-        "  produce idempotent, streaming                 {:>9.0} rec/s ({:.2} s)",
-        rate(idempotent),
-        idempotent.as_secs_f64()
+        "transactions: {records} records of {RECORD_BYTES} bytes, acks=all, one partition per producer, transactions of {txn_size}"
     );
-    println!(
-        "  produce idempotent, waiting every {txn_size:<4}        {:>9.0} rec/s ({:.2} s)",
-        rate(flushed),
-        flushed.as_secs_f64()
-    );
-    println!(
-        "  produce transactional, 1 producer             {:>9.0} rec/s ({:.2} s) = {:.0}% of streaming, {:.0}% of waiting",
-        rate(transactional),
-        transactional.as_secs_f64(),
-        share(idempotent, transactional),
-        share(flushed, transactional)
-    );
-    println!(
-        "  produce transactional, {producers} producers            {:>9.0} rec/s ({:.2} s) = {:.0}% of streaming",
-        rate(parallel),
-        parallel.as_secs_f64(),
-        share(idempotent, parallel)
-    );
-    println!(
-        "  broker CPU: idempotent {idempotent_cpu:.2} s, transactional {transactional_cpu:.2} s, {producers} producers {parallel_cpu:.2} s"
-    );
+    let mut counts = vec![1];
+    if producers > 1 {
+        counts.push(producers);
+    }
+    for n in counts {
+        let phase = |mode: Mode, label: &str| {
+            if std::env::var("BENCH_TXN_TRACE").is_ok() {
+                eprintln!("{label}, {n} producer(s): starting");
+            }
+            let (broker_before, clients_before) = (cpu_seconds(pid), cpu_seconds(me));
+            let time = run(&bootstrap, &format!("{label}-{n}"), mode, n, records);
+            Phase {
+                time,
+                cpu: cpu_seconds(pid) - broker_before,
+                clients_cpu: cpu_seconds(me) - clients_before,
+            }
+        };
+        let streaming = phase(Mode::Streaming, "idempotent");
+        let waiting = phase(Mode::Waiting(txn_size), "idempotent-waiting");
+        let transactional = phase(Mode::Transactional(txn_size), "transactional");
+        report(n, records, txn_size, [&streaming, &waiting, &transactional]);
+    }
 
-    produce_transactional(&bootstrap, "mixed", records, txn_size, 10);
+    produce_mixed(&bootstrap, records, txn_size);
     let (uncommitted, n_all) = read_to_end(&bootstrap, "mixed", "read_uncommitted");
     let (committed, n_committed) = read_to_end(&bootstrap, "mixed", "read_committed");
     let per_s = |d: Duration| records as f64 / d.as_secs_f64();
@@ -112,141 +114,130 @@ fn main() {
     println!("  broker peak RSS {}", peak_rss(pid));
 }
 
-fn base(bootstrap: &str) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", bootstrap)
-        .set("queue.buffering.max.messages", "2000000")
-        .set("queue.buffering.max.kbytes", "2097151");
-    c
+/// Prints the three phases of N producers: rates, shares and the broker's CPU.
+fn report(n: usize, records: usize, txn_size: usize, [streaming, waiting, txn]: [&Phase; 3]) {
+    let rate = |p: &Phase| records as f64 / p.time.as_secs_f64();
+    let share = |base: &Phase| 100.0 * base.time.as_secs_f64() / txn.time.as_secs_f64();
+    let row = |what: &str, p: &Phase| {
+        println!(
+            "  {n} producer(s), {what:<32} {:>9.0} rec/s ({:.2} s, CPU: broker {:.2} s, clients {:.2} s)",
+            rate(p),
+            p.time.as_secs_f64(),
+            p.cpu,
+            p.clients_cpu
+        );
+    };
+    row("idempotent, streaming", streaming);
+    row(&format!("idempotent, waiting every {txn_size}"), waiting);
+    row(&format!("transactional, committing every {txn_size}"), txn);
+    let transactions = records.div_ceil(txn_size) as f64;
+    let per_txn = |cpu: f64| 1e6 * cpu / transactions;
+    println!(
+        "  {n} producer(s): transactional = {:.0}% of idempotent streaming, {:.0}% of waiting",
+        share(streaming),
+        share(waiting),
+    );
+    println!(
+        "  {n} producer(s): CPU a transaction: broker {:.0} µs ({:.0} µs more than streaming the same records idempotently), clients {:.0} µs",
+        per_txn(txn.cpu),
+        per_txn(txn.cpu - streaming.cpu),
+        per_txn(txn.clients_cpu)
+    );
 }
 
-fn send_all(producer: &Threaded, topic: &str, payload: &[u8], count: usize) {
-    for _ in 0..count {
-        while producer
-            .send(BaseRecord::<(), _>::to(topic).payload(payload))
-            .is_err()
-        {
-            std::thread::sleep(Duration::from_micros(100));
+/// `n` producers at once, `records` between them, each to its own topic: the time from when
+/// all are ready (each has produced a first record) until the last has every record acknowledged (or committed).
+fn run(bootstrap: &str, label: &str, mode: Mode, n: usize, records: usize) -> Duration {
+    let each = records / n;
+    let ready = Barrier::new(n + 1);
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..n)
+            .map(|i| {
+                let ready = &ready;
+                scope.spawn(move || {
+                    let topic = format!("{label}-{i}");
+                    let id = format!("bench-{topic}");
+                    let transactional = matches!(mode, Mode::Transactional(_));
+                    let producer = create(bootstrap, transactional.then_some(id.as_str()));
+                    // One record first, outside the clock: the topic is created, the
+                    // connection, producer id and partition leader are known.
+                    produce(&producer, &topic, mode, 1);
+                    let _ = ready.wait();
+                    produce(&producer, &topic, mode, each);
+                    assert_delivered(&producer);
+                    // Dropped by the caller, after the clock stops.
+                    producer
+                })
+            })
+            .collect();
+        let _ = ready.wait();
+        let start = Instant::now();
+        let done: Vec<TxnBenchProducer> = threads
+            .into_iter()
+            .map(|t| t.join().expect("producer thread"))
+            .collect();
+        let time = start.elapsed();
+        drop(done);
+        time
+    })
+}
+
+/// Sends `records` to `topic` as `mode` says and waits until all are acknowledged.
+fn produce(producer: &TxnBenchProducer, topic: &str, mode: Mode, records: usize) {
+    match mode {
+        Mode::Streaming => {
+            send_all(producer, topic, records);
+            flush(producer);
         }
-    }
-}
-
-/// Idempotent produce: streaming, or waiting for every `every` records to be acknowledged
-/// (the shape of a transaction's commit, without the transaction).
-fn produce_idempotent(
-    bootstrap: &str,
-    topic: &str,
-    records: usize,
-    every: Option<usize>,
-) -> Duration {
-    let mut config = base(bootstrap);
-    config.set("enable.idempotence", "true");
-    if every.is_some() {
-        config.set("linger.ms", "0");
-    }
-    let producer: Threaded = config.create().expect("producer");
-    let payload = vec![b'x'; RECORD_BYTES];
-    let start = Instant::now();
-    match every {
-        None => send_all(&producer, topic, &payload, records),
-        Some(n) => {
-            let mut sent = 0;
-            while sent < records {
-                let k = n.min(records - sent);
-                send_all(&producer, topic, &payload, k);
-                delivered(&producer);
-                sent += k;
+        Mode::Waiting(every) => {
+            for chunk in chunks(records, every) {
+                send_all(producer, topic, chunk);
+                flush(producer);
             }
         }
+        Mode::Transactional(size) => transactions(producer, topic, records, size, 0),
     }
-    producer.flush(WAIT).expect("flush");
-    start.elapsed()
 }
 
-/// `producers` transactional producers (ids of their own) on threads, `records` in all.
-fn parallel_transactional(
-    bootstrap: &str,
-    records: usize,
-    size: usize,
-    producers: usize,
-) -> Duration {
-    let each = records / producers;
-    let start = Instant::now();
-    std::thread::scope(|scope| {
-        for i in 0..producers {
-            let topic = format!("transactional-{i}");
-            scope.spawn(move || produce_transactional(bootstrap, &topic, each, size, 0));
-        }
-    });
-    start.elapsed()
+/// The sizes of `records` cut into pieces of `size`.
+fn chunks(records: usize, size: usize) -> impl Iterator<Item = usize> {
+    (0..records)
+        .step_by(size)
+        .map(move |sent| size.min(records - sent))
 }
 
-/// Produces `records` in transactions of `size`, aborting every `abort_every`th (0: none).
-fn produce_transactional(
-    bootstrap: &str,
+/// Produces `records` in transactions of `size`, aborting every `abort_every`th (0: none);
+/// an aborted transaction's records are delivered first, so that they are in the log.
+fn transactions(
+    producer: &TxnBenchProducer,
     topic: &str,
     records: usize,
     size: usize,
     abort_every: usize,
-) -> Duration {
-    // A commit sends what is queued at once (librdkafka's and Java's commit flush without
-    // waiting out linger.ms); `commit` below waits for the deliveries itself, so linger.ms is
-    // 0 here to do the same.
-    let producer: Threaded = base(bootstrap)
-        .set("linger.ms", "0")
-        .set("transactional.id", format!("bench-{topic}"))
-        .create()
-        .expect("producer");
-    producer.init_transactions(WAIT).expect("init");
-    let payload = vec![b'x'; RECORD_BYTES];
-    let start = Instant::now();
-    let mut sent = 0;
-    let mut txn = 0;
-    while sent < records {
-        let n = size.min(records - sent);
+) {
+    let trace = std::env::var("BENCH_TXN_TRACE").is_ok();
+    for (i, n) in chunks(records, size).enumerate() {
         let t0 = Instant::now();
         producer.begin_transaction().expect("begin");
+        send_all(producer, topic, n);
         let t1 = Instant::now();
-        send_all(&producer, topic, &payload, n);
-        let t2 = Instant::now();
-        txn += 1;
-        if abort_every > 0 && txn % abort_every == 0 {
-            producer.flush(WAIT).expect("flush");
+        if abort_every > 0 && (i + 1) % abort_every == 0 {
+            flush(producer);
             producer.abort_transaction(WAIT).expect("abort");
         } else {
-            commit(&producer);
+            commit(producer);
         }
-        if std::env::var("BENCH_TXN_TRACE").is_ok() && txn < 6 {
-            eprintln!(
-                "txn {txn}: begin {:?} send {:?} end {:?}",
-                t1 - t0,
-                t2 - t1,
-                t2.elapsed()
-            );
+        if trace && i < 5 {
+            eprintln!("txn {i}: begin+send {:?} end {:?}", t1 - t0, t1.elapsed());
         }
-        sent += n;
     }
-    start.elapsed()
 }
 
-/// Commits the open transaction once every record is delivered. The rdkafka crate's
-/// `commit_transaction` first runs its `flush`, which waits for delivery reports in 100 ms
-/// polls of the event queue; with a threaded producer its thread has taken the reports
-/// already, so each commit would wait 100 ms in the client (confluent-kafka commits the same
-/// transaction in 1.4 ms against this broker). Waiting here for the in-flight count to reach
-/// zero makes that flush return at once.
-fn commit(producer: &Threaded) {
-    delivered(producer);
-    producer.commit_transaction(WAIT).expect("commit");
-}
-
-/// Waits until every record sent is acknowledged.
-fn delivered(producer: &Threaded) {
-    let deadline = Instant::now() + WAIT;
-    while producer.in_flight_count() > 0 {
-        assert!(Instant::now() < deadline, "records not delivered");
-        std::thread::sleep(Duration::from_micros(50));
-    }
+/// Fills topic `mixed` in transactions of `size`, every tenth aborted.
+fn produce_mixed(bootstrap: &str, records: usize, size: usize) {
+    let producer = create(bootstrap, Some("bench-mixed"));
+    transactions(&producer, "mixed", records, size, 10);
+    assert_delivered(&producer);
 }
 
 /// Reads partition 0 of `topic` to its end at `isolation`: the time and the records seen.
