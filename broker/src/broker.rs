@@ -23,6 +23,7 @@ use crate::coordinator::{
 use crate::publisher::Publisher;
 use crate::quorum::{Joining, Quorum};
 use crate::replica::ReplicaManager;
+use crate::replication::client::BrokerPool;
 use crate::replication::ReplicationManager;
 use crate::security::inter_broker::InterBrokerSecurity;
 use crate::security::ListenerSecurity;
@@ -70,6 +71,8 @@ pub struct Broker {
     /// The transaction coordinator, and the decided transactions waiting for markers.
     pub txns: TransactionCoordinator,
     pub txn_markers: MarkerQueue,
+    /// Connections to the other brokers' transaction coordinators (KIP-890 verification).
+    pub(crate) txn_brokers: BrokerPool,
     /// Incremental fetch sessions (KIP-227).
     pub fetch_sessions: FetchSessions,
     /// Follower fetchers and ISR proposals.
@@ -159,6 +162,10 @@ impl Broker {
         let fetch_sessions = FetchSessions::new(config.fetch_session_cache_slots);
         let inter_broker = Arc::new(InterBrokerSecurity::from_config(&config)?);
         let authorizer = Authorizer::new(config.authorizer.clone(), cluster.clone());
+        let txn_brokers = BrokerPool::new(
+            format!("broker-{}-txn-verify", config.node_id),
+            inter_broker.clone(),
+        );
         let broker = Arc::new(Broker {
             authorizer,
             config,
@@ -168,6 +175,7 @@ impl Broker {
             groups,
             txns,
             txn_markers: MarkerQueue::default(),
+            txn_brokers,
             fetch_sessions,
             replication: ReplicationManager::new(),
             inter_broker,
@@ -178,6 +186,18 @@ impl Broker {
         let topics = broker.cluster.read(|i| i.topics.len());
         tracing::info!(topics, dir = %dir.display(), "broker state loaded");
         Ok(broker)
+    }
+
+    /// The inter-broker listener address of live broker `id`.
+    pub fn broker_addr(&self, id: i32) -> Option<String> {
+        let listener = &self.config.inter_broker_listener;
+        self.cluster.read(|i| {
+            i.brokers
+                .get(&id)
+                .filter(|b| !b.fenced)
+                .and_then(|b| b.end_point(listener))
+                .map(|(host, port)| format!("{host}:{port}"))
+        })
     }
 
     /// The controller of this node.

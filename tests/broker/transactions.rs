@@ -370,3 +370,81 @@ async fn timeouts_beyond_the_maximum_are_refused_and_idle_ids_expire() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The producer id, epoch and last sequence DescribeProducers shows on partition 0 of `topic`.
+async fn described_producer(bootstrap: &str, topic: &str) -> (i64, i16, i32) {
+    use kafka_protocol::messages::describe_producers_request::TopicRequest;
+    use kafka_protocol::messages::{
+        ApiKey, DescribeProducersRequest, DescribeProducersResponse, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let request = DescribeProducersRequest::default().with_topics(vec![TopicRequest::default()
+        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+        .with_partition_indexes(vec![0])]);
+    let mut raw = crate::raw::Raw::connect(bootstrap).await;
+    let response: DescribeProducersResponse =
+        raw.call(ApiKey::DescribeProducers, 0, &request).await;
+    let p = &response.topics[0].partitions[0].active_producers[0];
+    (p.producer_id.0, p.producer_epoch as i16, p.last_sequence)
+}
+
+/// ListOffsets latest of partition 0 of `topic` at `isolation` (0 uncommitted, 1 committed).
+async fn latest(bootstrap: &str, topic: &str, isolation: i8) -> i64 {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    let request = ListOffsetsRequest::default()
+        .with_isolation_level(isolation)
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-1)])]);
+    let mut raw = crate::raw::Raw::connect(bootstrap).await;
+    let response: ListOffsetsResponse = raw.call(ApiKey::ListOffsets, 5, &request).await;
+    response.topics[0].partitions[0].offset
+}
+
+/// KIP-890: a producer's batch that arrives after its transaction was aborted (a retry, a
+/// zombie) is refused with INVALID_TXN_STATE; without the check it would open a transaction
+/// no coordinator knows, and the partition's LSO would stay behind it for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_batch_after_its_transaction_ended_is_refused_not_left_hanging() {
+    let broker = TestBroker::start().await;
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap, "late", 1, &[]).await;
+    let app = txn_producer(&bootstrap, "late-app", &[]);
+    app.begin_transaction().expect("begin");
+    app.send(BaseRecord::<(), _>::to("late").payload("aborted"))
+        .map_err(|(e, _)| e)
+        .expect("queued");
+    app.flush(DEADLINE).expect("flushed");
+    app.abort_transaction(DEADLINE).expect("aborted");
+    let (pid, epoch, last) = described_producer(&bootstrap, "late").await;
+
+    let mut raw = crate::raw::Raw::connect(&bootstrap).await;
+    let retry = crate::raw::transactional_batch((pid, epoch), last.wrapping_add(1), b"late");
+    let (error, _) = raw.produce_as(Some("late-app"), "late", retry).await;
+    assert_eq!(
+        error, 48,
+        "INVALID_TXN_STATE for a batch outside any open transaction"
+    );
+    let stray = crate::raw::transactional_batch((pid, epoch), last.wrapping_add(1), b"stray");
+    let (error, _) = raw.produce_as(None, "late", stray).await;
+    assert_eq!(error, 48, "and for one no transactional id came with");
+    let end = latest(&bootstrap, "late", 0).await;
+    assert_eq!(
+        latest(&bootstrap, "late", 1).await,
+        end,
+        "no transaction holds the LSO"
+    );
+
+    // The producer goes on: its next transaction commits, and only that is read.
+    app.begin_transaction().expect("begin");
+    app.send(BaseRecord::<(), _>::to("late").payload("committed"))
+        .map_err(|(e, _)| e)
+        .expect("queued");
+    app.commit_transaction(DEADLINE).expect("committed");
+    let seen = values(&read_all(&bootstrap, "late", 1, "read_committed"));
+    assert_eq!(seen, ["committed"]);
+}

@@ -316,14 +316,12 @@ fn producers_of_a_missing_partition_and_a_missing_transaction_are_named() {
     );
 }
 
-/// A transactional batch of `producer_id`, written straight to partition 0 of [`TOPIC`]
-/// without its transaction ever being registered with a coordinator: a hanging transaction
-/// (Kafka's KIP-890 exists to stop a late produce doing this). Returns its offset.
-fn write_unregistered_transaction(bootstrap: &str) -> (i64, i64) {
+/// A transactional batch of a new producer, written straight to partition 0 of [`TOPIC`]
+/// without its transaction ever being registered with a coordinator: a hanging transaction,
+/// which KIP-890's verification refuses unless it is turned off. Returns the producer id,
+/// the Produce error code and the offset.
+fn write_unregistered_transaction(bootstrap: &str) -> (i64, i16, i64) {
     use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse};
-    use kafka_protocol::records::{
-        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let mut raw = crate::raw::Raw::connect(bootstrap).await;
@@ -337,46 +335,30 @@ fn write_unregistered_transaction(bootstrap: &str) -> (i64, i64) {
             )
             .await;
         assert_eq!(init.error_code, 0);
-        let record = Record {
-            transactional: true,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: init.producer_id.0,
-            producer_epoch: init.producer_epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: 0,
-            sequence: 0,
-            // A second old, so that it is older than a zero-minute bound.
-            timestamp: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-                - 1_000,
-            key: None,
-            value: Some(bytes::Bytes::from_static(b"orphan")),
-            headers: Default::default(),
-        };
-        let mut buf = bytes::BytesMut::new();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        };
-        RecordBatchEncoder::encode(&mut buf, std::iter::once(&record), &options).expect("encode");
-        let (error, offset) = raw.produce(TOPIC, buf.freeze()).await;
-        assert_eq!(error, 0, "the batch is written");
-        (init.producer_id.0, offset)
+        let producer = (init.producer_id.0, init.producer_epoch);
+        let batch = crate::raw::transactional_batch(producer, 0, b"orphan");
+        let (error, offset) = raw.produce(TOPIC, batch).await;
+        (init.producer_id.0, error, offset)
     })
 }
 
 #[test]
 fn find_hanging_names_only_a_transaction_no_coordinator_has_open() {
-    let broker = TestBroker::start();
+    // Brokers verify transactional batches (KIP-890): the stray batch is refused.
+    let verifying = TestBroker::start();
+    verifying.json(&["topics", "create", TOPIC, "--partitions", "1"]);
+    let (_, refused, _) = write_unregistered_transaction(&verifying.bootstrap());
+    assert_eq!(refused, 48, "INVALID_TXN_STATE");
+    drop(verifying);
+    // Without verification (as before Kafka 3.6, or turned off) it hangs.
+    let broker = TestBroker::start_with(&[("transaction.partition.verification.enable", "false")]);
     let bootstrap = broker.bootstrap();
     broker.json(&["topics", "create", TOPIC, "--partitions", "1"]);
     // Open, and known to its coordinator: not hanging, however long the bound.
     let known = txn_producer(&bootstrap, "known");
     transaction(&known, &["k1"], None);
-    let (orphan, offset) = write_unregistered_transaction(&bootstrap);
+    let (orphan, error, offset) = write_unregistered_transaction(&bootstrap);
+    assert_eq!(error, 0, "the batch is written");
     let find = |extra: &[&str]| {
         let mut args = vec![
             "transactions",

@@ -82,15 +82,30 @@ impl Raw {
     /// Produces `records` (one batch) to partition 0 of `topic` with acks=-1 at Produce v9;
     /// returns the partition's (error code, base offset).
     pub async fn produce(&mut self, topic: &'static str, records: Bytes) -> (i16, i64) {
+        self.produce_as(None, topic, records).await
+    }
+
+    /// As [`Raw::produce`], as the producer of `transactional_id` when there is one.
+    pub async fn produce_as(
+        &mut self,
+        transactional_id: Option<&str>,
+        topic: &str,
+        records: Bytes,
+    ) -> (i16, i64) {
         use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-        use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+        use kafka_protocol::messages::{
+            ProduceRequest, ProduceResponse, TopicName, TransactionalId,
+        };
         let partition = PartitionProduceData::default()
             .with_index(0)
             .with_records(Some(records));
         let topic = TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_static_str(topic)))
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
             .with_partition_data(vec![partition]);
         let request = ProduceRequest::default()
+            .with_transactional_id(
+                transactional_id.map(|id| TransactionalId(StrBytes::from_string(id.to_string()))),
+            )
             .with_acks(-1)
             .with_timeout_ms(5000)
             .with_topic_data(vec![topic]);
@@ -177,4 +192,37 @@ pub fn fetch_partition_zero(
                 .with_partition(0)
                 .with_fetch_offset(0)
                 .with_partition_max_bytes(1 << 20)])])
+}
+
+/// One transactional batch of one record `value`, of producer `(id, epoch)` at `sequence`.
+pub fn transactional_batch(producer: (i64, i16), sequence: i32, value: &'static [u8]) -> Bytes {
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let record = Record {
+        transactional: true,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: producer.0,
+        producer_epoch: producer.1,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence,
+        // A second old, so that it is older than a zero-minute bound.
+        timestamp: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            - 1_000,
+        key: None,
+        value: Some(Bytes::from_static(value)),
+        headers: Default::default(),
+    };
+    let mut buf = bytes::BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut buf, std::iter::once(&record), &options).expect("encode");
+    buf.freeze()
 }

@@ -7,9 +7,14 @@
 //! `min.insync.replicas` refuses acks=-1 with NOT_ENOUGH_REPLICAS, as Kafka does. A failed
 //! acks=0 produce closes the connection, as Kafka does. Produce v13 names topics by id.
 //!
+//! A transactional batch that would open a transaction on its partition is first verified
+//! with the producer's transaction coordinator (KIP-890, `coordinator/transactions/verify`).
+//!
 //! With an authorizer, as Kafka: a transactional produce needs WRITE on its transactional id
 //! (else every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED), and each topic WRITE
 //! (else its partitions get TOPIC_AUTHORIZATION_FAILED, whether the topic exists or not).
+
+use std::collections::HashMap;
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::{
@@ -21,11 +26,15 @@ use kafka_protocol::ResponseError;
 
 use super::{auth, RequestContext};
 use crate::authorizer::{AclOperation, ResourceType};
+use crate::coordinator::transactions::verify;
 use crate::error::Result;
 use crate::partition::replication::IsrWait;
 use crate::partition::validate::Rejected;
-use crate::partition::Appended;
+use crate::partition::{Appended, PendingVerification, TxnVerification};
 use crate::{now_ms, Broker};
+
+/// Each partition's verification outcome, by topic name and index.
+type Verifications = HashMap<(String, i32), Result<TxnVerification, ResponseError>>;
 
 /// Produce v13 moved from topic names to topic ids.
 const TOPIC_ID_VERSION: i16 = 13;
@@ -62,13 +71,31 @@ pub async fn handle(
             id,
         )
     });
+    let verifying = verify::enabled(broker);
+    let verifications = match transactional.filter(|_| refused_id.is_none() && verifying) {
+        Some(id) if !bad_acks => verify_partitions(broker, ctx, &request, id).await,
+        _ => HashMap::new(),
+    };
+    // With verification on, a transactional batch nobody verified (no transactional id in
+    // the request) may join its producer's open transaction but not open one, as Kafka.
+    let unverified = if verifying {
+        TxnVerification::Checked(None)
+    } else {
+        TxnVerification::Off
+    };
+    let verification = |name: &str, index: i32| {
+        verifications
+            .get(&(name.to_string(), index))
+            .copied()
+            .unwrap_or(Ok(unverified))
+    };
     let mut responses = Vec::with_capacity(request.topic_data.len());
     let mut waits = Vec::new();
     let now = now_ms();
     for (t, topic) in request.topic_data.iter().enumerate() {
         let (response, topic_waits) = match refused_id {
             Some(id) => (refused_topic(ctx, topic, id), Vec::new()),
-            None => produce_topic(broker, ctx, topic, acks, bad_acks, now),
+            None => produce_topic(broker, ctx, topic, acks, bad_acks, now, &verification),
         };
         responses.push(response);
         waits.extend(topic_waits.into_iter().map(|(p, w)| (t, p, w)));
@@ -97,6 +124,73 @@ pub async fn handle(
     Ok(Some(ProduceResponse::default().with_responses(responses)))
 }
 
+/// The topic a produce names, by id from v13.
+fn topic_name_of(
+    broker: &Broker,
+    ctx: &RequestContext,
+    topic: &TopicProduceData,
+) -> Option<String> {
+    if ctx.version >= TOPIC_ID_VERSION {
+        broker
+            .cluster
+            .read(|i| i.topic_by_id(&topic.topic_id).map(|(n, _)| n.clone()))
+    } else {
+        Some(topic.name.0.to_string())
+    }
+}
+
+/// Verifies with the coordinator the partitions whose batch would open a transaction there
+/// (KIP-890). A produce carries one producer's batches.
+async fn verify_partitions(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &ProduceRequest,
+    transactional_id: &str,
+) -> Verifications {
+    let mut out = Verifications::new();
+    let mut to_ask: Vec<((String, i32), PendingVerification)> = Vec::new();
+    for topic in &request.topic_data {
+        let Some(name) = topic_name_of(broker, ctx, topic) else {
+            continue;
+        };
+        for data in &topic.partition_data {
+            let Some(records) = data.records.as_deref() else {
+                continue;
+            };
+            let pending = broker.replicas.with_leader(&name, data.index, None, |p| {
+                Ok::<_, ResponseError>(p.begin_verification(records))
+            });
+            match pending {
+                Ok(Some(p)) if p.guard.is_some() => to_ask.push(((name.clone(), data.index), p)),
+                Ok(Some(p)) => {
+                    out.insert(
+                        (name.clone(), data.index),
+                        Ok(TxnVerification::Checked(p.guard)),
+                    );
+                }
+                // Not transactional, or refused at append anyway.
+                _ => {}
+            }
+        }
+    }
+    let Some((_, first)) = to_ask.first() else {
+        return out;
+    };
+    let producer = (first.producer_id, first.producer_epoch);
+    let partitions: Vec<(String, i32)> = to_ask.iter().map(|(k, _)| k.clone()).collect();
+    let answer = verify::verify(broker, transactional_id, producer, &partitions).await;
+    for (key, pending) in to_ask {
+        let same_producer = (pending.producer_id, pending.producer_epoch) == producer;
+        let outcome = match &answer {
+            Ok(()) if same_producer => Ok(TxnVerification::Checked(pending.guard)),
+            Ok(()) => Err(ResponseError::InvalidProducerIdMapping),
+            Err(e) => Err(verify::for_produce(*e)),
+        };
+        out.insert(key, outcome);
+    }
+    out
+}
+
 fn produce_topic(
     broker: &Broker,
     ctx: &RequestContext,
@@ -104,15 +198,9 @@ fn produce_topic(
     acks: i16,
     bad_acks: bool,
     now: i64,
+    verification: &dyn Fn(&str, i32) -> Result<TxnVerification, ResponseError>,
 ) -> (TopicProduceResponse, Vec<(usize, IsrWait)>) {
-    let by_id = ctx.version >= TOPIC_ID_VERSION;
-    let name = if by_id {
-        broker
-            .cluster
-            .read(|i| i.topic_by_id(&topic.topic_id).map(|(n, _)| n.clone()))
-    } else {
-        Some(topic.name.0.to_string())
-    };
+    let name = topic_name_of(broker, ctx, topic);
     let denied = name
         .as_deref()
         .filter(|name| !auth::allowed(broker, ctx, AclOperation::Write, ResourceType::Topic, name));
@@ -126,7 +214,9 @@ fn produce_topic(
             Err(refusal(ResponseError::TopicAuthorizationFailed, message))
         } else {
             match &name {
-                Some(name) => produce_partition(broker, name, data, acks, now),
+                Some(name) => verification(name, data.index)
+                    .map_err(Rejected::from)
+                    .and_then(|v| produce_partition(broker, name, data, acks, now, v)),
                 None => Err(ResponseError::UnknownTopicId.into()),
             }
         };
@@ -180,6 +270,7 @@ fn produce_partition(
     data: &PartitionProduceData,
     acks: i16,
     now: i64,
+    verification: TxnVerification,
 ) -> Result<(Appended, Option<IsrWait>), Rejected> {
     let (internal, isr, min_isr) = broker
         .cluster
@@ -208,7 +299,7 @@ fn produce_partition(
     broker
         .replicas
         .with_leader(name, data.index, None, |partition| {
-            let appended = partition.append(records, now)?;
+            let appended = partition.append(records, now, verification)?;
             let wait = if acks == -1 {
                 partition.isr_wait(appended.last_offset)
             } else {

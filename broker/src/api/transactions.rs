@@ -26,7 +26,7 @@ use super::offsets::known_partition;
 use super::{auth, topic_name, RequestContext};
 use crate::authorizer::{AclOperation, ResourceType};
 use crate::coordinator::records::OffsetValue;
-use crate::coordinator::transactions::service;
+use crate::coordinator::transactions::{service, verify};
 use crate::coordinator::{CommitFrom, OffsetCommit, TxnProducer, OFFSETS_TOPIC};
 use crate::error::Result;
 use crate::Broker;
@@ -133,7 +133,7 @@ async fn add_one(
         .collect();
     let producer = (txn.producer_id.0, txn.producer_epoch);
     let result = if txn.verify_only {
-        verify(broker, id, producer, &partitions)
+        verify::check_here(broker, id, producer, &partitions)
     } else {
         service::add_partitions(broker, id, producer, &partitions).await
     };
@@ -149,32 +149,6 @@ async fn add_one(
             t
         })
         .collect()
-}
-
-/// KIP-890's verification (v4+ `verify_only`): the partitions are already in the producer's
-/// open transaction.
-fn verify(
-    broker: &Broker,
-    id: &str,
-    (producer_id, epoch): (i64, i16),
-    partitions: &[(String, i32)],
-) -> std::result::Result<(), ResponseError> {
-    broker.txns.owner(id)?;
-    let m = broker
-        .txns
-        .get(id)
-        .ok_or(ResponseError::InvalidProducerIdMapping)?;
-    if m.producer_id != producer_id {
-        return Err(ResponseError::InvalidProducerIdMapping);
-    }
-    if m.producer_epoch != epoch {
-        return Err(ResponseError::ProducerFenced);
-    }
-    if partitions.iter().all(|p| m.partitions.contains(p)) {
-        Ok(())
-    } else {
-        Err(ResponseError::InvalidTxnState)
-    }
 }
 
 fn topic_result(

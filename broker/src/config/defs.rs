@@ -635,6 +635,12 @@ pub const BROKER_KEYS: &[BrokerKey] = &[
         "segment.bytes of __transaction_state.",
     ),
     b(
+        "transaction.partition.verification.enable",
+        Some("true"),
+        Boolean,
+        "Check with the coordinator that a transactional batch opening a transaction on a partition belongs to the producer's open transaction (KIP-890).",
+    ),
+    b(
         "transaction.max.timeout.ms",
         Some("900000"),
         Int,

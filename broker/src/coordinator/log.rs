@@ -9,6 +9,7 @@ use kafka_protocol::ResponseError;
 use super::OFFSETS_TOPIC;
 use crate::log::encode::one_batch;
 use crate::partition::replication::IsrWait;
+use crate::partition::TxnVerification;
 use crate::replica::{lock, ReplicaManager};
 
 /// Bytes read per step while loading.
@@ -109,14 +110,16 @@ pub fn append_records(
     if !partition_lock.is_leader() {
         return Err(ResponseError::NotCoordinator);
     }
-    let appended = partition_lock.append(&buf, now).map_err(|e| {
-        tracing::error!(error = ?e, topic, partition, "appending to an internal topic failed");
-        if e.error == ResponseError::InvalidProducerEpoch {
-            ResponseError::ProducerFenced
-        } else {
-            ResponseError::CoordinatorNotAvailable
-        }
-    })?;
+    let appended = partition_lock
+        .append(&buf, now, TxnVerification::Off)
+        .map_err(|e| {
+            tracing::error!(error = ?e, topic, partition, "appending to an internal topic failed");
+            if e.error == ResponseError::InvalidProducerEpoch {
+                ResponseError::ProducerFenced
+            } else {
+                ResponseError::CoordinatorNotAvailable
+            }
+        })?;
     Ok(partition_lock.isr_wait(appended.last_offset))
 }
 

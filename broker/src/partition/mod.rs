@@ -8,6 +8,7 @@
 pub mod producer_state;
 pub mod replication;
 mod snapshot;
+mod txn_verification;
 pub mod validate;
 
 use std::path::Path;
@@ -24,6 +25,7 @@ use crate::log::txn_index::AbortedTxn;
 use crate::log::{LogConfig, LogError, PartitionLog};
 use producer_state::{ActiveProducer, BatchRecord, ProducerState, SequenceCheck};
 use replication::{FetchEffect, ReplicaSet, Transition};
+pub use txn_verification::{PendingVerification, TxnVerification};
 use validate::{validate, Rejected, TimestampBounds};
 
 /// Segments whose batch headers are read on open to rebuild producer state: the active one and
@@ -334,8 +336,14 @@ impl Partition {
         self.log.close()
     }
 
-    /// Validates and appends the records of one produce request for this partition.
-    pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<Appended, Rejected> {
+    /// Validates and appends the records of one produce request for this partition;
+    /// `verification` says how a transactional batch was verified with its coordinator.
+    pub fn append(
+        &mut self,
+        records: &[u8],
+        now_ms: i64,
+        verification: TxnVerification,
+    ) -> Result<Appended, Rejected> {
         let header = validate(records, &self.settings, now_ms)?;
         if header.is_control() {
             // Only the transaction coordinator writes markers (WriteTxnMarkers).
@@ -371,6 +379,9 @@ impl Partition {
                 });
             }
         }
+        // After the duplicate check, as Kafka: a retried batch of a completed transaction is
+        // answered as the duplicate it is.
+        self.check_verified(&header, verification)?;
         let mut owned = records.to_vec();
         let log_append_time = if self.settings.log_append_time {
             batch::stamp_log_append_time(&mut owned, now_ms);

@@ -80,7 +80,15 @@ pub struct ProducerState {
     /// Marker offset → first offset, of decided transactions whose marker is not yet below
     /// the high watermark (until then they still hold the LSO back).
     unreplicated: BTreeMap<i64, i64>,
+    /// Producers being verified with their coordinator before they open a transaction here
+    /// (KIP-890): producer → (epoch, guard). A marker or the transaction's first batch ends
+    /// the entry, so a batch verified before a marker cannot open a transaction after it.
+    verifying: HashMap<i64, (i16, u64)>,
 }
+
+/// Verification guards, unique in the process (a partition's state may be rebuilt while a
+/// verified produce is in flight; its guard must not match a new one).
+static LAST_GUARD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl ProducerState {
     /// Checks a batch from `pid` at `epoch` covering `first_seq..=last_seq`.
@@ -173,7 +181,37 @@ impl ProducerState {
         if transactional && entry.txn_first_offset.is_none() {
             entry.txn_first_offset = Some(batch.base_offset);
             self.ongoing.insert(batch.base_offset, pid);
+            self.verifying.remove(&pid);
         }
+    }
+
+    /// Starts (or joins) the verification of `pid`'s batch at `epoch` that would open a
+    /// transaction here; None when its transaction is already open here.
+    pub fn begin_verification(&mut self, pid: i64, epoch: i16) -> Option<u64> {
+        if self.has_open_txn(pid) {
+            return None;
+        }
+        match self.verifying.get(&pid) {
+            Some(&(e, guard)) if e == epoch => Some(guard),
+            _ => {
+                let guard = LAST_GUARD.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                self.verifying.insert(pid, (epoch, guard));
+                Some(guard)
+            }
+        }
+    }
+
+    /// Whether a transactional batch of `pid` may be appended: it joins the producer's open
+    /// transaction, or it was verified under `guard` and nothing has ended the verification.
+    pub fn verified(&self, pid: i64, guard: Option<u64>) -> bool {
+        self.has_open_txn(pid)
+            || guard.is_some_and(|g| self.verifying.get(&pid).is_some_and(|&(_, v)| v == g))
+    }
+
+    fn has_open_txn(&self, pid: i64) -> bool {
+        self.producers
+            .get(&pid)
+            .is_some_and(|e| e.txn_first_offset.is_some())
     }
 
     /// Checks a transaction marker from the coordinator: an older producer epoch is
@@ -213,6 +251,7 @@ impl ProducerState {
         }
         entry.coordinator_epoch = coordinator_epoch;
         entry.last_timestamp = timestamp;
+        self.verifying.remove(&pid);
         let first = entry.txn_first_offset.take()?;
         self.ongoing.remove(&first);
         let last_stable_offset = self
@@ -459,5 +498,36 @@ mod txn_tests {
             (p1.producer_id, p1.txn_start_offset, p1.coordinator_epoch),
             (1, -1, 3)
         );
+    }
+
+    #[test]
+    fn a_verification_holds_until_a_marker_or_the_transactions_first_batch() {
+        let mut s = ProducerState::default();
+        let guard = s.begin_verification(1, 0);
+        assert!(guard.is_some());
+        assert_eq!(
+            s.begin_verification(1, 0),
+            guard,
+            "a second produce joins it"
+        );
+        assert!(s.verified(1, guard));
+        assert!(!s.verified(1, None), "unverified");
+        assert!(!s.verified(2, guard), "another producer's guard");
+        // A marker between the check and the append (the transaction was aborted): the
+        // verified batch may no longer open a transaction.
+        s.complete(1, 0, 0, 5, 0);
+        assert!(!s.verified(1, guard));
+        // Verified again, the first batch opens the transaction; its next batches join it
+        // with nothing to verify.
+        let again = s.begin_verification(1, 0);
+        assert_ne!(again, guard);
+        assert!(s.verified(1, again));
+        s.record(1, 0, batch(0, 6), true, 0);
+        assert_eq!(s.begin_verification(1, 0), None);
+        assert!(s.verified(1, None));
+        // A bumped epoch is verified afresh.
+        s.complete(1, 0, 0, 7, 0);
+        let first = s.begin_verification(1, 0);
+        assert_ne!(s.begin_verification(1, 1), first);
     }
 }

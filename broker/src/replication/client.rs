@@ -220,3 +220,42 @@ impl BrokerClient {
         R::decode(&mut frame, version).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 }
+
+/// Connections to other brokers by id, for a broker's own requests to them (markers,
+/// transaction verification): each made on first use and again when the broker's address
+/// changes; one request at a time per broker.
+#[derive(Debug)]
+pub(crate) struct BrokerPool {
+    client_id: String,
+    security: Arc<InterBrokerSecurity>,
+    clients:
+        tokio::sync::Mutex<std::collections::HashMap<i32, Arc<tokio::sync::Mutex<BrokerClient>>>>,
+}
+
+impl BrokerPool {
+    pub(crate) fn new(client_id: String, security: Arc<InterBrokerSecurity>) -> Self {
+        BrokerPool {
+            client_id,
+            security,
+            clients: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// The connection to broker `id` at `addr`.
+    pub(crate) async fn get(&self, id: i32, addr: &str) -> Arc<tokio::sync::Mutex<BrokerClient>> {
+        let new = || {
+            let client = BrokerClient::new(
+                addr.to_string(),
+                self.client_id.clone(),
+                self.security.clone(),
+            );
+            Arc::new(tokio::sync::Mutex::new(client))
+        };
+        let mut clients = self.clients.lock().await;
+        let entry = clients.entry(id).or_insert_with(new);
+        if entry.try_lock().is_ok_and(|c| c.addr() != addr) {
+            *entry = new();
+        }
+        entry.clone()
+    }
+}

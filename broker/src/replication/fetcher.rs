@@ -51,14 +51,7 @@ pub(super) async fn run(
             .filter(|(_, f)| f.retry_at_ms <= now)
             .map(|(k, f)| (k.clone(), f.leader_epoch))
             .collect();
-        let listener = &b.config.inter_broker_listener;
-        let addr = b.cluster.read(|i| {
-            i.brokers
-                .get(&leader)
-                .filter(|l| !l.fenced)
-                .and_then(|l| l.end_point(listener))
-                .map(|(host, port)| format!("{host}:{port}"))
-        });
+        let addr = b.broker_addr(leader);
         let (Some(addr), false) = (addr, wanted.is_empty()) else {
             drop(b);
             wait(&shared, &token, Duration::from_millis(BACKOFF_MS as u64)).await;

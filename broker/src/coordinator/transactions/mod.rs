@@ -12,6 +12,7 @@
 pub mod metadata;
 pub mod records;
 pub mod service;
+pub mod verify;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};

@@ -4,7 +4,7 @@
 //! leader) before the transaction is completed, and the timers that abort transactions open
 //! past `transaction.timeout.ms` and forget ids idle past `transactional.id.expiration.ms`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use super::{Change, TRANSACTION_TOPIC};
 use crate::api::topic_name;
 use crate::coordinator::{append_records, OFFSETS_TOPIC};
 use crate::log::control::Marker;
-use crate::replication::client::BrokerClient;
+use crate::replication::client::BrokerPool;
 use crate::{now_ms, Broker};
 
 /// How long a write of the coordinator waits for the ISR.
@@ -240,14 +240,17 @@ pub async fn write_marker_here(
 }
 
 /// Connections to the other brokers, for WriteTxnMarkers.
-type Clients = tokio::sync::Mutex<HashMap<i32, Arc<tokio::sync::Mutex<BrokerClient>>>>;
+type Clients = BrokerPool;
 
 /// Completes the decided transactions queued on the broker until shutdown.
 pub async fn run_markers(broker: Arc<Broker>, token: CancellationToken) {
     let Some(mut rx) = broker.txn_markers.take() else {
         return;
     };
-    let clients: Arc<Clients> = Arc::default();
+    let clients = Arc::new(BrokerPool::new(
+        format!("broker-{}-txn-markers", broker.config.node_id),
+        broker.inter_broker.clone(),
+    ));
     loop {
         let txn = tokio::select! {
             _ = token.cancelled() => return,
@@ -364,35 +367,10 @@ async fn write_remote(
     marker: Marker,
     list: Vec<(String, i32)>,
 ) -> Vec<(String, i32)> {
-    let listener = &broker.config.inter_broker_listener;
-    let addr = broker.cluster.read(|i| {
-        i.brokers
-            .get(&leader)
-            .filter(|b| !b.fenced)
-            .and_then(|b| b.end_point(listener))
-            .map(|(host, port)| format!("{host}:{port}"))
-    });
-    let Some(addr) = addr else {
+    let Some(addr) = broker.broker_addr(leader) else {
         return list;
     };
-    let client = {
-        let mut map = clients.lock().await;
-        let entry = map.entry(leader).or_insert_with(|| {
-            Arc::new(tokio::sync::Mutex::new(BrokerClient::new(
-                addr.clone(),
-                format!("broker-{}-txn-markers", broker.config.node_id),
-                broker.inter_broker.clone(),
-            )))
-        });
-        if entry.try_lock().is_ok_and(|c| c.addr() != addr) {
-            *entry = Arc::new(tokio::sync::Mutex::new(BrokerClient::new(
-                addr.clone(),
-                format!("broker-{}-txn-markers", broker.config.node_id),
-                broker.inter_broker.clone(),
-            )));
-        }
-        entry.clone()
-    };
+    let client = clients.get(leader, &addr).await;
     let mut topics: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
     for (t, p) in &list {
         topics.entry(t).or_default().push(*p);
