@@ -48,6 +48,7 @@ mod aborted;
 mod checkpoint;
 mod dirty_map;
 mod filter;
+mod markers;
 mod offset_map;
 mod plan;
 mod reader;
@@ -97,6 +98,8 @@ pub struct CleanStats {
     pub batches_copied: u64,
     /// Batches of aborted transactions dropped.
     pub aborted_batches_removed: u64,
+    /// Transaction markers dropped (their transaction had nothing left).
+    pub markers_removed: u64,
     /// The log changed while the pass ran, so nothing was swapped in.
     pub discarded: bool,
     /// The longest time one locked phase (plan or swap) took, in microseconds.
@@ -178,10 +181,17 @@ impl CleanPlan {
         let mut segments = Vec::new();
         if dirty.end > self.first_dirty {
             let mut ordinal = 0u32;
+            let mut markers = markers::Markers::default();
             for segment in self.segments.iter().filter(|s| s.base < dirty.end) {
-                if let Some(cleaned) =
-                    filter::clean_segment(&self, &dirty, segment, &mut ordinal, &mut stats)?
-                {
+                let cleaned = filter::clean_segment(
+                    &self,
+                    &dirty,
+                    segment,
+                    &mut ordinal,
+                    &mut markers,
+                    &mut stats,
+                )?;
+                if let Some(cleaned) = cleaned {
                     segments.push(cleaned);
                 }
             }

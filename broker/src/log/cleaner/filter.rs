@@ -2,7 +2,9 @@
 //! batch by batch, in order.
 //!
 //! A batch past the mapped range, a control batch, and a dirty batch the map did not mark are
-//! kept byte for byte without reading their records. An aborted transaction's batch is dropped
+//! kept byte for byte without reading their records, but for a marker whose transaction has
+//! nothing left, past `delete.retention.ms` (`markers`), which goes unless it is its producer's
+//! last in the segment. An aborted transaction's batch is dropped
 //! without reading them. The others (every clean batch, and marked dirty batches) are read:
 //! a record stays if it has no key, or if the map holds no other offset for its key (a clean
 //! record's key is in the map only when a later record has it) and it is not a tombstone
@@ -18,6 +20,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::dirty_map::DirtyMap;
+use super::markers::Markers;
 use super::reader::{Batch, BatchReader};
 use super::rewrite::{self, timestamp_of};
 use super::{CleanPlan, CleanStats, CleanedSegment, PlannedSegment, Staged};
@@ -37,6 +40,8 @@ enum Fate {
     Keep,
     Drop,
     Rewrite(Vec<u8>),
+    /// A marker that may go, unless it is its producer's last in the segment.
+    DropMarker,
 }
 
 /// Filters one segment; `None` when it keeps every batch unchanged.
@@ -45,6 +50,7 @@ pub(super) fn clean_segment(
     dirty: &DirtyMap,
     segment: &PlannedSegment,
     ordinal: &mut u32,
+    markers: &mut Markers,
     stats: &mut CleanStats,
 ) -> Result<Option<CleanedSegment>, LogError> {
     let path = file_path(&plan.dir, segment.base, SegmentFile::Log);
@@ -56,17 +62,21 @@ pub(super) fn clean_segment(
     let mut producers: Option<LastBatches> = None;
     let interval = plan.index_interval_bytes;
     while let Some(batch) = reader.next_batch()? {
-        let fate = match decide(plan, dirty, &batch, ordinal, stats)? {
-            Fate::Drop if batch.header.producer_id >= 0 => {
-                if producers.is_none() {
-                    producers = Some(LastBatches::scan(&path, batch.position, segment.size)?);
-                }
-                let last = producers.as_ref().expect("scanned above");
-                if last.is_last(&batch.header) {
-                    Fate::Rewrite(rewrite::empty(&batch.header, batch.bytes))
-                } else {
-                    Fate::Drop
-                }
+        let fate = decide(plan, dirty, &batch, ordinal, markers, stats)?;
+        let needs_last = matches!(fate, Fate::DropMarker)
+            || matches!(fate, Fate::Drop if batch.header.producer_id >= 0);
+        if needs_last && producers.is_none() {
+            producers = Some(LastBatches::scan(&path, batch.position, segment.size)?);
+        }
+        let last = producers.as_ref();
+        let fate = match fate {
+            Fate::Drop if last.is_some_and(|l| l.is_last(&batch.header)) => {
+                Fate::Rewrite(rewrite::empty(&batch.header, batch.bytes))
+            }
+            Fate::DropMarker if last.is_some_and(|l| l.is_last(&batch.header)) => Fate::Keep,
+            Fate::DropMarker => {
+                stats.markers_removed += 1;
+                Fate::Drop
             }
             fate => fate,
         };
@@ -76,7 +86,7 @@ pub(super) fn clean_segment(
                 Some(batch.header)
             }
             Fate::Rewrite(bytes) => Some(out.write_changed(bytes)?),
-            Fate::Drop => {
+            Fate::Drop | Fate::DropMarker => {
                 out.drop_batch()?;
                 None
             }
@@ -110,6 +120,7 @@ fn decide(
     dirty: &DirtyMap,
     batch: &Batch<'_>,
     ordinal: &mut u32,
+    markers: &mut Markers,
     stats: &mut CleanStats,
 ) -> Result<Fate, LogError> {
     let header = &batch.header;
@@ -121,8 +132,13 @@ fn decide(
         *ordinal - 1
     });
     if header.is_control() {
-        return Ok(Fate::Keep);
+        return Ok(if markers.may_drop(header, plan.tombstone_horizon_ms) {
+            Fate::DropMarker
+        } else {
+            Fate::Keep
+        });
     }
+    markers.saw_batch(header);
     if plan.aborted.covers(header) {
         stats.aborted_batches_removed += 1;
         stats.records_removed += header.records_count.max(0) as usize;
@@ -184,11 +200,12 @@ fn stays(
     !(record.value_is_null && timestamp_of(header, record) < plan.tombstone_horizon_ms)
 }
 
-/// For each producer, the base offset of its last batch in the rest of a segment: a producer's
-/// last batch is kept as an empty header when all its records go. Scanned (headers only) the
-/// first time a producer's batch is dropped whole in the segment.
+/// For each producer, the base offset of its last data batch and of its last marker in the
+/// rest of a segment: a producer's last batch is kept as an empty header when all its records
+/// go, and its last marker is kept. Scanned (headers only) the first time a producer's batch
+/// or marker is dropped whole in the segment.
 #[derive(Debug)]
-struct LastBatches(HashMap<i64, i64>);
+struct LastBatches(HashMap<(i64, bool), i64>);
 
 impl LastBatches {
     fn scan(path: &Path, from: u64, len: u64) -> Result<Self, LogError> {
@@ -212,15 +229,19 @@ impl LastBatches {
                     })
                 }
             };
-            if header.producer_id >= 0 && !header.is_control() {
-                last.insert(header.producer_id, header.base_offset);
+            if header.producer_id >= 0 {
+                last.insert(
+                    (header.producer_id, header.is_control()),
+                    header.base_offset,
+                );
             }
             position += header.total_bytes() as u64;
         }
     }
 
+    /// Whether `header` is its producer's last data batch (or, for a marker, last marker).
     fn is_last(&self, header: &BatchHeader) -> bool {
-        self.0.get(&header.producer_id) == Some(&header.base_offset)
+        self.0.get(&(header.producer_id, header.is_control())) == Some(&header.base_offset)
     }
 }
 

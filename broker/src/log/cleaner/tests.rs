@@ -70,24 +70,38 @@ fn producer_batch(
     records: &[(&str, Option<&str>)],
     compression: Compression,
 ) -> Vec<u8> {
+    producer_batch_at(producer_id, transactional, records, compression, NOW)
+}
+
+fn producer_batch_at(
+    producer_id: i64,
+    transactional: bool,
+    records: &[(&str, Option<&str>)],
+    compression: Compression,
+    ts: i64,
+) -> Vec<u8> {
     let records: Vec<Record> = records
         .iter()
         .enumerate()
         .map(|(i, (k, v))| Record {
             offset: i as i64,
             transactional,
-            ..record(producer_id, k, *v, NOW)
+            ..record(producer_id, k, *v, ts)
         })
         .collect();
     one_batch(records, compression).expect("encode").to_vec()
 }
 
 fn marker(producer_id: i64, commit: bool) -> Vec<u8> {
+    marker_at(producer_id, commit, NOW)
+}
+
+fn marker_at(producer_id: i64, commit: bool, ts: i64) -> Vec<u8> {
     let marker = Marker {
         commit,
         coordinator_epoch: 0,
     };
-    encode_marker(producer_id, 0, marker, NOW).expect("marker")
+    encode_marker(producer_id, 0, marker, ts).expect("marker")
 }
 
 /// Swaps a pass in and finishes it, as `compact` does.
@@ -103,6 +117,11 @@ fn append(log: &mut PartitionLog, mut bytes: Vec<u8>) -> i64 {
         log.roll(NOW).expect("roll");
     }
     log.append(&mut bytes, 0, NOW).expect("append").base_offset
+}
+
+/// Appends `batches` together in one segment of their own.
+fn append_together(log: &mut PartitionLog, batches: Vec<Vec<u8>>) {
+    append(log, batches.concat());
 }
 
 /// Appends one batch per item, each closing the segment before it.
@@ -611,4 +630,77 @@ fn a_follower_accepts_a_cleaned_log_and_an_unfinished_cleaned_file_goes_on_open(
     let leader = open(leader_dir.path());
     assert!(!stale.exists());
     assert_eq!(read_all(&leader), before);
+}
+
+#[test]
+fn markers_go_once_their_transaction_has_nothing_left_and_delete_retention_has_passed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut log = open(dir.path());
+    let old = NOW - 10_000;
+    let txn = |producer: i64, key: &str, ts: i64| {
+        producer_batch_at(producer, true, &[(key, Some("txn"))], Compression::None, ts)
+    };
+    // One segment: two transactions of producer 5 written long ago, two of producer 7 just
+    // now, every key overwritten in the next segment.
+    append_together(
+        &mut log,
+        vec![
+            txn(5, "a", old),
+            marker_at(5, true, old),
+            txn(5, "b", old),
+            marker_at(5, false, old),
+            txn(7, "c", NOW),
+            marker(7, true),
+            txn(7, "d", NOW),
+            marker(7, true),
+        ],
+    );
+    let keys = [
+        ("a", Some("x")),
+        ("b", Some("x")),
+        ("c", Some("x")),
+        ("d", Some("x")),
+    ];
+    append(&mut log, batch(&keys, Compression::None));
+    append(&mut log, batch(&[("z", Some("active"))], Compression::None));
+    let markers = |log: &PartitionLog| -> Vec<i64> {
+        headers(log)
+            .iter()
+            .filter(|h| h.is_control())
+            .map(|h| h.base_offset)
+            .collect()
+    };
+    // First pass: the first transaction of each producer loses its batch (the second's is the
+    // producer's last, kept as an empty header); every marker saw its batch, so all stay.
+    let first = log.compact(NOW, NO_TXN, BUFFER).expect("first pass");
+    assert_eq!(first.markers_removed, 0);
+    assert_eq!(markers(&log), vec![1, 3, 5, 7]);
+    // The next pass (more dirty data came): producer 5's first marker has nothing left and is
+    // older than delete.retention.ms, and goes; its last marker stays with its empty batch;
+    // producer 7's first marker is too recent.
+    append(&mut log, batch(&[("z", Some("again"))], Compression::None));
+    append(&mut log, batch(&[("y", Some("active"))], Compression::None));
+    let second = log.compact(NOW, NO_TXN, BUFFER).expect("second pass");
+    assert_eq!(second.markers_removed, 1);
+    assert_eq!(markers(&log), vec![3, 5, 7]);
+    // Much later, producer 7's first marker goes too; each producer's last stays.
+    append(&mut log, batch(&[("y", Some("again"))], Compression::None));
+    append(&mut log, batch(&[("x", Some("active"))], Compression::None));
+    let later = log
+        .compact(NOW + 5_000, NO_TXN, BUFFER)
+        .expect("later pass");
+    assert_eq!(later.markers_removed, 1);
+    assert_eq!(markers(&log), vec![3, 7]);
+    assert_eq!(
+        read_all(&log)
+            .into_iter()
+            .filter(|r| r.0 < 12)
+            .collect::<Vec<_>>(),
+        vec![
+            seen(8, "a", Some("x")),
+            seen(9, "b", Some("x")),
+            seen(10, "c", Some("x")),
+            seen(11, "d", Some("x")),
+        ]
+    );
 }
