@@ -11,8 +11,8 @@ use std::process::Output;
 use serde_json::{json, Value};
 
 use crate::common::{
-    assert_one_line_error, json_at, kafka_python_admin, ktui_at, rdkafka_partitions,
-    rdkafka_produce, stderr, wait_for, SeenPartition,
+    assert_one_line_error, harness_runtime, json_at, kafka_python_admin, ktui_at,
+    rdkafka_partitions, rdkafka_produce, stderr, wait_for, SeenPartition,
 };
 use crate::process_cluster::TestCluster;
 
@@ -31,11 +31,7 @@ struct ThreeNodes {
 
 impl ThreeNodes {
     fn start(extra: &[(&str, &str)]) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = harness_runtime();
         // The runtime only drives the harness's wait for the brokers; the nodes are processes.
         let cluster = runtime.block_on(TestCluster::start(3, extra));
         ThreeNodes {
@@ -726,11 +722,7 @@ fn partition_reports_and_failed_elections_after_a_broker_dies() {
 
 #[test]
 fn controllers_apart_vote_and_brokers_observe_the_metadata_quorum() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = harness_runtime();
     // Three nodes that are only controllers (0, 1, 2) and two only brokers (3, 4).
     let cluster = runtime.block_on(TestCluster::start_split(3, 2, &[]));
     let bootstrap = cluster.bootstrap();

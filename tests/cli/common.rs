@@ -308,3 +308,13 @@ pub fn kafka_python_admin(bootstrap: &str, request: &str) -> Value {
     assert!(out.status.success(), "kafka-python: {}", stderr(&out));
     serde_json::from_slice(&out.stdout).expect("kafka-python printed JSON")
 }
+
+/// A small runtime for blocking tests to drive the process-cluster harness with (the nodes are
+/// processes; the runtime only waits on them).
+pub fn harness_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{assert_one_line_error, json_at, ktui_at, wait_for};
+use crate::common::{assert_one_line_error, harness_runtime, json_at, ktui_at, wait_for};
 use crate::process_cluster::TestCluster;
 
 const SESSION: (&str, &str) = ("broker.session.timeout.ms", "3000");
@@ -28,11 +28,7 @@ fn status(bootstrap: &str) -> Value {
 
 #[test]
 fn controllers_join_and_leave_a_dynamic_quorum() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = harness_runtime();
     let mut cluster = runtime.block_on(TestCluster::start_dynamic(3, &[SESSION, HEARTBEAT]));
     let bootstrap = cluster.bootstrap();
     // Node 0 alone votes; the others observe (their brokers are replicated to).
@@ -146,11 +142,7 @@ fn controllers_join_and_leave_a_dynamic_quorum() {
 
 #[test]
 fn a_static_quorum_keeps_its_voters() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = harness_runtime();
     let cluster = runtime.block_on(TestCluster::start(1, &[]));
     let out = ktui_at(
         &cluster.bootstrap(),
