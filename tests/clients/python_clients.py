@@ -6,25 +6,13 @@ prints one line per check and a closing 'N passed, M failed'; exits non-zero on 
 """
 import sys
 import time
-import traceback
+
+from checks import check, finish, skip
 
 BOOTSTRAP, TAG = sys.argv[1], sys.argv[2]
 RECORDS = 2000
-results = []
 
 
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-            print(f"ok   {name}")
-        except Exception as e:  # a failed check must not stop the others
-            traceback.print_exc()
-            results.append((name, e))
-            print(f"FAIL {name}: {e!r}")
-        return fn
-    return wrap
 
 
 def confluent_round_trip(codec):
@@ -211,22 +199,16 @@ def has_describe_topics():
 
 # Debian's confluent-kafka 2.0.2 predates describe_topics, describe_cluster and group configs:
 # reported as skipped, not counted as passed.
-skipped = 0
 if has_describe_topics():
     check("confluent-kafka authorized operations (KIP-430)")(confluent_authorized_operations)
     check("confluent-kafka group configs")(confluent_group_configs)
 else:
-    skipped += 2
-    print("skip confluent-kafka authorized operations and group configs: too old a confluent-kafka")
+    skip(2, "confluent-kafka authorized operations and group configs: too old a confluent-kafka")
 
 # kafka-python before 2.1 sends DescribeLogDirs v0, which Kafka 4 removed (KIP-896).
 if has_describe_log_dirs():
     check("kafka-python describe log dirs")(kafka_python_log_dirs)
 else:
-    skipped += 1
-    print("skip kafka-python describe log dirs: this kafka-python sends DescribeLogDirs v0")
+    skip(1, "kafka-python describe log dirs: this kafka-python sends DescribeLogDirs v0")
 
-passed = sum(1 for _, e in results if e is None)
-failed = len(results) - passed
-print(f"{passed} passed, {failed} failed, {skipped} skipped")
-sys.exit(1 if failed else 0)
+finish()

@@ -12,19 +12,9 @@ import time
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
+from checks import finish, record as check
+
 bootstrap = sys.argv[1]
-passed = 0
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-
 
 def field(d, *names):
     """The first of `names` the dict has (kafka-python's versions name fields differently)."""
@@ -105,5 +95,4 @@ consumer.close()
 check("acks=all records read back by a group", len(seen) == 300, len(seen))
 check("the group's commits cover them", committed == 300, committed)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -8,25 +8,13 @@ Prints one line per check and a closing 'N passed, M failed'; exits non-zero on 
 """
 import sys
 import time
-import traceback
+
+from checks import check, finish
 
 BOOTSTRAP, TAG = sys.argv[1], sys.argv[2]
 PARTITIONS, PER_PARTITION, CONSUMED = 3, 100, 200
-results = []
 
 
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-            print(f"ok   {name}")
-        except Exception as e:  # a failed check must not stop the others
-            traceback.print_exc()
-            results.append((name, e))
-            print(f"FAIL {name}: {e!r}")
-        return fn
-    return wrap
 
 
 def skip(name, why):
@@ -254,7 +242,4 @@ def kafka_python_admin_groups():
     a.close()
 
 
-passed = sum(1 for _, e in results if e is None)
-failed = len(results) - passed
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -9,25 +9,13 @@ Prints one line per check and a closing 'N passed, M failed'; exits non-zero on 
 import json
 import sys
 import time
-import traceback
+
+from checks import check, finish
 
 BOOTSTRAP, TAG, SETTINGS = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 RECORDS = 200
-results = []
 
 
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-            print(f"ok   {name}")
-        except Exception as e:  # a failed check must not stop the others
-            traceback.print_exc()
-            results.append((name, e))
-            print(f"FAIL {name}: {e!r}")
-        return fn
-    return wrap
 
 
 def confluent_config(password=None):
@@ -128,6 +116,4 @@ if "mechanism" in SETTINGS:
             return
         raise AssertionError("topics with a wrong password")
 
-failed = [n for n, e in results if e is not None]
-print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -9,24 +9,12 @@ read_uncommitted one sees the aborted ones too. Prints one line per check and a 
 """
 import sys
 import time
-import traceback
+
+from checks import check, finish, skip
 
 BOOTSTRAP, TAG = sys.argv[1], sys.argv[2]
-results = []
 
 
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-            print(f"ok   {name}")
-        except Exception as e:  # a failed check must not stop the others
-            traceback.print_exc()
-            results.append((name, e))
-            print(f"FAIL {name}: {e!r}")
-        return fn
-    return wrap
 
 
 def read_back(topic, isolation):
@@ -121,14 +109,9 @@ def kafka_python_transactions():
     assert committed == [f"kp-committed-{i}" for i in range(4)], committed
 
 
-skipped = 0
 if kafka_python_has_transactions():
     check("kafka-python transactional produce, commit and abort")(kafka_python_transactions)
 else:
-    skipped += 1
-    print("skip kafka-python transactions: this kafka-python has no transactional producer")
+    skip(1, "kafka-python transactions: this kafka-python has no transactional producer")
 
-passed = sum(1 for _, e in results if e is None)
-failed = len(results) - passed
-print(f"{passed} passed, {failed} failed, {skipped} skipped")
-sys.exit(1 if failed else 0)
+finish()
