@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod coordinator;
+mod coordinator_move;
 mod elections;
 mod failover;
 #[path = "../../support/process_cluster.rs"]
