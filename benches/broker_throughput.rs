@@ -16,6 +16,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/batch_consume.rs"]
+mod batch_consume;
 #[path = "support/brokers.rs"]
 mod brokers;
 #[path = "support/proc_stats.rs"]
@@ -224,44 +226,17 @@ fn latency(bootstrap: &str) {
     );
 }
 
-/// Messages taken from librdkafka's queue per call.
-const BATCH_MESSAGES: usize = 10_000;
-
-/// Consumes through librdkafka's own batch call, `rd_kafka_consume_batch_queue`, so that the
-/// rate measured is librdkafka's and the broker's rather than the per-message overhead of the
-/// rdkafka crate's `poll`. Consumer settings stay librdkafka's defaults.
-#[allow(unsafe_code)]
+/// Consumes `records` through librdkafka's batch call (`support/batch_consume.rs`).
 fn consume_batched(bootstrap: &str, records: usize, settings: &[(&str, &str)]) -> Duration {
-    use rdkafka::bindings as rd;
     let consumer = consumer_with(bootstrap, settings);
-    // SAFETY: the queue handle is owned here and destroyed below, before the consumer drops;
-    // every message pointer librdkafka hands out is read, then destroyed exactly once.
-    let queue = unsafe { rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr()) };
-    assert!(!queue.is_null(), "consumer queue");
-    let mut batch: Vec<*mut rd::rd_kafka_message_t> = vec![std::ptr::null_mut(); BATCH_MESSAGES];
-    let start = Instant::now();
     let mut n = 0;
-    while n < records {
-        let got = unsafe {
-            rd::rd_kafka_consume_batch_queue(queue, 1000, batch.as_mut_ptr(), BATCH_MESSAGES)
-        };
-        assert!(got >= 0, "consume_batch_queue failed");
-        for &m in &batch[..got as usize] {
-            let (err, len) = unsafe { ((*m).err, (*m).len) };
-            if err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                assert_eq!(len, RECORD_BYTES);
-                n += 1;
-            }
-            unsafe { rd::rd_kafka_message_destroy(m) };
+    batch_consume::drain(&consumer, Duration::from_secs(300), |m| {
+        if m.is_record() {
+            assert_eq!(m.len, RECORD_BYTES);
+            n += 1;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "consumed only {n}"
-        );
-    }
-    let elapsed = start.elapsed();
-    unsafe { rd::rd_kafka_queue_destroy(queue) };
-    elapsed
+        n >= records
+    })
 }
 
 /// Produces through librdkafka's own batch call, `rd_kafka_produce_batch`, on a plain
@@ -304,7 +279,7 @@ fn produce_batched(bootstrap: &str, records: usize) -> Duration {
     let start = Instant::now();
     let mut sent = 0;
     while sent < records {
-        let count = BATCH_MESSAGES.min(records - sent);
+        let count = batch_consume::BATCH_MESSAGES.min(records - sent);
         let mut batch = vec![blank; count];
         let accepted = unsafe {
             rd::rd_kafka_produce_batch(
