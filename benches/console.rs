@@ -142,6 +142,7 @@ fn ui_share(topics: usize) {
         &high,
         &Default::default(),
         &Default::default(),
+        None,
     );
     let built = started.elapsed();
     let mut app = app("bench");

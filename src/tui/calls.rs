@@ -53,17 +53,43 @@ pub async fn cluster(cluster: &Arc<Cluster>) -> Result<ClusterSnapshot> {
         );
         (low.unwrap_or_default(), high.unwrap_or_default())
     };
-    let ((low, high), reachable, min_isr) = tokio::join!(
+    let ((low, high), reachable, min_isr, quorum_leader) = tokio::join!(
         offsets,
         reachability(cluster, &metadata),
         admin::topic_config_values(cluster, &degraded, MIN_INSYNC_REPLICAS),
+        quorum_leader(cluster),
     );
     let min_isr: BTreeMap<String, usize> = min_isr
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(topic, value)| Some((topic, value?.parse().ok()?)))
         .collect();
-    Ok(snapshot(&metadata, &low, &high, &reachable, &min_isr))
+    Ok(snapshot(
+        &metadata,
+        &low,
+        &high,
+        &reachable,
+        &min_isr,
+        quorum_leader,
+    ))
+}
+
+/// How long the console waits for DescribeQuorum before it goes by Metadata's controller.
+const QUORUM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The active controller as the KRaft quorum names it (DescribeQuorum). Where controllers are
+/// nodes of their own, Kafka's Metadata names a random live broker as the controller, which
+/// would make the header's controller, and the Events screen with it, jump about at every
+/// refresh. None where DescribeQuorum is not served (ZooKeeper-mode Kafka, Redpanda) or not
+/// allowed: Metadata's controller is then the one.
+async fn quorum_leader(cluster: &Arc<Cluster>) -> Option<i32> {
+    let described = tokio::time::timeout(QUORUM_TIMEOUT, crate::client::quorum::describe(cluster));
+    described
+        .await
+        .ok()?
+        .ok()
+        .map(|q| q.leader_id)
+        .filter(|l| *l >= 0)
 }
 
 /// How long a broker may take to accept a connection before it is shown unreachable.
@@ -90,14 +116,17 @@ type Offsets = HashMap<TopicPartition, admin::ListedOffset>;
 
 /// The snapshot of `metadata` with watermarks (pure, for benchmarks too). A partition is
 /// offline without a leader that Metadata lists; under min ISR when its ISR is below the
-/// topic's `min.insync.replicas` (from `min_isr`, else Kafka's default of 1).
+/// topic's `min.insync.replicas` (from `min_isr`, else Kafka's default of 1). The controller is
+/// the quorum's leader when the quorum named one, else Metadata's.
 pub fn snapshot(
     metadata: &Metadata,
     low: &Offsets,
     high: &Offsets,
     reachable: &BTreeMap<i32, bool>,
     min_isr: &BTreeMap<String, usize>,
+    quorum_leader: Option<i32>,
 ) -> ClusterSnapshot {
+    let controller = quorum_leader.unwrap_or(metadata.controller_id);
     #[derive(Default)]
     struct Counts {
         leaders: usize,
@@ -170,7 +199,7 @@ pub fn snapshot(
                 id,
                 addr: listed.map(|b| b.addr()).unwrap_or_default(),
                 rack: listed.and_then(|b| b.rack.clone()),
-                controller: id == metadata.controller_id,
+                controller: id == controller,
                 leaders: counts.map_or(0, |c| c.leaders),
                 replicas: counts.map_or(0, |c| c.replicas),
                 under_replicated_led: counts.map_or(0, |c| c.under_replicated_led),
@@ -181,7 +210,7 @@ pub fn snapshot(
         .collect();
     ClusterSnapshot {
         cluster_id: metadata.cluster_id.clone(),
-        controller: metadata.controller_id,
+        controller,
         topics,
         brokers,
         partitions,
@@ -681,4 +710,69 @@ pub async fn produce(cluster: &Arc<Cluster>, request: &ProduceRequest) -> Result
             crate::error::Error::Invalid("the broker sent no acknowledgement".into())
         })?;
     Ok((ack.partition, ack.base_offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::cluster::BrokerInfo;
+
+    /// Brokers 3 and 4, Metadata naming `named` as the controller (as Kafka names a random
+    /// live broker when the controllers are nodes of their own).
+    fn metadata(named: i32) -> Metadata {
+        let mut m = Metadata {
+            controller_id: named,
+            ..Metadata::default()
+        };
+        for id in [3, 4] {
+            let broker = BrokerInfo {
+                id,
+                host: "127.0.0.1".into(),
+                port: 9092,
+                rack: None,
+            };
+            let _ = m.brokers.insert(id, broker);
+        }
+        m
+    }
+
+    fn marked(s: &ClusterSnapshot) -> Vec<i32> {
+        s.brokers
+            .iter()
+            .filter(|b| b.controller)
+            .map(|b| b.id)
+            .collect()
+    }
+
+    #[test]
+    fn the_quorums_leader_is_the_controller_whatever_metadata_names() {
+        let empty = HashMap::new();
+        let none = BTreeMap::new();
+        // A controller of its own: no broker is marked, whichever one Metadata names.
+        for named in [3, 4] {
+            let s = snapshot(
+                &metadata(named),
+                &empty,
+                &empty,
+                &none,
+                &BTreeMap::new(),
+                Some(0),
+            );
+            assert_eq!(s.controller, 0);
+            assert!(marked(&s).is_empty(), "{:?}", marked(&s));
+        }
+        // A combined node leads: it is marked.
+        let s = snapshot(
+            &metadata(3),
+            &empty,
+            &empty,
+            &none,
+            &BTreeMap::new(),
+            Some(4),
+        );
+        assert_eq!((s.controller, marked(&s)), (4, vec![4]));
+        // No quorum to ask (ZooKeeper-mode Kafka, Redpanda): Metadata's.
+        let s = snapshot(&metadata(3), &empty, &empty, &none, &BTreeMap::new(), None);
+        assert_eq!((s.controller, marked(&s)), (3, vec![3]));
+    }
 }

@@ -763,4 +763,16 @@ fn controllers_apart_vote_and_brokers_observe_the_metadata_quorum() {
         .map(|b| &b["id"])
         .collect();
     assert_eq!(ids, vec![&json!(3), &json!(4)], "{brokers}");
+    // The console names the quorum's leader as the controller, not the broker Metadata names
+    // (Kafka names a random one there), and marks no broker.
+    let snapshot = runtime.block_on(async {
+        let config = ktui::config::ClientConfig {
+            bootstrap: bootstrap.split(',').map(str::to_string).collect(),
+            ..ktui::config::ClientConfig::default()
+        };
+        let cluster = ktui::client::Cluster::connect(config).await.expect("connect");
+        ktui::tui::calls::cluster(&cluster).await.expect("cluster")
+    });
+    assert_eq!(i64::from(snapshot.controller), leader, "{snapshot:?}");
+    assert!(snapshot.brokers.iter().all(|b| !b.controller));
 }
