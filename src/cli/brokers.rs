@@ -26,6 +26,11 @@ struct BrokerRow {
 pub(super) async fn run(args: BrokersArgs) -> anyhow::Result<()> {
     let cluster = args.connect.connect().await?;
     let metadata = cluster.refresh_metadata().await?;
+    // The quorum's leader where the cluster serves DescribeQuorum (Kafka's Metadata names a
+    // random broker when the controllers are nodes of their own).
+    let controller = crate::client::quorum::active_controller(&cluster)
+        .await
+        .unwrap_or(metadata.controller_id);
     let rows: Vec<BrokerRow> = metadata
         .brokers
         .values()
@@ -34,7 +39,7 @@ pub(super) async fn run(args: BrokersArgs) -> anyhow::Result<()> {
             host: b.host.clone(),
             port: b.port,
             rack: b.rack.clone(),
-            controller: b.id == metadata.controller_id,
+            controller: b.id == controller,
         })
         .collect();
     match args.connect.output {

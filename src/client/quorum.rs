@@ -125,6 +125,23 @@ fn node(n: &describe_quorum_response::Node) -> QuorumNode {
     }
 }
 
+/// How long [`active_controller`] waits for DescribeQuorum.
+const QUORUM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The active controller as the KRaft quorum names it (DescribeQuorum). Where controllers are
+/// nodes of their own, Kafka's Metadata names a random live broker as the controller; this is
+/// the real one. None where DescribeQuorum is not served (ZooKeeper-mode Kafka, Redpanda), not
+/// allowed, or slower than 2 s: Metadata's controller is then the one to show.
+pub async fn active_controller(cluster: &Cluster) -> Option<i32> {
+    let described = tokio::time::timeout(QUORUM_TIMEOUT, describe(cluster));
+    described
+        .await
+        .ok()?
+        .ok()
+        .map(|q| q.leader_id)
+        .filter(|l| *l >= 0)
+}
+
 /// How long the controller may wait for a new voter to catch up before it answers.
 const ADD_VOTER_TIMEOUT_MS: i32 = 30_000;
 

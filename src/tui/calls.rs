@@ -57,7 +57,7 @@ pub async fn cluster(cluster: &Arc<Cluster>) -> Result<ClusterSnapshot> {
         offsets,
         reachability(cluster, &metadata),
         admin::topic_config_values(cluster, &degraded, MIN_INSYNC_REPLICAS),
-        quorum_leader(cluster),
+        crate::client::quorum::active_controller(cluster),
     );
     let min_isr: BTreeMap<String, usize> = min_isr
         .unwrap_or_default()
@@ -72,24 +72,6 @@ pub async fn cluster(cluster: &Arc<Cluster>) -> Result<ClusterSnapshot> {
         &min_isr,
         quorum_leader,
     ))
-}
-
-/// How long the console waits for DescribeQuorum before it goes by Metadata's controller.
-const QUORUM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The active controller as the KRaft quorum names it (DescribeQuorum). Where controllers are
-/// nodes of their own, Kafka's Metadata names a random live broker as the controller, which
-/// would make the header's controller, and the Events screen with it, jump about at every
-/// refresh. None where DescribeQuorum is not served (ZooKeeper-mode Kafka, Redpanda) or not
-/// allowed: Metadata's controller is then the one.
-async fn quorum_leader(cluster: &Arc<Cluster>) -> Option<i32> {
-    let described = tokio::time::timeout(QUORUM_TIMEOUT, crate::client::quorum::describe(cluster));
-    described
-        .await
-        .ok()?
-        .ok()
-        .map(|q| q.leader_id)
-        .filter(|l| *l >= 0)
 }
 
 /// How long a broker may take to accept a connection before it is shown unreachable.

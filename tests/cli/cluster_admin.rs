@@ -763,6 +763,13 @@ fn controllers_apart_vote_and_brokers_observe_the_metadata_quorum() {
         .map(|b| &b["id"])
         .collect();
     assert_eq!(ids, vec![&json!(3), &json!(4)], "{brokers}");
+    let marked = brokers
+        .as_array()
+        .expect("brokers")
+        .iter()
+        .filter(|b| b["controller"] == json!(true))
+        .count();
+    assert_eq!(marked, 0, "the controller is no broker: {brokers}");
     // The console names the quorum's leader as the controller, not the broker Metadata names
     // (Kafka names a random one there), and marks no broker.
     let snapshot = runtime.block_on(async {
@@ -770,7 +777,9 @@ fn controllers_apart_vote_and_brokers_observe_the_metadata_quorum() {
             bootstrap: bootstrap.split(',').map(str::to_string).collect(),
             ..ktui::config::ClientConfig::default()
         };
-        let cluster = ktui::client::Cluster::connect(config).await.expect("connect");
+        let cluster = ktui::client::Cluster::connect(config)
+            .await
+            .expect("connect");
         ktui::tui::calls::cluster(&cluster).await.expect("cluster")
     });
     assert_eq!(i64::from(snapshot.controller), leader, "{snapshot:?}");
