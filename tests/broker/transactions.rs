@@ -217,6 +217,44 @@ async fn a_second_producer_with_the_same_id_fences_the_first() {
     assert_eq!(values(&seen), vec!["from-second".to_string()]);
 }
 
+/// librdkafka's 0103 "produce after fence": a producer fenced by a second one with its id
+/// that produces again must fail fatally (the broker's answer to its batch, after the fence's
+/// abort marker, is INVALID_PRODUCER_EPOCH, as Kafka's verification maps PRODUCER_FENCED),
+/// and none of its records is ever committed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fenced_producer_that_produces_again_fails_fatally() {
+    let broker = TestBroker::start().await;
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap, "fenced-again", 1, &[]).await;
+    let first = txn_producer(&bootstrap, "again-id", &[]);
+    first.begin_transaction().expect("begin");
+    first
+        .send(BaseRecord::<(), str>::to("fenced-again").payload("before"))
+        .expect("queued");
+    first.flush(DEADLINE).expect("flushed");
+    let _second = txn_producer(&bootstrap, "again-id", &[]);
+    first
+        .send(BaseRecord::<(), str>::to("fenced-again").payload("after"))
+        .expect("queued");
+    let _ = first.flush(DEADLINE);
+    let err = first
+        .commit_transaction(DEADLINE)
+        .expect_err("the fenced producer cannot commit");
+    match &err {
+        KafkaError::Transaction(e) => {
+            assert!(e.is_fatal(), "a fatal error, got {e}");
+            assert_eq!(e.code(), RDKafkaErrorCode::Fenced, "{e}");
+        }
+        other => panic!("not a transaction error: {other}"),
+    }
+    assert!(
+        first.client().fatal_error().is_some(),
+        "librdkafka raised a fatal error"
+    );
+    let seen = read_all(&bootstrap, "fenced-again", 1, "read_committed");
+    assert!(seen.is_empty(), "nothing committed: {seen:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_broker_aborts_a_transaction_open_past_its_timeout() {
     let broker = TestBroker::start_configured(&[(

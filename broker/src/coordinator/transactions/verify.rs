@@ -149,16 +149,61 @@ async fn ask(
 }
 
 /// A verification failure as the producer gets it on Produce, as Kafka answers: a partition
-/// not in the transaction is INVALID_TXN_STATE; a failure to ask is NOT_ENOUGH_REPLICAS, which
-/// every producer retries without refreshing its metadata (older producers do not retry
-/// CONCURRENT_TRANSACTIONS on Produce).
+/// not in the transaction is INVALID_TXN_STATE; a fenced producer INVALID_PRODUCER_EPOCH (what
+/// producers expect on Produce: librdkafka and Java take it as fatal, PRODUCER_FENCED there
+/// only as abortable); a failure to ask is NOT_ENOUGH_REPLICAS, which every producer retries
+/// without refreshing its metadata (older producers do not retry CONCURRENT_TRANSACTIONS on
+/// Produce).
 pub fn for_produce(e: ResponseError) -> ResponseError {
     match e {
+        ResponseError::ProducerFenced => ResponseError::InvalidProducerEpoch,
         ResponseError::ConcurrentTransactions
         | ResponseError::NetworkException
         | ResponseError::CoordinatorLoadInProgress
         | ResponseError::CoordinatorNotAvailable
         | ResponseError::NotCoordinator => ResponseError::NotEnoughReplicas,
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_failures_reach_producers_as_kafka_maps_them() {
+        let cases = [
+            (
+                ResponseError::InvalidTxnState,
+                ResponseError::InvalidTxnState,
+            ),
+            (
+                ResponseError::ProducerFenced,
+                ResponseError::InvalidProducerEpoch,
+            ),
+            (
+                ResponseError::InvalidProducerIdMapping,
+                ResponseError::InvalidProducerIdMapping,
+            ),
+            (
+                ResponseError::ConcurrentTransactions,
+                ResponseError::NotEnoughReplicas,
+            ),
+            (
+                ResponseError::CoordinatorLoadInProgress,
+                ResponseError::NotEnoughReplicas,
+            ),
+            (
+                ResponseError::NotCoordinator,
+                ResponseError::NotEnoughReplicas,
+            ),
+            (
+                ResponseError::NetworkException,
+                ResponseError::NotEnoughReplicas,
+            ),
+        ];
+        for (from, to) in cases {
+            assert_eq!(for_produce(from), to, "{from:?}");
+        }
     }
 }
