@@ -471,16 +471,14 @@ impl RunningBroker {
                 .clone()
                 .run_session_timer(broker.shutdown.clone()),
         );
-        let lifecycle = if serves_clients {
+        // A controller is not a broker: it never registers, so nothing unfences it.
+        let lifecycle = serves_clients.then(|| {
             tokio::spawn(crate::lifecycle::run(
                 broker.clone(),
                 unfenced_tx,
                 requested.clone(),
             ))
-        } else {
-            // A controller is not a broker: it never registers, so nothing unfences it.
-            tokio::spawn(async move { drop(unfenced_tx) })
-        };
+        });
         let task = tokio::spawn(run(
             serves_clients.then_some(listeners),
             broker.clone(),
@@ -575,7 +573,7 @@ async fn run(
     listeners: Option<Vec<BoundListener>>,
     broker: Arc<Broker>,
     requested: CancellationToken,
-    lifecycle: JoinHandle<()>,
+    lifecycle: Option<JoinHandle<()>>,
     mut unfenced: watch::Receiver<bool>,
 ) {
     let token = broker.shutdown.clone();
@@ -611,7 +609,9 @@ async fn run(
     };
     requested.cancelled().await;
     // The lifecycle task runs the controlled shutdown before it ends.
-    let _ = lifecycle.await;
+    if let Some(lifecycle) = lifecycle {
+        let _ = lifecycle.await;
+    }
     token.cancel();
     if let Some(server) = server {
         let _ = server.await;

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{
-    ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, TopicName,
-};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 use rdkafka::admin::AdminOptions;
@@ -111,17 +109,7 @@ async fn idempotent_retries_and_gaps() {
     let bootstrap = broker.bootstrap();
     create_topic(&bootstrap, "idem", 1, &[]).await;
     let mut raw = Raw::connect(&bootstrap).await;
-    let init: InitProducerIdResponse = raw
-        .call(
-            ApiKey::InitProducerId,
-            4,
-            &InitProducerIdRequest::default()
-                .with_transactional_id(None)
-                .with_transaction_timeout_ms(60_000),
-        )
-        .await;
-    assert_eq!(init.error_code, 0);
-    let (pid, epoch) = (init.producer_id.0, init.producer_epoch);
+    let (pid, epoch) = raw.init_producer_id().await;
     assert!(pid >= 0);
 
     assert_eq!(produce_raw(&mut raw, batch(pid, epoch, 0, 5)).await, (0, 0));

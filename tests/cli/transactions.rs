@@ -21,6 +21,16 @@ use crate::common::{
 };
 
 const TOPIC: &str = "txn-orders";
+/// `ktui transactions abort` at partition 0 of [`TOPIC`], the start offset to follow.
+const ABORT_AT: [&str; 7] = [
+    "transactions",
+    "abort",
+    "--topic",
+    TOPIC,
+    "--partition",
+    "0",
+    "--start-offset",
+];
 
 type TxnProducer = ThreadedProducer<DefaultProducerContext>;
 
@@ -243,15 +253,7 @@ fn transactions_are_listed_described_and_a_hanging_one_aborted() {
     );
 
     let start_text = start.to_string();
-    let abort = [
-        "transactions",
-        "abort",
-        "--topic",
-        TOPIC,
-        "--partition",
-        "0",
-        "--start-offset",
-    ];
+    let abort = ABORT_AT;
     let wrong = (start + 1).to_string();
     let refused = broker.ktui(&[&abort[..], &[wrong.as_str()]].concat());
     assert_one_line_error(
@@ -299,16 +301,7 @@ fn producers_of_a_missing_partition_and_a_missing_transaction_are_named() {
         "3",
     ];
     assert_one_line_error(&broker.ktui(&missing), "partition 3 of 'txn-orders'");
-    let none = [
-        "transactions",
-        "abort",
-        "--topic",
-        TOPIC,
-        "--partition",
-        "0",
-        "--start-offset",
-        "0",
-    ];
+    let none = [&ABORT_AT[..], &["0"]].concat();
     assert_one_line_error(&broker.ktui(&none), "it has none");
     assert_eq!(
         broker.json(&["transactions", "list"]),
@@ -321,24 +314,13 @@ fn producers_of_a_missing_partition_and_a_missing_transaction_are_named() {
 /// which KIP-890's verification refuses unless it is turned off. Returns the producer id,
 /// the Produce error code and the offset.
 fn write_unregistered_transaction(bootstrap: &str) -> (i64, i16, i64) {
-    use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse};
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let mut raw = crate::raw::Raw::connect(bootstrap).await;
-        let init: InitProducerIdResponse = raw
-            .call(
-                ApiKey::InitProducerId,
-                4,
-                &InitProducerIdRequest::default()
-                    .with_transactional_id(None)
-                    .with_transaction_timeout_ms(60_000),
-            )
-            .await;
-        assert_eq!(init.error_code, 0);
-        let producer = (init.producer_id.0, init.producer_epoch);
+        let producer = raw.init_producer_id().await;
         let batch = crate::raw::transactional_batch(producer, 0, b"orphan");
         let (error, offset) = raw.produce(TOPIC, batch).await;
-        (init.producer_id.0, error, offset)
+        (producer.0, error, offset)
     })
 }
 
@@ -395,16 +377,7 @@ fn find_hanging_names_only_a_transaction_no_coordinator_has_open() {
 
     // Aborted where it starts, it no longer hangs.
     let start = offset.to_string();
-    broker.json(&[
-        "transactions",
-        "abort",
-        "--topic",
-        TOPIC,
-        "--partition",
-        "0",
-        "--start-offset",
-        &start,
-    ]);
+    broker.json(&[&ABORT_AT[..], &[start.as_str()]].concat());
     let after = find(&["--topic", TOPIC]);
     assert_eq!(after.as_array().map(Vec::len), Some(0), "{after}");
 
@@ -446,7 +419,7 @@ fn force_terminate_aborts_an_open_transaction_and_fences_its_producer() {
     );
     let after = broker.json(&["transactions", "describe", "stuck-app"]);
     assert!(
-        !transactions_open(after["state"].as_str().unwrap_or_default()),
+        !ktui::client::transactions::is_open(after["state"].as_str().unwrap_or_default()),
         "{after}"
     );
     // The aborted records stay hidden and the LSO moved past them.
@@ -458,8 +431,4 @@ fn force_terminate_aborts_an_open_transaction_and_fences_its_producer() {
         stuck.commit_transaction(DEADLINE).is_err(),
         "the fenced producer cannot commit"
     );
-}
-
-fn transactions_open(state: &str) -> bool {
-    ktui::client::transactions::is_open(state)
 }

@@ -114,6 +114,18 @@ impl Raw {
         (p.error_code, p.base_offset)
     }
 
+    /// InitProducerId v4 without a transactional id (an idempotent producer, a 60 s
+    /// transaction timeout): its producer id and epoch.
+    pub async fn init_producer_id(&mut self) -> (i64, i16) {
+        use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
+        let request = InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(60_000);
+        let init: InitProducerIdResponse = self.call(ApiKey::InitProducerId, 4, &request).await;
+        assert_eq!(init.error_code, 0, "InitProducerId");
+        (init.producer_id.0, init.producer_epoch)
+    }
+
     /// True when the broker has closed this connection.
     pub async fn is_closed(&mut self) -> bool {
         let mut byte = [0u8; 1];

@@ -83,7 +83,11 @@ pub async fn handle(
     } else {
         TxnVerification::Off
     };
+    // Most produces verify nothing: no key is built for them.
     let verification = |name: &str, index: i32| {
+        if verifications.is_empty() {
+            return Ok(unverified);
+        }
         verifications
             .get(&(name.to_string(), index))
             .copied()

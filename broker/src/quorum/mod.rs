@@ -277,12 +277,6 @@ impl Quorum {
         &self.observers
     }
 
-    /// Whether this node votes now.
-    pub fn is_voter(&self) -> bool {
-        let me = self.raft.metrics().borrow().id as i32;
-        self.voter_ids().any(|v| v == me)
-    }
-
     /// Whether the voters are the log's to change (KIP-853), not fixed by the config.
     pub fn is_dynamic(&self) -> bool {
         self.dynamic
